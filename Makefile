@@ -1,0 +1,27 @@
+# Atelier — `make run` starts everything with the demo shop, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help setup run test bench lint model
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-8s\033[0m %s\n", $$1, $$2}'
+
+setup: ## Create both virtual environments, install Chromium, train the Rasa model
+	@bash scripts/setup.sh all browser
+
+run: ## Set up if needed and start Rasa, the action server and the app with the demo shop
+	@bash scripts/run.sh
+
+test: ## Set up if needed and run the whole test suite (exit code is the verdict)
+	@bash scripts/test.sh $(ARGS)
+
+bench: ## Run the benchmarks and write benchmarks/report/REPORT.md
+	@bash scripts/bench.sh
+
+lint: ## ruff on the Python packages and rasa data validate on the bot
+	@bash scripts/lint.sh
+
+model: ## Train the Rasa model if bot/ or nlu_data/ changed
+	@bash scripts/setup.sh model

@@ -1,0 +1,100 @@
+"""The app of the default run: commerce API + search under ``/api``, gateway, widget.
+
+Run with ``uvicorn channels.app:create_app --factory``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from channels.chat import ChatService
+from channels.config import GatewaySettings, get_settings
+from channels.history import History, MemoryHistory, RedisHistory
+from channels.rasa_client import RasaClient
+from channels.routes import router as chat_router
+from commerce_core.api import router as commerce_router
+from commerce_core.db import get_session, get_sessionmaker
+from commerce_core.errors import error_body, install_error_handlers
+from knowledge.config import KnowledgeSettings
+from knowledge.config import get_settings as get_knowledge_settings
+from knowledge.routes import router as search_router
+from knowledge.service import KnowledgeService
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+def make_history(settings: GatewaySettings) -> History:
+    if settings.redis_url:
+        return RedisHistory(settings.redis_url, settings.redis_prefix, settings.history_limit)
+    return MemoryHistory(settings.history_limit)
+
+
+def create_app(settings: GatewaySettings | None = None, *,
+               session_factory: sessionmaker[Session] | None = None,
+               knowledge_settings: KnowledgeSettings | None = None) -> FastAPI:
+    """Assemble the app; the keyword arguments replace the environment's database/index."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        knowledge = KnowledgeService(settings=knowledge_settings or get_knowledge_settings(),
+                                     session_factory=session_factory or get_sessionmaker())
+        app.state.knowledge = knowledge
+        if settings.warm_search_on_start:  # the first shopper must not wait for the model
+            await run_in_threadpool(knowledge.refresh)
+            await run_in_threadpool(knowledge.embedder.encode_one, "warm up")
+        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        history = make_history(settings)
+        app.state.chat = ChatService(rasa=rasa, history=history,
+                                     max_message_chars=settings.max_message_chars)
+        try:
+            yield
+        finally:
+            await rasa.aclose()
+            await history.aclose()
+
+    app = FastAPI(title="Atelier", lifespan=lifespan)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return JSONResponse(
+                error_body("body_too_large",
+                           f"Request bodies are limited to {settings.max_body_bytes} bytes."),
+                status_code=413)
+        return await call_next(request)
+
+    if session_factory is not None:
+        def scoped_session() -> Iterator[Session]:
+            with session_factory() as session:
+                yield session
+
+        app.dependency_overrides[get_session] = scoped_session
+
+    app.include_router(commerce_router, prefix="/api")
+    app.include_router(search_router, prefix="/api")
+    app.include_router(chat_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def demo_shop() -> FileResponse:
+        return FileResponse(STATIC_DIR / "demo" / "index.html")
+
+    @app.get("/health", tags=["health"])
+    async def health(request: Request) -> dict[str, object]:
+        knowledge: KnowledgeService = request.app.state.knowledge
+        return {"status": "ok", "products_indexed": len(knowledge.index.docs)}
+
+    return app

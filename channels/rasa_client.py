@@ -1,0 +1,40 @@
+"""The gateway's client of the Rasa server (REST channel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class BotUnavailable(Exception):
+    """Rasa did not answer (down, starting, or failing)."""
+
+
+class RasaClient:
+    def __init__(self, base_url: str, timeout: float) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+
+    async def send(self, conversation_id: str, message: str) -> list[dict[str, Any]]:
+        try:
+            response = await self._client.post(
+                "/webhooks/rest/webhook", json={"sender": conversation_id, "message": message}
+            )
+        except httpx.HTTPError as exc:
+            raise BotUnavailable(str(exc) or type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise BotUnavailable(f"Rasa answered {response.status_code}")
+        data = response.json()
+        if not isinstance(data, list):
+            raise BotUnavailable("Rasa answered something that is not a message list")
+        return data
+
+    async def healthy(self) -> bool:
+        try:
+            response = await self._client.get("/status", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,1 @@
+"""Atelier commerce core: catalog, customisation rules, carts, orders, payments, shipments."""

@@ -1,0 +1,86 @@
+"""Merchant and operator commands of the commerce core.
+
+    python -m commerce_core migrate
+    python -m commerce_core import-catalog catalog.csv
+    python -m commerce_core load-rules path/to/rules/
+    python -m commerce_core load-demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from commerce_core.catalog.importer import CatalogFileError, import_catalog, read_catalog_file
+from commerce_core.config import get_settings
+from commerce_core.customization.loader import RuleFileError, load_rule_files
+from commerce_core.db import get_sessionmaker
+from commerce_core.migrate import upgrade
+
+DEMO_DIR = Path(__file__).with_name("demo")
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def cmd_import(path: Path) -> int:
+    try:
+        text = read_catalog_file(path)
+    except (CatalogFileError, OSError) as exc:
+        _say(f"error: {exc}")
+        return 2
+    with get_sessionmaker()() as session:
+        try:
+            report = import_catalog(session=session, text=text)
+        except CatalogFileError as exc:
+            _say(f"error: {path}: {exc}")
+            return 2
+        session.commit()
+    _say(f"{path.name}: {report.rows} rows, {report.created} variants created, "
+         f"{report.updated} updated, {len(report.errors)} errors")
+    for error in report.errors:
+        _say(f"  row {error.row}, column {error.column}: {error.reason}")
+    return 1 if report.errors else 0
+
+
+def cmd_rules(directory: Path) -> int:
+    with get_sessionmaker()() as session:
+        try:
+            loaded = load_rule_files(session=session, directory=directory)
+        except RuleFileError as exc:
+            _say(f"error: {exc}")
+            return 2
+        session.commit()
+    _say(f"{len(loaded)} customisation rule files loaded from {directory}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m commerce_core")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply the database migrations")
+    p_import = sub.add_parser("import-catalog", help="import a merchant catalog CSV")
+    p_import.add_argument("path", type=Path)
+    p_rules = sub.add_parser("load-rules", help="load customisation rule files (YAML)")
+    p_rules.add_argument("directory", type=Path)
+    sub.add_parser("load-demo", help="migrate and load the demo shop")
+    args = parser.parse_args(argv)
+
+    if args.command == "migrate":
+        upgrade(get_settings().database_url)
+        return 0
+    if args.command == "import-catalog":
+        return cmd_import(args.path)
+    if args.command == "load-rules":
+        return cmd_rules(args.directory)
+    upgrade(get_settings().database_url)
+    status = cmd_import(DEMO_DIR / "catalog.csv")
+    return status or cmd_rules(DEMO_DIR / "customization")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

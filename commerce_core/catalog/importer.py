@@ -1,0 +1,219 @@
+"""Merchant catalog import from CSV.
+
+Columns: ``sku,name,description,category,price,currency,stock,attributes,image_url``
+and an optional ``handle``: rows that share a handle are variants of one product.
+``attributes`` is ``key:value|key:value``. Each row is validated on its own; a bad
+row is reported (row number, column, reason) and skipped whole, never half-imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from commerce_core.catalog.repository import CatalogRepository
+from commerce_core.catalog.schemas import ImportReport, ImportRowError
+from commerce_core.models import Product, Variant
+from commerce_core.money import parse_amount
+
+REQUIRED_COLUMNS = ("sku", "name", "description", "category", "price", "currency", "stock",
+                    "attributes", "image_url")
+OPTIONAL_COLUMNS = ("handle",)
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_STOCK = 1_000_000
+SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+KEY_RE = re.compile(r"^[a-z][a-z0-9_ ]{0,39}$")
+LIMITS = {"name": 200, "description": 5000, "category": 60, "image_url": 500, "handle": 120,
+          "attributes": 2000}
+
+
+class CatalogFileError(ValueError):
+    """The file as a whole cannot be read (size, encoding, header)."""
+
+
+@dataclass
+class ParsedRow:
+    line: int
+    sku: str
+    name: str
+    description: str
+    category: str
+    price: Decimal
+    currency: str
+    stock: int
+    attributes: dict[str, str]
+    image_url: str
+    handle: str
+
+
+@dataclass
+class ParseResult:
+    rows: list[ParsedRow] = field(default_factory=list)
+    errors: list[ImportRowError] = field(default_factory=list)
+    total: int = 0
+
+
+def parse_attributes(text: str) -> dict[str, str]:
+    attributes: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split("|"))):
+        key, sep, value = part.partition(":")
+        key, value = key.strip().lower(), value.strip().lower()
+        if not sep or not value:
+            raise ValueError(f"{part!r} is not key:value")
+        if not KEY_RE.match(key):
+            raise ValueError(f"{key!r} is not a valid attribute name")
+        if key in attributes:
+            raise ValueError(f"attribute {key!r} is given twice")
+        attributes[key] = value
+    return attributes
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:120] or "product"
+
+
+def _parse_row(line: int, raw: dict[str, str | None]) -> tuple[ParsedRow | None,
+                                                               list[ImportRowError]]:
+    errors: list[ImportRowError] = []
+
+    def err(column: str, reason: str) -> None:
+        errors.append(ImportRowError(row=line, column=column, reason=reason))
+
+    if None in raw:  # csv puts surplus cells under the None key
+        err("*", "the row has more cells than the header")
+    cell = {k: (raw.get(k) or "").strip() for k in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+    for column, limit in LIMITS.items():
+        if len(cell[column]) > limit:
+            err(column, f"longer than {limit} characters")
+    if not SKU_RE.match(cell["sku"]):
+        err("sku", "required; letters, digits, '.', '_' or '-', at most 64 characters")
+    for column in ("name", "category"):
+        if not cell[column]:
+            err(column, "required")
+    price = Decimal(0)
+    try:
+        price = parse_amount(cell["price"])
+    except ValueError as exc:
+        err("price", str(exc))
+    if not CURRENCY_RE.match(cell["currency"]):
+        err("currency", "a three-letter ISO code such as EUR")
+    stock = 0
+    try:
+        stock = int(cell["stock"])
+        if not 0 <= stock <= MAX_STOCK:
+            err("stock", f"must be between 0 and {MAX_STOCK}")
+    except ValueError:
+        err("stock", f"{cell['stock']!r} is not a whole number")
+    attributes: dict[str, str] = {}
+    try:
+        attributes = parse_attributes(cell["attributes"])
+    except ValueError as exc:
+        err("attributes", str(exc))
+    if errors:
+        return None, errors
+    return ParsedRow(
+        line=line, sku=cell["sku"].upper(), name=cell["name"], description=cell["description"],
+        category=cell["category"].lower(), price=price, currency=cell["currency"], stock=stock,
+        attributes=attributes, image_url=cell["image_url"],
+        handle=slugify(cell["handle"]) if cell["handle"] else "",
+    ), []
+
+
+def parse_catalog(text: str) -> ParseResult:
+    """Validate every row; rows are numbered as in a spreadsheet (header is row 1)."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise CatalogFileError(f"the header lacks the column(s): {', '.join(missing)}")
+    reader.fieldnames = header
+    result = ParseResult()
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(reader, start=2):
+        result.total += 1
+        row, errors = _parse_row(index, raw)
+        if row and row.sku in seen:
+            errors = [ImportRowError(row=index, column="sku",
+                                     reason=f"duplicate of row {seen[row.sku]}")]
+            row = None
+        result.errors.extend(errors)
+        if row:
+            seen[row.sku] = index
+            result.rows.append(row)
+    return result
+
+
+def read_catalog_file(path: Path) -> str:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise CatalogFileError(f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogFileError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _group(rows: Iterable[ParsedRow]) -> dict[str, list[ParsedRow]]:
+    groups: dict[str, list[ParsedRow]] = {}
+    for row in rows:
+        groups.setdefault(row.handle or slugify(row.sku), []).append(row)
+    return groups
+
+
+def product_name(rows: list[ParsedRow]) -> str:
+    """The name of a product whose variant rows may carry a suffix ("Mug — Blue")."""
+    names = {r.name for r in rows}
+    if len(names) > 1:
+        bases = {n.split(" — ")[0].strip() for n in names}
+        if len(bases) == 1:
+            return bases.pop()
+    return rows[0].name
+
+
+def import_catalog(*, session: Session, text: str) -> ImportReport:
+    """Create or update products and variants from CSV text (keyed by handle and sku).
+
+    The caller commits. Valid rows are applied even when other rows are rejected.
+    """
+    parsed = parse_catalog(text)
+    repo = CatalogRepository(session)
+    existing = repo.variants_by_sku([r.sku for r in parsed.rows])
+    created = updated = 0
+    for handle, rows in _group(parsed.rows).items():
+        first = rows[0]
+        shared = {k: v for k, v in first.attributes.items()
+                  if all(r.attributes.get(k) == v for r in rows)}
+        product = repo.product_by_handle(handle)
+        if product is None:
+            product = Product(handle=handle, variants=[])
+            repo.add(product)
+        product.name = product_name(rows)
+        product.description = first.description
+        product.category = first.category
+        product.currency = first.currency
+        product.image_url = first.image_url
+        product.attributes = shared
+        for row in rows:
+            own = {k: v for k, v in row.attributes.items() if k not in shared}
+            variant = existing.get(row.sku)
+            if variant is None:
+                variant = Variant(sku=row.sku)
+                product.variants.append(variant)
+                created += 1
+            else:
+                variant.product = product
+                updated += 1
+            variant.attributes = own
+            variant.price = row.price
+            variant.currency = row.currency
+            variant.stock = row.stock
+    session.flush()
+    return ImportReport(created=created, updated=updated, rows=parsed.total,
+                        errors=parsed.errors)

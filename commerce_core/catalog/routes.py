@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from commerce_core.catalog import service
+from commerce_core.catalog.schemas import ProductDetail, ProductPage
+from commerce_core.db import SessionDep
+
+router = APIRouter(prefix="/products", tags=["catalog"])
+
+
+@router.get("", response_model=ProductPage)
+def list_products(
+    session: SessionDep,
+    category: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> ProductPage:
+    return service.list_products(session=session, category=category, limit=limit, offset=offset)
+
+
+@router.get("/{product_id:int}", response_model=ProductDetail)
+def get_product(session: SessionDep, product_id: int) -> ProductDetail:
+    return service.get_product(session=session, product_id=product_id)

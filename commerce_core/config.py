@@ -1,0 +1,61 @@
+"""Settings of the commerce core, read from ``ATELIER_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRET = "change-me"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def default_data_dir() -> Path:
+    return REPO_ROOT / "var"
+
+
+class CoreSettings(BaseSettings):
+    """Database, money and secrets of the commerce API."""
+
+    model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = default_data_dir()
+    database_url: str = ""
+    default_currency: str = "EUR"
+    service_token: str = PLACEHOLDER_SECRET
+    secret_key: str = PLACEHOLDER_SECRET
+
+    @model_validator(mode="after")
+    def _fill_defaults_and_check_secrets(self) -> Self:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'atelier.db'}"
+        if self.environment is Environment.PRODUCTION:
+            for name in ("service_token", "secret_key"):
+                value = getattr(self, name)
+                if value == PLACEHOLDER_SECRET or len(value) < 16:
+                    raise ValueError(
+                        f"ATELIER_{name.upper()} must be set to a secret of at least 16 "
+                        "characters in production"
+                    )
+        self.default_currency = self.default_currency.upper()
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> CoreSettings:
+    return CoreSettings()

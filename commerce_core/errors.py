@@ -1,0 +1,58 @@
+"""Typed errors of the commerce core, rendered by one handler into JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+class CommerceError(Exception):
+    code = "commerce_error"
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str | None = None, http_status: int | None = None,
+                 details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if http_status:
+            self.http_status = http_status
+        self.details = details
+
+
+class NotFound(CommerceError):
+    code = "not_found"
+    http_status = 404
+
+
+class InvalidInput(CommerceError):
+    code = "invalid_input"
+    http_status = 422
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return body
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CommerceError)
+    async def _commerce_error(_request: Request, exc: CommerceError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details),
+                            status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"location": ".".join(str(p) for p in err.get("loc", ())), "reason": err.get("msg")}
+            for err in exc.errors()
+        ]
+        first = details[0] if details else {"location": "request", "reason": "invalid"}
+        message = f"Invalid {first['location'] or 'request'}: {first['reason']}"
+        return JSONResponse(error_body("invalid_request", message, details), status_code=422)

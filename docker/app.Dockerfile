@@ -1,0 +1,19 @@
+# The Python 3.11 runtime: commerce API, knowledge, gateway (app) and the action server.
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH=/srv/atelier
+WORKDIR /srv/atelier
+COPY requirements/ requirements/
+# torch first, CPU build, so nothing pulls a CUDA build.
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+ && pip install -r requirements/app.txt -c requirements/app311.lock
+COPY commerce_core/ commerce_core/
+COPY knowledge/ knowledge/
+COPY channels/ channels/
+COPY actions/ actions/
+RUN useradd --system --home /srv/atelier atelier && mkdir -p /var/lib/atelier \
+ && chown atelier /var/lib/atelier
+USER atelier
+ENV ATELIER_DATA_DIR=/var/lib/atelier
+EXPOSE 8000 5055
+CMD ["python", "-m", "uvicorn", "channels.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,1 @@
+"""Atelier knowledge: product search (dense FAISS + lexical) and the merchant's FAQ."""

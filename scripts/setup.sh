@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Idempotent set-up: both virtual environments, Chromium for browser tests,
+# the trained Rasa model. Each step is skipped when its inputs are unchanged.
+# Usage: scripts/setup.sh [venvs|browser|model|all]...
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+make_venv() {  # make_venv PYVER DIR INSTALL_FN
+  local pyver="$1" dir="$2" fn="$3" py
+  [ -f "$dir/.complete" ] && return 0
+  py="$(find_python "$pyver")" || die "Python $pyver is required but no working interpreter was found (looked on PATH and in ~/.pyenv/versions/$pyver*). Install Python $pyver (for example 'pyenv install $pyver' or 'apt-get install python$pyver-venv') and run again."
+  log "Creating the Python $pyver environment in $dir (first run only; takes a few minutes)"
+  rm -rf "$dir"
+  mkdir -p "$(dirname "$dir")"
+  "$py" -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --upgrade wheel
+  "$fn" "$dir"
+  touch "$dir/.complete"   # only a finished install counts; a broken one is redone
+}
+
+install_app() {
+  local d="$1"
+  log "app: installing torch 2.13.0 (CPU) first"
+  "$d/bin/python" -m pip install --progress-bar on "torch==2.13.0"
+  log "app: installing the application requirements"
+  "$d/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements/app.txt" -c "$ROOT/requirements/app311.lock"
+  "$d/bin/python" -m pip check
+}
+
+install_rasa() {
+  local d="$1"
+  log "rasa: installing rasa 3.6.21 (about 2.7 GB, a few minutes)"
+  "$d/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements/rasa.txt" -c "$ROOT/requirements/rasa310.lock"
+}
+
+setup_venvs() {
+  make_venv 3.11 "$(venv_app)" install_app
+  make_venv 3.10 "$(venv_rasa)" install_rasa
+}
+
+setup_browser() {
+  [ -x /usr/bin/chromium ] && return 0
+  command -v apt-get >/dev/null || die "Chromium is needed for the browser tests: install Debian's 'chromium' package."
+  log "Installing Debian's chromium for the browser tests"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  [ -x /usr/bin/chromium ] || die "chromium did not install at /usr/bin/chromium"
+}
+
+setup_model() {
+  local dir; dir="$(model_dir)"
+  if [ -f "$dir/model.tar.gz" ]; then return 0; fi
+  log "Training the Rasa model (inputs changed; about a minute)"
+  local rasa_py; rasa_py="$(venv_rasa)/bin/python"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  (cd "$ROOT/bot" && "$rasa_py" -m rasa train --data data ../nlu_data --config config.yml \
+      --domain domain.yml --out "$dir.tmp" --fixed-model-name model --quiet)
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+}
+
+main() {
+  local steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(all)
+  for step in "${steps[@]}"; do
+    case "$step" in
+      venvs) setup_venvs ;;
+      browser) setup_browser ;;
+      model) setup_venvs; setup_model ;;
+      all) setup_venvs; setup_model ;;
+      *) die "unknown set-up step: $step" ;;
+    esac
+  done
+}
+main "$@"

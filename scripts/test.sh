@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set up if needed and run every test. Extra arguments go to pytest.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$ROOT/scripts/services.sh"
+
+bash "$ROOT/scripts/setup.sh" all browser
+APP_VENV="$(venv_app)"; RASA_VENV="$(venv_rasa)"
+export ATELIER_TEST_RASA_BIN="$RASA_VENV/bin/rasa"
+export ATELIER_TEST_RASA_MODEL="$(model_dir)/model.tar.gz"
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+start_test_services
+
+cd "$ROOT"
+set +e
+"$APP_VENV/bin/python" -m pytest "$@"
+status=$?
+set -e
+exit "$status"

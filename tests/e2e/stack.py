@@ -1,0 +1,98 @@
+"""Start the real service: Rasa with the trained model, the action server and the app."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    rasa_bin: str
+    model: str
+    app_port: int = field(default_factory=free_port)
+    rasa_port: int = field(default_factory=free_port)
+    actions_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "PYTHONPATH": str(REPO),
+            "ATELIER_DATA_DIR": str(self.workdir / "var"),
+            "ATELIER_API_URL": f"{self.app_url}/api",
+            "ATELIER_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+            "ATELIER_ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "HF_HUB_OFFLINE": "1",
+        })
+        return env
+
+    def _spawn(self, name: str, args: list[str], cwd: Path) -> None:
+        log = (self.workdir / f"{name}.log").open("wb")
+        self.processes[name] = subprocess.Popen(args, cwd=cwd, env=self.env(), stdout=log,
+                                                stderr=subprocess.STDOUT)
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.workdir / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def start(self, timeout: float = 240.0) -> None:
+        subprocess.run([sys.executable, "-m", "commerce_core", "load-demo"], cwd=REPO,
+                       env=self.env(), check=True, capture_output=True)
+        self._spawn("rasa", [self.rasa_bin, "run", "--enable-api", "-i", "127.0.0.1",
+                             "--port", str(self.rasa_port), "--model", self.model,
+                             "--endpoints", "endpoints.yml", "--credentials",
+                             "credentials.yml"], REPO / "bot")
+        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(self.actions_port)], REPO)
+        self._spawn("app", [sys.executable, "-m", "uvicorn", "channels.app:create_app",
+                            "--factory", "--host", "127.0.0.1", "--port", str(self.app_port)],
+                    REPO)
+        checks = {"app": f"{self.app_url}/health",
+                  "actions": f"http://127.0.0.1:{self.actions_port}/health",
+                  "rasa": f"http://127.0.0.1:{self.rasa_port}/status"}
+        deadline = time.monotonic() + timeout
+        while checks:
+            for name, url in list(checks.items()):
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited during start-up:\n{self.log_tail(name)}")
+                try:
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        del checks[name]
+                except httpx.HTTPError:
+                    pass
+            if time.monotonic() > deadline:
+                tails = "\n".join(f"--- {n}\n{self.log_tail(n)}" for n in checks)
+                raise RuntimeError(f"not healthy within {timeout}s: {sorted(checks)}\n{tails}")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -1,0 +1,70 @@
+"""The same conversation through the widget on the demo shop page, in headless Chromium."""
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.stack import Stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def send(page: Page, text: str) -> None:
+    page.fill("#atelier-input", text)
+    page.press("#atelier-input", "Enter")
+
+
+def test_shopper_greets_and_sees_mug_cards(stack: Stack, page: Page) -> None:
+    page.goto(stack.app_url + "/")
+    expect(page).to_have_title(re.compile("Atelier Demo Studio"))
+    page.click("#atelier-launcher")
+    expect(page.locator("#atelier-panel")).to_be_visible()
+
+    send(page, "hi")
+    bot = page.locator('.atelier-msg[data-role="bot"]')
+    expect(bot.last).to_contain_text("welcome", timeout=30_000)
+    expect(page.locator(".atelier-quick-reply").first).to_have_text("Ceramic mugs")
+
+    send(page, "show me blue ceramic mugs")
+    cards = page.locator(".atelier-card")
+    expect(cards.first).to_be_visible(timeout=30_000)
+    assert cards.count() >= 3
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        assert "Mug" in card.locator(".atelier-card-name").inner_text()
+        assert "€" in card.locator(".atelier-card-price").inner_text()
+        expect(card.locator(".atelier-card-button")).to_have_text("Tell me more")
+    image_loaded = cards.first.locator("img").evaluate(
+        "img => img.complete && img.naturalWidth > 0")
+    assert image_loaded
+    first_name = cards.first.locator(".atelier-card-name").inner_text()
+
+    # a reload keeps the conversation on screen
+    page.reload()
+    page.click("#atelier-launcher")
+    expect(page.locator(".atelier-card").first).to_be_visible()
+    assert page.locator(".atelier-card-name").first.inner_text() == first_name
+    shopper = page.locator('.atelier-msg[data-role="shopper"]')
+    expect(shopper).to_have_count(2)

@@ -1,0 +1,95 @@
+"""docker-compose.yml is valid Compose and matches what the code expects.
+
+No Docker engine runs here, so the file is parsed by a spec-compliant Compose parser
+and its wiring (ports, environment, health checks, dependencies) is checked against
+the settings classes and the Rasa endpoints.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from compose_spec import PyCompose
+
+from actions.config import ActionSettings
+from channels.config import GatewaySettings
+from commerce_core.config import CoreSettings
+from knowledge.config import KnowledgeSettings
+
+REPO = Path(__file__).resolve().parent.parent
+COMPOSE_TEXT = (REPO / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+SERVICES = COMPOSE["services"]
+LONG_RUNNING = ["postgres", "redis", "app", "actions", "rasa"]
+
+
+def test_compose_file_is_valid_compose_spec() -> None:
+    parsed = PyCompose.from_yaml(COMPOSE_TEXT)
+    parsed.validate()
+    assert set(parsed.service_names()) == {*LONG_RUNNING, "migrate"}
+
+
+@pytest.mark.parametrize("service", LONG_RUNNING)
+def test_every_long_running_service_has_a_health_check(service: str) -> None:
+    test = SERVICES[service]["healthcheck"]["test"]
+    assert test[0] in {"CMD", "CMD-SHELL"} and len(test) > 1
+
+
+def test_published_ports_are_the_ones_the_code_uses() -> None:
+    assert SERVICES["app"]["ports"] == ["8000:8000"]
+    assert SERVICES["rasa"]["ports"] == ["5005:5005"]
+    assert SERVICES["actions"]["ports"] == ["5055:5055"]
+    assert "--port" in SERVICES["app"]["command"] and "8000" in SERVICES["app"]["command"]
+    assert SERVICES["actions"]["command"][-2:] == ["--port", "5055"]
+
+
+def test_app_environment_names_real_settings_and_production_secrets() -> None:
+    env = SERVICES["app"]["environment"]
+    fields = set()
+    for settings in (CoreSettings, GatewaySettings, KnowledgeSettings, ActionSettings):
+        fields |= {f"ATELIER_{name.upper()}" for name in settings.model_fields}
+    assert set(env) <= fields, set(env) - fields
+    assert env["ATELIER_ENVIRONMENT"] == "production"
+    assert env["ATELIER_DATABASE_URL"].startswith("postgresql://")
+    assert env["ATELIER_DATABASE_URL"].split("@")[1].startswith("postgres:5432/")
+    assert env["ATELIER_REDIS_URL"].startswith("redis://redis:6379/")
+    assert env["ATELIER_RASA_URL"] == "http://rasa:5005"
+    assert env["ATELIER_API_URL"] == "http://app:8000/api"
+    for secret in ("ATELIER_SERVICE_TOKEN", "ATELIER_SECRET_KEY"):
+        pattern = r"\$\{" + secret + r":\?.+\}"
+        assert re.fullmatch(pattern, env[secret]), "secrets must be required"
+    assert SERVICES["actions"]["environment"] == env
+
+
+def test_rasa_reaches_the_actions_and_keeps_state_in_redis() -> None:
+    rasa_env = SERVICES["rasa"]["environment"]
+    assert rasa_env["ATELIER_ACTION_ENDPOINT_URL"] == "http://actions:5055/webhook"
+    assert rasa_env["ATELIER_RASA_REDIS_HOST"] == "redis"
+    dockerfile = (REPO / SERVICES["rasa"]["build"]["dockerfile"]).read_text()
+    assert "endpoints.compose.yml" in dockerfile
+    endpoints = yaml.safe_load((REPO / "bot" / "endpoints.compose.yml").read_text())
+    assert endpoints["tracker_store"]["type"] == "redis"
+    assert endpoints["lock_store"]["type"] == "redis"
+    assert endpoints["tracker_store"]["url"] == "${ATELIER_RASA_REDIS_HOST}"
+    assert endpoints["action_endpoint"]["url"] == "${ATELIER_ACTION_ENDPOINT_URL}"
+
+
+def test_dependencies_exist_and_wait_for_health() -> None:
+    for name, service in SERVICES.items():
+        for dependency, rule in service.get("depends_on", {}).items():
+            assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+            assert rule["condition"] in {"service_healthy", "service_completed_successfully"}
+    assert SERVICES["app"]["depends_on"]["migrate"]["condition"] == \
+        "service_completed_successfully"
+    assert SERVICES["migrate"]["command"][-1] == "migrate"
+
+
+def test_build_files_exist_and_copy_existing_paths() -> None:
+    for service in SERVICES.values():
+        if "build" not in service:
+            continue
+        dockerfile = REPO / service["build"]["dockerfile"]
+        assert dockerfile.exists()
+        for source in re.findall(r"^COPY (\S+)", dockerfile.read_text(), flags=re.M):
+            assert (REPO / source).exists(), f"{dockerfile.name} copies missing {source}"
