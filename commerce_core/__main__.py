@@ -13,11 +13,14 @@ import logging
 import sys
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from commerce_core.catalog.importer import CatalogFileError, import_catalog, read_catalog_file
 from commerce_core.config import get_settings
 from commerce_core.customization.loader import RuleFileError, load_rule_files
 from commerce_core.db import get_sessionmaker
 from commerce_core.migrate import upgrade
+from commerce_core.models import Product
 
 DEMO_DIR = Path(__file__).with_name("demo")
 
@@ -58,6 +61,11 @@ def cmd_rules(directory: Path) -> int:
     return 0
 
 
+def catalog_is_empty() -> bool:
+    with get_sessionmaker()() as session:
+        return session.scalar(select(func.count(Product.id))) == 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="python -m commerce_core")
@@ -67,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     p_import.add_argument("path", type=Path)
     p_rules = sub.add_parser("load-rules", help="load customisation rule files (YAML)")
     p_rules.add_argument("directory", type=Path)
-    sub.add_parser("load-demo", help="migrate and load the demo shop")
+    p_demo = sub.add_parser("load-demo", help="migrate and load the demo shop")
+    p_demo.add_argument("--if-empty", action="store_true",
+                        help="only when the catalog has no products yet (keeps edits)")
     args = parser.parse_args(argv)
 
     if args.command == "migrate":
@@ -78,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "load-rules":
         return cmd_rules(args.directory)
     upgrade(get_settings().database_url)
+    if args.if_empty and not catalog_is_empty():
+        _say("catalog already has products: demo shop not reloaded")
+        return 0
     status = cmd_import(DEMO_DIR / "catalog.csv")
     return status or cmd_rules(DEMO_DIR / "customization")
 

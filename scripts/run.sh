@@ -21,11 +21,6 @@ for port in "$APP_PORT" "$RASA_PORT" "$ACTIONS_PORT"; do
   fi
 done
 
-log "Database: migrating and loading the demo shop"
-(cd "$ROOT" && "$APP_VENV/bin/python" -m commerce_core load-demo)
-log "Search index: checking (built on first run, about half a minute)"
-(cd "$ROOT" && "$APP_VENV/bin/python" -m knowledge build-index)
-
 pids=()
 stop() {  # stop EXIT_CODE
   trap - INT TERM EXIT
@@ -43,10 +38,19 @@ start() {  # start NAME CMD...
   pids+=("$!")
 }
 
-log "Starting the Rasa server, the action server and the app"
+# Rasa takes longest to start (TensorFlow), so it starts first, while the database
+# and the search index are brought up to date.
+log "Starting the Rasa server and the action server"
 start rasa "$RASA_VENV/bin/rasa" run --enable-api -i "${ATELIER_APP_HOST:-127.0.0.1}" --port "$RASA_PORT" --model "$MODEL" \
   --endpoints bot/endpoints.yml --credentials bot/credentials.yml --cors "*"
 start actions "$APP_VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT"
+
+log "Database: migrating and loading the demo shop"
+(cd "$ROOT" && "$APP_VENV/bin/python" -m commerce_core load-demo --if-empty)
+log "Search index: checking (built on first run, about half a minute)"
+(cd "$ROOT" && "$APP_VENV/bin/python" -m knowledge build-index)
+
+log "Starting the app"
 start app "$APP_VENV/bin/python" -m uvicorn channels.app:create_app --factory \
   --host "${ATELIER_APP_HOST:-127.0.0.1}" --port "$APP_PORT"
 
