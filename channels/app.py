@@ -5,6 +5,7 @@ Run with ``uvicorn channels.app:create_app --factory``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -21,9 +23,12 @@ from channels.config import GatewaySettings, get_settings
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.rasa_client import RasaClient
 from channels.routes import router as chat_router
-from commerce_core.api import router as commerce_router
+from commerce_core import clock
+from commerce_core.api import include as include_commerce
 from commerce_core.db import get_session, get_sessionmaker
 from commerce_core.errors import error_body, install_error_handlers
+from commerce_core.order.service import expire_reservations
+from commerce_core.payment.routes import default_provider
 from knowledge.config import KnowledgeSettings
 from knowledge.config import get_settings as get_knowledge_settings
 from knowledge.routes import router as search_router
@@ -31,6 +36,24 @@ from knowledge.service import KnowledgeService
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
+
+
+async def expire_unpaid_orders(factory: sessionmaker[Session], every: float = 60.0) -> None:
+    """Give back the stock of orders whose payment did not arrive in time."""
+    def run_once() -> int:
+        with factory() as session:
+            count = expire_reservations(session=session, now=clock.now())
+            session.commit()
+            return count
+
+    while True:
+        try:
+            count = await run_in_threadpool(run_once)
+            if count:
+                log.info("released the stock of %d unpaid orders", count)
+        except SQLAlchemyError:
+            log.exception("expiring unpaid orders failed; retrying in %.0f s", every)
+        await asyncio.sleep(every)
 
 
 def make_history(settings: GatewaySettings) -> History:
@@ -57,9 +80,13 @@ def create_app(settings: GatewaySettings | None = None, *,
         history = make_history(settings)
         app.state.chat = ChatService(rasa=rasa, history=history,
                                      max_message_chars=settings.max_message_chars)
+        expiry = asyncio.create_task(expire_unpaid_orders(session_factory or get_sessionmaker()))
         try:
             yield
         finally:
+            expiry.cancel()
+            knowledge.close()
+            await default_provider().webhooks.aclose()
             await rasa.aclose()
             await history.aclose()
 
@@ -83,7 +110,7 @@ def create_app(settings: GatewaySettings | None = None, *,
 
         app.dependency_overrides[get_session] = scoped_session
 
-    app.include_router(commerce_router, prefix="/api")
+    include_commerce(app)
     app.include_router(search_router, prefix="/api")
     app.include_router(chat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

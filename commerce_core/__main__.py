@@ -15,12 +15,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from commerce_core import clock
+from commerce_core.auth import create_api_key, revoke_api_key
 from commerce_core.catalog.importer import CatalogFileError, import_catalog, read_catalog_file
 from commerce_core.config import get_settings
 from commerce_core.customization.loader import RuleFileError, load_rule_files
 from commerce_core.db import get_sessionmaker
 from commerce_core.migrate import upgrade
 from commerce_core.models import Product
+from commerce_core.order.service import expire_reservations
 
 DEMO_DIR = Path(__file__).with_name("demo")
 
@@ -61,6 +64,24 @@ def cmd_rules(directory: Path) -> int:
     return 0
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    with get_sessionmaker()() as session:
+        if args.command == "create-api-key":
+            row, key = create_api_key(session=session, name=args.name)
+            session.commit()
+            _say(f"merchant API key {row.prefix}… for {row.name!r} (shown only now):\n{key}")
+            return 0
+        if args.command == "revoke-api-key":
+            done = revoke_api_key(session=session, prefix=args.prefix)
+            session.commit()
+            _say("revoked" if done else f"no active key with prefix {args.prefix}")
+            return 0 if done else 1
+        count = expire_reservations(session=session, now=clock.now())
+        session.commit()
+        _say(f"{count} unpaid orders cancelled and their stock released")
+        return 0
+
+
 def catalog_is_empty() -> bool:
     with get_sessionmaker()() as session:
         return session.scalar(select(func.count(Product.id))) == 0
@@ -75,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     p_import.add_argument("path", type=Path)
     p_rules = sub.add_parser("load-rules", help="load customisation rule files (YAML)")
     p_rules.add_argument("directory", type=Path)
+    p_key = sub.add_parser("create-api-key", help="create a merchant API key (shown once)")
+    p_key.add_argument("name")
+    p_revoke = sub.add_parser("revoke-api-key", help="revoke a merchant API key by prefix")
+    p_revoke.add_argument("prefix")
+    sub.add_parser("expire-reservations", help="cancel unpaid orders past their reservation")
     p_demo = sub.add_parser("load-demo", help="migrate and load the demo shop")
     p_demo.add_argument("--if-empty", action="store_true",
                         help="only when the catalog has no products yet (keeps edits)")
@@ -83,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         upgrade(get_settings().database_url)
         return 0
+    if args.command in {"create-api-key", "revoke-api-key", "expire-reservations"}:
+        return cmd_admin(args)
     if args.command == "import-catalog":
         return cmd_import(args.path)
     if args.command == "load-rules":

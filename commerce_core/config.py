@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -35,13 +36,21 @@ class CoreSettings(BaseSettings):
     default_currency: str = "EUR"
     service_token: str = PLACEHOLDER_SECRET
     secret_key: str = PLACEHOLDER_SECRET
+    payment_webhook_secret: str = PLACEHOLDER_SECRET
+    public_url: str = "http://localhost:8000"
+    tax_rate: Decimal = Decimal("0.20")
+    """VAT included in prices."""
+    reservation_minutes: int = 30
+    """How long checkout holds stock for an unpaid order."""
+    carrier_time_scale: float = 1.0
+    """Speed of the simulated carrier: 1.0 = real days; 0.001 delivers in minutes (demos)."""
 
     @model_validator(mode="after")
     def _fill_defaults_and_check_secrets(self) -> Self:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'atelier.db'}"
         if self.environment is Environment.PRODUCTION:
-            for name in ("service_token", "secret_key"):
+            for name in ("service_token", "secret_key", "payment_webhook_secret"):
                 value = getattr(self, name)
                 if value == PLACEHOLDER_SECRET or len(value) < 16:
                     raise ValueError(

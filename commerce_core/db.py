@@ -14,25 +14,35 @@ from sqlalchemy.orm import Session, sessionmaker
 from commerce_core.config import get_settings
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, **pool: int) -> Engine:
+    """An engine for ``url``; ``pool`` sets pool_size / max_overflow."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # Transactions are begun by SQLAlchemy below, not by the driver.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            # IMMEDIATE takes the write lock up front, so two checkouts never both read
+            # stock and then fail to upgrade (SQLite would refuse one instead of waiting).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 @lru_cache

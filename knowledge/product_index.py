@@ -124,7 +124,7 @@ class ProductIndex:
         (directory / META_FILE).write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load_or_build(cls, *, session: Session, embedder: Callable[[], Embedder],
+    def load_or_build(cls, *, docs: Sequence[ProductDoc], embedder: Callable[[], Embedder],
                       model_name: str, directory: Path,
                       progress: bool = False) -> ProductIndex:
         """Load the index on disk if it was built from these products with this model.
@@ -132,7 +132,6 @@ class ProductIndex:
         ``embedder`` is called only when vectors must be computed, so an up-to-date index
         loads without loading the model.
         """
-        docs = load_docs(session)
         digest = inputs_hash(model_name, docs)
         meta_path = directory / META_FILE
         if meta_path.exists() and (directory / INDEX_FILE).exists():

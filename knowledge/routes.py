@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from commerce_core.auth import require_service
 from commerce_core.errors import InvalidInput
 from knowledge.schemas import SearchMatch, SearchResponse, SearchResultItem
 from knowledge.search import SearchFilters, describe_filters, search
 from knowledge.service import KnowledgeService
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], dependencies=[Depends(require_service)])
 ATTR_NAME_RE = re.compile(r"^[a-z][a-z0-9_ ]{0,39}$")
 MAX_ATTR_FILTERS = 10
 

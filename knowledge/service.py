@@ -9,9 +9,10 @@ from pathlib import Path
 import faiss
 from sqlalchemy.orm import Session, sessionmaker
 
+from commerce_core.events import DomainEvent, subscribe
 from knowledge.config import KnowledgeSettings
 from knowledge.embedding import Embedder, get_embedder
-from knowledge.product_index import ProductIndex
+from knowledge.product_index import ProductIndex, load_docs
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,37 @@ class KnowledgeService:
         self._lock = threading.RLock()
         self._embedder: Embedder | None = None
         self._index: ProductIndex | None = None
+        self._stale = threading.Event()
+        self._refresher: threading.Thread | None = None
+        self._refresh_guard = threading.Lock()
         faiss.omp_set_num_threads(max(1, settings.search_threads))
+        self._unsubscribe = subscribe("catalog.changed", self._on_catalog_changed)
+
+    def close(self) -> None:
+        """Stop following the catalog and wait for a refresh in progress to finish."""
+        self._unsubscribe()
+        refresher = self._refresher
+        if refresher is not None:
+            refresher.join(timeout=120)
+
+    def _on_catalog_changed(self, _event: DomainEvent) -> None:
+        """A merchant changed the catalog: refresh the index off the request thread."""
+        with self._refresh_guard:
+            self._stale.set()
+            if self._refresher is None:
+                self._refresher = threading.Thread(target=self._refresh_while_stale,
+                                                   name="index-refresh")
+                self._refresher.start()
+
+    def _refresh_while_stale(self) -> None:
+        """Refresh until no change arrived during the last refresh (changes coalesce)."""
+        while True:
+            with self._refresh_guard:
+                if not self._stale.is_set():
+                    self._refresher = None
+                    return
+                self._stale.clear()
+            self.refresh()
 
     @property
     def embedder(self) -> Embedder:
@@ -44,9 +75,11 @@ class KnowledgeService:
     def refresh(self, *, progress: bool = False) -> ProductIndex:
         """Load the product index from disk, or rebuild it if the catalog changed."""
         directory: Path = self.settings.index_path
-        with self.session_factory() as session, self._lock:
+        with self.session_factory() as session:  # a short read; embedding happens after
+            docs = load_docs(session)
+        with self._lock:
             self._index = ProductIndex.load_or_build(
-                session=session, embedder=lambda: self.embedder,
+                docs=docs, embedder=lambda: self.embedder,
                 model_name=self.settings.embedding_model, directory=directory, progress=progress,
             )
         return self._index

@@ -56,7 +56,8 @@ def test_app_environment_names_real_settings_and_production_secrets() -> None:
     assert env["ATELIER_REDIS_URL"].startswith("redis://redis:6379/")
     assert env["ATELIER_RASA_URL"] == "http://rasa:5005"
     assert env["ATELIER_API_URL"] == "http://app:8000/api"
-    for secret in ("ATELIER_SERVICE_TOKEN", "ATELIER_SECRET_KEY"):
+    for secret in ("ATELIER_SERVICE_TOKEN", "ATELIER_SECRET_KEY",
+                   "ATELIER_PAYMENT_WEBHOOK_SECRET"):
         pattern = r"\$\{" + secret + r":\?.+\}"
         assert re.fullmatch(pattern, env[secret]), "secrets must be required"
     assert SERVICES["actions"]["environment"] == env

@@ -30,4 +30,7 @@ def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch)
         CoreSettings()
     monkeypatch.setenv("ATELIER_SERVICE_TOKEN", "s" * 32)
     monkeypatch.setenv("ATELIER_SECRET_KEY", "k" * 32)
+    with pytest.raises(ValidationError, match="ATELIER_PAYMENT_WEBHOOK_SECRET"):
+        CoreSettings()
+    monkeypatch.setenv("ATELIER_PAYMENT_WEBHOOK_SECRET", "w" * 32)
     assert CoreSettings().environment is Environment.PRODUCTION

@@ -25,7 +25,9 @@ from commerce_core.money import parse_amount
 
 REQUIRED_COLUMNS = ("sku", "name", "description", "category", "price", "currency", "stock",
                     "attributes", "image_url")
-OPTIONAL_COLUMNS = ("handle",)
+OPTIONAL_COLUMNS = ("handle", "weight_grams")
+MAX_WEIGHT_GRAMS = 100_000
+DEFAULT_WEIGHT_GRAMS = 400
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_STOCK = 1_000_000
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -52,6 +54,7 @@ class ParsedRow:
     attributes: dict[str, str]
     image_url: str
     handle: str
+    weight_grams: int
 
 
 @dataclass
@@ -117,13 +120,20 @@ def _parse_row(line: int, raw: dict[str, str | None]) -> tuple[ParsedRow | None,
         attributes = parse_attributes(cell["attributes"])
     except ValueError as exc:
         err("attributes", str(exc))
+    weight = DEFAULT_WEIGHT_GRAMS
+    if cell["weight_grams"]:
+        if not cell["weight_grams"].isdigit() or not 0 < int(cell["weight_grams"]) <= \
+                MAX_WEIGHT_GRAMS:
+            err("weight_grams", f"a whole number of grams from 1 to {MAX_WEIGHT_GRAMS}")
+        else:
+            weight = int(cell["weight_grams"])
     if errors:
         return None, errors
     return ParsedRow(
         line=line, sku=cell["sku"].upper(), name=cell["name"], description=cell["description"],
         category=cell["category"].lower(), price=price, currency=cell["currency"], stock=stock,
         attributes=attributes, image_url=cell["image_url"],
-        handle=slugify(cell["handle"]) if cell["handle"] else "",
+        handle=slugify(cell["handle"]) if cell["handle"] else "", weight_grams=weight,
     ), []
 
 
@@ -214,6 +224,7 @@ def import_catalog(*, session: Session, text: str) -> ImportReport:
             variant.price = row.price
             variant.currency = row.currency
             variant.stock = row.stock
+            variant.weight_grams = row.weight_grams
     session.flush()
     return ImportReport(created=created, updated=updated, rows=parsed.total,
                         errors=parsed.errors)

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from commerce_core.auth import require_service
 from commerce_core.catalog import service
 from commerce_core.catalog.schemas import ProductDetail, ProductPage
 from commerce_core.db import SessionDep
 
-router = APIRouter(prefix="/products", tags=["catalog"])
+router = APIRouter(prefix="/products", tags=["catalog"],
+                   dependencies=[Depends(require_service)])
 
 
 @router.get("", response_model=ProductPage)

@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 
 from commerce_core.catalog.repository import CatalogRepository
 from commerce_core.catalog.schemas import ProductDetail, ProductPage, ProductSummary, VariantOut
+from commerce_core.customization.engine import applicable_options
+from commerce_core.customization.service import product_rules
 from commerce_core.errors import NotFound
 from commerce_core.models import Product
 
@@ -37,15 +39,9 @@ def list_products(*, session: Session, category: str | None, limit: int, offset:
 
 
 def customization_options(*, session: Session, product: Product) -> list[dict[str, Any]]:
-    """Options of the category's rule set, overridden option by option by the product's."""
-    rule_sets = CatalogRepository(session).rule_sets_for(
-        category=product.category, skus=[v.sku for v in product.variants]
-    )
-    options: dict[str, dict[str, Any]] = {}
-    for rule_set in sorted(rule_sets, key=lambda r: r.scope_kind != "category"):
-        for option in rule_set.spec.get("options", []):
-            options[option["name"]] = option
-    return list(options.values())
+    """The options a shopper may be offered for this product (category + product rules)."""
+    options, _ = product_rules(session=session, product=product)
+    return applicable_options(options=options, attributes=product.attributes)
 
 
 def get_product(*, session: Session, product_id: int) -> ProductDetail:

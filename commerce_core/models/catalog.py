@@ -53,6 +53,7 @@ class Variant(TimestampMixin, Base):
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int] = mapped_column(Integer, default=0)
+    weight_grams: Mapped[int] = mapped_column(Integer, default=400, server_default="400")
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
 

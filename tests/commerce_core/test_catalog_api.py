@@ -17,7 +17,7 @@ def client(demo_catalog: sessionmaker[Session]) -> Iterator[TestClient]:
             yield session
 
     app.dependency_overrides[get_session] = session_override
-    with TestClient(app) as client:
+    with TestClient(app, headers={"Authorization": "Bearer change-me"}) as client:
         yield client
 
 

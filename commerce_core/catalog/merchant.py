@@ -1,0 +1,276 @@
+"""The merchant's catalog API: products, variants, CSV import/export, customisation rules."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from pydantic import AfterValidator, BaseModel, Field, field_validator
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from commerce_core.auth import MerchantDep
+from commerce_core.catalog import service
+from commerce_core.catalog.importer import (
+    KEY_RE,
+    MAX_FILE_BYTES,
+    REQUIRED_COLUMNS,
+    SKU_RE,
+    CatalogFileError,
+    import_catalog,
+    slugify,
+)
+from commerce_core.catalog.repository import CatalogRepository
+from commerce_core.catalog.schemas import ImportReport, ProductDetail
+from commerce_core.config import get_settings
+from commerce_core.customization.loader import RuleFileError, validate_spec
+from commerce_core.db import SessionDep
+from commerce_core.errors import CommerceError, InvalidInput, NotFound
+from commerce_core.events import emit
+from commerce_core.models import CustomizationRuleSet, Product, Variant
+
+router = APIRouter(prefix="/merchant", tags=["merchant"])
+Price = Annotated[Decimal, Field(ge=0, lt=1_000_000, max_digits=9, decimal_places=2)]
+def _check_attributes(value: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for key, item in value.items():
+        key, item = key.strip().lower(), item.strip().lower()
+        if not KEY_RE.match(key) or not item or len(item) > 100 or "|" in item:
+            raise ValueError(f"attribute {key!r}: names are lowercase words, values 1-100 "
+                             "characters without '|'")
+        out[key] = item
+    return out
+
+
+Attributes = Annotated[dict[str, str], Field(max_length=30), AfterValidator(_check_attributes)]
+
+
+class VariantIn(BaseModel):
+    sku: str = Field(max_length=64)
+    price: Price
+    stock: int = Field(ge=0, le=1_000_000)
+    attributes: Attributes = Field(default_factory=dict)
+    weight_grams: int = Field(default=400, ge=1, le=100_000)
+
+    @field_validator("sku")
+    @classmethod
+    def _sku(cls, value: str) -> str:
+        if not SKU_RE.match(value):
+            raise ValueError("letters, digits, '.', '_' or '-', at most 64 characters")
+        return value.upper()
+
+
+
+class VariantPatch(BaseModel):
+    price: Price | None = None
+    stock: int | None = Field(default=None, ge=0, le=1_000_000)
+    attributes: Attributes | None = None
+    weight_grams: int | None = Field(default=None, ge=1, le=100_000)
+
+
+
+class ProductIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    category: str = Field(min_length=1, max_length=60)
+    image_url: str = Field(default="", max_length=500)
+    attributes: Attributes = Field(default_factory=dict)
+    handle: str | None = Field(default=None, max_length=120)
+    variants: list[VariantIn] = Field(min_length=1, max_length=100)
+
+
+
+class ProductPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    category: str | None = Field(default=None, min_length=1, max_length=60)
+    image_url: str | None = Field(default=None, max_length=500)
+    attributes: Attributes | None = None
+
+
+
+class Duplicate(CommerceError):
+    code = "duplicate"
+    http_status = 409
+
+
+def _product(session: Session, product_id: int) -> Product:
+    product = CatalogRepository(session).get_product(product_id)
+    if product is None:
+        raise NotFound(f"There is no product with id {product_id}.", code="product_not_found")
+    return product
+
+
+def _variant(session: Session, variant_id: int) -> Variant:
+    variant = session.get(Variant, variant_id)
+    if variant is None:
+        raise NotFound(f"There is no variant with id {variant_id}.", code="variant_not_found")
+    return variant
+
+
+def _commit(session: Session, what: str) -> None:
+    emit(session, "catalog.changed")
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Duplicate(f"{what} clashes with an existing handle or SKU.") from None
+
+
+@router.post("/products", response_model=ProductDetail, status_code=201)
+def create_product(_: MerchantDep, session: SessionDep, body: ProductIn) -> ProductDetail:
+    currency = get_settings().default_currency
+    product = Product(
+        handle=slugify(body.handle or body.name), name=body.name, description=body.description,
+        category=body.category.lower(), image_url=body.image_url, attributes=body.attributes,
+        currency=currency,
+        variants=[Variant(sku=v.sku, price=v.price, currency=currency, stock=v.stock,
+                          attributes=v.attributes, weight_grams=v.weight_grams)
+                  for v in body.variants])
+    session.add(product)
+    _commit(session, "This product")
+    return service.get_product(session=session, product_id=product.id)
+
+
+@router.patch("/products/{product_id}", response_model=ProductDetail)
+def update_product(_: MerchantDep, session: SessionDep, product_id: int,
+                   body: ProductPatch) -> ProductDetail:
+    product = _product(session, product_id)
+    for key, value in body.model_dump(exclude_none=True).items():
+        setattr(product, key, value.lower() if key == "category" else value)
+    _commit(session, "This product")
+    return service.get_product(session=session, product_id=product_id)
+
+
+@router.delete("/products/{product_id}", status_code=204)
+def delete_product(_: MerchantDep, session: SessionDep, product_id: int) -> Response:
+    session.delete(_product(session, product_id))
+    _commit(session, "This product")
+    return Response(status_code=204)
+
+
+@router.post("/products/{product_id}/variants", response_model=ProductDetail,
+             status_code=201)
+def add_variant(_: MerchantDep, session: SessionDep, product_id: int,
+                body: VariantIn) -> ProductDetail:
+    product = _product(session, product_id)
+    product.variants.append(Variant(sku=body.sku, price=body.price, currency=product.currency,
+                                    stock=body.stock, attributes=body.attributes,
+                                    weight_grams=body.weight_grams))
+    _commit(session, f"SKU {body.sku}")
+    return service.get_product(session=session, product_id=product_id)
+
+
+@router.patch("/variants/{variant_id}", response_model=ProductDetail)
+def update_variant(_: MerchantDep, session: SessionDep, variant_id: int,
+                   body: VariantPatch) -> ProductDetail:
+    variant = _variant(session, variant_id)
+    for key, value in body.model_dump(exclude_none=True).items():
+        setattr(variant, key, value)
+    _commit(session, "This variant")
+    return service.get_product(session=session, product_id=variant.product_id)
+
+
+@router.delete("/variants/{variant_id}", status_code=204)
+def delete_variant(_: MerchantDep, session: SessionDep, variant_id: int) -> Response:
+    variant = _variant(session, variant_id)
+    siblings = session.scalars(select(Variant.id).where(
+        Variant.product_id == variant.product_id)).all()
+    if len(siblings) == 1:
+        raise CommerceError("A product needs at least one variant; delete the product instead.",
+                            code="last_variant", http_status=409)
+    session.delete(variant)
+    _commit(session, "This variant")
+    return Response(status_code=204)
+
+
+@router.post("/catalog/import", response_model=ImportReport,
+             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {
+                 "type": "string"}}}, "required": True}})
+async def import_csv(_: MerchantDep, session: SessionDep, request: Request) -> ImportReport:
+    """Import a catalog CSV (the merchant format); bad rows are reported, never half-applied."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_FILE_BYTES:
+            raise CommerceError("The file is larger than 20 MB.", code="file_too_large",
+                                http_status=413)
+    try:
+        text = bytes(raw).decode("utf-8-sig")
+        report = import_catalog(session=session, text=text)
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"The file is not UTF-8 text (byte {exc.start}).",
+                           code="invalid_file") from None
+    except CatalogFileError as exc:
+        raise InvalidInput(str(exc), code="invalid_file") from None
+    _commit(session, "A row")
+    return report
+
+
+@router.get("/catalog/export", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+def export_csv(_: MerchantDep, session: SessionDep) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*REQUIRED_COLUMNS, "handle", "weight_grams"])
+    for product in CatalogRepository(session).all_products():
+        many = len(product.variants) > 1
+        for variant in product.variants:
+            attributes = {**product.attributes, **variant.attributes}
+            writer.writerow([
+                variant.sku, product.name, product.description, product.category,
+                f"{variant.price:.2f}", variant.currency, variant.stock,
+                "|".join(f"{k}:{v}" for k, v in attributes.items()), product.image_url,
+                product.handle if many else "", variant.weight_grams])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="catalog.csv"'})
+
+
+ScopeKind = Annotated[str, Path(pattern="^(category|sku)$")]
+ScopeValue = Annotated[str, Path(max_length=120)]
+
+
+@router.get("/rules/{scope_kind}/{scope_value}")
+def get_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
+              scope_value: ScopeValue) -> dict[str, Any]:
+    value = scope_value.lower() if scope_kind == "category" else scope_value.upper()
+    rule_set = CatalogRepository(session).rule_set(scope_kind=scope_kind, scope_value=value)
+    if rule_set is None:
+        raise NotFound(f"No customisation rules for {scope_kind} {scope_value}.",
+                       code="rules_not_found")
+    return rule_set.spec
+
+
+@router.put("/rules/{scope_kind}/{scope_value}")
+def put_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
+              scope_value: ScopeValue, spec: dict[str, Any]) -> dict[str, Any]:
+    """Create or replace the rules of a category or product (the YAML file's structure)."""
+    spec = {**spec, "scope": {scope_kind: scope_value}}
+    try:
+        kind, value, spec = validate_spec(spec, f"{scope_kind} {scope_value}")
+    except RuleFileError as exc:
+        raise InvalidInput(str(exc), code="invalid_rules") from None
+    repo = CatalogRepository(session)
+    rule_set = repo.rule_set(scope_kind=kind, scope_value=value)
+    if rule_set is None:
+        rule_set = CustomizationRuleSet(scope_kind=kind, scope_value=value, spec=spec,
+                                        source="api")
+        repo.add(rule_set)
+    rule_set.spec, rule_set.source = spec, "api"
+    _commit(session, "These rules")
+    return spec
+
+
+@router.delete("/rules/{scope_kind}/{scope_value}", status_code=204)
+def delete_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
+                 scope_value: ScopeValue) -> Response:
+    value = scope_value.lower() if scope_kind == "category" else scope_value.upper()
+    session.execute(delete(CustomizationRuleSet).where(
+        CustomizationRuleSet.scope_kind == scope_kind,
+        CustomizationRuleSet.scope_value == value))
+    _commit(session, "These rules")
+    return Response(status_code=204)

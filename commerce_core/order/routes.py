@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from commerce_core import clock
+from commerce_core.auth import MerchantDep, ServiceDep
+from commerce_core.db import SessionDep
+from commerce_core.order import service
+from commerce_core.order.schemas import CheckoutIn, OrderLookupIn, OrderOut
+from commerce_core.shopper import ShopperDep
+
+router = APIRouter(tags=["orders"])
+OrderNumber = Annotated[str, Query(min_length=3, max_length=16)]
+
+
+@router.post("/shoppers/{channel}/{external_id}/checkout", response_model=OrderOut,
+             status_code=201)
+def checkout(_: ServiceDep, session: SessionDep, customer: ShopperDep,
+             details: CheckoutIn) -> OrderOut:
+    order = service.checkout(session=session, customer=customer, details=details,
+                             now=clock.now())
+    session.commit()
+    return service.to_out(order)
+
+
+@router.get("/shoppers/{channel}/{external_id}/orders", response_model=list[OrderOut])
+def my_orders(_: ServiceDep, session: SessionDep, customer: ShopperDep,
+              limit: Annotated[int, Query(ge=1, le=20)] = 5) -> list[OrderOut]:
+    return [service.to_out(o) for o in service.recent_orders(session=session, customer=customer,
+                                                             limit=limit)]
+
+
+@router.get("/shoppers/{channel}/{external_id}/orders/{number}", response_model=OrderOut)
+def my_order(_: ServiceDep, session: SessionDep, customer: ShopperDep,
+             number: str) -> OrderOut:
+    return service.to_out(service.owned_order(session=session, number=number[:16],
+                                              customer=customer))
+
+
+@router.post("/orders/lookup", response_model=OrderOut)
+def lookup(_: ServiceDep, session: SessionDep, body: OrderLookupIn) -> OrderOut:
+    """An order by number + the email it was placed with (for a shopper on a new channel)."""
+    return service.to_out(service.owned_order(session=session, number=body.number,
+                                              email=body.email))
+
+
+@router.get("/merchant/orders/{order_id}", response_model=OrderOut, tags=["merchant"])
+def merchant_order(_: MerchantDep, session: SessionDep, order_id: int) -> OrderOut:
+    return service.to_out(service.get_order(session=session, order_id=order_id))
+
+
+@router.post("/merchant/orders/{order_id}/production", response_model=OrderOut,
+             tags=["merchant"])
+def start_production(_: MerchantDep, session: SessionDep, order_id: int) -> OrderOut:
+    order = service.get_order(session=session, order_id=order_id)
+    service.start_production(session=session, order=order)
+    session.commit()
+    return service.to_out(service.get_order(session=session, order_id=order_id))

@@ -1,0 +1,71 @@
+"""Shipping an order and following its parcel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commerce_core.config import get_settings
+from commerce_core.errors import NotFound
+from commerce_core.models import Order, OrderStatus, Shipment
+from commerce_core.order.repository import OrderRepository
+from commerce_core.order.state import OrderChanged, check_move
+from commerce_core.shipment.carrier import Carrier, SimulatedCarrier
+from commerce_core.shipment.schemas import ShipmentOut, TrackingEventOut
+
+
+@lru_cache
+def get_carrier() -> Carrier:
+    return SimulatedCarrier(time_scale=get_settings().carrier_time_scale)
+
+
+def shipment_of(*, session: Session, order: Order) -> Shipment | None:
+    return session.scalar(select(Shipment).where(Shipment.order_id == order.id))
+
+
+def ship(*, session: Session, order: Order, now: datetime, carrier: Carrier | None = None
+         ) -> Shipment:
+    """Book the parcel and mark the order shipped (only a paid order can ship)."""
+    carrier = carrier or get_carrier()
+    check_move(order.status, OrderStatus.SHIPPED)
+    shipment = Shipment(order_id=order.id, carrier=carrier.name,
+                        tracking_number=carrier.create_label(), shipped_at=now)
+    session.add(shipment)
+    session.flush()
+    OrderRepository(session).transition(
+        order, to=OrderStatus.SHIPPED, event="shipped",
+        data={"carrier": carrier.name, "tracking_number": shipment.tracking_number})
+    return shipment
+
+
+def track(*, session: Session, order: Order, now: datetime, carrier: Carrier | None = None
+          ) -> ShipmentOut:
+    """The parcel's journey so far; a delivered parcel marks the order delivered."""
+    carrier = carrier or get_carrier()
+    shipment = shipment_of(session=session, order=order)
+    if shipment is None:
+        raise NotFound(f"Order {order.number} has not been shipped yet.",
+                       code="not_shipped", details={"status": order.status.value})
+    events = carrier.track(tracking_number=shipment.tracking_number,
+                           shipped_at=shipment.shipped_at, destination=order.shipping_address,
+                           now=now)
+    if events and events[-1].status == "delivered" and shipment.delivered_at is None:
+        shipment.delivered_at = events[-1].at
+        if order.status is OrderStatus.SHIPPED:
+            try:
+                with session.begin_nested():
+                    OrderRepository(session).transition(order, to=OrderStatus.DELIVERED,
+                                                        event="delivered")
+            except OrderChanged:
+                pass  # another request recorded the delivery first
+        session.flush()
+    return ShipmentOut(
+        order_number=order.number, carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number,
+        status=events[-1].status if events else "label_created",
+        shipped_at=shipment.shipped_at, delivered_at=shipment.delivered_at,
+        events=[TrackingEventOut(status=e.status, description=e.description,
+                                 location=e.location, at=e.at) for e in events])
