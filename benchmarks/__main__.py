@@ -7,13 +7,14 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from benchmarks import search_bench
+from benchmarks import checkout_bench, search_bench
 from benchmarks.common import Report
 
 
 def main() -> int:
     report = Report()
     search_bench.run(report)
+    checkout_bench.run(report)
     header = (f"# Atelier benchmark report\n\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
               f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}. Medians and p95 are taken per run; "
