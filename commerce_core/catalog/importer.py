@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from commerce_core.catalog.repository import CatalogRepository
 from commerce_core.catalog.schemas import ImportReport, ImportRowError
+from commerce_core.config import get_settings
 from commerce_core.models import Product, Variant
 from commerce_core.money import parse_amount
 
@@ -83,7 +84,8 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:120] or "product"
 
 
-def _parse_row(line: int, raw: dict[str, str | None]) -> tuple[ParsedRow | None,
+def _parse_row(line: int, raw: dict[str, str | None], currency: str | None
+               ) -> tuple[ParsedRow | None,
                                                                list[ImportRowError]]:
     errors: list[ImportRowError] = []
 
@@ -108,6 +110,8 @@ def _parse_row(line: int, raw: dict[str, str | None]) -> tuple[ParsedRow | None,
         err("price", str(exc))
     if not CURRENCY_RE.match(cell["currency"]):
         err("currency", "a three-letter ISO code such as EUR")
+    elif currency is not None and cell["currency"] != currency:
+        err("currency", f"the shop sells in {currency}, not {cell['currency']}")
     stock = 0
     try:
         stock = int(cell["stock"])
@@ -137,7 +141,7 @@ def _parse_row(line: int, raw: dict[str, str | None]) -> tuple[ParsedRow | None,
     ), []
 
 
-def parse_catalog(text: str) -> ParseResult:
+def parse_catalog(text: str, currency: str | None = None) -> ParseResult:
     """Validate every row; rows are numbered as in a spreadsheet (header is row 1)."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in reader.fieldnames or []]
@@ -149,7 +153,7 @@ def parse_catalog(text: str) -> ParseResult:
     seen: dict[str, int] = {}
     for index, raw in enumerate(reader, start=2):
         result.total += 1
-        row, errors = _parse_row(index, raw)
+        row, errors = _parse_row(index, raw, currency)
         if row and row.sku in seen:
             errors = [ImportRowError(row=index, column="sku",
                                      reason=f"duplicate of row {seen[row.sku]}")]
@@ -187,12 +191,13 @@ def product_name(rows: list[ParsedRow]) -> str:
     return rows[0].name
 
 
-def import_catalog(*, session: Session, text: str) -> ImportReport:
+def import_catalog(*, session: Session, text: str, currency: str | None = None
+                   ) -> ImportReport:
     """Create or update products and variants from CSV text (keyed by handle and sku).
 
     The caller commits. Valid rows are applied even when other rows are rejected.
     """
-    parsed = parse_catalog(text)
+    parsed = parse_catalog(text, currency or get_settings().default_currency)
     repo = CatalogRepository(session)
     existing = repo.variants_by_sku([r.sku for r in parsed.rows])
     created = updated = 0

@@ -67,13 +67,16 @@ def test_bad_rows_are_reported_and_skipped_whole(session: Session) -> None:
         "BAD-4,Bad Currency,x,ceramics,20.00,euro,1,type:mug,/m.svg,",
         "OK-1,Duplicate,x,ceramics,20.00,EUR,1,type:mug,/m.svg,",
         ",No Sku,x,ceramics,20.00,EUR,1,type:mug,/m.svg,",
+        "USD-1,Dollar Mug,x,ceramics,20.00,USD,1,type:mug,/m.svg,",
     ]) + "\n"
     report = import_catalog(session=session, text=text)
     session.commit()
-    assert report.rows == 7 and report.created == 1
+    assert report.rows == 8 and report.created == 1
     assert [(e.row, e.column) for e in report.errors] == [
         (3, "price"), (4, "stock"), (5, "attributes"), (6, "currency"), (7, "sku"), (8, "sku"),
+        (9, "currency"),
     ]
+    assert report.errors[-1].reason == "the shop sells in EUR, not USD"
     assert "duplicate of row 2" in report.errors[4].reason
     assert session.scalars(select(Variant.sku)).all() == ["OK-1"]
 
