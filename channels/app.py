@@ -23,6 +23,8 @@ from channels.config import GatewaySettings, get_settings
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.rasa_client import RasaClient
 from channels.routes import router as chat_router
+from channels.telegram.webhook import router as telegram_router
+from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webhook
 from commerce_core import clock
 from commerce_core.api import include as include_commerce
 from commerce_core.db import get_session, get_sessionmaker
@@ -80,11 +82,13 @@ def create_app(settings: GatewaySettings | None = None, *,
         history = make_history(settings)
         app.state.chat = ChatService(rasa=rasa, history=history,
                                      max_message_chars=settings.max_message_chars)
+        app.state.telegram = await start_telegram_webhook(settings, app.state.chat)
         expiry = asyncio.create_task(expire_unpaid_orders(session_factory or get_sessionmaker()))
         try:
             yield
         finally:
             expiry.cancel()
+            await stop_telegram_webhook(app.state.telegram)
             knowledge.close()
             await default_provider().webhooks.aclose()
             await rasa.aclose()
@@ -113,6 +117,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     include_commerce(app)
     app.include_router(search_router, prefix="/api")
     app.include_router(chat_router)
+    app.include_router(telegram_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Literal, Self
 
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TELEGRAM_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 
 
 class GatewaySettings(BaseSettings):
@@ -20,6 +25,42 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     history_limit: int = 200
     warm_search_on_start: bool = True
+
+    telegram_token: SecretStr | None = None
+    """The bot token from @BotFather; Telegram is off while it is unset."""
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    """``polling``: the worker ``python -m channels.telegram`` fetches updates (development);
+    ``webhook``: Telegram posts them to the gateway's ``/telegram/webhook`` (production)."""
+    telegram_webhook_secret: SecretStr | None = None
+    """Telegram sends it back in ``X-Telegram-Bot-Api-Secret-Token``; required for webhooks."""
+    telegram_webhook_url: str | None = None
+    """Where Telegram posts updates; default ``<public_url>/telegram/webhook`` (HTTPS)."""
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_send_retries: int = 3
+    """Retries of a send after a network error or a 429 answer, before it is given up."""
+    telegram_retry_backoff_seconds: float = 1.0
+    telegram_max_retry_after_seconds: float = 60.0
+    """A 429 asking for a longer wait than this is given up at once."""
+    telegram_button_cache_size: int = 10_000
+    telegram_heartbeat_file: str | None = None
+    """The polling worker touches this file while it polls (a container health check)."""
+
+    @field_validator("telegram_token", "telegram_webhook_secret", "telegram_webhook_url",
+                     "telegram_heartbeat_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # compose passes unset variables as ""
+
+    @model_validator(mode="after")
+    def _check_telegram(self) -> Self:
+        secret = self.telegram_webhook_secret
+        if secret is not None and not TELEGRAM_SECRET_RE.match(secret.get_secret_value()):
+            raise ValueError("ATELIER_TELEGRAM_WEBHOOK_SECRET must be 16-256 characters of "
+                             "A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        if self.telegram_mode == "webhook" and self.telegram_token and secret is None:
+            raise ValueError("ATELIER_TELEGRAM_WEBHOOK_SECRET is required in webhook mode")
+        return self
 
 
 @lru_cache

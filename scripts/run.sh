@@ -68,6 +68,12 @@ wait_for() {  # wait_for NAME URL SECONDS
 wait_for app "http://127.0.0.1:$APP_PORT/health" 120
 wait_for "action server" "http://127.0.0.1:$ACTIONS_PORT/health" 60
 wait_for "Rasa server" "http://127.0.0.1:$RASA_PORT/status" 180
+# Telegram in polling mode: the worker fetches the bot's updates (no public address
+# needed). In webhook mode the app receives them at /telegram/webhook instead.
+if [ -n "${ATELIER_TELEGRAM_TOKEN:-}" ] && [ "${ATELIER_TELEGRAM_MODE:-polling}" = polling ]; then
+  log "Starting the Telegram worker (polling)"
+  start telegram "$APP_VENV/bin/python" -m channels.telegram
+fi
 
 cat <<MSG
 

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 COMPOSE_TEXT = (REPO / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES = COMPOSE["services"]
-LONG_RUNNING = ["postgres", "redis", "app", "actions", "rasa"]
+LONG_RUNNING = ["postgres", "redis", "app", "actions", "rasa", "telegram"]
 
 
 def test_compose_file_is_valid_compose_spec() -> None:
@@ -61,6 +61,8 @@ def test_app_environment_names_real_settings_and_production_secrets() -> None:
         pattern = r"\$\{" + secret + r":\?.+\}"
         assert re.fullmatch(pattern, env[secret]), "secrets must be required"
     assert SERVICES["actions"]["environment"] == env
+    assert SERVICES["telegram"]["environment"] == env
+    assert SERVICES["telegram"]["command"] == ["python", "-m", "channels.telegram"]
 
 
 def test_rasa_reaches_the_actions_and_keeps_state_in_redis() -> None:

@@ -1,0 +1,87 @@
+"""The Telegram worker in polling mode: ``python -m channels.telegram``.
+
+It asks Telegram for updates (no public address needed, so it suits development) and
+answers them through its own ``ChatService``, sharing history with the gateway when
+``ATELIER_REDIS_URL`` is set. Run exactly one per bot token: Telegram serves updates to
+one poller only. In webhook mode the gateway receives the updates and this worker is
+not needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from channels.chat import ChatService
+from channels.config import GatewaySettings, get_settings
+from channels.history import History, MemoryHistory, RedisHistory
+from channels.rasa_client import RasaClient
+from channels.telegram.runtime import TelegramBot
+
+log = logging.getLogger("channels.telegram")
+HEARTBEAT_SECONDS = 10.0
+
+
+def _history(settings: GatewaySettings) -> History:
+    if settings.redis_url:
+        return RedisHistory(settings.redis_url, settings.redis_prefix, settings.history_limit)
+    return MemoryHistory(settings.history_limit)
+
+
+async def _heartbeat(bot: TelegramBot, path: Path) -> None:
+    """Touch ``path`` while the bot polls, for a health check reading its age."""
+    while True:
+        updater = bot.application.updater
+        if bot.running and updater is not None and updater.running:
+            path.touch()
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
+async def run_polling(settings: GatewaySettings) -> None:
+    """Poll until SIGINT or SIGTERM, then finish the updates in hand and close."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    history = _history(settings)
+    bot = TelegramBot(settings, ChatService(rasa=rasa, history=history,
+                                            max_message_chars=settings.max_message_chars),
+                      mode="polling")
+    heartbeat: asyncio.Task[None] | None = None
+    try:
+        await bot.start()
+        if settings.telegram_heartbeat_file:
+            heartbeat = asyncio.create_task(
+                _heartbeat(bot, Path(settings.telegram_heartbeat_file)))
+        await stop.wait()
+        log.info("stopping the telegram worker")
+    finally:
+        if heartbeat is not None:
+            heartbeat.cancel()
+        await bot.stop()
+        await rasa.aclose()
+        await history.aclose()
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per getUpdates otherwise
+    settings = get_settings()
+    if settings.telegram_token is None:
+        log.error("ATELIER_TELEGRAM_TOKEN is not set: create a bot with @BotFather and set it")
+        return 2
+    if settings.telegram_mode != "polling":
+        log.error("ATELIER_TELEGRAM_MODE is %r: in webhook mode the gateway receives the "
+                  "updates at /telegram/webhook and this worker is not needed",
+                  settings.telegram_mode)
+        return 2
+    asyncio.run(run_polling(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,344 @@
+"""Telegram without Rasa: rendering, retries, commands, limits and the webhook's guard.
+
+The real python-telegram-bot application runs against the fake Bot API server; the
+gateway's ``ChatService`` is real too, with the bot unreachable (what Rasa would answer
+is covered by ``tests/e2e/test_telegram.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from channels.chat import BOT_DOWN_APOLOGY, ChatService
+from channels.config import GatewaySettings
+from channels.history import MemoryHistory
+from channels.messages import Button, Card, ChatMessage, Link
+from channels.rasa_client import RasaClient
+from channels.telegram.buttons import ButtonStore
+from channels.telegram.channel import (
+    EXPIRED_BUTTON,
+    HELP_TEXT,
+    TEXT_ONLY,
+    UNKNOWN_COMMAND,
+    conversation_id_for,
+)
+from channels.telegram.render import (
+    MAX_CAPTION,
+    absolute_url,
+    card_caption,
+    format_price,
+    split_text,
+    telegram_length,
+)
+from channels.telegram.runtime import TelegramBot
+from tests.channels.fake_bot_api import (
+    TOKEN,
+    FakeBotApi,
+    LoopThread,
+    button_update,
+    sticker_update,
+    text_update,
+    webhook_gateway,
+)
+
+SECRET = "s3cret-token_for-tests"
+chat_ids = itertools.count(700_001)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_settings(api: FakeBotApi, **overrides: object) -> GatewaySettings:
+    values: dict[str, object] = {
+        "telegram_token": TOKEN, "telegram_api_url": api.base_url,
+        "telegram_file_url": api.file_url, "public_url": "https://shop.example",
+        "rasa_url": f"http://127.0.0.1:{_closed_port()}", "telegram_retry_backoff_seconds": 0.05,
+        "warm_search_on_start": False}
+    return GatewaySettings(**(values | overrides))
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[FakeBotApi]:
+    api = FakeBotApi().start()
+    yield api
+    api.stop()
+
+
+@dataclass
+class Polling:
+    bot: TelegramBot
+    chat: ChatService
+    thread: LoopThread
+
+
+@pytest.fixture(scope="module")
+def polling(api: FakeBotApi) -> Iterator[Polling]:
+    settings = make_settings(api)
+    thread = LoopThread()
+
+    async def start() -> Polling:
+        chat = ChatService(rasa=RasaClient(settings.rasa_url, 5), history=MemoryHistory(50),
+                           max_message_chars=settings.max_message_chars)
+        bot = TelegramBot(settings, chat, mode="polling")
+        await bot.start(poll_timeout=1)
+        return Polling(bot, chat, thread)
+
+    running = thread.run(start())
+    yield running
+    thread.run(running.bot.stop())
+    thread.run(running.chat.rasa.aclose())
+    thread.close()
+
+
+@pytest.fixture
+def chat_id() -> int:
+    return next(chat_ids)
+
+
+def deliver(polling: Polling, chat_id: int, *messages: ChatMessage) -> bool:
+    return polling.thread.run(polling.bot.channel.deliver(conversation_id_for(chat_id),
+                                                          messages))
+
+
+# --- rendering
+
+def test_split_text_prefers_paragraphs_then_lines_then_words() -> None:
+    paragraphs = "\n\n".join(["a" * 30, "b" * 30, "c" * 30])
+    assert split_text(paragraphs, 70) == ["a" * 30 + "\n\n" + "b" * 30, "c" * 30]
+    lines = "\n".join(["a" * 30, "b" * 30, "c" * 30])
+    assert split_text(lines, 70) == ["a" * 30 + "\n" + "b" * 30, "c" * 30]
+    words = " ".join(["word"] * 30)
+    parts = split_text(words, 50)
+    assert all(len(p) <= 50 and not p.startswith(" ") and not p.endswith(" ") for p in parts)
+    assert " ".join(parts) == words
+    assert split_text("x" * 120, 50) == ["x" * 50, "x" * 50, "x" * 20]
+    assert split_text("  short  ") == ["short"]
+    assert split_text("   ") == []
+
+
+def test_split_text_counts_like_telegram() -> None:
+    text = "🎁" * 3000  # each one is two UTF-16 code units for Telegram
+    parts = split_text(text)
+    assert [telegram_length(p) for p in parts] == [4096, 1904]
+    assert "".join(parts) == text
+
+
+def test_five_thousand_characters_split_at_4096_and_captions_at_1024() -> None:
+    sentence = "Every piece is thrown, trimmed and glazed by hand in our studio. "
+    text = "\n\n".join(sentence * 8 for _ in range(10))[:5000]
+    parts = split_text(text)
+    assert len(parts) == 2 and all(len(p) <= 4096 for p in parts)
+    assert parts[0].endswith(".") or parts[0].endswith(sentence.strip()[-8:])
+    assert " ".join(" ".join(parts).split()) == " ".join(text.split())
+    assert all(len(p) <= MAX_CAPTION for p in split_text(text, MAX_CAPTION))
+
+
+def test_price_caption_and_urls() -> None:
+    assert format_price("32", "EUR") == "€32.00"
+    assert format_price("1250.5", "gbp") == "£1,250.50"
+    assert format_price("40.00", "CHF") == "40.00 CHF"
+    card = Card(id=1, sku="CER-MUG-001", name="Cobalt Mug", price="32.00", currency="EUR",
+                image_url="/static/img/mug.svg", in_stock=False)
+    assert card_caption(card) == "Cobalt Mug\n€32.00 · Out of stock right now"
+    assert absolute_url("/static/img/mug.svg", "https://shop.example/") == (
+        "https://shop.example/static/img/mug.svg")
+    assert absolute_url("https://cdn.example/a.png", "https://shop.example") == (
+        "https://cdn.example/a.png")
+
+
+def test_button_store_gives_short_stable_ids_and_forgets_the_oldest() -> None:
+    store = ButtonStore(size=2)
+    long = Button(title="Tell me more", payload='/product_details{"product_id": "1"}' + "x" * 200)
+    key = store.put(long)
+    assert len(key.encode()) <= 64 and store.put(long) == key and store.get(key) == long
+    second = store.put(Button(title="Two", payload="two"))
+    store.get(key)  # recently used: kept
+    store.put(Button(title="Three", payload="three"))
+    assert store.get(key) == long and store.get(second) is None and len(store) == 2
+
+
+# --- sending through the real Bot API client
+
+def test_long_answer_arrives_in_parts_with_the_keyboard_on_the_last(
+        polling: Polling, api: FakeBotApi, chat_id: int) -> None:
+    text = "\n".join(f"Line {i}: a glaze note that goes on for a while." for i in range(110))
+    assert len(text) > 5000
+    ok = deliver(polling, chat_id, ChatMessage(role="bot", text=text, buttons=[
+        Button(title="Ceramic mugs", payload="show me ceramic mugs")]))
+    sent = api.calls_to("sendMessage", chat_id)
+    assert ok and len(sent) == 2
+    assert all(telegram_length(c.params["text"]) <= 4096 for c in sent)
+    assert "\n".join(c.params["text"] for c in sent) == text
+    assert sent[0].buttons == [] and [b["text"] for b in sent[1].buttons] == ["Ceramic mugs"]
+
+
+def test_flood_control_is_waited_out_and_the_message_arrives(
+        polling: Polling, api: FakeBotApi, chat_id: int) -> None:
+    api.fail_next("sendMessage", 1)  # 429, retry after 1 s
+    assert deliver(polling, chat_id, ChatMessage(role="bot", text="Your parcel is on its way."))
+    attempts = api.calls_to("sendMessage", chat_id)
+    assert [c.params["text"] for c in attempts] == ["Your parcel is on its way."] * 2
+    assert attempts[1].at - attempts[0].at >= 0.95
+
+
+def test_network_errors_are_retried_then_given_up_and_logged(
+        polling: Polling, api: FakeBotApi, chat_id: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad_gateway = (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+    api.fail_next("sendMessage", 2, bad_gateway)
+    assert deliver(polling, chat_id, ChatMessage(role="bot", text="first"))
+    assert len(api.calls_to("sendMessage", chat_id)) == 3
+
+    api.fail_next("sendMessage", 4, bad_gateway)  # the first try and all three retries
+    with caplog.at_level(logging.WARNING):
+        assert not deliver(polling, chat_id, ChatMessage(role="bot", text="second"))
+    assert len(api.calls_to("sendMessage", chat_id)) == 7
+    assert "telegram message not delivered: Bad Gateway" in caplog.text
+
+
+def test_cards_go_as_photos_and_as_text_when_telegram_refuses_the_photo(
+        polling: Polling, api: FakeBotApi, chat_id: int) -> None:
+    cards = [Card(id=i, sku=f"CER-MUG-00{i}", name=f"Mug {i}", price="29.5", currency="EUR",
+                  image_url="/static/img/placeholder/ceramics.svg",
+                  buttons=[Button(title="Tell me more", payload=f"/product_details{i}")])
+             for i in (1, 2)]
+    api.fail_next("sendPhoto", 1, (400, {"ok": False, "error_code": 400, "description":
+                                         "Bad Request: wrong type of the web page content"}))
+    assert deliver(polling, chat_id, ChatMessage(role="bot", text="Here is what I found:",
+                                                 cards=cards))
+    shown = api.sent(chat_id)
+    assert [c.method for c in shown] == ["sendMessage", "sendPhoto", "sendMessage", "sendPhoto"]
+    assert shown[1].params["photo"] == "https://shop.example/static/img/placeholder/ceramics.svg"
+    assert shown[2].params["text"] == "Mug 1\n€29.50 · In stock"  # the refused card, as text
+    assert shown[3].params["caption"] == "Mug 2\n€29.50 · In stock"
+    for call, card in zip(shown[2:], cards, strict=True):
+        [button] = call.buttons
+        assert button["text"] == "Tell me more"
+        assert polling.bot.channel.buttons.get(button["callback_data"]) == card.buttons[0]
+
+
+def test_a_link_is_a_url_button_or_else_an_address_in_the_text(
+        polling: Polling, api: FakeBotApi, chat_id: int) -> None:
+    pay = ChatMessage(role="bot", text="Your order is reserved.",
+                      link=Link(title="Pay now", url="/pay/tok_123"))
+    assert deliver(polling, chat_id, pay)
+    [sent] = api.calls_to("sendMessage", chat_id)
+    assert sent.buttons == [{"text": "Pay now", "url": "https://shop.example/pay/tok_123"}]
+
+    api.fail_next("sendMessage", 1, (400, {"ok": False, "error_code": 400, "description":
+                                           "Bad Request: inline keyboard button URL is invalid"}))
+    assert deliver(polling, chat_id, pay)
+    fallback = api.calls_to("sendMessage", chat_id)[-1]
+    assert fallback.params["text"] == (
+        "Your order is reserved.\n\nPay now: https://shop.example/pay/tok_123")
+    assert fallback.buttons == []
+
+
+# --- updates in (polling)
+
+def test_help_unknown_commands_and_non_text(polling: Polling, api: FakeBotApi,
+                                            chat_id: int) -> None:
+    for update in (text_update(chat_id, "/help"), text_update(chat_id, "/discount"),
+                   sticker_update(chat_id)):
+        api.push(update)
+    api.wait_for(lambda: len(api.sent(chat_id)) >= 3, what="three answers")
+    assert [c.params["text"] for c in api.sent(chat_id)] == [HELP_TEXT, UNKNOWN_COMMAND,
+                                                             TEXT_ONLY]
+    assert polling.thread.run(polling.chat.history.since(conversation_id_for(chat_id), 0)) == []
+
+
+def test_oversized_message_gets_a_notice_and_is_not_forwarded(
+        polling: Polling, api: FakeBotApi, chat_id: int) -> None:
+    api.push(text_update(chat_id, "I would like " + "a very " * 300 + "big vase"))
+    [notice] = api.wait_for(lambda: api.sent(chat_id), what="the notice")
+    assert notice.params["text"].startswith("Messages can be at most 2000 characters long")
+    time.sleep(0.2)
+    history = polling.thread.run(polling.chat.history.since(conversation_id_for(chat_id), 0))
+    assert history == [] and len(api.sent(chat_id)) == 1
+
+
+def test_a_turn_with_the_bot_down_tells_the_shopper(polling: Polling, api: FakeBotApi,
+                                                    chat_id: int) -> None:
+    api.push(text_update(chat_id, "hello"))
+    [apology] = api.wait_for(lambda: api.sent(chat_id), what="the apology")
+    assert apology.params["text"] == BOT_DOWN_APOLOGY
+    assert api.calls_to("sendChatAction", chat_id)[0].params["action"] == "typing"
+    history = polling.thread.run(polling.chat.history.since(conversation_id_for(chat_id), 0))
+    assert [(m.role, m.text) for m in history] == [("shopper", "hello"),
+                                                   ("system", BOT_DOWN_APOLOGY)]
+
+
+def test_an_unknown_button_is_answered_as_expired(polling: Polling, api: FakeBotApi,
+                                                  chat_id: int) -> None:
+    api.push(button_update(chat_id, "b:forgotten", query_id=f"cq-{chat_id}"))
+    [answer] = api.wait_for(lambda: [c for c in api.calls_to("answerCallbackQuery")
+                                     if c.params["callback_query_id"] == f"cq-{chat_id}"])
+    assert answer.params["text"] == EXPIRED_BUTTON
+    assert api.sent(chat_id) == []
+
+
+# --- webhook mode
+
+def test_webhook_refuses_a_wrong_or_missing_secret(api: FakeBotApi, chat_id: int) -> None:
+    settings = make_settings(api, telegram_mode="webhook", telegram_webhook_secret=SECRET)
+    with TestClient(webhook_gateway(settings)) as client:
+        [registered] = api.wait_for(lambda: api.calls_to("setWebhook"), what="setWebhook")
+        assert registered.params["url"] == "https://shop.example/telegram/webhook"
+        assert registered.params["secret_token"] == SECRET
+        assert registered.params["allowed_updates"] == ["message", "callback_query"]
+
+        update = {"update_id": 1, **text_update(chat_id, "/human")}
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "nope"},
+                        {"X-Telegram-Bot-Api-Secret-Token": SECRET[:-1]}):
+            response = client.post("/telegram/webhook", json=update, headers=headers)
+            assert response.status_code == 403
+            assert response.json()["error"]["code"] == "forbidden"
+        good = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        assert client.post("/telegram/webhook", content=b"{nope", headers=good
+                           ).status_code == 400
+        for body in ({"message": {}}, {"update_id": 2, "message": {"text": "no chat"}}):
+            assert client.post("/telegram/webhook", json=body, headers=good).status_code == 400
+        too_big = {"update_id": 2, "padding": "x" * 300_000}
+        assert client.post("/telegram/webhook", json=too_big, headers=good).status_code == 413
+
+        # when: the same chat then sends /help with the right secret
+        help_update = {"update_id": 3, **text_update(chat_id, "/help")}
+        assert client.post("/telegram/webhook", json=help_update, headers=good).json() == {
+            "ok": True}
+        # then: only /help was processed (updates of one chat are handled in order)
+        api.wait_for(lambda: api.sent(chat_id), what="the help text")
+        time.sleep(0.2)
+        assert [c.params["text"] for c in api.sent(chat_id)] == [HELP_TEXT]
+        assert client.get(f"/api/chat/{conversation_id_for(chat_id)}/history").json() == []
+
+
+def test_webhook_route_is_absent_without_webhook_mode(api: FakeBotApi) -> None:
+    with TestClient(webhook_gateway(make_settings(api))) as client:  # polling mode
+        response = client.post("/telegram/webhook", json={"update_id": 1},
+                               headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        assert response.status_code == 404
+
+
+def test_webhook_settings_are_checked() -> None:
+    with pytest.raises(ValidationError, match="required in webhook mode"):
+        GatewaySettings(telegram_token=TOKEN, telegram_mode="webhook")
+    with pytest.raises(ValidationError, match="16-256 characters"):
+        GatewaySettings(telegram_token=TOKEN, telegram_mode="webhook",
+                        telegram_webhook_secret="short")
+    with pytest.raises(ValidationError, match="16-256 characters"):
+        GatewaySettings(telegram_webhook_secret="has spaces in it, sadly")
+    assert GatewaySettings(telegram_mode="webhook").telegram_token is None  # Telegram off
+    unset = GatewaySettings(telegram_token="", telegram_webhook_secret="")  # as compose passes
+    assert unset.telegram_token is None and unset.telegram_webhook_secret is None
