@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup run test bench lint model
+.PHONY: help setup run test bench lint model eval-search
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -25,3 +25,6 @@ lint: ## ruff on the Python packages and rasa data validate on the bot
 
 model: ## Train the Rasa model if bot/ or nlu_data/ changed
 	@bash scripts/setup.sh model
+
+eval-search: ## Score product search: make eval-search PRODUCTS=… QUERIES=… LABELS=… OUT=… (default: demo set)
+	@bash scripts/eval_search.sh "$(PRODUCTS)" "$(QUERIES)" "$(LABELS)" "$(OUT)" -- $(ARGS)

@@ -1,13 +1,37 @@
-"""A small BM25 index over product texts, for exact words the embedding may blur."""
+"""A small BM25 index over product texts, for exact words the embedding may blur.
+
+Shoppers type fast: a query word that is not in the catalog's vocabulary is matched to
+the closest catalog word within one edit (two for words of eight letters or more; a
+swap of two neighbouring letters counts as one edit). Candidates come from a
+symmetric-delete table (each vocabulary word with at most one letter removed), so a
+lookup costs a few dictionary probes, not a scan of the vocabulary. A corrected word
+scores ``FUZZY_WEIGHT`` of an exact match. American spellings are folded to the
+British ones the shops write, and common function words are ignored.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterator
 
 TOKEN_RE = re.compile(r"[a-z0-9]+")
+FUZZY_MIN_LENGTH = 4
+FUZZY_WEIGHT = 0.8
+SPELLING = {
+    "color": "colour", "colors": "colours", "colored": "coloured", "gray": "grey",
+    "jewelry": "jewellery", "mom": "mum", "moms": "mums", "favorite": "favourite",
+    "personalized": "personalised", "personalize": "personalise", "organizer": "organiser",
+    "center": "centre", "theater": "theatre", "aluminum": "aluminium", "pajamas": "pyjamas",
+    "mold": "mould", "molded": "moulded", "catalog": "catalogue",
+}
+STOPWORDS = frozenset({
+    "a", "an", "and", "any", "are", "as", "at", "be", "by", "can", "do", "for", "from", "have",
+    "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "please", "show", "so",
+    "some", "that", "the", "their", "them", "these", "this", "those", "to", "too", "want", "was",
+    "we", "who", "will", "with", "would", "you", "your", "looking", "need", "something",
+})
 
 
 def stem(token: str) -> str:
@@ -22,54 +46,118 @@ def stem(token: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    return [stem(t) for t in TOKEN_RE.findall(text.lower())]
+    return [stem(SPELLING.get(t, t)) for t in TOKEN_RE.findall(text.lower())
+            if t not in STOPWORDS]
+
+
+def _deletes(term: str) -> Iterator[str]:
+    yield term
+    for i in range(len(term)):
+        yield term[:i] + term[i + 1:]
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance (a swap of neighbours is one edit), capped at limit+1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 class BM25:
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
-        self.docs: dict[int, Counter[str]] = {}
+        self.postings: dict[str, dict[int, int]] = {}
+        """term → {document: term frequency}"""
         self.lengths: dict[int, int] = {}
-        self.df: Counter[str] = Counter()
+        self._terms: dict[int, tuple[str, ...]] = {}
+        self._total_length = 0
+        self._near: dict[str, set[str]] = {}
+        """A term with one letter deleted (or none) → the vocabulary terms that give it."""
+
+    def __len__(self) -> int:
+        return len(self.lengths)
 
     def add(self, doc_id: int, text: str) -> None:
         self.remove(doc_id)
         terms = Counter(tokenize(text))
-        self.docs[doc_id] = terms
-        self.lengths[doc_id] = sum(terms.values())
-        self.df.update(terms.keys())
+        for term, tf in terms.items():
+            posting = self.postings.get(term)
+            if posting is None:
+                posting = self.postings[term] = {}
+                if len(term) >= FUZZY_MIN_LENGTH:
+                    for variant in _deletes(term):
+                        self._near.setdefault(variant, set()).add(term)
+            posting[doc_id] = tf
+        self._terms[doc_id] = tuple(terms)
+        self.lengths[doc_id] = length = sum(terms.values())
+        self._total_length += length
 
     def remove(self, doc_id: int) -> None:
-        terms = self.docs.pop(doc_id, None)
-        if terms is not None:
-            self.lengths.pop(doc_id, None)
-            self.df.subtract(terms.keys())
+        terms = self._terms.pop(doc_id, None)
+        if terms is None:
+            return
+        self._total_length -= self.lengths.pop(doc_id)
+        for term in terms:
+            posting = self.postings[term]
+            del posting[doc_id]
+            if not posting:
+                del self.postings[term]
+                if len(term) >= FUZZY_MIN_LENGTH:
+                    for variant in _deletes(term):
+                        near = self._near[variant]
+                        near.discard(term)
+                        if not near:
+                            del self._near[variant]
 
-    def score(self, query: str, candidates: Iterable[int] | None = None
+    def correct(self, token: str) -> str | None:
+        """The vocabulary term a query token not in the vocabulary most likely meant."""
+        if len(token) < FUZZY_MIN_LENGTH or token.isdigit():
+            return None
+        limit = 2 if len(token) >= 8 else 1
+        candidates = {t for v in _deletes(token) for t in self._near.get(v, ())}
+        scored = [(edit_distance(token, t, limit), -len(self.postings[t]), t)
+                  for t in candidates]
+        best = min((s for s in scored if s[0] <= limit), default=None)
+        return best[2] if best else None
+
+    def query_terms(self, query: str) -> list[tuple[str, float]]:
+        """The query's distinct terms as (vocabulary term, weight); unknown words corrected."""
+        out: dict[str, float] = {}
+        for token in tokenize(query):
+            if token in self.postings:
+                out[token] = max(out.get(token, 0.0), 1.0)
+                continue
+            corrected = self.correct(token)
+            if corrected is not None:
+                out[corrected] = max(out.get(corrected, 0.0), FUZZY_WEIGHT)
+        return list(out.items())
+
+    def score(self, query: str, candidates: Collection[int] | None = None
               ) -> tuple[dict[int, float], dict[int, list[str]]]:
-        """Return BM25 scores and the matched query terms of every document that matches."""
-        terms = list(dict.fromkeys(tokenize(query)))
-        n = len(self.docs) or 1
-        avg = (sum(self.lengths.values()) / n) or 1.0
-        pool = self.docs.keys() if candidates is None else candidates
+        """Return BM25 scores and the matched (vocabulary) terms of every matching document."""
+        n = len(self.lengths) or 1
+        avg = (self._total_length / n) or 1.0
         scores: dict[int, float] = {}
         matched: dict[int, list[str]] = {}
-        for doc_id in pool:
-            doc = self.docs.get(doc_id)
-            if not doc:
-                continue
-            total = 0.0
-            hits = []
-            for term in terms:
-                tf = doc.get(term, 0)
-                if not tf:
+        for term, weight in self.query_terms(query):
+            posting = self.postings[term]
+            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+            for doc_id, tf in posting.items():
+                if candidates is not None and doc_id not in candidates:
                     continue
-                df = self.df.get(term, 0)
-                idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
                 norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc_id] / avg)
-                total += idf * tf * (self.k1 + 1) / norm
-                hits.append(term)
-            if hits:
-                scores[doc_id] = total
-                matched[doc_id] = hits
+                scores[doc_id] = scores.get(doc_id, 0.0) + weight * idf * tf * (self.k1 + 1) / norm
+                matched.setdefault(doc_id, []).append(term)
         return scores, matched

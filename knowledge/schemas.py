@@ -7,7 +7,12 @@ from pydantic import BaseModel
 
 class SearchMatch(BaseModel):
     terms: list[str]
+    """Catalog words the query matched (a mistyped word as the word it was read as)."""
     filters: list[str]
+    boosts: list[str] = []
+    """The soft preferences (``boost.<name>``) this product meets, as ``name=value``."""
+    like: int | None = None
+    """The product the query vector was moved toward, if ``like`` was given."""
 
 
 class SearchResultItem(BaseModel):
@@ -29,4 +34,6 @@ class SearchResultItem(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     filters: list[str]
+    boosts: list[str] = []
+    like: int | None = None
     results: list[SearchResultItem]

@@ -1,10 +1,11 @@
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from knowledge.embedding import Embedder
 from knowledge.product_index import ProductIndex
-from knowledge.search import SearchFilters, search
+from knowledge.search import SearchFilters, SearchHit, UnknownProduct, search
 
 
 def test_blue_ceramic_mugs_are_found_first(demo_index: ProductIndex, embedder: Embedder) -> None:
@@ -64,3 +65,66 @@ def test_nothing_matching_gives_an_empty_list(demo_index: ProductIndex,
     filters = SearchFilters(max_price=Decimal("1"))
     assert search(index=demo_index, embedder=embedder, query="mug", limit=10,
                   filters=filters) == []
+
+
+def _product_id(index: ProductIndex, sku: str) -> int:
+    return next(d.id for d in index.docs.values() if any(v.sku == sku for v in d.variants))
+
+
+def test_boosts_raise_matching_products_without_dropping_the_others(
+        demo_index: ProductIndex, embedder: Embedder) -> None:
+    plain = search(index=demo_index, embedder=embedder, query="mug", limit=40,
+                   filters=SearchFilters())
+    boosted = search(index=demo_index, embedder=embedder, query="mug", limit=40,
+                     filters=SearchFilters(), boosts={"colour": ("green",)})
+    # the two green mugs come first, the everyday mug shown in its sage green variant
+    assert [h.variant.attributes["colour"] for h in boosted[:2]] == ["green", "green"]
+    assert {h.variant.sku for h in boosted[:2]} == {"CER-MUG-012", "CER-MUG-018"}
+    assert all(h.boosts == ["colour=green"] for h in boosted[:2])
+    assert [h.variant.sku for h in plain[:2]] != [h.variant.sku for h in boosted[:2]]
+    # and nothing else was excluded: the other mugs are still there
+    others = [h for h in boosted if h.variant.attributes.get("type") == "mug" and not h.boosts]
+    assert len(others) >= 15 and all(h.boosts == [] for h in others)
+    assert {h.doc.id for h in plain[:20]} <= {h.doc.id for h in boosted}
+
+
+def test_more_like_a_product_leans_toward_it_and_leaves_it_out(
+        demo_index: ProductIndex, embedder: Embedder) -> None:
+    glass = _product_id(demo_index, "GLS-VAS-001")  # a blown glass bud vase
+    liked_vector = demo_index.vectors.vectors(np.array([glass]))[0]
+
+    def closeness(hits: list[SearchHit]) -> float:
+        vectors = demo_index.vectors.vectors(np.array([h.doc.id for h in hits]))
+        return float(np.mean(vectors @ liked_vector))
+
+    plain = search(index=demo_index, embedder=embedder, query="vase", limit=7,
+                   filters=SearchFilters())
+    liked = search(index=demo_index, embedder=embedder, query="vase", limit=6,
+                   filters=SearchFilters(), like=glass)
+    assert glass in {h.doc.id for h in plain}
+    assert glass not in {h.doc.id for h in liked} and all(h.like == glass for h in liked)
+    assert closeness(liked) > closeness([h for h in plain if h.doc.id != glass][:6]) + 0.01
+    assert all(h.variant.attributes["type"] == "vase" for h in liked[:4])
+    itself = search(index=demo_index, embedder=embedder, query="", limit=3,
+                    filters=SearchFilters(), like=glass, include_liked=True)
+    assert itself[0].doc.id == glass
+
+
+def test_cheaper_like_this_keeps_the_price_filter(demo_index: ProductIndex,
+                                                  embedder: Embedder) -> None:
+    wallet = _product_id(demo_index, "LTH-WAL-001")  # 65.00
+    hits = search(index=demo_index, embedder=embedder, query="", limit=10,
+                  filters=SearchFilters(max_price=Decimal("40")), like=wallet)
+    assert len(hits) == 10 and all(h.variant.price <= Decimal("40") for h in hits)
+    assert sum(h.doc.category == "leather" for h in hits[:5]) >= 4
+    with pytest.raises(UnknownProduct):
+        search(index=demo_index, embedder=embedder, query="mug", limit=3,
+               filters=SearchFilters(), like=10**9)
+
+
+def test_mistyped_words_still_match_the_catalog_words(demo_index: ProductIndex,
+                                                      embedder: Embedder) -> None:
+    hits = search(index=demo_index, embedder=embedder, query="cermic mugs", limit=5,
+                  filters=SearchFilters(), mode="lexical")
+    assert len(hits) == 5 and all("ceramic" in h.matched_terms for h in hits)
+    assert all(h.variant.attributes["type"] == "mug" for h in hits)
