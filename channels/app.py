@@ -33,6 +33,9 @@ from commerce_core.order.service import expire_reservations
 from commerce_core.payment.routes import default_provider
 from knowledge.config import KnowledgeSettings
 from knowledge.config import get_settings as get_knowledge_settings
+from knowledge.embedding import get_embedder
+from knowledge.faq_routes import router as faq_router
+from knowledge.faq_service import FaqService
 from knowledge.routes import router as search_router
 from knowledge.service import KnowledgeService
 
@@ -72,12 +75,18 @@ def create_app(settings: GatewaySettings | None = None, *,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        knowledge = KnowledgeService(settings=knowledge_settings or get_knowledge_settings(),
+        ks = knowledge_settings or get_knowledge_settings()
+        knowledge = KnowledgeService(settings=ks,
                                      session_factory=session_factory or get_sessionmaker())
         app.state.knowledge = knowledge
+        faq = FaqService(directory=ks.faq_dir,
+                         embedder_factory=lambda: get_embedder(ks.embedding_model))
+        faq.start()
+        app.state.faq = faq
         if settings.warm_search_on_start:  # the first shopper must not wait for the model
             await run_in_threadpool(knowledge.refresh)
             await run_in_threadpool(knowledge.embedder.encode_one, "warm up")
+            await run_in_threadpool(faq.reload)
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
         history = make_history(settings)
         app.state.chat = ChatService(rasa=rasa, history=history,
@@ -88,6 +97,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             yield
         finally:
             expiry.cancel()
+            faq.close()
             await stop_telegram_webhook(app.state.telegram)
             knowledge.close()
             await default_provider().webhooks.aclose()
@@ -116,6 +126,7 @@ def create_app(settings: GatewaySettings | None = None, *,
 
     include_commerce(app)
     app.include_router(search_router, prefix="/api")
+    app.include_router(faq_router, prefix="/api")
     app.include_router(chat_router)
     app.include_router(telegram_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

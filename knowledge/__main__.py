@@ -1,6 +1,7 @@
 """Knowledge commands.
 
     python -m knowledge build-index     build (or confirm) the product search index
+    python -m knowledge check [--dir D]  check the FAQ files (file:line: problem)
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m knowledge")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build-index", help="build the product index if the catalog changed")
-    parser.parse_args(argv)
+    sub.add_parser("check", add_help=False, help="check the FAQ files: one line per problem")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "check":
+        from knowledge.check import main as check_faq
+
+        return check_faq(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     service = KnowledgeService(settings=get_settings(), session_factory=get_sessionmaker())
     index = service.refresh(progress=True)
+    service.close()
     sys.stdout.write(f"product index: {len(index.docs)} products, model {index.model_name}\n")
     return 0
 

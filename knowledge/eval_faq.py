@@ -1,0 +1,299 @@
+"""How well the FAQ answers shoppers, and where its confidence threshold comes from.
+
+    python -m knowledge.eval_faq [--dir DIR] [--paraphrases F] [--out-of-scope F]
+                                 [--threshold T] [--margin M] [--tune]
+
+The evaluation set (``knowledge/faq_eval/``) holds shopper questions labelled with the
+heading of the entry they should get (``paraphrases.tsv``: ``question<TAB>heading``), and
+questions the FAQ must not answer (``out_of_scope.txt``: product searches, order status,
+cart commands, small talk...). Lines starting with ``#`` are comments. No question may
+repeat a heading or an ``Also asked`` phrasing (compared like duplicate questions are).
+
+Both are split in two halves, deterministically: paraphrases per expected entry, in the
+order of a hash of their text, alternately; out-of-scope questions the same way. The
+threshold is tuned on the first half only (``--tune``), and both halves are reported.
+
+Tuning objective: the largest share of paraphrases answered with the right entry, among
+the (threshold, margin) pairs that abstain on at least 90% of the out-of-scope questions
+and answer at most 5% of the paraphrases wrongly (a wrong answer costs the shopper more
+than "did you mean…?" with the right entry among the choices); ties go to fewer wrong
+answers, then to more out-of-scope abstentions, then to the higher threshold. A question
+is answered when the best entry's score (see ``knowledge.faq_index.FaqIndex``) is at
+least the threshold and leads the second entry's by at least the margin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.embedding import get_embedder
+from knowledge.faq_parser import FaqEntry, normalise_question
+from knowledge.faq_service import ANSWER_MARGIN, ANSWER_THRESHOLD, FaqService, is_confident
+
+EVAL_DIR = Path(__file__).with_name("faq_eval")
+FAQ_DIR = Path(__file__).with_name("faq")
+MIN_OUT_OF_SCOPE_ABSTENTION = 0.90
+MAX_WRONG_ANSWERS = 0.05
+THRESHOLDS = [round(0.30 + 0.01 * i, 2) for i in range(71)]
+MARGINS = [round(0.01 * i, 2) for i in range(16)]
+
+
+class EvalSetError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Labelled:
+    question: str
+    expected: str
+    """The heading of the entry the question should get."""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    question: str
+    expected: str | None
+    """Normalised expected heading; None for an out-of-scope question."""
+    service_ranked: tuple[tuple[str, float], ...]
+    """(normalised heading, score) of the closest entries, best first."""
+
+    def decided(self, threshold: float, margin: float) -> str | None:
+        """The heading the service would answer with, or None if it would abstain."""
+        if is_confident([score for _, score in self.service_ranked], threshold=threshold,
+                        margin=margin):
+            return self.service_ranked[0][0]
+        return None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    paraphrases: int
+    top1: float
+    top3: float
+    answered_correct: float
+    answered_wrong: float
+    abstained: float
+    out_of_scope: int
+    out_of_scope_abstained: float
+
+    def key(self) -> tuple[float, float, float]:
+        return (self.answered_correct, -self.answered_wrong, self.out_of_scope_abstained)
+
+
+def _content_lines(path: Path) -> list[tuple[int, str]]:
+    text = path.read_text(encoding="utf-8")
+    return [(n, line.rstrip("\r")) for n, line in enumerate(text.split("\n"), start=1)
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def load_paraphrases(path: Path) -> list[Labelled]:
+    items = []
+    for number, line in _content_lines(path):
+        question, tab, expected = line.partition("\t")
+        if not tab or not question.strip() or not expected.strip():
+            raise EvalSetError(f"{path}:{number}: expected 'question<TAB>heading'")
+        items.append(Labelled(question.strip(), expected.strip()))
+    return items
+
+
+def load_out_of_scope(path: Path) -> list[str]:
+    return [line.strip() for _, line in _content_lines(path)]
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def split_paraphrases(items: Sequence[Labelled]) -> tuple[list[Labelled], list[Labelled]]:
+    """(tuning, held-out): each entry's questions alternate between the halves."""
+    by_entry: dict[str, list[Labelled]] = defaultdict(list)
+    for item in items:
+        by_entry[normalise_question(item.expected)].append(item)
+    halves: tuple[list[Labelled], list[Labelled]] = ([], [])
+    for key in sorted(by_entry):
+        first = int(_hash(key), 16) % 2  # odd counts do not all favour the same half
+        for position, item in enumerate(sorted(by_entry[key], key=lambda i: _hash(i.question))):
+            halves[(position + first) % 2].append(item)
+    return halves
+
+
+def split_questions(items: Sequence[str]) -> tuple[list[str], list[str]]:
+    ordered = sorted(items, key=_hash)
+    return ordered[0::2], ordered[1::2]
+
+
+def check_eval_set(entries: Sequence[FaqEntry], paraphrases: Sequence[Labelled],
+                   out_of_scope: Sequence[str]) -> list[str]:
+    """Every reason the set would not measure what it claims to."""
+    headings = {normalise_question(e.question) for e in entries}
+    phrasings = {normalise_question(p): e.question for e in entries for p in e.phrasings}
+    problems = []
+    seen: set[str] = set()
+    for item in paraphrases:
+        key = normalise_question(item.question)
+        if normalise_question(item.expected) not in headings:
+            problems.append(f"{item.question!r}: no FAQ entry is headed {item.expected!r}")
+        if key in phrasings:
+            problems.append(f"{item.question!r} copies the FAQ phrasing of "
+                            f"{phrasings[key]!r}")
+        if key in seen:
+            problems.append(f"{item.question!r} is in the evaluation set twice")
+        seen.add(key)
+    for question in out_of_scope:
+        key = normalise_question(question)
+        if key in phrasings:
+            problems.append(f"out-of-scope {question!r} is a phrasing of {phrasings[key]!r}")
+        if key in seen:
+            problems.append(f"{question!r} is in the evaluation set twice")
+        seen.add(key)
+    return problems
+
+
+def rank_questions(service: FaqService, questions: Sequence[str],
+                   expected: Sequence[str | None]) -> list[Ranked]:
+    """Ask the service once per question; thresholds are then applied without it."""
+    ranked = []
+    for question, label in zip(questions, expected, strict=True):
+        candidates = service.rank(question)
+        ranked.append(Ranked(
+            question=question,
+            expected=normalise_question(label) if label is not None else None,
+            service_ranked=tuple((normalise_question(c.entry.question), c.score)
+                                 for c in candidates)))
+    return ranked
+
+
+def evaluate(paraphrases: Sequence[Ranked], out_of_scope: Sequence[Ranked], *,
+             threshold: float, margin: float) -> Metrics:
+    def rate(count: int, total: int) -> float:
+        return count / total if total else 0.0
+
+    n = len(paraphrases)
+    answers = [r.decided(threshold, margin) for r in paraphrases]
+    correct = sum(a is not None and a == r.expected for a, r in zip(answers, paraphrases,
+                                                                     strict=True))
+    answered = sum(a is not None for a in answers)
+    top1 = sum(bool(r.service_ranked) and r.service_ranked[0][0] == r.expected
+               for r in paraphrases)
+    top3 = sum(r.expected in [h for h, _ in r.service_ranked[:3]] for r in paraphrases)
+    abstained_oos = sum(r.decided(threshold, margin) is None for r in out_of_scope)
+    return Metrics(paraphrases=n, top1=rate(top1, n), top3=rate(top3, n),
+                   answered_correct=rate(correct, n),
+                   answered_wrong=rate(answered - correct, n),
+                   abstained=rate(n - answered, n), out_of_scope=len(out_of_scope),
+                   out_of_scope_abstained=rate(abstained_oos, len(out_of_scope)))
+
+
+def tune(paraphrases: Sequence[Ranked], out_of_scope: Sequence[Ranked], *,
+         thresholds: Sequence[float] = THRESHOLDS, margins: Sequence[float] = MARGINS,
+         min_abstention: float = MIN_OUT_OF_SCOPE_ABSTENTION,
+         max_wrong: float = MAX_WRONG_ANSWERS) -> tuple[float, float]:
+    """The (threshold, margin) that best meets the objective in the module docstring."""
+    best: tuple[tuple[float, float, float, float], float, float] | None = None
+    for threshold in thresholds:
+        for margin in margins:
+            metrics = evaluate(paraphrases, out_of_scope, threshold=threshold, margin=margin)
+            if (metrics.out_of_scope_abstained < min_abstention
+                    or metrics.answered_wrong > max_wrong):
+                continue
+            key = (*metrics.key(), threshold)
+            if best is None or key > best[0]:
+                best = (key, threshold, margin)
+    if best is None:
+        raise EvalSetError(f"no threshold abstains on {min_abstention:.0%} of out-of-scope "
+                           f"questions with at most {max_wrong:.0%} wrong answers")
+    return best[1], best[2]
+
+
+def format_report(halves: dict[str, Metrics]) -> str:
+    names = list(halves)
+    rows = [
+        ("paraphrases", lambda m: f"{m.paraphrases}"),
+        ("  top-1 accuracy", lambda m: f"{m.top1:.1%}"),
+        ("  right entry in top 3", lambda m: f"{m.top3:.1%}"),
+        ("  answered, correct", lambda m: f"{m.answered_correct:.1%}"),
+        ("  answered, wrong", lambda m: f"{m.answered_wrong:.1%}"),
+        ("  abstained", lambda m: f"{m.abstained:.1%}"),
+        ("out of scope", lambda m: f"{m.out_of_scope}"),
+        ("  correctly abstained", lambda m: f"{m.out_of_scope_abstained:.1%}"),
+    ]
+    lines = [f"{'':24}" + "".join(f"{name:>12}" for name in names)]
+    for label, cell in rows:
+        lines.append(f"{label:24}" + "".join(f"{cell(halves[n]):>12}" for n in names))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m knowledge.eval_faq")
+    parser.add_argument("--dir", type=Path, default=FAQ_DIR)
+    parser.add_argument("--paraphrases", type=Path, default=EVAL_DIR / "paraphrases.tsv")
+    parser.add_argument("--out-of-scope", type=Path, default=EVAL_DIR / "out_of_scope.txt")
+    parser.add_argument("--threshold", type=float, default=ANSWER_THRESHOLD)
+    parser.add_argument("--margin", type=float, default=ANSWER_MARGIN)
+    parser.add_argument("--tune", action="store_true",
+                        help="choose threshold and margin on the tuning half first")
+    parser.add_argument("--model", default="all-MiniLM-L6-v2")
+    args = parser.parse_args(argv)
+    out = sys.stdout
+    try:
+        paraphrases = load_paraphrases(args.paraphrases)
+        out_of_scope = load_out_of_scope(args.out_of_scope)
+    except (OSError, UnicodeDecodeError, EvalSetError) as exc:
+        out.write(f"cannot read the evaluation set: {exc}\n")
+        return 2
+    service = FaqService(directory=args.dir, embedder_factory=lambda: get_embedder(args.model))
+    entries = service.entries  # loads the FAQ
+    for problem in service.problems:
+        out.write(f"faq problem: {problem}\n")
+    problems = check_eval_set(entries, paraphrases, out_of_scope)
+    if problems:
+        out.write("".join(f"evaluation set: {p}\n" for p in problems))
+        return 1
+    try:
+        report = run(service, paraphrases, out_of_scope, threshold=args.threshold,
+                     margin=args.margin, tune_first=args.tune)
+    except EvalSetError as exc:
+        out.write(f"{exc}\n")
+        return 1
+    out.write(report + "\n")
+    return 0
+
+
+def run(service: FaqService, paraphrases: Sequence[Labelled], out_of_scope: Sequence[str], *,
+        threshold: float = ANSWER_THRESHOLD, margin: float = ANSWER_MARGIN,
+        tune_first: bool = False) -> str:
+    """Rank every question once, optionally tune on the first half, report both halves."""
+    tuning_p, held_p = split_paraphrases(paraphrases)
+    tuning_o, held_o = split_questions(out_of_scope)
+    ranked = {
+        "tuning": (rank_questions(service, [i.question for i in tuning_p],
+                                  [i.expected for i in tuning_p]),
+                   rank_questions(service, tuning_o, [None] * len(tuning_o))),
+        "held-out": (rank_questions(service, [i.question for i in held_p],
+                                    [i.expected for i in held_p]),
+                     rank_questions(service, held_o, [None] * len(held_o))),
+    }
+    head = ""
+    if tune_first:
+        threshold, margin = tune(*ranked["tuning"])
+        head = "tuned on the tuning half: "
+    metrics = {name: evaluate(p, o, threshold=threshold, margin=margin)
+               for name, (p, o) in ranked.items()}
+    metrics["all"] = evaluate(ranked["tuning"][0] + ranked["held-out"][0],
+                              ranked["tuning"][1] + ranked["held-out"][1],
+                              threshold=threshold, margin=margin)
+    return (f"FAQ: {len(service.entries)} entries from {service.directory}\n"
+            f"{head}threshold {threshold:.2f}, margin {margin:.2f}\n"
+            + format_report(metrics))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

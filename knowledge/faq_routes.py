@@ -1,0 +1,77 @@
+"""``POST /faq/answer`` (under ``/api``): the merchant's FAQ answers a shopper's question.
+
+The app holds a started :class:`knowledge.faq_service.FaqService` in ``app.state.faq``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field, field_validator
+from starlette.concurrency import run_in_threadpool
+
+from commerce_core.auth import require_service
+from knowledge.faq_index import Candidate
+from knowledge.faq_service import FaqService
+
+router = APIRouter(tags=["faq"], dependencies=[Depends(require_service)])
+MAX_QUESTION_CHARS = 1000
+
+
+def get_faq(request: Request) -> FaqService:
+    return request.app.state.faq
+
+
+FaqDep = Annotated[FaqService, Depends(get_faq)]
+
+
+class FaqQuestion(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is blank")
+        return value
+
+
+class FaqCandidate(BaseModel):
+    question: str
+    """The entry's heading, as the merchant wrote it."""
+    score: float
+    """Blended similarity (about -0.5 to 1.15), on the scale of the answer threshold."""
+    source: str
+    """``file.md:line`` of the entry's heading."""
+
+
+class FaqAnswered(BaseModel):
+    answer: str
+    """Markdown."""
+    question: str
+    score: float
+    source: str
+
+
+class FaqUnanswered(BaseModel):
+    answer: None = None
+    candidates: list[FaqCandidate]
+    """The closest entries, best first (up to three), to offer as "did you mean…?"."""
+
+
+def _candidate(candidate: Candidate) -> FaqCandidate:
+    return FaqCandidate(question=candidate.entry.question, score=round(candidate.score, 4),
+                        source=candidate.entry.source)
+
+
+@router.post("/faq/answer", response_model=FaqAnswered | FaqUnanswered)
+async def answer_question(body: FaqQuestion, faq: FaqDep) -> FaqAnswered | FaqUnanswered:
+    """The answer of the entry that confidently matches the question, or the closest
+    entries when none does: a doubtful answer is never given."""
+    result = await run_in_threadpool(faq.answer, body.question)
+    if result.best is None:
+        return FaqUnanswered(candidates=[_candidate(c) for c in result.candidates])
+    entry = result.best.entry
+    return FaqAnswered(answer=entry.answer, question=entry.question,
+                       score=round(result.best.score, 4), source=entry.source)

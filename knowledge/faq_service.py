@@ -1,0 +1,179 @@
+"""The FAQ service held by the app (``app.state.faq``): answers, and hot reload of the files.
+
+Construct it with the FAQ directory and a factory of the embedder, start its watcher, close
+it on shutdown::
+
+    faq = FaqService(directory=settings.faq_dir,
+                     embedder_factory=lambda: get_embedder(settings.embedding_model))
+    faq.start()      # returns at once: starts the watcher thread
+    faq.reload()     # optional warm-up (blocking): embeds the FAQ; else the first question does
+    ...
+    faq.close()      # stops and joins the watcher
+
+The watcher checks the directory every ``poll_seconds`` (size, modification time, then a
+hash of the bytes) and applies added, changed and removed files within about a second;
+only texts it has not embedded before are embedded. Until the index is first built the
+watcher only checks and logs the files, so an app that is never asked a FAQ question (a
+test, say) never loads the model for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.faq_index import Candidate, FaqIndex, PhrasingVectors, TextEncoder
+from knowledge.faq_library import FaqLibrary, ScanResult
+from knowledge.faq_parser import FaqEntry, FaqProblem
+
+log = logging.getLogger(__name__)
+
+# Chosen with `python -m knowledge.eval_faq --tune` on the tuning half of knowledge/faq_eval
+# (objective in that module: most right answers with >= 90% out-of-scope abstention and
+# <= 5% wrong answers). Tuning half (165 paraphrases, 61 out of scope): 57.6% answered
+# right, 4.8% wrong, 37.6% abstained (right entry among the 3 candidates: 97.6%), 91.8% of
+# out-of-scope questions abstained. Held-out half (172, 60): 51.7% right, 5.8% wrong,
+# 42.4% abstained (top 3: 95.9%), 90.0% out of scope abstained. Re-run it after changing
+# the scoring or the demo FAQ (tests/knowledge/test_faq_eval.py checks it still holds).
+ANSWER_THRESHOLD = 0.52
+ANSWER_MARGIN = 0.10
+CANDIDATES = 3
+
+
+@dataclass(frozen=True)
+class FaqAnswer:
+    best: Candidate | None
+    """The confident match, or None."""
+    candidates: list[Candidate]
+    """The closest entries, best first (up to three)."""
+
+
+def is_confident(scores: Sequence[float], *, threshold: float, margin: float) -> bool:
+    """Whether the best of ``scores`` (best first) may be answered without asking."""
+    if not scores:
+        return False
+    runner_up = scores[1] if len(scores) > 1 else -1.0
+    return scores[0] >= threshold and scores[0] - runner_up >= margin
+
+
+def decide(candidates: list[Candidate], *, threshold: float, margin: float
+           ) -> Candidate | None:
+    """The top candidate if it is confident enough to be answered, else None."""
+    scores = [c.score for c in candidates]
+    return candidates[0] if is_confident(scores, threshold=threshold, margin=margin) else None
+
+
+class FaqService:
+    def __init__(self, *, directory: Path, embedder_factory: Callable[[], TextEncoder],
+                 threshold: float = ANSWER_THRESHOLD, margin: float = ANSWER_MARGIN,
+                 poll_seconds: float = 1.0) -> None:
+        self.directory = directory
+        self.threshold = threshold
+        self.margin = margin
+        self.poll_seconds = poll_seconds
+        self._embedder_factory = embedder_factory
+        self._embedder: TextEncoder | None = None
+        self._library = FaqLibrary(directory)
+        self._vectors = PhrasingVectors()
+        self._index: FaqIndex | None = None
+        self._stale = True
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    # --- loading -------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> TextEncoder:
+        if self._embedder is None:
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    def reload(self, *, build: bool = True) -> ScanResult:
+        """Apply the files' changes since the last reload; safe from any thread.
+
+        With ``build=False`` the files are only read and checked (problems are logged);
+        the index is rebuilt by the next reload that builds.
+        """
+        with self._lock:
+            result = self._library.scan()
+            if result.changed:
+                self._stale = True  # stays set if embedding fails, so the next try rebuilds
+            if build and self._stale:
+                started = time.perf_counter()
+                entries = self._library.entries
+                embedded = self._vectors.update(FaqIndex.texts_to_embed(entries),
+                                                self.embedder)
+                self._index = FaqIndex(entries, self._vectors, self.embedder.dimension)
+                self._stale = False
+                log.info("faq: serving %d entries (%d phrasings) from %s; %d text(s) "
+                         "embedded in %.2f s", len(self._index), self._index.phrasing_count,
+                         self.directory, embedded, time.perf_counter() - started)
+            return result
+
+    @property
+    def index(self) -> FaqIndex:
+        if self._index is None:
+            self.reload()
+        assert self._index is not None
+        return self._index
+
+    @property
+    def entries(self) -> tuple[FaqEntry, ...]:
+        return self.index.entries
+
+    @property
+    def problems(self) -> list[FaqProblem]:
+        with self._lock:
+            return self._library.problems
+
+    @property
+    def embedded_total(self) -> int:
+        """How many texts were embedded since creation (a reload adds only new ones)."""
+        return self._vectors.encoded_total
+
+    # --- the watcher ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the polling watcher (idempotent). It checks the files at once, and keeps the
+        index up to date once it has been built, by a first question or by ``reload()``
+        (call that to warm up: embedding the demo FAQ takes a few seconds)."""
+        if self._watcher is not None:
+            return
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch, name="faq-watcher", daemon=True)
+        self._watcher.start()
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop the watcher and wait for it (a reload in progress finishes first)."""
+        self._stop.set()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.join(timeout)
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                self.reload(build=self._index is not None)
+            except Exception:  # noqa: BLE001 - the watcher must outlive a bad reload
+                log.exception("faq: reload of %s failed; retrying", self.directory)
+            if self._stop.wait(self.poll_seconds):
+                return
+
+    # --- answering -----------------------------------------------------------------
+
+    def rank(self, question: str, *, limit: int = CANDIDATES) -> list[Candidate]:
+        index = self.index
+        if not len(index):
+            return []
+        question = question.strip()
+        return index.rank(self.embedder.encode([question])[0], question, limit=limit)
+
+    def answer(self, question: str) -> FaqAnswer:
+        candidates = self.rank(question)
+        best = decide(candidates, threshold=self.threshold, margin=self.margin)
+        return FaqAnswer(best=best, candidates=candidates)

@@ -1,0 +1,77 @@
+"""The demo shop's FAQ: valid, broad, and saying what the product does."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from commerce_core.config import CoreSettings
+from commerce_core.pricing import DOMESTIC, EU, FREE_SHIPPING_FROM, SHIPPING_TABLE, WORLD
+from knowledge.embedding import Embedder
+from knowledge.faq_library import check_directory, faq_files
+from knowledge.faq_parser import FaqEntry
+from knowledge.faq_service import FaqService
+
+FAQ_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "faq"
+COUNTRY_NAMES = {
+    "FR": "France", "AT": "Austria", "BE": "Belgium", "BG": "Bulgaria", "HR": "Croatia",
+    "CY": "Cyprus", "CZ": "Czechia", "DK": "Denmark", "EE": "Estonia", "FI": "Finland",
+    "DE": "Germany", "GR": "Greece", "HU": "Hungary", "IE": "Ireland", "IT": "Italy",
+    "LV": "Latvia", "LT": "Lithuania", "LU": "Luxembourg", "MT": "Malta",
+    "NL": "the Netherlands", "PL": "Poland", "PT": "Portugal", "RO": "Romania",
+    "SK": "Slovakia", "SI": "Slovenia", "ES": "Spain", "SE": "Sweden",
+    "GB": "the United Kingdom", "CH": "Switzerland", "NO": "Norway", "US": "the United States",
+    "CA": "Canada", "AU": "Australia", "NZ": "New Zealand", "JP": "Japan", "IS": "Iceland",
+}
+
+
+@pytest.fixture(scope="module")
+def entries() -> dict[str, FaqEntry]:
+    found, problems = check_directory(FAQ_DIR)
+    assert problems == []
+    return {e.question: e for e in found}
+
+
+def euros(amount: Decimal) -> str:
+    return f"€{amount:.2f}" if amount != amount.to_integral() else f"€{amount:.0f}"
+
+
+def test_the_demo_faq_is_broad_and_split_by_topic(entries: dict[str, FaqEntry]) -> None:
+    assert len(entries) >= 40
+    assert {p.name for p in faq_files(FAQ_DIR)} >= {
+        "shipping.md", "returns.md", "care.md", "orders.md", "personalisation.md"}
+
+
+def test_shipping_answers_match_the_pricing_table(entries: dict[str, FaqEntry]) -> None:
+    costs = entries["How much does shipping cost?"].answer
+    for zone in SHIPPING_TABLE.values():
+        for _, price in zone:
+            assert f"€{price:.2f}" in costs
+    free = entries["Do you offer free shipping?"].answer
+    assert f"from {euros(FREE_SHIPPING_FROM['domestic'])}" in free
+    assert set(FREE_SHIPPING_FROM) == {"domestic"}, "the FAQ says only France ships free"
+    countries = " ".join(entries["Which countries do you ship to?"].answer.split())
+    for code in DOMESTIC | EU | WORLD:
+        assert COUNTRY_NAMES[code] in countries, code
+
+
+def test_order_answers_match_the_reservation_and_tax_settings(
+        entries: dict[str, FaqEntry]) -> None:
+    minutes = CoreSettings.model_fields["reservation_minutes"].default
+    assert f"**{minutes} minutes**" in entries["What happens if I don't pay straight away?"].answer
+    assert f"{minutes} minutes" in entries["Can I cancel my order?"].answer
+    rate = CoreSettings.model_fields["tax_rate"].default
+    assert f"include {rate * 100:.0f}% French VAT" in entries[
+        "What currency are your prices in?"].answer.replace("**", "")
+
+
+def test_the_demo_faq_answers_shoppers_and_abstains_off_topic(embedder: Embedder) -> None:
+    faq = FaqService(directory=FAQ_DIR, embedder_factory=lambda: embedder)
+    answered = faq.answer("do you ship to japan")
+    assert answered.best is not None
+    assert answered.best.entry.question == "Which countries do you ship to?"
+    off_topic = faq.answer("what's the weather like in lyon")
+    assert off_topic.best is None
+    assert len(off_topic.candidates) == 3
