@@ -3,10 +3,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Integer, String, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from commerce_core.models.base import Base, TimestampMixin
+from commerce_core.models.base import Base, TimestampMixin, text_enum
 from commerce_core.models.catalog import Variant
 
 
@@ -25,10 +25,8 @@ class Cart(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
-    status: Mapped[CartStatus] = mapped_column(
-        Enum(CartStatus, native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]),
-        default=CartStatus.OPEN)
+    status: Mapped[CartStatus] = mapped_column(text_enum(CartStatus, 20),
+                                                default=CartStatus.OPEN)
     currency: Mapped[str] = mapped_column(String(3))
 
     lines: Mapped[list[CartLine]] = relationship(

@@ -5,14 +5,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, Numeric, String
+from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from commerce_core.models.base import Base, TimestampMixin, UtcDateTime, utcnow
-
-
-def _enum(cls: type[StrEnum]) -> Enum:
-    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+from commerce_core.models.base import Base, TimestampMixin, UtcDateTime, text_enum, utcnow
 
 
 class OrderStatus(StrEnum):
@@ -40,8 +36,8 @@ class Order(TimestampMixin, Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     email: Mapped[str] = mapped_column(String(254))
     shipping_address: Mapped[dict[str, str]] = mapped_column(JSON)
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), index=True)
-    payment_status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus))
+    status: Mapped[OrderStatus] = mapped_column(text_enum(OrderStatus, 24), index=True)
+    payment_status: Mapped[PaymentStatus] = mapped_column(text_enum(PaymentStatus, 24))
     currency: Mapped[str] = mapped_column(String(3))
     subtotal: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     shipping: Mapped[Decimal] = mapped_column(Numeric(12, 2))

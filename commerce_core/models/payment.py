@@ -5,10 +5,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Numeric, String
+from sqlalchemy import JSON, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from commerce_core.models.base import Base, TimestampMixin, UtcDateTime, utcnow
+from commerce_core.models.base import Base, TimestampMixin, UtcDateTime, text_enum, utcnow
 
 
 class PaymentState(StrEnum):
@@ -28,9 +28,7 @@ class Payment(TimestampMixin, Base):
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))
-    state: Mapped[PaymentState] = mapped_column(
-        Enum(PaymentState, native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]))
+    state: Mapped[PaymentState] = mapped_column(text_enum(PaymentState, 20))
     provider_ref: Mapped[str | None] = mapped_column(String(100))
     failure_reason: Mapped[str | None] = mapped_column(String(200))
     last_event_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

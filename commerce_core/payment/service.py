@@ -105,11 +105,6 @@ def check_idempotency_key(key: str | None) -> str:
     return key
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite gives naive datetimes back; every stored datetime is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def payment_ref(payment: Payment) -> str:
     """How order events name a payment: the provider's charge id, else our id."""
     return payment.provider_ref or f"payment-{payment.id}"
@@ -155,7 +150,7 @@ def payable_order(*, session: Session, order_id: int, now: datetime) -> Order:
     order = get_order(session=session, order_id=order_id)
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise OrderNotPayable(_describe(order))
-    if order.reserved_until is not None and aware(order.reserved_until) <= now:
+    if order.reserved_until is not None and order.reserved_until <= now:
         raise OrderExpired(f"The reservation of order {order.number} has expired; please "
                            "check out again.")
     return order
@@ -220,7 +215,7 @@ def page_view(*, session: Session, token: str, now: datetime) -> PageView | None
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return _with(view, PageKind.CLOSED, "This order was cancelled and can no longer be "
                                             "paid.")
-    if order.reserved_until is not None and aware(order.reserved_until) <= now:
+    if order.reserved_until is not None and order.reserved_until <= now:
         return _with(view, PageKind.CLOSED, "The time to pay this order has run out; please "
                                             "check out again from the chat.")
     return view
@@ -270,7 +265,7 @@ def process_event(*, session: Session, event: WebhookEventIn, provider: str) -> 
         return EventOutcome("duplicate")
     created = datetime.fromtimestamp(event.created, UTC)
     if payment.last_event_at is not None:
-        last = aware(payment.last_event_at)
+        last = payment.last_event_at
         if created < last and event.type not in MONEY_MOVED:
             return EventOutcome("ignored")  # out of order: a newer event was applied
         created = max(created, last)
