@@ -34,6 +34,8 @@ class TextEncoder(Protocol):
     def encode(self, texts: Sequence[str], *, batch_size: int = ...,
                progress: bool = ...) -> np.ndarray: ...
 
+    def encode_one(self, text: str) -> np.ndarray: ...
+
 
 class PhrasingVectors:
     """Vectors of phrasings by exact text; not thread-safe (used under the service lock)."""

@@ -171,7 +171,7 @@ class FaqService:
         if not len(index):
             return []
         question = question.strip()
-        return index.rank(self.embedder.encode([question])[0], question, limit=limit)
+        return index.rank(self.embedder.encode_one(question), question, limit=limit)
 
     def answer(self, question: str) -> FaqAnswer:
         candidates = self.rank(question)

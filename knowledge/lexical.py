@@ -16,6 +16,8 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterator
 
+import numpy as np
+
 TOKEN_RE = re.compile(r"[a-z0-9]+")
 FUZZY_MIN_LENGTH = 4
 FUZZY_WEIGHT = 0.8
@@ -85,6 +87,8 @@ class BM25:
         self._total_length = 0
         self._near: dict[str, set[str]] = {}
         """A term with one letter deleted (or none) → the vocabulary terms that give it."""
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        """term → (documents, term frequencies, document lengths), built on first use."""
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -93,6 +97,7 @@ class BM25:
         self.remove(doc_id)
         terms = Counter(tokenize(text))
         for term, tf in terms.items():
+            self._arrays.pop(term, None)
             posting = self.postings.get(term)
             if posting is None:
                 posting = self.postings[term] = {}
@@ -110,6 +115,7 @@ class BM25:
             return
         self._total_length -= self.lengths.pop(doc_id)
         for term in terms:
+            self._arrays.pop(term, None)
             posting = self.postings[term]
             del posting[doc_id]
             if not posting:
@@ -144,20 +150,55 @@ class BM25:
                 out[corrected] = max(out.get(corrected, 0.0), FUZZY_WEIGHT)
         return list(out.items())
 
+    def _posting_arrays(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        arrays = self._arrays.get(term)
+        if arrays is None:
+            posting = self.postings[term]
+            docs = np.fromiter(posting.keys(), dtype=np.int64, count=len(posting))
+            tfs = np.fromiter(posting.values(), dtype=np.float64, count=len(posting))
+            lengths = np.fromiter((self.lengths[d] for d in posting), dtype=np.float64,
+                                  count=len(posting))
+            arrays = self._arrays[term] = (docs, tfs, lengths)
+        return arrays
+
+    def score_arrays(self, query: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """BM25 of every matching document as (documents, scores), and the query's terms.
+
+        Vectorised per term: a common word of a 50,000-product catalog has thousands of
+        postings, which a Python loop walks in milliseconds.
+        """
+        n = len(self.lengths) or 1
+        avg = (self._total_length / n) or 1.0
+        parts_docs: list[np.ndarray] = []
+        parts_scores: list[np.ndarray] = []
+        terms = self.query_terms(query)
+        for term, weight in terms:
+            docs, tfs, lengths = self._posting_arrays(term)
+            idf = math.log(1 + (n - len(docs) + 0.5) / (len(docs) + 0.5))
+            norm = tfs + self.k1 * (1 - self.b + self.b * lengths / avg)
+            parts_docs.append(docs)
+            parts_scores.append(weight * idf * tfs * (self.k1 + 1) / norm)
+        names = [term for term, _ in terms]
+        if not parts_docs:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), names
+        if len(parts_docs) == 1:
+            return parts_docs[0], parts_scores[0], names
+        docs, inverse = np.unique(np.concatenate(parts_docs), return_inverse=True)
+        return docs, np.bincount(inverse, weights=np.concatenate(parts_scores)), names
+
+    def matched(self, doc_id: int, terms: list[str]) -> list[str]:
+        """Which of ``terms`` (as returned by ``score_arrays``) occur in the document."""
+        return [t for t in terms if doc_id in self.postings.get(t, ())]
+
     def score(self, query: str, candidates: Collection[int] | None = None
               ) -> tuple[dict[int, float], dict[int, list[str]]]:
         """Return BM25 scores and the matched (vocabulary) terms of every matching document."""
-        n = len(self.lengths) or 1
-        avg = (self._total_length / n) or 1.0
-        scores: dict[int, float] = {}
+        docs, scores, terms = self.score_arrays(query)
+        out: dict[int, float] = {}
         matched: dict[int, list[str]] = {}
-        for term, weight in self.query_terms(query):
-            posting = self.postings[term]
-            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            for doc_id, tf in posting.items():
-                if candidates is not None and doc_id not in candidates:
-                    continue
-                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc_id] / avg)
-                scores[doc_id] = scores.get(doc_id, 0.0) + weight * idf * tf * (self.k1 + 1) / norm
-                matched.setdefault(doc_id, []).append(term)
-        return scores, matched
+        for doc_id, score in zip(docs.tolist(), scores.tolist(), strict=True):
+            if candidates is not None and doc_id not in candidates:
+                continue
+            out[doc_id] = score
+            matched[doc_id] = self.matched(doc_id, terms)
+        return out, matched

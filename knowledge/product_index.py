@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ from tqdm import tqdm
 
 from commerce_core.catalog.repository import CatalogRepository
 from knowledge.embedding import Embedder
+from knowledge.filtering import FilterColumns
 from knowledge.lexical import BM25
 
 log = logging.getLogger(__name__)
@@ -285,11 +287,23 @@ class ProductIndex:
         self.model_name = model_name
         self.hashes = text_hashes(docs) if hashes is None else hashes
         self.digest = inputs_hash(model_name, self.hashes)
-        self.default_variants = {d.id: min(d.variants, key=lambda v: v.price) for d in docs}
-        """The variant shown when nothing narrows the choice: the cheapest."""
         self.lexical = BM25()
         for doc in docs:
             self.lexical.add(doc.id, doc.text)
+
+    @cached_property
+    def filter_columns(self) -> FilterColumns:
+        """Prices, stock, categories and attributes of every variant, for filtering."""
+        docs = list(self.docs.values())
+        self._variant_rows = [v for d in docs for v in d.variants]
+        return FilterColumns(
+            doc_ids=[d.id for d in docs], categories=[d.category for d in docs],
+            variants=[[(v.price, v.stock, v.attributes) for v in d.variants] for d in docs])
+
+    def variant_at(self, row: int) -> VariantDoc:
+        """The variant of a ``filter_columns`` row."""
+        _ = self.filter_columns
+        return self._variant_rows[row]
 
     @property
     def faiss(self) -> faiss.Index:

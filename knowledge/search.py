@@ -3,9 +3,10 @@
 One request, in order:
 
 1. Filters (price range, category, attributes, in stock) pick the products that may be
-   returned; both retrievers only ever see those (FAISS through an ID selector or an
-   exact scan of the kept vectors, BM25 through its candidate set), so a filter never
-   empties a truncated top-k.
+   returned, and the variant each shows, as vectorised comparisons over columns of every
+   variant (``knowledge.filtering``); both retrievers only ever see those products (FAISS
+   through an ID selector or an exact scan of the kept vectors, BM25 scores masked to
+   them), so a filter never empties a truncated top-k.
 2. Dense retrieval ranks them by the inner product with the query vector; for "more
    like this one" (``like``) the query vector is moved toward the liked product's:
    q' = normalise(q + LIKE_WEIGHT · v). Lexical retrieval ranks them by BM25.
@@ -35,6 +36,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from knowledge.filtering import Selection
 from knowledge.lexical import stem
 from knowledge.product_index import ProductDoc, ProductIndex, VariantDoc
 
@@ -104,28 +106,6 @@ def _met(variant: VariantDoc, boosts: Preferences) -> list[str]:
             if _value_matches(variant.attributes.get(k), v)]
 
 
-def matching_variant(doc: ProductDoc, filters: SearchFilters,
-                     boosts: Preferences | None = None) -> VariantDoc | None:
-    if filters.category and doc.category != filters.category:
-        return None
-    best: VariantDoc | None = None
-    best_key: tuple[int, Decimal] | None = None
-    for variant in doc.variants:
-        if filters.min_price is not None and variant.price < filters.min_price:
-            continue
-        if filters.max_price is not None and variant.price > filters.max_price:
-            continue
-        if filters.in_stock and variant.stock <= 0:
-            continue
-        if any(not _value_matches(variant.attributes.get(k), v)
-               for k, v in filters.attributes.items()):
-            continue
-        key = (-len(_met(variant, boosts)) if boosts else 0, variant.price)
-        if best_key is None or key < best_key:
-            best, best_key = variant, key
-    return best
-
-
 def describe_filters(filters: SearchFilters) -> list[str]:
     out = []
     if filters.category:
@@ -176,16 +156,23 @@ def query_vector(*, index: ProductIndex, embedder: QueryEncoder, query: str,
     return (moved / (np.linalg.norm(moved) or 1.0)).astype(np.float32)
 
 
-def _passing(index: ProductIndex, filters: SearchFilters,
-             boosts: Preferences) -> dict[int, VariantDoc]:
-    if filters.is_empty() and not boosts:
-        return index.default_variants
-    passing: dict[int, VariantDoc] = {}
-    for doc in index.docs.values():
-        variant = matching_variant(doc, filters, boosts)
-        if variant is not None:
-            passing[doc.id] = variant
-    return passing
+def _selection(index: ProductIndex, filters: SearchFilters, boosts: Preferences) -> Selection:
+    return index.filter_columns.select(
+        min_price=filters.min_price, max_price=filters.max_price, category=filters.category,
+        attributes=filters.attributes, in_stock=filters.in_stock, boosts=boosts)
+
+
+def _lexical(index: ProductIndex, query: str, selection: Selection, everything: bool,
+             depth: int) -> tuple[dict[int, float], list[str]]:
+    """BM25 scores of the ``depth`` best selected products, and the query's terms."""
+    docs, scores, terms = index.lexical.score_arrays(query)
+    if not everything:
+        keep = selection.contains(docs)
+        docs, scores = docs[keep], scores[keep]
+    if len(docs) > depth:
+        best = np.lexsort((docs, -scores))[:depth]
+        docs, scores = docs[best], scores[best]
+    return dict(zip(docs.tolist(), scores.tolist(), strict=True)), terms
 
 
 def search(*, index: ProductIndex, embedder: QueryEncoder, query: str, limit: int,
@@ -199,41 +186,47 @@ def search(*, index: ProductIndex, embedder: QueryEncoder, query: str, limit: in
     boosts = boosts or {}
     if like is not None and like not in index.docs:
         raise UnknownProduct(f"product {like} is not in the search index")
-    passing = _passing(index, filters, boosts)
-    if like is not None and not include_liked and like in passing:
-        passing = {k: v for k, v in passing.items() if k != like}
-    if not passing:
+    selection = _selection(index, filters, boosts)
+    if like is not None and not include_liked:
+        selection = selection.without(like)
+    if not len(selection):
         return []
     query = query.strip()
     dense: dict[int, float] = {}
     lexical: dict[int, float] = {}
-    terms: dict[int, list[str]] = {}
-    depth = min(len(passing), max(limit, FUSION_DEPTH))
-    allowed = None if len(passing) == len(index.docs) else np.fromiter(
-        passing, dtype=np.int64, count=len(passing))
+    terms: list[str] = []
+    depth = min(len(selection), max(limit, FUSION_DEPTH))
+    everything = len(selection) == len(index.docs)
     if mode != "lexical":
         vector = query_vector(index=index, embedder=embedder, query=query, like=like)
         if vector is not None:
-            dense = dict(index.vectors.search(vector, depth, allowed))
+            dense = dict(index.vectors.search(vector, depth,
+                                              None if everything else selection.ids))
     if mode != "dense" and query:
-        lexical, terms = index.lexical.score(query, passing.keys())
-    met = {i: _met(v, boosts) for i, v in passing.items()} if boosts else {}
+        lexical, terms = _lexical(index, query, selection, everything, depth)
     if dense or lexical:
         dense_weight = {"dense": 1.0, "lexical": 0.0}.get(mode, DENSE_WEIGHT)
-        fused = fuse([(dense_weight, dense), (1 - dense_weight, top(lexical, depth))])
-        for doc_id, matched in met.items():
-            if matched and doc_id in fused:
-                fused[doc_id] *= 1 + BOOST_WEIGHT * len(matched)
-        order = sorted(fused, key=lambda i: (-fused[i], i))
+        fused = fuse([(dense_weight, dense), (1 - dense_weight, lexical)])
+        if boosts:
+            ids = np.fromiter(fused, dtype=np.int64, count=len(fused))
+            met = selection.met[np.searchsorted(selection.ids, ids)]
+            for doc_id, count in zip(ids.tolist(), met.tolist(), strict=True):
+                if count:
+                    fused[doc_id] *= 1 + BOOST_WEIGHT * count
+        order = sorted(fused, key=lambda i: (-fused[i], i))[:limit]
     else:  # filters only: preferences met first, then cheapest
         fused = {}
-        order = sorted(passing, key=lambda i: (-len(met.get(i, ())), passing[i].price, i))
+        cents = index.filter_columns.cents[selection.rows]
+        order = selection.ids[np.lexsort((selection.ids, cents, -selection.met))[:limit]].tolist()
+    rows = selection.rows[np.searchsorted(selection.ids, np.asarray(order, dtype=np.int64))]
     matched_filters = describe_filters(filters)
-    return [
-        SearchHit(doc=index.docs[i], variant=passing[i], score=round(fused.get(i, 0.0), 6),
-                  dense_score=round(dense[i], 4) if i in dense else None,
-                  lexical_score=round(lexical[i], 4) if i in lexical else None,
-                  matched_terms=terms.get(i, []), matched_filters=matched_filters,
-                  boosts=met.get(i, []), like=like)
-        for i in order[:limit]
-    ]
+    hits = []
+    for doc_id, row in zip(order, rows.tolist(), strict=True):
+        variant = index.variant_at(row)
+        hits.append(SearchHit(
+            doc=index.docs[doc_id], variant=variant, score=round(fused.get(doc_id, 0.0), 6),
+            dense_score=round(dense[doc_id], 4) if doc_id in dense else None,
+            lexical_score=round(lexical[doc_id], 4) if doc_id in lexical else None,
+            matched_terms=index.lexical.matched(doc_id, terms) if doc_id in lexical else [],
+            matched_filters=matched_filters, boosts=_met(variant, boosts), like=like))
+    return hits
