@@ -18,13 +18,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from channels.agent import include as include_agent_console
+from channels.agent import make_desk
 from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
+from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
+from channels.origins import ChatCors, Origins
 from channels.rasa_client import RasaClient
 from channels.routes import router as chat_router
+from channels.telegram.outbound import start_telegram_outbound
 from channels.telegram.webhook import router as telegram_router
 from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webhook
+from channels.transcripts import TranscriptHistory
 from commerce_core import clock
 from commerce_core.api import include as include_commerce
 from commerce_core.db import get_session, get_sessionmaker
@@ -88,15 +94,27 @@ def create_app(settings: GatewaySettings | None = None, *,
             await run_in_threadpool(knowledge.embedder.encode_one, "warm up")
             await run_in_threadpool(faq.reload)
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
-        history = make_history(settings)
+        factory = app.state.session_factory = session_factory or get_sessionmaker()
+        history = TranscriptHistory(make_history(settings), factory)
+        desk = app.state.desk = make_desk(settings, factory)
+        delivery = app.state.delivery = Delivery(settings, history)
+        await delivery.start()
         app.state.chat = ChatService(rasa=rasa, history=history,
-                                     max_message_chars=settings.max_message_chars)
+                                     max_message_chars=settings.max_message_chars, handoff=desk,
+                                     bus=delivery.bus, pending=delivery.pending)
+        delivery.attach(app.state.chat, factory)
+        desk.bind(app.state.chat)
         app.state.telegram = await start_telegram_webhook(settings, app.state.chat)
+        close_outbound = start_telegram_outbound(settings, app.state.chat, app.state.telegram)
         expiry = asyncio.create_task(expire_unpaid_orders(session_factory or get_sessionmaker()))
+        timeouts = asyncio.create_task(desk.run_timeouts(settings.handoff_check_seconds))
         try:
             yield
         finally:
             expiry.cancel()
+            timeouts.cancel()
+            await delivery.aclose()
+            await close_outbound()
             faq.close()
             await stop_telegram_webhook(app.state.telegram)
             knowledge.close()
@@ -106,6 +124,7 @@ def create_app(settings: GatewaySettings | None = None, *,
 
     app = FastAPI(title="Atelier", lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(ChatCors, origins=Origins(settings))
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -129,6 +148,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.include_router(faq_router, prefix="/api")
     app.include_router(chat_router)
     app.include_router(telegram_router)
+    include_agent_console(app, settings)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

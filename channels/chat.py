@@ -6,18 +6,28 @@ import asyncio
 import logging
 import re
 from collections import defaultdict
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
+
+from channels.bus import Bus, LocalBus
 from channels.history import History
+from channels.identity import IdentityError, Shopper, default_shopper
 from channels.messages import ChatMessage, from_rasa
+from channels.pending import MemoryPending, Pending, PendingTurn
 from channels.rasa_client import BotUnavailable, RasaClient
 
+if TYPE_CHECKING:
+    from channels.desk import HandoffDesk
+
 log = logging.getLogger(__name__)
+Outbound = Callable[[str, list[ChatMessage]], Awaitable[object]]
 
 CONVERSATION_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_PAYLOAD_CHARS = 1000
-BOT_DOWN_APOLOGY = ("Sorry, I'm having trouble answering right now. Your message is saved; "
-                    "please try again in a moment.")
+BOT_DOWN_APOLOGY = ("Sorry, I'm having trouble answering right now. Your message is saved "
+                    "and I'll answer it as soon as I'm back.")
 
 
 class ChatInputError(ValueError):
@@ -27,12 +37,17 @@ class ChatInputError(ValueError):
 
 
 class ChatService:
-    def __init__(self, *, rasa: RasaClient, history: History, max_message_chars: int) -> None:
+    def __init__(self, *, rasa: RasaClient, history: History, max_message_chars: int,
+                 handoff: HandoffDesk | None = None, bus: Bus | None = None,
+                 pending: Pending | None = None) -> None:
         self.rasa = rasa
         self.history = history
+        self.bus = bus or LocalBus(history)
+        self.pending = pending or MemoryPending()
         self.max_message_chars = max_message_chars
+        self.handoff = handoff
+        self._outbound: list[tuple[str, Outbound]] = []
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._subscribers: dict[str, set[asyncio.Queue[Any]]] = defaultdict(set)
 
     def validate(self, conversation_id: str, text: str, payload: str | None) -> str:
         if not CONVERSATION_ID_RE.match(conversation_id or ""):
@@ -51,39 +66,111 @@ class ChatService:
         return text
 
     def subscribe(self, conversation_id: str) -> asyncio.Queue[Any]:
-        """A queue receiving every message recorded in the conversation from now on."""
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._subscribers[conversation_id].add(queue)
-        return queue
+        """A queue receiving every message recorded in the conversation from now on
+        (on any gateway replica, when the bus is Redis)."""
+        return self.bus.subscribe(conversation_id)
 
     def unsubscribe(self, conversation_id: str, queue: asyncio.Queue[Any]) -> None:
-        subscribers = self._subscribers.get(conversation_id)
-        if subscribers is not None:
-            subscribers.discard(queue)
-            if not subscribers:
-                del self._subscribers[conversation_id]
+        self.bus.unsubscribe(conversation_id, queue)
 
     async def record(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
-        stored = await self.history.append(conversation_id, message)
-        for queue in self._subscribers.get(conversation_id, ()):
-            queue.put_nowait(stored)
+        """Number and store a message, and hand it to the conversation's subscribers."""
+        return await self.bus.record(conversation_id, message)
+
+    def add_outbound(self, prefix: str, send: Outbound) -> None:
+        """``send(conversation_id, messages)`` delivers pushed messages of conversations whose
+        id starts with ``prefix`` on their own channel (e.g. ``tg-`` → Telegram)."""
+        self._outbound.append((prefix, send))
+
+    async def push(self, conversation_id: str, messages: list[ChatMessage]) -> list[ChatMessage]:
+        """Record messages no shopper turn returns (an agent's reply, a notice) and send them
+        out on the conversation's channel; the widget gets them through :meth:`record`."""
+        stored = [await self.record(conversation_id, m) for m in messages]
+        for prefix, send in self._outbound:
+            if conversation_id.startswith(prefix):
+                await send(conversation_id, stored)
         return stored
 
     async def handle_turn(self, conversation_id: str, text: str, *, payload: str | None = None,
-                          client_id: str | None = None) -> list[ChatMessage]:
-        """Run one shopper turn; returns the bot's recorded answers (never empty)."""
+                          client_id: str | None = None,
+                          shopper: Shopper | None = None) -> list[ChatMessage]:
+        """Run one shopper turn; returns the recorded answers (none while an agent holds it).
+
+        ``shopper`` is who the gateway vouches for (a signed customer token); by default
+        the conversation itself. It goes to the bot as metadata with every message.
+        """
         text = self.validate(conversation_id, text, payload)
+        try:
+            metadata = {"shopper": (shopper or default_shopper(conversation_id)).as_metadata()}
+        except IdentityError as exc:
+            raise ChatInputError(exc.code, exc.message) from exc
         async with self._locks[conversation_id]:
             await self.record(conversation_id, ChatMessage(role="shopper", text=text or payload,
                                                            client_id=client_id))
+            if self.handoff is not None:
+                held = await self.handoff.shopper_turn(conversation_id, text or payload or "",
+                                                       shopper=metadata["shopper"])
+                if held is not None:  # a person answers: the bot is not asked
+                    return [await self.record(conversation_id, m) for m in held]
             try:
-                outputs = await self.rasa.send(conversation_id, payload or text)
+                if not await self._answer_pending(conversation_id):
+                    raise BotUnavailable("earlier messages still wait for the bot")
+                outputs = await self.rasa.send(conversation_id, payload or text,
+                                               metadata=metadata)
                 answers = from_rasa(outputs)
             except BotUnavailable as exc:
-                log.warning("bot unavailable: %s", exc,
+                log.warning("bot unavailable: %s; the message waits", exc,
                             extra={"conversation_id": conversation_id})
+                await self.pending.add(conversation_id, PendingTurn(message=payload or text,
+                                                                    metadata=metadata))
                 answers = [ChatMessage(role="system", text=BOT_DOWN_APOLOGY)]
             if not answers:
                 log.error("bot produced no answer", extra={"conversation_id": conversation_id})
                 answers = [ChatMessage(role="system", text=BOT_DOWN_APOLOGY)]
-            return [await self.record(conversation_id, m) for m in answers]
+            recorded = [await self.record(conversation_id, m) for m in answers]
+            if self.handoff is not None:
+                for notice in await self.handoff.after_bot(conversation_id, answers):
+                    recorded.append(await self.record(conversation_id, notice))
+            return recorded
+
+    async def _answer_pending(self, conversation_id: str) -> bool:
+        """Ask the bot the messages that waited for it, oldest first (caller holds the
+        conversation's lock); False while the bot is still down."""
+        while (turn := await self.pending.first(conversation_id)) is not None:
+            if self.handoff is not None and not await self.handoff.bot_answers(conversation_id):
+                # a person took the conversation meanwhile; they see the message in the
+                # transcript, and the bot must not answer behind their back
+                await self.pending.drop_first(conversation_id)
+                continue
+            try:
+                outputs = await self.rasa.send(conversation_id, turn.message,
+                                               metadata=turn.metadata)
+            except BotUnavailable:
+                return False
+            await self.pending.drop_first(conversation_id)
+            answers = from_rasa(outputs)
+            await self.push(conversation_id, answers)
+            if self.handoff is not None:
+                await self.push(conversation_id,
+                                await self.handoff.after_bot(conversation_id, answers))
+        return True
+
+    async def retry_pending(self, *, every: float) -> None:
+        """Answer waiting messages once the bot is back (runs for the app's lifetime)."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                conversations = await self.pending.conversations()
+                if not conversations or not await self.rasa.healthy():
+                    continue
+                for conversation_id in conversations:
+                    async with self._locks[conversation_id]:
+                        claim = await self.pending.claim(conversation_id)
+                        if claim is None:
+                            continue  # another replica is answering them
+                        try:
+                            await self._answer_pending(conversation_id)
+                        finally:
+                            await self.pending.release(conversation_id, claim)
+            except RedisError:
+                log.exception("answering waiting messages failed; retrying in %.0f s", every)

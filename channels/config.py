@@ -26,6 +26,33 @@ class GatewaySettings(BaseSettings):
     history_limit: int = 200
     warm_search_on_start: bool = True
 
+    widget_origins: str = ""
+    """Comma-separated origins of the shop sites that embed the widget
+    (``https://shop.example,https://www.shop.example``); the gateway's own origin and
+    ``public_url`` are always allowed, ``*`` allows any."""
+    widget_secret: SecretStr | None = None
+    """Shared with the shop to sign customer tokens (``data-customer-token``); unset: off."""
+    rate_conversation_per_minute: float = 60.0
+    rate_conversation_burst: int = 30
+    """Messages a conversation may send at once, refilled at the rate per minute."""
+    rate_ip_per_minute: float = 600.0
+    rate_ip_burst: int = 120
+    """The same for all conversations of one client address (an office behind one NAT)."""
+    bot_retry_seconds: float = 5.0
+    """How often messages that arrived while the bot was down are retried."""
+    parcel_check_seconds: float = 300.0
+    """How often shipped parcels are followed, so a delivery is told without asking."""
+
+    handoff_timeout_seconds: float = 300.0
+    """A shopper waiting this long for an agent is told when the shop is staffed."""
+    handoff_check_seconds: float = 5.0
+    staffed_hours: str = "Mon-Fri 09:00-18:00 Europe/Paris"
+    """When agents answer: ``Mon-Fri 09:00-18:00 Europe/Paris``, ``Mon,Wed 10:00-16:00 UTC``."""
+    agent_session_hours: float = 12.0
+    agent_login_max_failures: int = 5
+    """Failed sign-ins allowed per email and per client address within the window."""
+    agent_login_window_seconds: float = 900.0
+
     telegram_token: SecretStr | None = None
     """The bot token from @BotFather; Telegram is off while it is unset."""
     telegram_mode: Literal["polling", "webhook"] = "polling"
@@ -47,10 +74,18 @@ class GatewaySettings(BaseSettings):
     """The polling worker touches this file while it polls (a container health check)."""
 
     @field_validator("telegram_token", "telegram_webhook_secret", "telegram_webhook_url",
-                     "telegram_heartbeat_file", mode="before")
+                     "telegram_heartbeat_file", "widget_secret", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value  # compose passes unset variables as ""
+
+    @field_validator("staffed_hours")
+    @classmethod
+    def _check_staffed_hours(cls, value: str) -> str:
+        from channels.staffing import StaffedHours
+
+        StaffedHours.parse(value)  # a clear ValueError at start-up, not at the first shopper
+        return value
 
     @model_validator(mode="after")
     def _check_telegram(self) -> Self:
@@ -61,6 +96,10 @@ class GatewaySettings(BaseSettings):
         if self.telegram_mode == "webhook" and self.telegram_token and secret is None:
             raise ValueError("ATELIER_TELEGRAM_WEBHOOK_SECRET is required in webhook mode")
         return self
+
+
+def origin_list(settings: GatewaySettings) -> list[str]:
+    return [o.strip().rstrip("/") for o in settings.widget_origins.split(",") if o.strip()]
 
 
 @lru_cache

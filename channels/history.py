@@ -49,8 +49,22 @@ class MemoryHistory:
     async def since(self, conversation_id: str, after: int) -> list[ChatMessage]:
         return [m for m in self._messages.get(conversation_id, ()) if (m.seq or 0) > after]
 
+    async def forget(self, conversation_id: str) -> None:
+        """Drop the messages (a customer's data is deleted); numbering goes on."""
+        async with self._lock:
+            self._messages.pop(conversation_id, None)
+
     async def aclose(self) -> None:
         return None
+
+
+_APPEND = """
+local seq = redis.call('INCR', KEYS[1])
+local stored = '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2)
+redis.call('RPUSH', KEYS[2], stored)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+return seq
+"""
 
 
 class RedisHistory:
@@ -65,20 +79,23 @@ class RedisHistory:
         return f"{self._prefix}:conv:{conversation_id}:{kind}"
 
     async def append(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
-        seq = await self._redis.incr(self._key(conversation_id, "seq"))
-        stored = message.model_copy(update={"seq": int(seq)})
-        log_key = self._key(conversation_id, "log")
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(log_key, stored.model_dump_json())
-            pipe.ltrim(log_key, -self._limit, -1)
-            await pipe.execute()
-        return stored
+        """Number and store ``message`` in one atomic step (Lua): when several replicas write
+        to one conversation, a message numbered ``n`` is in the log before ``n + 1`` is."""
+        body = message.model_dump_json(exclude={"seq"})
+        seq = await self._redis.eval(
+            _APPEND, 2, self._key(conversation_id, "seq"), self._key(conversation_id, "log"),
+            body, self._limit)
+        return message.model_copy(update={"seq": int(seq)})
 
     async def since(self, conversation_id: str, after: int) -> list[ChatMessage]:
         raw = await self._redis.lrange(self._key(conversation_id, "log"), 0, -1)
         messages = [ChatMessage.model_validate_json(item) for item in raw]
         # Two replicas may push out of seq order; the reader sorts.
         return sorted((m for m in messages if (m.seq or 0) > after), key=lambda m: m.seq or 0)
+
+    async def forget(self, conversation_id: str) -> None:
+        """Drop the messages (a customer's data is deleted); numbering goes on."""
+        await self._redis.delete(self._key(conversation_id, "log"))
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())

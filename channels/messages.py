@@ -41,6 +41,9 @@ class ChatMessage(BaseModel):
     seq: int | None = None
     ts: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     client_id: str | None = None
+    handoff: dict[str, str] | None = Field(default=None, exclude=True)
+    """The bot hands the conversation to a person: ``{"reason", "summary"}`` (never sent
+    to the shopper; the gateway moves the conversation to the agents' queue)."""
 
 
 def from_rasa(outputs: list[dict[str, Any]]) -> list[ChatMessage]:
@@ -55,6 +58,7 @@ def from_rasa(outputs: list[dict[str, Any]]) -> list[ChatMessage]:
         if not isinstance(custom, dict):
             custom = {}
         link = custom.get("link")
+        handoff = custom.get("handoff")
         message = ChatMessage(
             role="bot",
             text=out.get("text"),
@@ -62,15 +66,21 @@ def from_rasa(outputs: list[dict[str, Any]]) -> list[ChatMessage]:
                      for b in out.get("buttons") or [] if isinstance(b, dict)],
             cards=[Card.model_validate(c) for c in custom.get("cards") or []],
             link=Link.model_validate(link) if isinstance(link, dict) else None,
+            handoff=({k: str(v)[:500] for k, v in handoff.items() if k in ("reason", "summary")}
+                     if isinstance(handoff, dict) else None),
         )
         previous = messages[-1] if messages else None
+        if message.handoff is not None and message.text is None and previous is not None:
+            previous.handoff = message.handoff
+            message.handoff = None
         if (message.text is None and previous is not None and not previous.cards
                 and previous.link is None and (message.cards or message.link)):
             previous.cards = message.cards
             previous.link = message.link
             previous.buttons += message.buttons
             continue
-        if message.text is None and not (message.cards or message.link or message.buttons):
+        if message.text is None and not (message.cards or message.link or message.buttons
+                                         or message.handoff):
             continue
         messages.append(message)
     return messages

@@ -15,11 +15,13 @@ class RasaClient:
     def __init__(self, base_url: str, timeout: float) -> None:
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
 
-    async def send(self, conversation_id: str, message: str) -> list[dict[str, Any]]:
+    async def send(self, conversation_id: str, message: str, *,
+                   metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"sender": conversation_id, "message": message}
+        if metadata is not None:
+            body["metadata"] = metadata
         try:
-            response = await self._client.post(
-                "/webhooks/rest/webhook", json={"sender": conversation_id, "message": message}
-            )
+            response = await self._client.post("/webhooks/rest/webhook", json=body)
         except httpx.HTTPError as exc:
             raise BotUnavailable(str(exc) or type(exc).__name__) from exc
         if response.status_code != 200:

@@ -13,7 +13,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
+from channels.delivery import Delivery
+from channels.identity import IdentityError, Shopper
+from channels.limits import RateLimited
 from channels.messages import ChatMessage
+from channels.origins import NOT_ALLOWED
 from commerce_core.errors import error_body
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,8 @@ class ChatRequest(BaseModel):
     conversation_id: str = Field(max_length=64)
     message: str = Field(default="", max_length=100_000)
     payload: str | None = Field(default=None, max_length=100_000)
+    customer_token: str | None = Field(default=None, max_length=300)
+    """Signed by the shop for a logged-in customer (see channels/identity.py)."""
 
 
 class ChatResponse(BaseModel):
@@ -40,12 +46,23 @@ class ChatResponse(BaseModel):
 
 
 @router.post("/api/chat", response_model=ChatResponse, tags=["chat"],
-             responses={422: {"description": "invalid or oversized message"}})
-async def chat(body: ChatRequest, chat: ChatDep) -> ChatResponse | JSONResponse:
+             responses={422: {"description": "invalid or oversized message"},
+                        401: {"description": "invalid or expired customer token"},
+                        429: {"description": "too many messages"}})
+async def chat(body: ChatRequest, chat: ChatDep, request: Request) -> ChatResponse | JSONResponse:
     """Send one shopper message to the bot and return the bot's messages."""
+    delivery: Delivery = request.app.state.delivery
     try:
+        shopper = await delivery.shopper(body.customer_token, body.conversation_id)
+        await delivery.limiter.check(conversation_id=body.conversation_id,
+                                     ip=request.client.host if request.client else None)
         messages = await chat.handle_turn(body.conversation_id, body.message,
-                                          payload=body.payload)
+                                          payload=body.payload, shopper=shopper)
+    except IdentityError as exc:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=401)
+    except RateLimited as exc:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=429,
+                            headers={"Retry-After": str(exc.retry_after)})
     except ChatInputError as exc:
         return JSONResponse(error_body(exc.code, exc.message), status_code=422)
     return ChatResponse(conversation_id=body.conversation_id, messages=messages)
@@ -82,7 +99,8 @@ def _error(code: str, message: str) -> dict[str, str]:
 
 
 async def _handle_frame(queue: asyncio.Queue[Any], chat: ChatService, conversation_id: str,
-                        raw: str) -> None:
+                        raw: str, *, delivery: Delivery, shopper: Shopper | None = None,
+                        ip: str | None = None) -> None:
     if len(raw.encode()) > MAX_FRAME_BYTES:
         queue.put_nowait(_error("frame_too_large", "That message is too large to send."))
         return
@@ -100,8 +118,10 @@ async def _handle_frame(queue: asyncio.Queue[Any], chat: ChatService, conversati
         return
     queue.put_nowait({"type": "typing", "on": True})
     try:
+        await delivery.limiter.check(conversation_id=conversation_id, ip=ip)
         await chat.handle_turn(conversation_id, text, payload=payload,
-                               client_id=client_id if isinstance(client_id, str) else None)
+                               client_id=client_id if isinstance(client_id, str) else None,
+                               shopper=shopper)
     except ChatInputError as exc:
         error = _error(exc.code, exc.message)
         if isinstance(client_id, str):
@@ -112,14 +132,28 @@ async def _handle_frame(queue: asyncio.Queue[Any], chat: ChatService, conversati
 
 
 @router.websocket("/ws/chat")
-async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0) -> None:
+async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0,
+                      customer_token: str = "") -> None:
     chat: ChatService = ws.app.state.chat
+    delivery: Delivery = ws.app.state.delivery
     await ws.accept()
+    origin = ws.headers.get("origin")
+    if not delivery.origins.allows(origin, ws.headers.get("host")):
+        await ws.send_json(_error("origin_not_allowed", NOT_ALLOWED.format(origin=origin)))
+        await ws.close(code=1008)
+        return
     if not CONVERSATION_ID_RE.match(conversation_id):
         await ws.send_json({"type": "error", "code": "invalid_conversation_id",
                             "message": "A valid conversation_id is required."})
         await ws.close(code=1008)
         return
+    try:
+        shopper = await delivery.shopper(customer_token, conversation_id)
+    except IdentityError as exc:
+        await ws.send_json(_error(exc.code, exc.message))
+        await ws.close(code=1008)
+        return
+    ip = ws.client.host if ws.client else None
     queue = chat.subscribe(conversation_id)
     pump: asyncio.Task[None] | None = None
     try:
@@ -130,7 +164,8 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0) 
         pump = asyncio.create_task(_pump(ws, queue, last_seq))
         while True:
             raw = await ws.receive_text()
-            await _handle_frame(queue, chat, conversation_id, raw)
+            await _handle_frame(queue, chat, conversation_id, raw, delivery=delivery,
+                                shopper=shopper, ip=ip)
     except WebSocketDisconnect:
         pass
     finally:

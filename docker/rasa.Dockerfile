@@ -6,7 +6,7 @@ COPY requirements/rasa.txt requirements/rasa310.lock /tmp/requirements/
 RUN pip install -r /tmp/requirements/rasa.txt -c /tmp/requirements/rasa310.lock
 COPY bot/ /srv/bot/
 COPY nlu_data/ /srv/nlu_data/
-RUN rasa train --data data ../nlu_data --config config.yml --domain domain.yml \
+RUN rasa train --data data ../nlu_data --config config.yml --domain domain \
       --out models --fixed-model-name atelier
 RUN useradd --system --home /srv/bot rasa && chown -R rasa /srv/bot
 USER rasa

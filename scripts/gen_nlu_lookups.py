@@ -31,6 +31,8 @@ def plural(word: str) -> str:
         last += "es"
     elif last.endswith("y") and last[-2:-1] not in "aeiou":
         last = last[:-1] + "ies"
+    elif last.endswith(("knife", "life")):
+        last = last[:-2] + "ves"
     elif last.endswith("f") and not last.endswith("ff"):
         last = last[:-1] + "ves"
     else:
@@ -57,12 +59,16 @@ def render(path: Path) -> str:
     for entity in sorted(values):
         words = set(values[entity])
         if entity == "product_type":
+            # A plural that names a category ("candles") stays a category: the synonym
+            # mapper works on values whatever the entity, and would rename the category.
             for value in values[entity]:
-                if plural(value) != value:
+                if plural(value) != value and plural(value) not in values["category"]:
                     words.add(plural(value))
                     synonyms.setdefault(value, set()).add(plural(value))
         lines += [f"  - lookup: {entity}", "    examples: |"]
-        lines += [f"      - {w}" for w in sorted(words)]
+        # Longest first: Rasa tries the words in order, so "candle holder" must come
+        # before "candle" to be found whole.
+        lines += [f"      - {w}" for w in sorted(words, key=lambda w: (-len(w), w))]
     for value in sorted(synonyms):
         lines += [f"  - synonym: {quote(value)}", "    examples: |"]
         lines += [f"      - {w}" for w in sorted(synonyms[value])]

@@ -43,4 +43,4 @@ hash_inputs() {
 
 venv_app() { printf '%s/venvs/app311-%s\n' "$CACHE_DIR" "$(hash_inputs requirements/app.txt requirements/app311.lock)"; }
 venv_rasa() { printf '%s/venvs/rasa310-%s\n' "$CACHE_DIR" "$(hash_inputs requirements/rasa.txt requirements/rasa310.lock)"; }
-model_dir() { printf '%s/models/%s\n' "$CACHE_DIR" "$(hash_inputs bot/config.yml bot/domain.yml bot/data nlu_data)"; }
+model_dir() { printf '%s/models/%s\n' "$CACHE_DIR" "$(hash_inputs bot/config.yml bot/domain bot/data nlu_data)"; }

@@ -54,7 +54,7 @@ setup_model() {
   local rasa_py; rasa_py="$(venv_rasa)/bin/python"
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
   (cd "$ROOT/bot" && "$rasa_py" -m rasa train --data data ../nlu_data --config config.yml \
-      --domain domain.yml --out "$dir.tmp" --fixed-model-name model --quiet)
+      --domain domain --out "$dir.tmp" --fixed-model-name model --quiet)
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 

@@ -1,12 +1,19 @@
 from actions.clients.commerce import (
+    Address,
+    Cart,
+    CartLine,
     CommerceClient,
     CommerceError,
     CommerceUnavailable,
+    Order,
+    Payment,
     Product,
     ProductNotFound,
+    Quote,
     SearchHit,
     SearchQuery,
 )
 
-__all__ = ["CommerceClient", "CommerceError", "CommerceUnavailable", "Product",
-           "ProductNotFound", "SearchHit", "SearchQuery"]
+__all__ = ["Address", "Cart", "CartLine", "CommerceClient", "CommerceError",
+           "CommerceUnavailable", "Order", "Payment", "Product", "ProductNotFound", "Quote",
+           "SearchHit", "SearchQuery"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,9 +15,10 @@ from actions.config import ActionSettings, get_settings
 class CommerceError(Exception):
     """The API refused the request; ``message`` is readable, ``code`` machine-readable."""
 
-    def __init__(self, message: str, code: str, status: int) -> None:
+    def __init__(self, message: str, code: str, status: int, details: Any = None) -> None:
         super().__init__(message)
         self.message, self.code, self.status = message, code, status
+        self.details = details
 
 
 class CommerceUnavailable(CommerceError):
@@ -34,6 +36,10 @@ class SearchQuery(BaseModel):
     min_price: Decimal | None = None
     max_price: Decimal | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
+    boosts: dict[str, str] = Field(default_factory=dict)
+    """Soft preferences: matching products rank higher, none is dropped."""
+    like: int | None = None
+    """Move the search toward this product ("more like this one")."""
     in_stock: bool = False
 
     def params(self) -> list[tuple[str, str]]:
@@ -47,6 +53,9 @@ class SearchQuery(BaseModel):
         if self.in_stock:
             out.append(("in_stock", "true"))
         out.extend((f"attr.{k}", v) for k, v in self.attributes.items())
+        out.extend((f"boost.{k}", v) for k, v in self.boosts.items())
+        if self.like is not None:
+            out.append(("like", str(self.like)))
         return out
 
 
@@ -86,6 +95,86 @@ class Product(BaseModel):
     customization: list[dict[str, Any]]
 
 
+class QuoteLine(BaseModel):
+    option: str
+    label: str
+    value: str | bool
+    price_delta: Decimal
+    extra_days: int
+
+
+class Quote(BaseModel):
+    product_id: int
+    variant_id: int
+    sku: str
+    base_price: Decimal
+    unit_price: Decimal
+    currency: str
+    making_days: int
+    ready_by: str
+    lines: list[QuoteLine]
+
+
+class CartLine(BaseModel):
+    id: int
+    product_id: int
+    variant_id: int
+    sku: str
+    name: str
+    quantity: int
+    options: dict[str, Any]
+    unit_price: Decimal
+    line_total: Decimal
+    ready_by: str
+    in_stock: bool
+
+
+class Cart(BaseModel):
+    id: int | None
+    currency: str
+    lines: list[CartLine]
+    item_count: int
+    subtotal: Decimal
+    shipping: Decimal
+    shipping_country: str
+    tax: Decimal
+    total: Decimal
+
+
+class Address(BaseModel):
+    name: str
+    line1: str
+    line2: str = ""
+    city: str
+    postal_code: str
+    country: str
+
+
+class Order(BaseModel):
+    id: int
+    number: str
+    status: str
+    payment_status: str
+    email: str
+    shipping_address: dict[str, str]
+    currency: str
+    subtotal: Decimal
+    shipping: Decimal
+    tax: Decimal
+    total: Decimal
+    ready_by: str
+    reserved_until: datetime | None
+
+
+class Payment(BaseModel):
+    payment_id: int
+    token: str
+    url: str
+    amount: Decimal
+    currency: str
+    state: str
+
+
 class CommerceClient:
     def __init__(self, settings: ActionSettings | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -100,10 +189,13 @@ class CommerceClient:
             transport=self._transport,
         )
 
-    async def _get(self, path: str, params: Any = None) -> Any:
+    async def _request(self, method: str, path: str, *, params: Any = None,
+                       json: Any = None, headers: dict[str, str] | None = None) -> Any:
+        """One API call; errors become CommerceError (4xx) or CommerceUnavailable."""
         try:
             async with self._client() as client:
-                response = await client.get(path, params=params)
+                response = await client.request(method, path, params=params, json=json,
+                                                headers=headers)
         except httpx.HTTPError as exc:
             raise CommerceUnavailable(f"commerce API unreachable: {exc}", "unavailable",
                                       503) from exc
@@ -117,8 +209,23 @@ class CommerceClient:
                 error = {}
             kind = ProductNotFound if response.status_code == 404 else CommerceError
             raise kind(error.get("message", response.text[:200]),
-                       error.get("code", "error"), response.status_code)
+                       error.get("code", "error"), response.status_code, error.get("details"))
+        if response.status_code == 204 or not response.content:
+            return None
         return response.json()
+
+    async def _get(self, path: str, params: Any = None) -> Any:
+        return await self._request("GET", path, params=params)
+
+    async def _post(self, path: str, json: Any = None,
+                    headers: dict[str, str] | None = None) -> Any:
+        return await self._request("POST", path, json=json, headers=headers)
+
+    async def _patch(self, path: str, json: Any = None) -> Any:
+        return await self._request("PATCH", path, json=json)
+
+    async def _delete(self, path: str) -> Any:
+        return await self._request("DELETE", path)
 
     async def search(self, query: SearchQuery) -> list[SearchHit]:
         data = await self._get("/products/search", params=query.params())
@@ -126,3 +233,39 @@ class CommerceClient:
 
     async def product(self, product_id: int) -> Product:
         return Product.model_validate(await self._get(f"/products/{product_id}"))
+
+    async def quote(self, product_id: int, options: dict[str, Any],
+                    variant_id: int | None = None) -> Quote:
+        """Unit price and ready-by date; a broken rule raises CommerceError whose
+        ``details`` list every violation in the rule's words."""
+        body: dict[str, Any] = {"options": options}
+        if variant_id is not None:
+            body["variant_id"] = variant_id
+        return Quote.model_validate(await self._post(f"/products/{product_id}/quote", body))
+
+    async def cart(self, shopper: str, *, country: str | None = None) -> Cart:
+        """``shopper`` is the owner's path, ``Shopper.path`` (``/shoppers/{channel}/{id}``);
+        ``country`` (two letters) prices the shipping estimate."""
+        params = {"country": country} if country else None
+        return Cart.model_validate(await self._get(f"{shopper}/cart", params=params))
+
+    async def add_to_cart(self, shopper: str, *, variant_id: int, quantity: int = 1,
+                          options: dict[str, Any] | None = None) -> Cart:
+        body = {"variant_id": variant_id, "quantity": quantity, "options": options or {}}
+        return Cart.model_validate(await self._post(f"{shopper}/cart/lines", body))
+
+    async def set_quantity(self, shopper: str, *, line_id: int, quantity: int) -> Cart:
+        return Cart.model_validate(await self._patch(f"{shopper}/cart/lines/{line_id}",
+                                                     {"quantity": quantity}))
+
+    async def remove_line(self, shopper: str, *, line_id: int) -> Cart:
+        return Cart.model_validate(await self._delete(f"{shopper}/cart/lines/{line_id}"))
+
+    async def checkout(self, shopper: str, *, email: str, address: Address) -> Order:
+        body = {"email": email, "address": address.model_dump()}
+        return Order.model_validate(await self._post(f"{shopper}/checkout", body))
+
+    async def create_payment(self, order_id: int, *, idempotency_key: str) -> Payment:
+        data = await self._post(f"/orders/{order_id}/payment",
+                                headers={"Idempotency-Key": idempotency_key})
+        return Payment.model_validate(data)

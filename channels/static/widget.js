@@ -2,6 +2,8 @@
  * Atelier web chat widget. Embedded with one tag:
  *   <script src="https://shop.example/static/widget.js" data-shop="..." data-greeting="..."
  *           data-accent="#7a4e2d" data-position="right|left" defer></script>
+ * A shop whose customer is logged in adds data-customer-token="<ref>.<expiry>.<hmac>" (signed
+ * by its server with the secret it shares with the gateway), so order questions need no email.
  * Talks to the gateway over /ws/chat on the script's own origin. Every server or
  * user string reaches the DOM through textContent or a checked URL attribute.
  */
@@ -32,7 +34,11 @@
     greeting: script.dataset.greeting || "",
     accent: script.dataset.accent || "",
     position: script.dataset.position === "left" ? "left" : "right",
+    customerToken: script.dataset.customerToken || "",
   };
+  // Refusals of the connection itself (not of one message), see the gateway's routes.
+  const TOKEN_ERRORS = ["invalid_customer_token", "customer_token_expired", "customer_tokens_disabled"];
+  const FATAL_ERRORS = ["origin_not_allowed"];
 
   const state = {
     conversationId: null,
@@ -49,6 +55,7 @@
   let retryTimer = null;
   let typingTimer = null;
   let holdTimer = null; // while set, nothing is sent: waiting for the replay after a reconnect
+  let refused = null; // why the gateway does not serve this site: no reconnecting, no sending
   const sentOn = new Map(); // client_id -> socket it was sent on (or "earlier"), so a flush never sends twice
 
   // ---- storage ------------------------------------------------------------
@@ -331,6 +338,10 @@
   function send(text, payload) {
     const value = String(text ?? "").trim();
     if (!value) return false;
+    if (refused) {
+      showNotice(refused);
+      return false;
+    }
     const length = [...value].length; // code points, as the server counts them
     if (length > MAX_LEN) {
       showNotice(`Your message is ${length.toLocaleString(LOCALE)} characters long; the limit is ${MAX_LEN.toLocaleString(LOCALE)}. Please shorten it.`);
@@ -376,7 +387,19 @@
 
   function onServerError(frame) {
     const message = typeof frame.message === "string" && frame.message ? frame.message : "Something went wrong.";
+    if (TOKEN_ERRORS.includes(frame.code)) {
+      // Go on as a guest (the socket is closed and reopened without the token): the chat
+      // keeps working, only order questions ask for the email again.
+      cfg.customerToken = "";
+      attempt = 0;
+      showNotice(`${message} You can go on chatting as a guest.`);
+      return;
+    }
     showNotice(message);
+    if (FATAL_ERRORS.includes(frame.code)) {
+      refused = message;
+      return;
+    }
     // Error frames name no client_id, but the gateway handles a socket's frames one at a time,
     // so a rejection belongs to the oldest message sent on this socket that is not yet echoed.
     const failed = state.messages.find((m) => m.pending && (typeof frame.client_id === "string"
@@ -399,12 +422,14 @@
   function socketUrl() {
     const url = new URL("/ws/chat", BASE);
     url.protocol = BASE.protocol === "https:" ? "wss:" : "ws:";
-    url.search = new URLSearchParams({ conversation_id: state.conversationId, after: String(state.lastSeq) }).toString();
+    const params = { conversation_id: state.conversationId, after: String(state.lastSeq) };
+    if (cfg.customerToken) params.customer_token = cfg.customerToken;
+    url.search = new URLSearchParams(params).toString();
     return url.href;
   }
 
   function connect() {
-    if (ws || retryTimer) return;
+    if (ws || retryTimer || refused) return;
     ensureConversation();
     let sock;
     try {
@@ -435,6 +460,7 @@
   }
 
   function scheduleReconnect() {
+    if (refused) return updateStatus();
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
     const delay = Math.min(BACKOFF_MAX_MS, ceiling * (0.75 + Math.random() * 0.5));
     attempt += 1;
@@ -465,7 +491,7 @@
   function updateStatus() {
     const online = ws && ws.readyState === WebSocket.OPEN;
     const queued = state.messages.some((m) => m.pending);
-    ui.status.textContent = online || attempt === 0
+    ui.status.textContent = online || attempt === 0 || refused
       ? ""
       : "Reconnecting…" + (queued ? " Your messages will be sent when the connection is back." : "");
   }
@@ -560,8 +586,11 @@
       "aria-expanded": "false", "aria-controls": "atelier-panel",
       onclick: () => (isOpen() ? close() : open()),
     }, icon(ICON_CHAT), icon(ICON_CLOSE));
+    // Asks the bot for a person; the bot hands the conversation to the shop's agents.
+    const human = el("button", { id: "atelier-human", type: "button", class: "atelier-human", text: "Talk to a person",
+      onclick: () => send("Talk to a person", "/request_human") && ui.input.focus() });
     const header = el("header", { class: "atelier-header" },
-      el("h2", { id: "atelier-title", class: "atelier-title", text: cfg.shop }),
+      el("h2", { id: "atelier-title", class: "atelier-title", text: cfg.shop }), human,
       el("button", { type: "button", class: "atelier-close", "aria-label": "Close chat", onclick: close }, icon(ICON_CLOSE)));
     ui.status = el("div", { id: "atelier-status", class: "atelier-status", role: "status" });
     ui.log = el("div", {

@@ -15,11 +15,16 @@ import signal
 import sys
 from pathlib import Path
 
+from channels.agent import make_desk
 from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
+from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.rasa_client import RasaClient
+from channels.telegram.channel import CONVERSATION_PREFIX
 from channels.telegram.runtime import TelegramBot
+from channels.transcripts import TranscriptHistory
+from commerce_core.db import get_sessionmaker
 
 log = logging.getLogger("channels.telegram")
 HEARTBEAT_SECONDS = 10.0
@@ -47,10 +52,19 @@ async def run_polling(settings: GatewaySettings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
-    history = _history(settings)
-    bot = TelegramBot(settings, ChatService(rasa=rasa, history=history,
-                                            max_message_chars=settings.max_message_chars),
-                      mode="polling")
+    factory = get_sessionmaker()  # conversation states and transcripts, shared with the app
+    history = TranscriptHistory(_history(settings), factory)
+    desk = make_desk(settings, factory)
+    # the gateway's bus (its sockets and agent consoles see this worker's messages) and its
+    # store of messages waiting for the bot
+    delivery = Delivery(settings, history)
+    await delivery.start()
+    chat = ChatService(rasa=rasa, history=history, max_message_chars=settings.max_message_chars,
+                       handoff=desk, bus=delivery.bus, pending=delivery.pending)
+    desk.bind(chat)
+    bot = TelegramBot(settings, chat, mode="polling")
+    chat.add_outbound(CONVERSATION_PREFIX, bot.channel.deliver)  # late answers, notices
+    retry = asyncio.create_task(chat.retry_pending(every=settings.bot_retry_seconds))
     heartbeat: asyncio.Task[None] | None = None
     try:
         await bot.start()
@@ -62,7 +76,9 @@ async def run_polling(settings: GatewaySettings) -> None:
     finally:
         if heartbeat is not None:
             heartbeat.cancel()
+        retry.cancel()
         await bot.stop()
+        await delivery.aclose()
         await rasa.aclose()
         await history.aclose()
 

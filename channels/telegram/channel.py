@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 CONVERSATION_PREFIX = "tg-"
 GREETING_REQUEST = "hi"
 HUMAN_REQUEST = "I'd like to talk to a person"
+HUMAN_PAYLOAD = "/request_human"
 CANCEL_REQUEST = "cancel"
 HELP_TEXT = (
     "I'm the shop's assistant. Tell me what you are looking for, for example "
@@ -104,9 +105,9 @@ class TelegramChannel:
         await self.send_text(_conversation(update), HELP_TEXT)
 
     async def on_human(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        # Issue 6 (handoff) routes this request to the agent console; until then it goes
-        # to the bot like any message and the bot answers it.
-        await self._turn(update, HUMAN_REQUEST)
+        # The bot hears the intent and hands off; the gateway then queues the conversation
+        # for the agent console. The transcript shows the shopper's words.
+        await self._turn(update, HUMAN_REQUEST, payload=HUMAN_PAYLOAD)
 
     async def on_cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Sent as words, not as Rasa's "/restart": the forms will treat "cancel" as leaving

@@ -4,13 +4,22 @@ from commerce_core.models.auth import MerchantApiKey
 from commerce_core.models.base import Base
 from commerce_core.models.cart import Cart, CartLine, CartStatus
 from commerce_core.models.catalog import CustomizationRuleSet, Product, Variant
+from commerce_core.models.conversation import (
+    Agent,
+    AgentSession,
+    Conversation,
+    ConversationEvent,
+    ConversationMessage,
+    ConversationState,
+)
 from commerce_core.models.customer import ChannelIdentity, Customer
 from commerce_core.models.order import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
 from commerce_core.models.payment import Payment, PaymentState, WebhookEvent
 from commerce_core.models.shipment import Shipment
 
 __all__ = [
-    "Base", "Cart", "CartLine", "CartStatus", "ChannelIdentity", "Customer",
+    "Agent", "AgentSession", "Base", "Cart", "CartLine", "CartStatus", "ChannelIdentity",
+    "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
     "CustomizationRuleSet", "MerchantApiKey", "Order", "OrderEvent", "OrderLine",
     "OrderStatus", "Payment", "PaymentState", "PaymentStatus", "Product", "Shipment",
     "Variant", "WebhookEvent",

@@ -9,7 +9,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from commerce_core.models import Order, OrderEvent, OrderLine, OrderStatus, Variant
+from commerce_core.models import (
+    ChannelIdentity,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Variant,
+)
 from commerce_core.order.state import OrderChanged, check_move
 
 
@@ -33,6 +40,12 @@ class OrderRepository:
             .order_by(Order.id.desc()).limit(limit)
             .options(selectinload(Order.lines), selectinload(Order.events))).all()
 
+    def identities_of(self, customer_id: int) -> Sequence[ChannelIdentity]:
+        """The channel identities a customer talks to the shop through (for notifications)."""
+        return self.session.scalars(select(ChannelIdentity)
+                                    .where(ChannelIdentity.customer_id == customer_id)
+                                    .order_by(ChannelIdentity.id)).all()
+
     def number_taken(self, number: str) -> bool:
         return self.session.scalar(select(Order.id).where(Order.number == number)) is not None
 
@@ -41,6 +54,10 @@ class OrderRepository:
             select(Order.id).where(Order.status == OrderStatus.PENDING_PAYMENT,
                                    Order.reserved_until < now)
             .order_by(Order.id).limit(limit)).all()
+
+    def in_status(self, status: OrderStatus, limit: int) -> Sequence[int]:
+        return self.session.scalars(select(Order.id).where(Order.status == status)
+                                    .order_by(Order.id).limit(limit)).all()
 
     def reserve(self, variant_id: int, quantity: int) -> bool:
         """Take ``quantity`` units if that many are left; False (nothing taken) otherwise."""

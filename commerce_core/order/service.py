@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,7 @@ from commerce_core.cart.repository import CartRepository
 from commerce_core.cart.service import OutOfStock, price_lines
 from commerce_core.config import get_settings
 from commerce_core.errors import CommerceError, NotFound
+from commerce_core.events import emit
 from commerce_core.models import (
     CartStatus,
     Customer,
@@ -136,12 +138,26 @@ def get_order(*, session: Session, order_id: int) -> Order:
     return order
 
 
+def emit_order_event(*, session: Session, order: Order, kind: str, **extra: Any) -> None:
+    """Queue ``order.<kind>`` for after commit, with who to tell (contract 5 of the team).
+
+    The customer's channel identities are read now, inside the transaction: the handlers
+    run after commit without a session, and relationships are ``lazy="raise"``.
+    """
+    identities = OrderRepository(session).identities_of(order.customer_id)
+    emit(session, f"order.{kind}", order_id=order.id, number=order.number,
+         customer_id=order.customer_id, total=str(order.total), currency=order.currency,
+         identities=[{"channel": i.channel, "external_id": i.external_id} for i in identities],
+         **extra)
+
+
 def cancel_unpaid(*, session: Session, order: Order, reason: str) -> None:
     """Cancel an order that was never paid and give its stock back."""
     repo = OrderRepository(session)
     repo.transition(order, to=OrderStatus.CANCELLED, event="cancelled",
                     data={"reason": reason}, reserved_until=None)
     repo.release(order.lines)
+    emit_order_event(session=session, order=order, kind="cancelled", reason=reason)
 
 
 def expire_reservations(*, session: Session, now: datetime, limit: int = 500) -> int:
@@ -162,6 +178,7 @@ def mark_paid(*, session: Session, order: Order, payment_ref: str) -> None:
     OrderRepository(session).transition(
         order, to=OrderStatus.PAID, event="paid", data={"payment": payment_ref},
         payment_status=PaymentStatus.PAID, reserved_until=None)
+    emit_order_event(session=session, order=order, kind="paid")
 
 
 def mark_refunded(*, session: Session, order: Order, payment_ref: str) -> None:
@@ -171,6 +188,7 @@ def mark_refunded(*, session: Session, order: Order, payment_ref: str) -> None:
                     data={"payment": payment_ref}, payment_status=PaymentStatus.REFUNDED)
     if restock:
         repo.release(order.lines)
+    emit_order_event(session=session, order=order, kind="refunded")
 
 
 def start_production(*, session: Session, order: Order) -> None:

@@ -32,10 +32,10 @@ from commerce_core.order.schemas import OrderOut
 from commerce_core.order.service import get_order, owned_order
 from commerce_core.order.service import to_out as order_out
 from commerce_core.order.state import OrderChanged
-from commerce_core.payment import page, service, signing
+from commerce_core.payment import page, returns, service, signing
 from commerce_core.payment.provider import PaymentProvider, ProviderError
 from commerce_core.payment.sandbox import SandboxProvider, read_card
-from commerce_core.payment.schemas import PaymentOut, WebhookAck, WebhookEventIn
+from commerce_core.payment.schemas import PaymentOut, ReturnIn, WebhookAck, WebhookEventIn
 from commerce_core.shopper import ShopperDep
 
 log = logging.getLogger(__name__)
@@ -193,6 +193,19 @@ def cancel_my_order(_: ServiceDep, session: SessionDep, customer: ShopperDep,
     session.commit()
     if call is not None:
         _refund(session, provider, call)
+    session.expire_all()
+    return order_out(get_order(session=session, order_id=order.id))
+
+
+@router.post("/shoppers/{channel}/{external_id}/orders/{number}/return",
+             response_model=OrderOut, tags=["orders"])
+def request_my_return(_: ServiceDep, session: SessionDep, customer: ShopperDep,
+                      number: str, body: ReturnIn) -> OrderOut:
+    """The owner asks to return a shipped order for a refund; the team confirms it and
+    refunds once the parcel is back. Anyone else gets the same 404 as for a wrong number."""
+    order = owned_order(session=session, number=number[:16], customer=customer)
+    returns.request_return(session=session, order=order, reason=body.reason)
+    session.commit()
     session.expire_all()
     return order_out(get_order(session=session, order_id=order.id))
 

@@ -56,3 +56,15 @@ class WebhookEventIn(BaseModel):
         if not math.isfinite(value):
             raise ValueError("must be a unix time")
         return value
+
+
+class ReturnIn(BaseModel):
+    reason: str = Field(default="", max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if any(not ch.isprintable() for ch in value):
+            raise ValueError("must not contain control characters")
+        return value

@@ -26,6 +26,10 @@ class Carrier(Protocol):
         """Book a parcel; returns its tracking number."""
         ...
 
+    def tracking_url(self, tracking_number: str) -> str | None:
+        """The carrier's public page of the parcel, if it has one."""
+        ...
+
     def track(self, *, tracking_number: str, shipped_at: datetime, destination: dict[str, str],
               now: datetime) -> list[TrackingEvent]:
         """The parcel's events that have happened by ``now``, oldest first."""
@@ -53,6 +57,9 @@ class SimulatedCarrier:
 
     def create_label(self) -> str:
         return "ATS" + "".join(secrets.choice("0123456789") for _ in range(12)) + "FR"
+
+    def tracking_url(self, tracking_number: str) -> str | None:
+        return None  # no public page: the shopper asks the bot, which tracks the parcel
 
     def _offset(self, hours: float, tracking_number: str, abroad: bool) -> timedelta:
         # A stable per-parcel jitter (up to 2 h), so journeys are not identical.

@@ -12,6 +12,7 @@ from commerce_core.config import get_settings
 from commerce_core.errors import NotFound
 from commerce_core.models import Order, OrderStatus, Shipment
 from commerce_core.order.repository import OrderRepository
+from commerce_core.order.service import emit_order_event
 from commerce_core.order.state import OrderChanged, check_move
 from commerce_core.shipment.carrier import Carrier, SimulatedCarrier
 from commerce_core.shipment.schemas import ShipmentOut, TrackingEventOut
@@ -38,6 +39,9 @@ def ship(*, session: Session, order: Order, now: datetime, carrier: Carrier | No
     OrderRepository(session).transition(
         order, to=OrderStatus.SHIPPED, event="shipped",
         data={"carrier": carrier.name, "tracking_number": shipment.tracking_number})
+    emit_order_event(session=session, order=order, kind="shipped", carrier=carrier.name,
+                     tracking_number=shipment.tracking_number,
+                     tracking_url=carrier.tracking_url(shipment.tracking_number))
     return shipment
 
 
@@ -59,6 +63,7 @@ def track(*, session: Session, order: Order, now: datetime, carrier: Carrier | N
                 with session.begin_nested():
                     OrderRepository(session).transition(order, to=OrderStatus.DELIVERED,
                                                         event="delivered")
+                emit_order_event(session=session, order=order, kind="delivered")
             except OrderChanged:
                 pass  # another request recorded the delivery first
         session.flush()
@@ -69,3 +74,17 @@ def track(*, session: Session, order: Order, now: datetime, carrier: Carrier | N
         shipped_at=shipment.shipped_at, delivered_at=shipment.delivered_at,
         events=[TrackingEventOut(status=e.status, description=e.description,
                                  location=e.location, at=e.at) for e in events])
+
+
+def refresh_deliveries(*, session: Session, now: datetime, carrier: Carrier | None = None,
+                       limit: int = 500) -> int:
+    """Follow the parcels on their way, so a delivery is recorded (and the shopper told)
+    without anybody asking; returns how many orders were delivered."""
+    repo = OrderRepository(session)
+    delivered = 0
+    for order_id in repo.in_status(OrderStatus.SHIPPED, limit):
+        order = repo.get(order_id)
+        if order is not None and order.status is OrderStatus.SHIPPED:
+            track(session=session, order=order, now=now, carrier=carrier)
+            delivered += order.status is OrderStatus.DELIVERED
+    return delivered

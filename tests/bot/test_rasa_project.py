@@ -16,7 +16,7 @@ def test_rasa_data_validate_is_clean() -> None:
         pytest.fail("ATELIER_TEST_RASA_BIN is not set: run the suite with 'make test'.",
                     pytrace=False)
     result = subprocess.run(
-        [rasa, "data", "validate", "--data", "data", "../nlu_data", "--domain", "domain.yml",
+        [rasa, "data", "validate", "--data", "data", "../nlu_data", "--domain", "domain",
          "--config", "config.yml", "--fail-on-warnings"],
         cwd=REPO / "bot", capture_output=True, text=True,
         env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"}, timeout=300)

@@ -30,6 +30,8 @@ class Stack:
     rasa_port: int = field(default_factory=free_port)
     actions_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    with_rasa: bool = True
+    """False starts only the app and the action server (``rasa test`` runs the model)."""
 
     @property
     def app_url(self) -> str:
@@ -43,6 +45,7 @@ class Stack:
             "ATELIER_API_URL": f"{self.app_url}/api",
             "ATELIER_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
             "ATELIER_ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+            "ATELIER_PUBLIC_URL": self.app_url,  # payment links and the sandbox's webhook
             "RASA_TELEMETRY_ENABLED": "false",
             "HF_HUB_OFFLINE": "1",
         })
@@ -61,18 +64,20 @@ class Stack:
     def start(self, timeout: float = 240.0) -> None:
         subprocess.run([sys.executable, "-m", "commerce_core", "load-demo"], cwd=REPO,
                        env=self.env(), check=True, capture_output=True)
-        self._spawn("rasa", [self.rasa_bin, "run", "--enable-api", "-i", "127.0.0.1",
-                             "--port", str(self.rasa_port), "--model", self.model,
-                             "--endpoints", "endpoints.yml", "--credentials",
-                             "credentials.yml"], REPO / "bot")
+        if self.with_rasa:
+            self._spawn("rasa", [self.rasa_bin, "run", "--enable-api", "-i", "127.0.0.1",
+                                 "--port", str(self.rasa_port), "--model", self.model,
+                                 "--endpoints", "endpoints.yml", "--credentials",
+                                 "credentials.yml"], REPO / "bot")
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(self.actions_port)], REPO)
         self._spawn("app", [sys.executable, "-m", "uvicorn", "channels.app:create_app",
                             "--factory", "--host", "127.0.0.1", "--port", str(self.app_port)],
                     REPO)
         checks = {"app": f"{self.app_url}/health",
-                  "actions": f"http://127.0.0.1:{self.actions_port}/health",
-                  "rasa": f"http://127.0.0.1:{self.rasa_port}/status"}
+                  "actions": f"http://127.0.0.1:{self.actions_port}/health"}
+        if self.with_rasa:
+            checks["rasa"] = f"http://127.0.0.1:{self.rasa_port}/status"
         deadline = time.monotonic() + timeout
         while checks:
             for name, url in list(checks.items()):

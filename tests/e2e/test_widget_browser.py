@@ -55,7 +55,8 @@ def test_shopper_greets_and_sees_mug_cards(stack: Stack, page: Page) -> None:
         card = cards.nth(i)
         assert "Mug" in card.locator(".atelier-card-name").inner_text()
         assert "€" in card.locator(".atelier-card-price").inner_text()
-        expect(card.locator(".atelier-card-button")).to_have_text("Tell me more")
+        expect(card.locator(".atelier-card-button")).to_have_text(
+            ["Tell me more", "Personalise", "Add to cart"])
     image_loaded = cards.first.locator("img").evaluate(
         "img => img.complete && img.naturalWidth > 0")
     assert image_loaded

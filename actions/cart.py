@@ -1,0 +1,197 @@
+"""Cart: add (with quantity and customisation), remove, change quantity, view with totals."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clients import Cart, CartLine, CommerceError, Product
+from actions.common import (
+    CommerceAction,
+    explain,
+    latest_entities,
+    mentioned_product,
+    money,
+    ordinal_index,
+    parse_quantity,
+)
+from actions.shopper import shopper_of
+
+MAX_QUANTITY = 99
+CART_BUTTONS = [{"title": "View cart", "payload": "/view_cart"},
+                {"title": "Check out", "payload": "/checkout"}]
+_WORD = re.compile(r"[a-z]{3,}")
+_SIZE = re.compile(r"\bsize\s+([a-z0-9]{1,6}(?: ?(?:cm|ml|mm))?)\b", re.I)
+
+
+def describe_options(options: dict[str, Any]) -> str:
+    shown = [f"{k.replace('_', ' ')}: {'yes' if v is True else v}"
+             for k, v in options.items() if v not in (None, False, "")]
+    return f" ({'; '.join(shown)})" if shown else ""
+
+
+def cart_text(cart: Cart) -> str:
+    if not cart.lines:
+        return "Your cart is empty."
+    lines = [f"{i}. {line.name}{describe_options(line.options)} × {line.quantity} — "
+             f"{money(line.line_total, cart.currency)}"
+             + ("" if line.in_stock else " (not enough in stock)")
+             for i, line in enumerate(cart.lines, start=1)]
+    return "\n".join([
+        "Your cart:", *lines,
+        f"Subtotal {money(cart.subtotal, cart.currency)}, shipping to "
+        f"{cart.shipping_country} {money(cart.shipping, cart.currency)}: total "
+        f"{money(cart.total, cart.currency)} (incl. {money(cart.tax, cart.currency)} VAT)."])
+
+
+def choose_variant(product: Product, text: str) -> tuple[int, str]:
+    """(variant id, " (size L)" or "") for the size the shopper named, else the first
+    size in stock."""
+    named = _SIZE.search(text or "")
+    sized = [v for v in product.variants if named
+             and v.attributes.get("size", "").casefold() == named.group(1).casefold()]
+    in_stock = [v for v in product.variants if v.stock > 0]
+    variant = (sized or in_stock or product.variants)[0]
+    sizes = {v.attributes.get("size") for v in product.variants}
+    size = variant.attributes.get("size")
+    return variant.id, (f" (size {size.upper() if len(size) <= 2 else size})"
+                        if size and len(sizes) > 1 else "")
+
+
+def find_line(tracker: Tracker, cart: Cart) -> CartLine | None:
+    """The cart line the shopper means: a button's product, "the second one", a product
+    word of the message, or the only line."""
+    entities = latest_entities(tracker)
+    if entities.get("product_id"):
+        return next((x for x in cart.lines if str(x.product_id) == entities["product_id"]),
+                    None)
+    index = ordinal_index(entities.get("ordinal"))
+    if index is not None and -len(cart.lines) <= index < len(cart.lines):
+        return cart.lines[index]
+    text = (tracker.latest_message.get("text") or "").lower()
+    words = {w.rstrip("s") for w in _WORD.findall(text)}
+    named = [x for x in cart.lines
+             if words & {w.rstrip("s") for w in _WORD.findall(x.name.lower())}]
+    if len(named) == 1:
+        return named[0]
+    return cart.lines[0] if len(cart.lines) == 1 else None
+
+
+def which_line_buttons(cart: Cart, intent: str, quantity: int | None = None) -> list[dict]:
+    extra = f', "quantity": "{quantity}"' if quantity else ""
+    return [{"title": line.name,
+             "payload": f'/{intent}{{"product_id": "{line.product_id}"{extra}}}'}
+            for line in cart.lines]
+
+
+class ActionAddToCart(CommerceAction):
+    def name(self) -> str:
+        return "action_add_to_cart"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        product_id = mentioned_product(tracker)
+        if product_id is None:
+            dispatcher.utter_message(response="utter_which_product_to_add")
+            return []
+        quantity = parse_quantity(latest_entities(tracker).get("quantity")) or 1
+        if not 1 <= quantity <= MAX_QUANTITY:
+            dispatcher.utter_message(text=f"I can add between 1 and {MAX_QUANTITY} of a piece.")
+            return []
+        state = tracker.get_slot("customization") or {}
+        options = state.get("choices", {}) if state.get("product_id") == product_id else {}
+        product = await self.client.product(int(product_id))
+        variant_id, size = choose_variant(product, tracker.latest_message.get("text") or "")
+        try:
+            cart = await self.client.add_to_cart(
+                shopper_of(tracker).path, variant_id=variant_id, quantity=quantity,
+                options=options)
+        except CommerceError as exc:
+            if exc.code != "invalid_customization":
+                raise
+            dispatcher.utter_message(
+                text=f"{product.name} needs personalising first: {explain(exc)}",
+                buttons=[{"title": "Personalise", "payload":
+                          f'/customize_product{{"product_id": "{product.id}"}}'}])
+            return [SlotSet("product_id", product_id)]
+        dispatcher.utter_message(
+            text=f"Added {quantity} × {product.name}{size}{describe_options(options)} to your "
+                 "cart. "
+                 f"You now have {cart.item_count} item{'s' if cart.item_count != 1 else ''}, "
+                 f"subtotal {money(cart.subtotal, cart.currency)}.",
+            buttons=[*CART_BUTTONS, {"title": "Keep shopping", "payload": "/search_product"}])
+        return [SlotSet("product_id", product_id), SlotSet("customization", None)]
+
+
+class ActionViewCart(CommerceAction):
+    def name(self) -> str:
+        return "action_view_cart"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        cart = await self.client.cart(shopper_of(tracker).path)
+        buttons = [{"title": "Check out", "payload": "/checkout"}] if cart.lines else []
+        dispatcher.utter_message(text=cart_text(cart), buttons=buttons)
+        return []
+
+
+class ActionRemoveFromCart(CommerceAction):
+    def name(self) -> str:
+        return "action_remove_from_cart"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        shopper = shopper_of(tracker).path
+        cart = await self.client.cart(shopper)
+        if not cart.lines:
+            dispatcher.utter_message(text="Your cart is already empty.")
+            return []
+        line = find_line(tracker, cart)
+        if line is None:
+            dispatcher.utter_message(text="Which item should I remove?",
+                                     buttons=which_line_buttons(cart, "remove_from_cart"))
+            return []
+        cart = await self.client.remove_line(shopper, line_id=line.id)
+        dispatcher.utter_message(text=f"I removed {line.name} from your cart.\n"
+                                      f"{cart_text(cart)}")
+        return []
+
+
+class ActionChangeQuantity(CommerceAction):
+    def name(self) -> str:
+        return "action_change_quantity"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        shopper = shopper_of(tracker).path
+        cart = await self.client.cart(shopper)
+        if not cart.lines:
+            dispatcher.utter_message(text="Your cart is empty, so there is nothing to change.")
+            return []
+        quantity = parse_quantity(latest_entities(tracker).get("quantity"))
+        if quantity is None:
+            digits = re.findall(r"\b\d{1,3}\b", tracker.latest_message.get("text") or "")
+            quantity = int(digits[-1]) if digits else None
+        if quantity is None:
+            dispatcher.utter_message(text="How many would you like? For example: \"make it 2\".")
+            return []
+        line = find_line(tracker, cart)
+        if line is None:
+            dispatcher.utter_message(text="Which item should I change?",
+                                     buttons=which_line_buttons(cart, "change_quantity",
+                                                                quantity))
+            return []
+        if quantity == 0:
+            cart = await self.client.remove_line(shopper, line_id=line.id)
+            dispatcher.utter_message(text=f"I removed {line.name}.\n{cart_text(cart)}")
+            return []
+        if quantity > MAX_QUANTITY:
+            dispatcher.utter_message(text=f"At most {MAX_QUANTITY} of one piece per order.")
+            return []
+        cart = await self.client.set_quantity(shopper, line_id=line.id, quantity=quantity)
+        dispatcher.utter_message(text=f"Done: {quantity} × {line.name}.\n{cart_text(cart)}")
+        return []

@@ -1,0 +1,237 @@
+"""Checkout: email and shipping address (validated, confirmed, changeable), then the order
+and a link to the hosted payment page. Card data never passes through the chat."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.cart import cart_text
+from actions.clients import Address, CommerceError, CommerceUnavailable
+from actions.common import UNAVAILABLE, CommerceAction, explain, latest_entities, money
+from actions.shopper import shopper_of
+
+EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+POSTCODE_CITY = re.compile(r"^(?P<code>[A-Za-z0-9]{2,5}(?:[ -][A-Za-z0-9]{2,4})?)\s+"
+                           r"(?P<city>\D.+)$|^(?P<city2>\D.+?)\s+"
+                           r"(?P<code2>[A-Za-z0-9]{2,4}[ -]?[A-Za-z0-9]{2,4})$")
+COUNTRIES = {
+    "france": "FR", "germany": "DE", "deutschland": "DE", "spain": "ES", "italy": "IT",
+    "belgium": "BE", "netherlands": "NL", "the netherlands": "NL", "holland": "NL",
+    "portugal": "PT", "austria": "AT", "ireland": "IE", "luxembourg": "LU",
+    "switzerland": "CH", "denmark": "DK", "sweden": "SE", "finland": "FI", "norway": "NO",
+    "poland": "PL", "czechia": "CZ", "czech republic": "CZ", "greece": "GR",
+    "united kingdom": "GB", "uk": "GB", "great britain": "GB", "england": "GB",
+    "scotland": "GB", "wales": "GB", "united states": "US", "usa": "US", "us": "US",
+    "canada": "CA", "australia": "AU", "japan": "JP",
+}
+ADDRESS_HELP = ("Please write it on one line, separated by commas: street, postcode and "
+                "city, country — for example \"12 rue des Arts, 75003 Paris, France\".")
+_ADDRESS_LEAD = re.compile(r"^\s*(?:my address is|address:|ship (?:it )?to|send (?:it )?to|"
+                           r"deliver (?:it )?to)\s*", re.I)
+_NAME_LEAD = re.compile(r"^\s*(?:my name is|my name's|name:|i am|i'm|it's|it is|this is)\s+",
+                        re.I)
+_NAME = re.compile(r"^[^\W\d_][\w .'-]{1,118}$")
+
+
+def parse_address(text: str, *, name: str) -> tuple[Address | None, str]:
+    """A one-line address → (Address, "") or (None, what is wrong)."""
+    if len(text or "") > 600:
+        return None, "That address is too long. " + ADDRESS_HELP
+    text = _ADDRESS_LEAD.sub("", text or "")
+    parts = [p.strip() for p in re.split(r"[,\n;]+", text) if p.strip()]
+    if len(parts) < 3:
+        return None, "I need a street, a postcode with the city and a country. " \
+                     + ADDRESS_HELP
+    raw_country = parts[-1].lower().rstrip(".")
+    country = COUNTRIES.get(raw_country) or (raw_country.upper() if re.fullmatch(
+        r"[a-z]{2}", raw_country) else None)
+    if country is None:
+        return None, f"I don't know the country \"{parts[-1]}\"; please add the country " \
+                     "at the end, such as France or FR. " + ADDRESS_HELP
+    match = POSTCODE_CITY.match(parts[-2])
+    if match is None:
+        return None, f"I couldn't find a postcode and city in \"{parts[-2]}\". " + ADDRESS_HELP
+    code = match.group("code") or match.group("code2")
+    city = match.group("city") or match.group("city2")
+    line1, line2 = parts[0], " ".join(parts[1:-2])
+    if len(line1) < 3:
+        return None, "The street looks incomplete. " + ADDRESS_HELP
+    try:
+        address = Address(name=name[:120], line1=line1[:200], line2=line2[:200],
+                          city=city.strip()[:100], postal_code=code.upper(), country=country)
+    except ValueError:
+        return None, ADDRESS_HELP
+    return address, ""
+
+
+def address_line(address: dict[str, str]) -> str:
+    parts = [address.get("name"), address.get("line1"), address.get("line2"),
+             f"{address.get('postal_code')} {address.get('city')}", address.get("country")]
+    return ", ".join(p for p in parts if p)
+
+
+class ActionStartCheckout(CommerceAction):
+    """Check the cart before asking for details; sets ``can_checkout`` for the rules."""
+
+    def name(self) -> str:
+        return "action_start_checkout"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        if not any(e.get("name") == "can_checkout" for e in events):
+            events.append(SlotSet("can_checkout", False))
+        return events
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        cart = await self.client.cart(shopper_of(tracker).path)
+        if not cart.lines:
+            pending = tracker.get_slot("pending_order")
+            if isinstance(pending, dict) and await self._resend_link(dispatcher, pending):
+                return [SlotSet("can_checkout", False)]
+            dispatcher.utter_message(text="Your cart is empty, so there is nothing to check "
+                                          "out yet. Tell me what you are looking for!")
+            return [SlotSet("can_checkout", False)]
+        dispatcher.utter_message(text=f"{cart_text(cart)}\nLet's check out.")
+        return [SlotSet("can_checkout", True)]
+
+    async def _resend_link(self, dispatcher: CollectingDispatcher,
+                           pending: dict[str, Any]) -> bool:
+        """A placed order whose link could not be sent: send it now (same payment)."""
+        try:
+            payment = await self.client.create_payment(
+                int(pending["id"]), idempotency_key=f"chat-{pending['number']}")
+        except CommerceUnavailable:
+            raise
+        except CommerceError:
+            return False
+        dispatcher.utter_message(
+            text=f"Your order {pending['number']} is waiting for payment.",
+            json_message={"link": {"title": f"Pay {money(payment.amount, payment.currency)}",
+                                   "url": payment.url}})
+        return True
+
+
+class ValidateCheckoutForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_checkout_form"
+
+    def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any]) -> dict[str, Any]:
+        candidates = [latest_entities(tracker).get("email"), str(value or ""),
+                      tracker.latest_message.get("text") or ""]
+        for candidate in candidates:
+            match = EMAIL_RE.search(candidate or "")
+            if match and len(match.group(0)) <= 254 and ".." not in match.group(0):
+                local, _, host = match.group(0).rpartition("@")
+                return {"email": f"{local}@{host.lower()}"}
+        dispatcher.utter_message(response="utter_email_not_valid")
+        return {"email": None}
+
+    def validate_full_name(self, value: Any, dispatcher: CollectingDispatcher,
+                           tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        name = " ".join(_NAME_LEAD.sub("", str(value or "")).split()).rstrip(".!")
+        if not _NAME.match(name) or len(name) < 2:
+            dispatcher.utter_message(response="utter_name_not_valid")
+            return {"full_name": None}
+        return {"full_name": name}
+
+    def validate_shipping_address(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(value, dict):
+            return {"shipping_address": value}
+        text = tracker.latest_message.get("text") or ""
+        address, problem = parse_address(text if not text.startswith("/") else str(value),
+                                         name=str(tracker.get_slot("full_name") or "Customer"))
+        if address is None:
+            dispatcher.utter_message(text=problem)
+            return {"shipping_address": None}
+        return {"shipping_address": address.model_dump()}
+
+
+class ActionConfirmCheckout(CommerceAction):
+    """Show what will be ordered, where it goes and the total; ask to confirm."""
+
+    def name(self) -> str:
+        return "action_confirm_checkout"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        address = tracker.get_slot("shipping_address") or {}
+        cart = await self.client.cart(shopper_of(tracker).path,
+                                      country=address.get("country"))
+        dispatcher.utter_message(
+            text=f"{cart_text(cart)}\nShipping to: {address_line(address)}\n"
+                 f"Email: {tracker.get_slot('email')}\nShall I place the order?",
+            buttons=[{"title": "Yes, place the order", "payload": "/affirm"},
+                     {"title": "Change the address", "payload": "/change_shipping_address"},
+                     {"title": "Change the email", "payload": "/inform"}])
+        return []
+
+
+class ActionChangeCheckoutDetails(CommerceAction):
+    """The shopper wants other details: "change the address" forgets name and address,
+    "change the email" takes the new one or forgets the old; the form asks again."""
+
+    def name(self) -> str:
+        return "action_change_checkout_details"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "change_shipping_address":
+            dispatcher.utter_message(text="Sure, let's change the delivery details.")
+            return [SlotSet("full_name", None), SlotSet("shipping_address", None)]
+        given = EMAIL_RE.search(latest_entities(tracker).get("email") or "")
+        if given:
+            return [SlotSet("email", given.group(0))]
+        dispatcher.utter_message(text="No problem, let's correct your email address.")
+        return [SlotSet("email", None)]
+
+
+class ActionPlaceOrder(CommerceAction):
+    """Place the order (stock is reserved) and send the payment link."""
+
+    def name(self) -> str:
+        return "action_place_order"
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        email, address = tracker.get_slot("email"), tracker.get_slot("shipping_address")
+        if not email or not isinstance(address, dict):
+            dispatcher.utter_message(text="I still need your email and address; say "
+                                          "\"checkout\" to give them.")
+            return []
+        try:
+            order = await self.client.checkout(shopper_of(tracker).path, email=email,
+                                               address=Address.model_validate(address))
+        except CommerceError as exc:
+            if exc.code == "invalid_request":
+                dispatcher.utter_message(text=f"{explain(exc)} Say \"checkout\" to fix it.")
+                return [SlotSet("shipping_address", None)]
+            raise
+        pending = {"id": order.id, "number": order.number}
+        total = money(order.total, order.currency)
+        try:
+            payment = await self.client.create_payment(
+                order.id, idempotency_key=f"chat-{order.number}")
+        except CommerceError:
+            dispatcher.utter_message(
+                text=f"Your order {order.number} is placed and its items are reserved, but I "
+                     f"couldn't get the payment link just now. {UNAVAILABLE} Say \"checkout\" "
+                     "to get the link.")
+            return [SlotSet("pending_order", pending), SlotSet("can_checkout", False)]
+        reserved = (f" The items are reserved for you until "
+                    f"{order.reserved_until:%H:%M} UTC." if order.reserved_until else "")
+        dispatcher.utter_message(
+            text=f"Thank you! Order {order.number} is placed: {total} including shipping and "
+                 f"VAT.{reserved} Pay securely on the payment page; I'll confirm here as soon "
+                 "as the payment arrives.",
+            json_message={"link": {"title": f"Pay {total}", "url": payment.url}})
+        return [SlotSet("pending_order", pending), SlotSet("can_checkout", False)]

@@ -1,0 +1,159 @@
+"""What every shopping action shares: the commerce client, errors as sentences, and
+reading which product, line or quantity the shopper means."""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clients import CommerceClient, CommerceError, CommerceUnavailable
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = ("Sorry, I can't reach the shop's catalogue right now. Please try again in a "
+               "minute; your conversation is kept.")
+SKIP = "any"
+"""Slot value of a preference the shopper chose not to give ("no budget", "any colour")."""
+
+_ORDINALS = {
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
+    "fifth": 4, "5th": 4, "sixth": 5, "6th": 5, "seventh": 6, "7th": 6, "eighth": 7, "8th": 7,
+    "last": -1, "latter": -1, "former": 0,
+}
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "couple": 2, "a couple": 2, "pair": 2,
+    "a pair": 2, "three": 3, "few": 3, "a few": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "a dozen": 12,
+}
+_FIELD_WORDS = {"postal_code": "postcode", "line1": "street address", "name": "name",
+                "city": "city", "country": "country", "email": "email address",
+                "quantity": "quantity"}
+_SKIP_RE = re.compile(
+    r"^\s*(?:no|nope|none|nothing|skip(?: it| this)?|pass|any(?:thing)?|whatever|"
+    r"not really|no preference|no idea|not sure|i don'?t mind|i don'?t care|doesn'?t matter|"
+    r"it doesn'?t matter|don'?t mind|no budget|any budget|any price|no limit|"
+    r"anything is fine|surprise me|any colou?r|all|either|n/?a)\s*[.!]*\s*$", re.I)
+
+
+def is_skip(text: str) -> bool:
+    """Whether an answer declines the question ("no budget", "skip", "I don't mind")."""
+    return bool(_SKIP_RE.match(text or ""))
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return f"{amount:.2f} {currency}"
+
+
+def latest_entities(tracker: Tracker) -> dict[str, str]:
+    """First value of each entity in the latest message, lower-cased."""
+    out: dict[str, str] = {}
+    for entity in tracker.latest_message.get("entities", []):
+        name, value = entity.get("entity"), entity.get("value")
+        if name and isinstance(value, str) and name not in out:
+            out[name] = value.strip().lower()
+    return out
+
+
+def ordinal_index(value: str | None) -> int | None:
+    """``"second"`` → 1, ``"last"`` → -1, ``"3"`` → 2; None when it is not an ordinal."""
+    if not value:
+        return None
+    word = value.strip().lower()
+    if word.isdigit() and 0 < int(word) <= 100:
+        return int(word) - 1
+    return _ORDINALS.get(word)
+
+
+def parse_quantity(value: str | None) -> int | None:
+    if not value:
+        return None
+    word = value.strip().lower()
+    if word.isdigit():
+        return int(word)
+    return _NUMBER_WORDS.get(word)
+
+
+def pick(items: list[Any], ordinal: str | None) -> Any | None:
+    index = ordinal_index(ordinal)
+    if index is None or not items or index >= len(items) or index < -len(items):
+        return None
+    return items[index]
+
+
+def mentioned_product(tracker: Tracker) -> str | None:
+    """The product id the shopper means: a button's id, "the second one" among the shown
+    products, else the product the conversation is about, else the only one shown."""
+    entities = latest_entities(tracker)
+    product_id = entities.get("product_id")
+    if product_id and product_id.isdigit():
+        return product_id
+    shown = [str(p) for p in tracker.get_slot("shown_products") or []]
+    chosen = pick(shown, entities.get("ordinal"))
+    if chosen is not None:
+        return chosen
+    current = tracker.get_slot("product_id")
+    if current and str(current).isdigit():
+        return str(current)
+    return shown[0] if len(shown) == 1 else None
+
+
+def explain(exc: CommerceError) -> str:
+    """A commerce error as a sentence a shopper understands."""
+    if isinstance(exc, CommerceUnavailable):
+        return UNAVAILABLE
+    if exc.code == "invalid_customization" and isinstance(exc.details, list):
+        return " ".join(str(v.get("message")) for v in exc.details if isinstance(v, dict))
+    if exc.code in {"product_not_found", "variant_not_found"}:
+        return "That product is no longer in the shop, sorry."
+    if exc.code == "cart_line_not_found":
+        return "That item is no longer in your cart."
+    if exc.code == "empty_cart":
+        return "Your cart is empty, so there is nothing to check out yet."
+    if exc.code == "invalid_request" and isinstance(exc.details, list) and exc.details:
+        where = str(exc.details[0].get("location", "")).rsplit(".", 1)[-1]
+        reason = str(exc.details[0].get("reason", "")).removeprefix("Value error, ")
+        field = _FIELD_WORDS.get(where, where.replace("_", " ") or "request")
+        return f"The shop could not accept that: the {field} {reason.lower()}."
+    if exc.code in {"out_of_stock", "quantity_too_large", "order_expired",
+                    "order_not_payable", "currency_mismatch"}:
+        return exc.message
+    return f"Sorry, that didn't work: {exc.message}"
+
+
+class CommerceAction(Action, ABC):
+    """An action that talks to the commerce API (one client per action instance).
+
+    Subclasses implement ``act``; any refusal of the API is told to the shopper as a
+    sentence and changes no slot, so nothing the shopper gave is lost.
+    """
+
+    def __init__(self, client: CommerceClient | None = None) -> None:
+        self.client = client or CommerceClient()
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        raise NotImplementedError
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        try:
+            return await self.act(dispatcher, tracker, domain)
+        except CommerceUnavailable as exc:
+            log.warning("%s: commerce API unavailable: %s", self.name(), exc.message,
+                        extra={"conversation_id": tracker.sender_id})
+            dispatcher.utter_message(text=UNAVAILABLE)
+        except CommerceError as exc:
+            log.info("%s: commerce API refused: %s %s", self.name(), exc.code, exc.message,
+                     extra={"conversation_id": tracker.sender_id})
+            dispatcher.utter_message(text=explain(exc))
+        return []

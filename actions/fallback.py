@@ -1,0 +1,92 @@
+"""Messages the model is not sure about: a question for the FAQ, one clarifying question,
+then the offer of a person. ``fallback_count`` counts failures in a row; the domain resets
+it to 0 on every understood message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clients.aftersale import AfterSaleClient
+from actions.clients.commerce import CommerceError
+from actions.clients.knowledge import KnowledgeClient
+from actions.faq import PERSON_BUTTON, looks_like_question, say_answer
+from actions.handoff import hand_off, is_frustrated
+from actions.orders import mentioned_email
+
+INTENT_LABELS = {
+    "search_product": "Find a product",
+    "refine_search": "Change my search",
+    "product_details": "Tell me about a product",
+    "customize_product": "Personalise a piece",
+    "add_to_cart": "Add it to my cart",
+    "remove_from_cart": "Remove something from my cart",
+    "change_quantity": "Change a quantity",
+    "view_cart": "Show my cart",
+    "checkout": "Check out",
+    "order_status": "Where is my order?",
+    "cancel_order": "Cancel an order",
+    "request_refund": "Return an order",
+    "change_shipping_address": "Change my delivery address",
+    "faq": "A question about the shop",
+}
+DEFAULT_OPTIONS = ("search_product", "order_status", "faq")
+MAX_OPTIONS = 3
+CLARIFY = "Sorry, I'm not sure what you mean. Did you want to…"
+OFFER = ("I'm sorry, I'm still not getting it. Would you like to talk to a person from the "
+         "team?")
+
+
+def options(tracker: Tracker) -> list[dict[str, str]]:
+    """Buttons for the most likely intents of the latest message, with its entities."""
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    names = [r.get("name") for r in ranking if r.get("name") in INTENT_LABELS]
+    for name in DEFAULT_OPTIONS:
+        if len(names) >= 2:
+            break
+        if name not in names:
+            names.append(name)
+    entities: dict[str, str] = {}
+    for entity in tracker.latest_message.get("entities") or []:
+        if isinstance(entity.get("value"), str):
+            entities.setdefault(str(entity["entity"]), entity["value"])
+    arguments = json.dumps(entities) if entities else ""
+    return [{"title": INTENT_LABELS[name], "payload": f"/{name}{arguments}"}
+            for name in names[:MAX_OPTIONS]]
+
+
+class ActionFallback(Action):
+    def __init__(self, knowledge: KnowledgeClient | None = None,
+                 orders: AfterSaleClient | None = None) -> None:
+        self.knowledge = knowledge or KnowledgeClient()
+        self.orders = orders or AfterSaleClient()
+
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = str(tracker.latest_message.get("text") or "")
+        if is_frustrated(text):
+            return await hand_off(dispatcher, tracker, reason="frustrated", client=self.orders)
+        if tracker.get_slot("lookup_number") and mentioned_email(tracker):
+            return [FollowupAction("action_order_lookup")]
+        if looks_like_question(text):
+            try:
+                result = await self.knowledge.answer(text)
+            except CommerceError:
+                result = None  # not reachable: ask the shopper instead
+            if result is not None and result.answer is not None:
+                return [*say_answer(dispatcher, result), SlotSet("fallback_count", 0.0)]
+        count = int(tracker.get_slot("fallback_count") or 0) + 1
+        if count >= 2:
+            dispatcher.utter_message(text=OFFER, buttons=[
+                PERSON_BUTTON, {"title": "Keep trying", "payload": "/deny"}])
+            return [SlotSet("fallback_count", float(count)),
+                    SlotSet("handoff_offer", "repeated_failure")]
+        dispatcher.utter_message(text=CLARIFY, buttons=options(tracker))
+        return [SlotSet("fallback_count", float(count)), SlotSet("handoff_offer", None)]

@@ -1,0 +1,82 @@
+"""Questions about the shop, answered from the merchant's FAQ — never guessed."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clients.commerce import CommerceError, CommerceUnavailable
+from actions.clients.knowledge import FaqAnswer, KnowledgeClient
+from actions.handoff import shopper_texts
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = ("Sorry, I can't reach the shop's answers right now. Please try again in a "
+               "minute; your conversation is kept.")
+NOT_SURE = "I'm not sure I know the answer to that, and I'd rather not guess."
+PERSON_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
+QUESTION_START = re.compile(
+    r"^\s*(how|what|when|where|why|who|which|can|could|do|does|did|is|are|will|would|should|"
+    r"may|have|has)\b", re.IGNORECASE)
+
+
+def looks_like_question(text: str) -> bool:
+    return text.strip().endswith("?") or bool(QUESTION_START.match(text))
+
+
+def question_of(tracker: Tracker) -> str | None:
+    """What to ask the FAQ: a chosen candidate (button), else what the shopper last typed."""
+    text = str(tracker.latest_message.get("text") or "")
+    if text.startswith("/"):
+        candidates = tracker.get_slot("faq_candidates") or []
+        for value in tracker.get_latest_entity_values("ordinal"):
+            if str(value).isdigit() and 1 <= int(value) <= len(candidates):
+                return str(candidates[int(value) - 1])
+    texts = shopper_texts(tracker)
+    return texts[0] if texts else None
+
+
+def say_answer(dispatcher: CollectingDispatcher, result: FaqAnswer) -> list[EventType]:
+    """The merchant's answer as written, or "not sure" with the closest questions."""
+    if result.answer is not None:
+        dispatcher.utter_message(text=result.answer.strip())
+        return [SlotSet("faq_candidates", None), SlotSet("handoff_offer", None)]
+    questions = [c.question for c in result.candidates[:3]]
+    text = NOT_SURE + (" Is it one of these? Or I can put you in touch with a person."
+                       if questions else " I can put you in touch with a person.")
+    buttons = [{"title": q, "payload": f'/faq{{"ordinal": "{i}"}}'}
+               for i, q in enumerate(questions, start=1)]
+    dispatcher.utter_message(text=text, buttons=[*buttons, PERSON_BUTTON])
+    return [SlotSet("faq_candidates", questions), SlotSet("handoff_offer", "faq_unanswered")]
+
+
+class ActionAnswerFaq(Action):
+    def __init__(self, client: KnowledgeClient | None = None) -> None:
+        self.client = client or KnowledgeClient()
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        question = question_of(tracker)
+        if question is None:
+            dispatcher.utter_message(text="What would you like to know? Ask me about "
+                                          "shipping, returns, care or personalisation.")
+            return []
+        try:
+            result = await self.client.answer(question)
+        except CommerceUnavailable:
+            log.warning("faq failed: knowledge API unavailable",
+                        extra={"conversation_id": tracker.sender_id})
+            dispatcher.utter_message(text=UNAVAILABLE)
+            return []
+        except CommerceError as exc:
+            dispatcher.utter_message(text=f"Sorry, I couldn't look that up: {exc.message}")
+            return []
+        return say_answer(dispatcher, result)

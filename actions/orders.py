@@ -1,0 +1,189 @@
+"""After sale: order status and parcel tracking, only for the shopper who owns the order."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clients.aftersale import AfterSaleClient, NotShipped, Order, OrderNotFound, Shipment
+from actions.clients.commerce import CommerceError, CommerceUnavailable
+from actions.shopper import shopper_of
+
+log = logging.getLogger(__name__)
+
+NUMBER_RE = re.compile(r"\bAT-[A-Z0-9]{6}\b", re.IGNORECASE)
+EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+STATUS_TEXT = {
+    "pending_payment": "is waiting for payment",
+    "paid": "is paid and queued in the workshop",
+    "in_production": "is being made in the workshop",
+    "shipped": "has been shipped",
+    "delivered": "has been delivered",
+    "cancelled": "was cancelled",
+    "refunded": "was refunded",
+}
+UNAVAILABLE = ("Sorry, I can't reach the shop's orders right now. Please try again in a "
+               "minute; your conversation is kept.")
+NOT_SHIPPED = frozenset({"pending_payment", "paid", "in_production"})
+SHIPPED = frozenset({"shipped", "delivered"})
+NO_ORDERS = ("I can't see any order placed from this chat. If you ordered on another device, "
+             "tell me the order number (it looks like AT-7K2M9Q).")
+ASK_EMAIL = ("If you placed it from another device or chat, tell me the email address you "
+             "used for it and I'll look it up.")
+
+
+def mentioned_number(tracker: Tracker) -> str | None:
+    """The order number of the latest message (entity, else written in the text)."""
+    for value in tracker.get_latest_entity_values("order_number"):
+        if isinstance(value, str) and NUMBER_RE.fullmatch(value.strip()):
+            return value.strip().upper()
+    found = NUMBER_RE.search(str(tracker.latest_message.get("text") or ""))
+    return found.group(0).upper() if found else None
+
+
+def mentioned_email(tracker: Tracker) -> str | None:
+    for value in tracker.get_latest_entity_values("email"):
+        if isinstance(value, str) and EMAIL_RE.fullmatch(value.strip()):
+            return value.strip()
+    found = EMAIL_RE.search(str(tracker.latest_message.get("text") or ""))
+    return found.group(0) if found else None
+
+
+def long_date(value: date | datetime) -> str:
+    return f"{value.day} {value:%B %Y}"
+
+
+def items_of(order: Order) -> str:
+    return ", ".join(f"{line.quantity} × {line.name}" for line in order.lines)
+
+
+def describe(order: Order) -> str:
+    lines = [f"Order {order.number} {STATUS_TEXT.get(order.status, order.status)}.",
+             f"Items: {items_of(order)}.", f"Total: {order.total} {order.currency}."]
+    if order.status in NOT_SHIPPED:
+        lines.append(f"Ready by {long_date(date.fromisoformat(order.ready_by))}.")
+    if order.payment_status == "refund_pending":
+        lines.append("A refund is on its way to your card.")
+    return "\n".join(lines)
+
+
+def describe_parcel(shipment: Shipment, latest: int = 3) -> str:
+    lines = [f"Carrier: {shipment.carrier}, tracking number {shipment.tracking_number}."]
+    if shipment.events:
+        lines.append("Latest tracking events:")
+        lines.extend(f"- {e.at:%d %b %H:%M} UTC — {e.description} ({e.location})"
+                     for e in reversed(shipment.events[-latest:]))
+    return "\n".join(lines)
+
+
+def order_buttons(order: Order) -> list[dict[str, str]]:
+    number = f'{{"order_number": "{order.number}"}}'
+    if order.status in NOT_SHIPPED:
+        return [{"title": "Cancel this order", "payload": f"/cancel_order{number}"}]
+    if order.status in SHIPPED:
+        return [{"title": "Return it", "payload": f"/request_refund{number}"}]
+    return []
+
+
+def choose_order(dispatcher: CollectingDispatcher, orders: list[Order], intent: str) -> None:
+    """Ask which of the shopper's recent orders they mean, one button each."""
+    dispatcher.utter_message(
+        text="Which order do you mean?",
+        buttons=[{"title": f"{o.number} · {items_of(o)[:40]} · {o.total} {o.currency}",
+                  "payload": f'/{intent}{{"order_number": "{o.number}"}}'} for o in orders])
+
+
+def show_order(dispatcher: CollectingDispatcher, order: Order, parcel: Shipment | None) -> None:
+    text = describe(order)
+    if parcel is not None:
+        text += "\n" + describe_parcel(parcel)
+    dispatcher.utter_message(text=text, buttons=order_buttons(order))
+
+
+class ActionOrderStatus(Action):
+    def __init__(self, client: AfterSaleClient | None = None) -> None:
+        self.client = client or AfterSaleClient()
+
+    def name(self) -> str:
+        return "action_order_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        shopper = shopper_of(tracker)
+        number = mentioned_number(tracker)
+        try:
+            if number is None:
+                orders = await self.client.orders(shopper)
+                if not orders:
+                    dispatcher.utter_message(text=NO_ORDERS)
+                    return []
+                if len(orders) > 1:
+                    choose_order(dispatcher, orders, "order_status")
+                    return []
+                number = orders[0].number
+            order = await self.client.order(shopper, number)
+            parcel = (await self.client.shipment(shopper, number)
+                      if order.status in SHIPPED else None)
+        except OrderNotFound as exc:
+            email = mentioned_email(tracker)
+            if email is not None:
+                return [SlotSet("lookup_number", number),
+                        FollowupAction("action_order_lookup")]
+            dispatcher.utter_message(text=f"{exc.message} {ASK_EMAIL}")
+            return [SlotSet("lookup_number", number)]
+        except CommerceUnavailable:
+            log.warning("order status failed: commerce API unavailable",
+                        extra={"conversation_id": tracker.sender_id})
+            dispatcher.utter_message(text=UNAVAILABLE)
+            return []
+        except (NotShipped, CommerceError) as exc:
+            dispatcher.utter_message(text=f"Sorry, I couldn't look that order up: {exc.message}")
+            return []
+        show_order(dispatcher, order, parcel)
+        return [SlotSet("order_number", order.number), SlotSet("lookup_number", None)]
+
+
+class ActionOrderLookup(Action):
+    """An order by number + the email it was placed with (placed on another channel)."""
+
+    def __init__(self, client: AfterSaleClient | None = None) -> None:
+        self.client = client or AfterSaleClient()
+
+    def name(self) -> str:
+        return "action_order_lookup"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        number = mentioned_number(tracker) or tracker.get_slot("lookup_number")
+        email = mentioned_email(tracker)
+        if number is None:
+            dispatcher.utter_message(text="Which order is it? Tell me its number (it looks "
+                                          "like AT-7K2M9Q) and the email you used for it.")
+            return []
+        if email is None:
+            dispatcher.utter_message(text=f"What email address did you use for order "
+                                          f"{number}?")
+            return [SlotSet("lookup_number", number)]
+        try:
+            order = await self.client.lookup(number, email)
+            parcel = (await self.client.shipment_by_id(order.id)
+                      if order.status in SHIPPED else None)
+        except OrderNotFound:
+            dispatcher.utter_message(text=f"I can't find an order {number} placed with "
+                                          f"{email}. Please check both, or ask for a person.")
+            return [SlotSet("lookup_number", None)]
+        except CommerceUnavailable:
+            dispatcher.utter_message(text=UNAVAILABLE)
+            return []
+        except (NotShipped, CommerceError) as exc:
+            dispatcher.utter_message(text=f"Sorry, I couldn't look that order up: {exc.message}")
+            return []
+        dispatcher.utter_message(text=describe(order) + (
+            "\n" + describe_parcel(parcel) if parcel is not None else ""))
+        return [SlotSet("lookup_number", None)]

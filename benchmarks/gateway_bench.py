@@ -1,0 +1,170 @@
+"""Gateway benchmark: 50 concurrent widget sessions over WebSocket against the real app.
+
+The app runs as its own uvicorn process (SQLite, SQL transcripts, the real routes, bus and
+limits); Rasa is a local HTTP stand-in answering at once, so the figures are the gateway's
+own cost per turn, not the model's. A turn is timed from sending the shopper's frame to
+receiving the bot's answer on the socket. Measured with the in-process history and bus,
+and with Redis (history, pub/sub, rate limits) when ``ATELIER_BENCH_REDIS_URL`` or
+``ATELIER_TEST_REDIS_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import uvicorn
+import websockets
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from benchmarks.common import Report, Series
+
+REPO = Path(__file__).resolve().parents[1]
+SESSIONS, TURNS, RUNS = 50, 10, 3
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rasa_standin(port: int) -> uvicorn.Server:
+    async def webhook(request: Request) -> JSONResponse:
+        body = await request.json()
+        return JSONResponse([{"recipient_id": body["sender"],
+                              "text": f"You said: {body['message']}"}])
+
+    async def status(request: Request) -> JSONResponse:
+        return JSONResponse({"model_file": "stand-in"})
+
+    app = Starlette(routes=[Route("/webhooks/rest/webhook", webhook, methods=["POST"]),
+                            Route("/status", status)])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    return server
+
+
+def _start_app(workdir: Path, rasa_port: int, redis_url: str | None) -> tuple[
+        subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "ATELIER_DATA_DIR": str(workdir),
+           "ATELIER_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+           "ATELIER_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+           "ATELIER_WARM_SEARCH_ON_START": "false", "HF_HUB_OFFLINE": "1",
+           # every session comes from 127.0.0.1: the per-address limit would be the figure
+           "ATELIER_RATE_IP_BURST": "1000000", "ATELIER_RATE_IP_PER_MINUTE": "1000000"}
+    env.pop("ATELIER_REDIS_URL", None)
+    if redis_url:
+        env.update(ATELIER_REDIS_URL=redis_url,
+                   ATELIER_REDIS_PREFIX=f"atelier-bench:{uuid.uuid4().hex[:8]}")
+    subprocess.run([sys.executable, "-m", "commerce_core", "migrate"], cwd=REPO, env=env,
+                   check=True, capture_output=True)
+    log = (workdir / "app.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "channels.app:create_app",
+                                "--factory", "--host", "127.0.0.1", "--port", str(port),
+                                "--log-level", "warning"], cwd=REPO, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError((workdir / "app.log").read_text()[-2000:])
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the app did not start")
+        time.sleep(0.3)
+
+
+async def _session(url: str, samples: list[float]) -> None:
+    conversation = f"bench-{uuid.uuid4().hex[:12]}"
+    ws_url = url.replace("http", "ws", 1) + f"/ws/chat?conversation_id={conversation}"
+    async with websockets.connect(ws_url, max_size=2**20) as ws:
+        for turn in range(TURNS):
+            start = time.perf_counter()
+            await ws.send(json.dumps({"type": "message", "text": f"turn {turn}",
+                                      "client_id": f"{conversation}-{turn}"}))
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame.get("type") == "error":
+                    raise RuntimeError(f"the gateway refused a turn: {frame}")
+                if frame.get("type") == "message" and frame.get("role") == "bot":
+                    break
+            samples.append((time.perf_counter() - start) * 1000)
+
+
+async def _run(url: str) -> tuple[list[float], float]:
+    samples: list[float] = []
+    start = time.perf_counter()
+    await asyncio.gather(*(_session(url, samples) for _ in range(SESSIONS)))
+    return samples, len(samples) / (time.perf_counter() - start)
+
+
+def _measure(name: str, rasa_port: int, redis_url: str | None) -> tuple[Series, list[float]]:
+    workdir = Path(tempfile.mkdtemp(prefix="atelier-gateway-"))
+    process, url = _start_app(workdir, rasa_port, redis_url)
+    series, rates = Series(name), []
+    try:
+        asyncio.run(_run(url))  # warm-up: connections, first queries
+        for _ in range(RUNS):
+            samples, rate = asyncio.run(_run(url))
+            assert len(samples) == SESSIONS * TURNS
+            series.runs.append(samples)
+            rates.append(rate)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return series, rates
+
+
+def run(report: Report) -> None:
+    rasa_port = _free_port()
+    standin = _rasa_standin(rasa_port)
+    redis_url = os.environ.get("ATELIER_BENCH_REDIS_URL") or os.environ.get(
+        "ATELIER_TEST_REDIS_URL")
+    try:
+        results = [_measure("turn, in-process", rasa_port, None)]
+        if redis_url:
+            results.append(_measure("turn, Redis", rasa_port, redis_url))
+    finally:
+        standin.should_exit = True
+    report.latency_table(
+        "Gateway turns (50 widget sessions)", [s for s, _ in results],
+        f"{RUNS} runs × {SESSIONS} concurrent WebSocket sessions × {TURNS} turns each; a "
+        "turn is shopper frame → bot answer on the socket. The app is its own uvicorn "
+        "process (SQLite, SQL transcripts); Rasa is a stand-in that answers at once, so "
+        "this is the gateway's own cost.")
+    lines = [f"- {s.name}: {sorted(r)[len(r) // 2]:.0f} turns/s median over {len(r)} runs, "
+             f"range {min(r):.0f}–{max(r):.0f}" for s, r in results]
+    if not redis_url:
+        lines.append("- Redis: not measured (set ATELIER_BENCH_REDIS_URL)")
+    report.text("Gateway throughput", "\n".join(lines))
+    report.plot("gateway_latency", "Gateway turn latency, 50 sessions",
+                [s for s, _ in results])
+
+
+if __name__ == "__main__":
+    bench_report = Report()
+    run(bench_report)
+    sys.stdout.write("\n\n".join(bench_report.sections) + "\n")

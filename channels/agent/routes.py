@@ -1,0 +1,243 @@
+"""The agent console: the page at ``/agent`` and its API under ``/agent/api``.
+
+Every API route but ``login`` needs a console session (cookie or bearer token) and answers
+401 without one.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from channels.agent.auth import (
+    COOKIE,
+    LoginLimiter,
+    agent_for_token,
+    authenticate,
+    close_session,
+    normalize_email,
+    open_session,
+)
+from channels.agent.views import conversation_detail
+from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
+from channels.config import GatewaySettings
+from channels.desk import AgentRef, HandoffDesk
+from channels.handoff import TransitionError, queue
+from channels.transcripts import delete_customer_data, search
+from commerce_core.auth import Unauthorized
+from commerce_core.db import SessionDep
+from commerce_core.errors import CommerceError, InvalidInput
+from commerce_core.models import Agent
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+PAGE_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; img-src 'self' https: data:; "
+                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                                "form-action 'self'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+router = APIRouter(prefix="/agent/api", tags=["agent"])
+page_router = APIRouter()
+
+
+class TooManyAttempts(CommerceError):
+    code = "too_many_attempts"
+    http_status = 429
+
+
+def token_of(authorization: str | None, cookie: str | None) -> str | None:
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    return cookie
+
+
+def require_agent(request: Request, session: SessionDep) -> AgentRef:
+    token = token_of(request.headers.get("authorization"), request.cookies.get(COOKIE))
+    agent = agent_for_token(session=session, token=token)
+    if agent is None:
+        raise Unauthorized("Sign in to the agent console first.")
+    ref = AgentRef(id=agent.id, email=agent.email, name=agent.name)
+    # End the read now: on SQLite an open transaction holds the write lock, and the desk
+    # writes in sessions of its own while this request is still running.
+    session.rollback()
+    return ref
+
+
+AgentDep = Annotated[AgentRef, Depends(require_agent)]
+
+
+def _desk(request: Request) -> HandoffDesk:
+    return request.app.state.desk
+
+
+def _chat(request: Request) -> ChatService:
+    return request.app.state.chat
+
+
+def _settings(request: Request) -> GatewaySettings:
+    return request.app.state.settings
+
+
+def _limiter(request: Request) -> LoginLimiter:
+    return request.app.state.login_limiter
+
+
+DeskDep = Annotated[HandoffDesk, Depends(_desk)]
+ChatDep = Annotated[ChatService, Depends(_chat)]
+
+
+def _conversation_id(conversation_id: str) -> str:
+    if not CONVERSATION_ID_RE.match(conversation_id):
+        raise InvalidInput("That is not a conversation id.", code="invalid_conversation_id")
+    return conversation_id
+
+
+ConversationId = Annotated[str, Depends(_conversation_id)]
+
+
+def _conflict(exc: TransitionError) -> CommerceError:
+    status = 404 if exc.code == "conversation_not_found" else 409
+    return CommerceError(exc.message, code=exc.code, http_status=status)
+
+
+def _agent_json(agent: Agent | AgentRef) -> dict[str, Any]:
+    return {"id": agent.id, "email": agent.email, "name": agent.name}
+
+
+class LoginIn(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(max_length=100_000)
+
+
+@page_router.get("/agent", include_in_schema=False)
+async def console_page() -> FileResponse:
+    return FileResponse(STATIC_DIR / "agent.html", headers=PAGE_HEADERS)
+
+
+@router.post("/login")
+def login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> dict:
+    limiter, settings = _limiter(request), _settings(request)
+    email = normalize_email(body.email)
+    keys = (f"email:{email}", f"ip:{request.client.host if request.client else '-'}")
+    wait = limiter.retry_after(*keys)
+    if wait > 0:
+        raise TooManyAttempts(f"Too many failed sign-ins; try again in {int(wait) + 1} s.",
+                              details={"retry_after": int(wait) + 1})
+    agent = authenticate(session=session, email=email, password=body.password)
+    if agent is None:
+        limiter.failed(*keys)
+        raise Unauthorized("Wrong email or password.")
+    limiter.succeeded(keys[0])
+    lifetime = timedelta(hours=settings.agent_session_hours)
+    token = open_session(session=session, agent=agent, lifetime=lifetime)
+    session.commit()
+    response.set_cookie(COOKIE, token, max_age=int(lifetime.total_seconds()), httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", path="/agent")
+    return {"token": token, "agent": _agent_json(agent)}
+
+
+@router.post("/logout")
+def logout(request: Request, response: Response, session: SessionDep, _: AgentDep) -> dict:
+    token = token_of(request.headers.get("authorization"), request.cookies.get(COOKIE))
+    if token:
+        close_session(session=session, token=token)
+        session.commit()
+    response.delete_cookie(COOKIE, path="/agent")
+    return {"ok": True}
+
+
+@router.get("/me")
+def me(agent: AgentDep) -> dict:
+    return _agent_json(agent)
+
+
+@router.get("/queue")
+def get_queue(agent: AgentDep, session: SessionDep) -> dict:
+    lists = queue(session=session, agent_id=agent.id)
+    return {name: [e.as_json() for e in entries] for name, entries in lists.items()}
+
+
+@router.get("/conversations/{conversation_id}")
+def get_conversation(_: AgentDep, session: SessionDep, conversation_id: ConversationId) -> dict:
+    return conversation_detail(session=session, conversation_id=conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/claim")
+async def claim(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId) -> dict:
+    try:
+        await desk.claim(agent=agent, conversation_id=conversation_id)
+    except TransitionError as exc:
+        raise _conflict(exc) from None
+    return {"ok": True, "state": "agent"}
+
+
+@router.post("/conversations/{conversation_id}/reply")
+async def reply(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId,
+                body: ReplyIn) -> dict:
+    try:
+        message = await desk.reply(agent=agent, conversation_id=conversation_id, text=body.text)
+    except TransitionError as exc:
+        raise _conflict(exc) from None
+    except ChatInputError as exc:
+        raise InvalidInput(exc.message, code=exc.code) from None
+    return message.model_dump(mode="json")
+
+
+@router.post("/conversations/{conversation_id}/handback")
+async def hand_back(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId) -> dict:
+    try:
+        await desk.hand_back(agent=agent, conversation_id=conversation_id)
+    except TransitionError as exc:
+        raise _conflict(exc) from None
+    return {"ok": True, "state": "bot"}
+
+
+@router.post("/conversations/{conversation_id}/close")
+async def close(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId) -> dict:
+    try:
+        await desk.close(agent=agent, conversation_id=conversation_id)
+    except TransitionError as exc:
+        raise _conflict(exc) from None
+    return {"ok": True, "state": "closed"}
+
+
+@router.get("/search")
+def search_transcripts(_: AgentDep, session: SessionDep, q: str = "") -> dict:
+    try:
+        return {"results": search(session=session, query=q)}
+    except ValueError as exc:
+        raise InvalidInput(str(exc), code="invalid_search") from None
+
+
+@router.delete("/customers/{channel}/{external_id}")
+async def delete_customer(_: AgentDep, session: SessionDep, chat: ChatDep, channel: str,
+                          external_id: str) -> dict:
+    if len(channel) > 20 or len(external_id) > 128:
+        raise InvalidInput("That is not a shopper identity.", code="invalid_identity")
+
+    def work() -> dict:
+        deletion = delete_customer_data(session=session, channel=channel,
+                                        external_id=external_id)
+        session.commit()
+        return deletion.as_json()
+
+    result = await run_in_threadpool(work)
+    forget = getattr(chat.history, "forget", None)
+    if forget is not None:
+        for conversation_id in result["conversations"]:
+            await forget(conversation_id)
+    return result

@@ -1,0 +1,106 @@
+"""The gateway's delivery parts, built once per app: message bus, messages waiting for the
+bot, rate limits, customer tokens and the routes of proactive messages.
+
+Each part lives in Redis when ``ATELIER_REDIS_URL`` is set (shared by gateway replicas)
+and in this process otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from channels.bus import Bus, make_bus
+from channels.chat import CONVERSATION_ID_RE, ChatService
+from channels.config import GatewaySettings
+from channels.history import History
+from channels.identity import Shopper, verify_customer_token
+from channels.limits import MemoryBuckets, Rate, RateLimiter, RedisBuckets
+from channels.notify import ConversationRoutes, Notifier
+from channels.origins import Origins
+from channels.pending import MemoryPending, Pending, RedisPending
+from commerce_core import clock
+from commerce_core.shipment.service import refresh_deliveries
+
+log = logging.getLogger(__name__)
+
+
+async def follow_parcels(factory: sessionmaker[Session], every: float) -> None:
+    """Record deliveries as the carrier reports them, so shoppers hear without asking."""
+    def run_once() -> int:
+        with factory() as session:
+            count = refresh_deliveries(session=session, now=clock.now())
+            session.commit()
+            return count
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            count = await run_in_threadpool(run_once)
+            if count:
+                log.info("%d parcels delivered", count)
+        except SQLAlchemyError:
+            log.exception("following parcels failed; retrying in %.0f s", every)
+
+
+class Delivery:
+    def __init__(self, settings: GatewaySettings, history: History) -> None:
+        url, prefix = settings.redis_url, settings.redis_prefix
+        self.settings = settings
+        self.bus: Bus = make_bus(history, redis_url=url, prefix=prefix)
+        self.pending: Pending = RedisPending(url, prefix) if url else MemoryPending()
+        self.limiter = RateLimiter(
+            buckets=RedisBuckets(url, prefix) if url else MemoryBuckets(),
+            conversation=Rate(settings.rate_conversation_per_minute,
+                              settings.rate_conversation_burst),
+            ip=Rate(settings.rate_ip_per_minute, settings.rate_ip_burst))
+        self.routes = ConversationRoutes(redis_url=url, prefix=prefix)
+        self.origins = Origins(settings)
+        self.notifier: Notifier | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self.bus.start()
+
+    def attach(self, chat: ChatService, factory: sessionmaker[Session]) -> None:
+        """Start posting order events in conversations, retrying messages that wait for
+        the bot, and following parcels."""
+        self.notifier = Notifier(chat=chat, routes=self.routes)
+        self.notifier.start()
+        self._tasks = [
+            asyncio.create_task(chat.retry_pending(every=self.settings.bot_retry_seconds)),
+            asyncio.create_task(follow_parcels(factory, self.settings.parcel_check_seconds))]
+
+    async def shopper(self, token: str | None, conversation_id: str) -> Shopper | None:
+        """The customer a token vouches for (None without a token), linked to the
+        conversation so that their order news find it.
+
+        Raises:
+            IdentityError: the token is malformed, tampered with or expired.
+        """
+        if not token:
+            return None
+        secret = self.settings.widget_secret
+        shopper = verify_customer_token(token, now=time.time(),
+                                        secret=secret.get_secret_value() if secret else None)
+        if CONVERSATION_ID_RE.match(conversation_id):
+            await self.routes.link(shopper, conversation_id)
+        return shopper
+
+    async def aclose(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.stop()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.bus.aclose()
+        await self.pending.aclose()
+        await self.limiter.aclose()
+        await self.routes.aclose()

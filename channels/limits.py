@@ -1,0 +1,115 @@
+"""Rate limits of shopper messages: a token bucket per conversation and per client address.
+
+A bucket holds up to ``burst`` messages and refills at ``per_minute``; a message that finds
+it empty is refused with ``rate_limited`` and how long to wait. Buckets live in Redis when
+configured (one limit across all gateway replicas, Redis's clock), else in this process.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+from channels.chat import ChatInputError
+
+MAX_LOCAL_BUCKETS = 100_000
+
+
+class RateLimited(ChatInputError):
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__("rate_limited",
+                         f"You're sending messages too quickly. Please wait "
+                         f"{self.retry_after} s and try again.")
+
+
+@dataclass(frozen=True)
+class Rate:
+    per_minute: float
+    burst: int
+
+
+class Buckets(Protocol):
+    async def take(self, key: str, rate: Rate) -> float:
+        """Take one token; 0 if there was one, else the seconds until there is."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryBuckets:
+    def __init__(self) -> None:
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    async def take(self, key: str, rate: Rate) -> float:
+        now = time.monotonic()
+        tokens, updated = self._buckets.pop(key, (float(rate.burst), now))
+        tokens = min(float(rate.burst), tokens + (now - updated) * rate.per_minute / 60)
+        wait = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait = (1 - tokens) * 60 / rate.per_minute
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > MAX_LOCAL_BUCKETS:  # forget the longest idle
+            self._buckets.popitem(last=False)
+        return wait
+
+    async def aclose(self) -> None:
+        return None
+
+
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local burst, per_second = tonumber(ARGV[1]), tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens, at = tonumber(state[1]) or burst, tonumber(state[2]) or now
+tokens = math.min(burst, tokens + (now - at) * per_second)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / per_second end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / per_second) + 60)
+return tostring(wait)
+"""
+
+
+class RedisBuckets:
+    def __init__(self, url: str, prefix: str) -> None:
+        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self._prefix = prefix
+
+    async def take(self, key: str, rate: Rate) -> float:
+        wait = await self._redis.eval(_TAKE, 1, f"{self._prefix}:rate:{key}", rate.burst,
+                                      rate.per_minute / 60)
+        return float(wait)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+class RateLimiter:
+    def __init__(self, *, buckets: Buckets, conversation: Rate, ip: Rate) -> None:
+        self.buckets = buckets
+        self.conversation = conversation
+        self.ip = ip
+
+    async def check(self, *, conversation_id: str, ip: str | None) -> None:
+        """Count one shopper message.
+
+        Raises:
+            RateLimited: the conversation or the address is over its limit.
+        """
+        wait = await self.buckets.take(f"conv:{conversation_id}", self.conversation)
+        if ip:
+            wait = max(wait, await self.buckets.take(f"ip:{ip}", self.ip))
+        if wait > 0:
+            raise RateLimited(wait)
+
+    async def aclose(self) -> None:
+        await self.buckets.aclose()

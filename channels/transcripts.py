@@ -1,0 +1,172 @@
+"""Transcripts in SQL: every recorded message of every conversation, searchable by agents.
+
+:class:`TranscriptHistory` wraps the widget's replay history (memory or Redis), so each
+message that the gateway records is also written to ``conversation_message``. A
+customer's personal data is deleted with :func:`delete_customer_data`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from channels.handoff import ensure_conversation
+from channels.history import History
+from channels.messages import ChatMessage
+from commerce_core.models import (
+    ChannelIdentity,
+    Conversation,
+    ConversationMessage,
+    Customer,
+    Order,
+)
+from commerce_core.models.base import utcnow
+
+log = logging.getLogger(__name__)
+MAX_QUERY_CHARS = 200
+SEARCH_LIMIT = 50
+REDACTED_EMAIL = ""
+
+
+def _ts(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return utcnow()
+    return parsed if parsed.tzinfo is not None else utcnow()
+
+
+def payload_of(message: ChatMessage) -> dict[str, Any]:
+    """What the shopper saw besides the text: buttons, cards, link (only the parts present)."""
+    data = message.model_dump(mode="json", include={"buttons", "cards", "link"})
+    return {key: value for key, value in data.items() if value}
+
+
+def add_message(*, session: Session, conversation_id: str, message: ChatMessage) -> None:
+    ensure_conversation(session=session, conversation_id=conversation_id)
+    session.add(ConversationMessage(conversation_id=conversation_id, seq=message.seq,
+                                    role=message.role, text=message.text,
+                                    payload=payload_of(message), ts=_ts(message.ts)))
+    session.flush()
+
+
+def transcript(*, session: Session, conversation_id: str) -> list[dict[str, Any]]:
+    rows = session.scalars(select(ConversationMessage)
+                           .where(ConversationMessage.conversation_id == conversation_id)
+                           .order_by(ConversationMessage.id))
+    return [{"seq": r.seq, "role": r.role, "text": r.text, "ts": r.ts.isoformat(), **r.payload}
+            for r in rows]
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(*, session: Session, query: str, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Messages containing ``query`` (any case), newest first, with their conversation."""
+    query = query.strip()
+    if not query or len(query) > MAX_QUERY_CHARS:
+        raise ValueError(f"The search must be 1-{MAX_QUERY_CHARS} characters.")
+    pattern = _like(query)
+    rows = session.execute(
+        select(ConversationMessage, Conversation.channel, Conversation.state)
+        .join(Conversation, Conversation.id == ConversationMessage.conversation_id)
+        .where(or_(func.lower(ConversationMessage.text).like(pattern, escape="\\"),
+                   func.lower(Conversation.contact_email).like(pattern, escape="\\")))
+        .order_by(ConversationMessage.id.desc()).limit(limit))
+    return [{"conversation_id": m.conversation_id, "channel": channel,
+             "state": state.value if hasattr(state, "value") else state, "seq": m.seq,
+             "role": m.role, "text": m.text, "ts": m.ts.isoformat()}
+            for m, channel, state in rows]
+
+
+@dataclass(frozen=True)
+class Deletion:
+    conversations: list[str]
+    messages: int
+    customer_found: bool
+    orders_redacted: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"conversations": self.conversations, "messages": self.messages,
+                "customer_found": self.customer_found, "orders_redacted": self.orders_redacted}
+
+
+def delete_customer_data(*, session: Session, channel: str, external_id: str) -> Deletion:
+    """Delete what identifies a customer: transcripts, contact details, order addresses.
+
+    The conversations of every identity of the customer go, with their messages. The
+    customer's email and name are cleared; their orders keep lines and amounts (the shop
+    must keep them for its accounts) but lose the email and the shipping address.
+    """
+    identities = {(channel, external_id)}
+    customer = session.scalar(select(Customer).join(ChannelIdentity).where(
+        ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id))
+    orders = 0
+    if customer is not None:
+        identities |= {(i.channel, i.external_id) for i in session.scalars(
+            select(ChannelIdentity).where(ChannelIdentity.customer_id == customer.id))}
+        customer.email = None
+        customer.name = None
+        for order in session.scalars(select(Order).where(Order.customer_id == customer.id)):
+            order.email = REDACTED_EMAIL
+            order.shipping_address = {}
+            orders += 1
+    ids = list(session.scalars(select(Conversation.id).where(
+        tuple_(Conversation.channel, Conversation.external_id).in_(sorted(identities)))))
+    messages = 0
+    if ids:
+        messages = session.execute(delete(ConversationMessage).where(
+            ConversationMessage.conversation_id.in_(ids))).rowcount
+        session.execute(delete(Conversation).where(Conversation.id.in_(ids)))
+    session.flush()
+    return Deletion(conversations=ids, messages=messages, customer_found=customer is not None,
+                    orders_redacted=orders)
+
+
+class TranscriptHistory:
+    """A :class:`History` that also writes every message to the SQL transcript.
+
+    The replay history stays the source of sequence numbers; the SQL row follows it. If
+    the database is down the shopper's chat goes on and the failure is logged.
+    """
+
+    def __init__(self, inner: History, session_factory: sessionmaker[Session]) -> None:
+        self.inner = inner
+        self.session_factory = session_factory
+
+    def _store(self, conversation_id: str, message: ChatMessage) -> None:
+        with self.session_factory() as session:
+            add_message(session=session, conversation_id=conversation_id, message=message)
+            session.commit()
+
+    async def append(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
+        stored = await self.inner.append(conversation_id, message)
+        try:
+            await run_in_threadpool(self._store, conversation_id, stored)
+        except SQLAlchemyError:
+            log.exception("transcript row not written",
+                          extra={"conversation_id": conversation_id})
+        return stored
+
+    async def since(self, conversation_id: str, after: int) -> list[ChatMessage]:
+        return await self.inner.since(conversation_id, after)
+
+    async def forget(self, conversation_id: str) -> None:
+        forget = getattr(self.inner, "forget", None)
+        if forget is not None:
+            await forget(conversation_id)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def __getattr__(self, name: str) -> Any:  # e.g. RedisHistory.ping
+        return getattr(self.inner, name)

@@ -1,0 +1,159 @@
+"""Cart actions against the real commerce API app (in process, demo shop on SQLite)."""
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.cart import (
+    ActionAddToCart,
+    ActionChangeQuantity,
+    ActionRemoveFromCart,
+    ActionViewCart,
+)
+from actions.common import UNAVAILABLE
+from tests.actions.shopping_helpers import (
+    Shop,
+    entity,
+    open_shop,
+    run,
+    slots_of,
+    sqlite_only,
+    tracker,
+    unreachable_client,
+)
+
+
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Iterator[Engine]:
+    yield from sqlite_only(sqlite_engine)
+
+
+@pytest.fixture
+def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
+    yield from open_shop(demo_catalog)
+
+
+def test_add_with_quantity_and_the_customisation_just_quoted(shop: Shop) -> None:
+    # given: the mug was personalised in this conversation
+    pid = str(shop.sku_id("CER-MUG-001"))
+    state = {"product_id": pid, "name": "Mug", "choices": {"glaze": "sage green"},
+             "answered": ["glaze"], "options": []}
+    # when: "yes" to the quote, then two of them
+    messages, events = run(ActionAddToCart(shop.client()), tracker(
+        "two please", "add_to_cart", [entity("quantity", "two")],
+        slots={"customization": state, "product_id": pid}))
+    # then
+    assert messages[0]["text"] == (
+        "Added 2 × Hand-Thrown Ceramic Mug — Cobalt Blue (glaze: sage green) to your cart. "
+        "You now have 2 items, subtotal 64.00 EUR.")
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/view_cart", "/checkout",
+                                                              "/search_product"]
+    assert slots_of(events) == {"product_id": pid, "customization": None}
+    lines = shop.cart()["lines"]
+    assert [(x["sku"], x["quantity"], x["options"]) for x in lines] == [
+        ("CER-MUG-001", 2, {"glaze": "sage green"})]
+
+
+def test_a_card_button_adds_one_without_the_options_of_another_product(shop: Shop) -> None:
+    mug, ring = str(shop.sku_id("CER-MUG-001")), str(shop.sku_id("JWL-RNG-001"))
+    state = {"product_id": mug, "choices": {"glaze": "sage green"}}
+    run(ActionAddToCart(shop.client()), tracker(
+        "/add_to_cart", "add_to_cart", [entity("product_id", ring)],
+        slots={"customization": state}))
+    assert [(x["sku"], x["quantity"], x["options"]) for x in shop.cart()["lines"]] == [
+        ("JWL-RNG-001", 1, {})]
+
+
+def test_a_piece_that_must_be_personalised_first_says_why(shop: Shop) -> None:
+    band = str(shop.sku_id("JWL-RNG-010"))
+    messages, events = run(ActionAddToCart(shop.client()), tracker(
+        "/add_to_cart", "add_to_cart", [entity("product_id", band)]))
+    assert messages[0]["text"] == ("Hammered 9ct Gold Wedding Band needs personalising first: "
+                                   "Ring size is required.")
+    assert messages[0]["buttons"][0]["payload"] == f'/customize_product{{"product_id": "{band}"}}'
+    assert shop.cart()["lines"] == []
+
+
+def test_add_the_second_shown_product(shop: Shop) -> None:
+    shown = [str(shop.sku_id("CER-MUG-001")), str(shop.sku_id("CER-MUG-002"))]
+    run(ActionAddToCart(shop.client()), tracker(
+        "add the second one", "add_to_cart", [entity("ordinal", "second")],
+        slots={"shown_products": shown}))
+    assert [x["sku"] for x in shop.cart()["lines"]] == ["CER-MUG-002"]
+
+
+def test_view_cart_lists_lines_and_totals(shop: Shop) -> None:
+    shop.add("CER-MUG-001", 2, glaze="sage green")
+    shop.add("JWL-RNG-001")
+    cart = shop.cart()
+    messages, events = run(ActionViewCart(shop.client()), tracker("my cart", "view_cart"))
+    assert events == []
+    lines = messages[0]["text"].splitlines()
+    assert lines[:3] == [
+        "Your cart:",
+        "1. Hand-Thrown Ceramic Mug — Cobalt Blue (glaze: sage green) × 2 — 64.00 EUR",
+        f"2. {cart['lines'][1]['name']} × 1 — {Decimal(cart['lines'][1]['line_total']):.2f} EUR"]
+    assert lines[3] == (f"Subtotal {cart['subtotal']} EUR, shipping to FR {cart['shipping']} "
+                        f"EUR: total {cart['total']} EUR (incl. {cart['tax']} EUR VAT).")
+    assert messages[0]["buttons"] == [{"title": "Check out", "payload": "/checkout"}]
+
+
+def test_change_the_quantity_of_the_line_named_and_remove_by_ordinal(shop: Shop) -> None:
+    shop.add("CER-MUG-001")
+    shop.add("JWL-RNG-001")
+    messages, _ = run(ActionChangeQuantity(shop.client()), tracker(
+        "make the mug 3", "change_quantity", [entity("quantity", "3")]))
+    assert messages[0]["text"].startswith("Done: 3 × Hand-Thrown Ceramic Mug")
+    assert [x["quantity"] for x in shop.cart()["lines"]] == [3, 1]
+    messages, _ = run(ActionRemoveFromCart(shop.client()), tracker(
+        "remove the second one", "remove_from_cart", [entity("ordinal", "second")]))
+    assert messages[0]["text"].startswith("I removed ")
+    assert [x["sku"] for x in shop.cart()["lines"]] == ["CER-MUG-001"]
+
+
+def test_which_line_is_asked_when_unclear_and_zero_removes(shop: Shop) -> None:
+    shop.add("CER-MUG-001")
+    shop.add("JWL-RNG-001")
+    messages, _ = run(ActionChangeQuantity(shop.client()), tracker(
+        "make it 2", "change_quantity", [entity("quantity", "2")]))
+    assert messages[0]["text"] == "Which item should I change?"
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads[0].startswith('/change_quantity{"product_id": "') and \
+        payloads[0].endswith('", "quantity": "2"}')
+    mug = str(shop.sku_id("CER-MUG-001"))
+    run(ActionChangeQuantity(shop.client()), tracker(
+        "none of the mug", "change_quantity", [entity("product_id", mug),
+                                               entity("quantity", "0")]))
+    assert [x["sku"] for x in shop.cart()["lines"]] == ["JWL-RNG-001"]
+
+
+def test_more_than_in_stock_is_refused_in_a_sentence(shop: Shop) -> None:
+    shop.add("CER-MUG-001")
+    messages, _ = run(ActionChangeQuantity(shop.client()), tracker(
+        "make it 50", "change_quantity", [entity("quantity", "50")]))
+    assert messages[0]["text"] == "Only 14 of Hand-Thrown Ceramic Mug — Cobalt Blue left in stock."
+    assert shop.cart()["lines"][0]["quantity"] == 1
+
+
+def test_empty_cart_and_api_down(shop: Shop) -> None:
+    messages, _ = run(ActionRemoveFromCart(shop.client()), tracker("remove it",
+                                                                   "remove_from_cart"))
+    assert messages[0]["text"] == "Your cart is already empty."
+    messages, events = run(ActionViewCart(unreachable_client()), tracker("cart", "view_cart"))
+    assert [m["text"] for m in messages] == [UNAVAILABLE] and events == []
+    messages, events = run(ActionAddToCart(unreachable_client()), tracker(
+        "/add_to_cart", "add_to_cart", [entity("product_id", "1")]))
+    assert [m["text"] for m in messages] == [UNAVAILABLE] and events == []
+
+
+def test_a_named_size_is_added_else_the_first_in_stock(shop: Shop) -> None:
+    ring = str(shop.sku_id("JWL-RNG-002"))
+    messages, _ = run(ActionAddToCart(shop.client()), tracker(
+        "add the ring in size N", "add_to_cart", slots={"product_id": ring}))
+    assert " (size N) to your cart." in messages[0]["text"]
+    run(ActionAddToCart(shop.client()), tracker("add it", "add_to_cart",
+                                                slots={"product_id": ring}))
+    assert [x["sku"] for x in shop.cart()["lines"]] == ["JWL-RNG-003", "JWL-RNG-001"]

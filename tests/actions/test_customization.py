@@ -1,0 +1,171 @@
+"""Customisation: the form asks the product's options from the commerce core's rules and
+checks every answer with its rule engine (real API in process, demo shop on SQLite)."""
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.common import UNAVAILABLE
+from actions.customization import (
+    ActionAskOptionAnswer,
+    ActionQuoteCustomization,
+    ActionStartCustomization,
+    ValidateCustomizationForm,
+    current_option,
+)
+from tests.actions.shopping_helpers import (
+    Shop,
+    entity,
+    open_shop,
+    run,
+    slots_of,
+    sqlite_only,
+    tracker,
+    unreachable_client,
+    validate,
+)
+
+
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Iterator[Engine]:
+    yield from sqlite_only(sqlite_engine)
+
+
+@pytest.fixture
+def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
+    yield from open_shop(demo_catalog)
+
+
+def start(shop: Shop, sku: str) -> dict[str, Any]:
+    pid = str(shop.sku_id(sku))
+    messages, events = run(ActionStartCustomization(shop.client()), tracker(
+        "/customize_product", "customize_product", [entity("product_id", pid)]))
+    slots = slots_of(events)
+    slots["messages"] = messages
+    return slots
+
+
+def answer(shop: Shop, state: dict[str, Any], text: str, intent: str = "inform",
+           entities: list[dict] | None = None) -> tuple[list[dict], dict[str, Any]]:
+    t = tracker(text, intent, entities, slots={"customization": state},
+                active_loop="customization_form")
+    return validate(ValidateCustomizationForm(shop.client()), t, "option_answer", text)
+
+
+def test_a_mug_offers_its_ceramic_options_and_asks_the_first(shop: Shop) -> None:
+    # when
+    slots = start(shop, "CER-MUG-001")
+    # then
+    state = slots["customization"]
+    assert slots["can_customize"] is True and slots["product_id"] == state["product_id"]
+    assert [o["name"] for o in state["options"]] == ["glaze", "inscription", "gold_rim",
+                                                     "gift_box"]
+    assert state["choices"] == {} and state["answered"] == []
+    assert slots["messages"][0]["text"].startswith("Let's personalise Hand-Thrown Ceramic Mug")
+    asked, _ = run(ActionAskOptionAnswer(), tracker("x", "inform",
+                                                    slots={"customization": state}))
+    assert asked[0]["text"] == ("Glaze colour (10 more making days): which would you like?")
+    assert [b["payload"] for b in asked[0]["buttons"]] == [
+        "cobalt blue", "sage green", "speckled white", "matte black", "dusty pink", "/deny"]
+
+
+def test_answers_are_checked_by_the_rule_engine_and_refused_in_its_words(shop: Shop) -> None:
+    state = start(shop, "CER-MUG-001")["customization"]
+    # a value named loosely is matched to the listed one
+    messages, slots = answer(shop, state, "matte black please")
+    assert messages == []
+    state = slots["customization"]
+    assert state["choices"] == {"glaze": "matte black"} and slots["option_answer"] is None
+    # too long for the inscription: the rule's own sentence, nothing recorded
+    messages, slots = answer(shop, state, "Happy birthday to the best mum")
+    assert [m["text"] for m in messages] == [
+        "Sorry, that won't work: Hand-painted inscription can be at most 20 characters long."]
+    assert slots == {"option_answer": None}
+    messages, slots = answer(shop, state, "'Best Mum'", entities=[
+        entity("engraving_text", "Best Mum")])
+    state = slots["customization"]
+    assert state["choices"] == {"glaze": "matte black", "inscription": "Best Mum"}
+    # gold lustre does not go on matte black: it is not even asked
+    assert current_option(state)["name"] == "gift_box"
+    _, slots = answer(shop, state, "/affirm", intent="affirm")
+    state = slots["customization"]
+    assert current_option(state) is None
+    required = asyncio.run(ValidateCustomizationForm(shop.client()).required_slots(
+        ["option_answer"], CollectingDispatcher(),
+        tracker("x", "inform", slots={"customization": state}), {}))
+    assert required == []
+
+
+def test_a_wrong_choice_lists_the_allowed_values(shop: Shop) -> None:
+    state = start(shop, "CER-MUG-001")["customization"]
+    messages, slots = answer(shop, state, "tartan")
+    assert [m["text"] for m in messages] == [
+        "Sorry, that won't work: Glaze colour must be one of: cobalt blue, sage green, "
+        "speckled white, matte black, dusty pink."]
+    assert slots == {"option_answer": None}
+
+
+def test_a_required_option_cannot_be_skipped(shop: Shop) -> None:
+    state = start(shop, "JWL-RNG-010")["customization"]
+    assert current_option(state)["name"] == "band_size"
+    messages, slots = answer(shop, state, "no", intent="deny")
+    assert [m["text"] for m in messages] == ["Sorry, that won't work: Ring size is required."]
+    _, slots = answer(shop, state, "size m")
+    assert slots["customization"]["choices"] == {"band_size": "m"}
+
+
+def test_the_quote_gives_price_and_ready_date_and_asks_to_add(shop: Shop) -> None:
+    state = start(shop, "JWL-RNG-010")["customization"]
+    state["choices"] = {"band_size": "m", "band_width": "3 mm", "inside_engraving": "A & B"}
+    messages, events = run(ActionQuoteCustomization(shop.client()), tracker(
+        "/affirm", "affirm", slots={"customization": state}))
+    text = messages[0]["text"]
+    assert text.startswith("Hammered 9ct Gold Wedding Band with ring size: m; band width: "
+                           "3 mm (+60.00 EUR); engraving inside the band: A & B: 440.00 EUR "
+                           "each, ready by ")
+    assert text.endswith(". Shall I add it to your cart?")
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert slots_of(events) == {"product_id": state["product_id"]}
+
+
+def test_a_piece_without_options_says_so_and_offers_the_cart(shop: Shop) -> None:
+    slots = start(shop, "CND-MAT-001")
+    assert slots["can_customize"] is False
+    assert slots["messages"][0]["text"] == ("Safety Matches in Glass Jar comes just as shown; "
+                                            "it has no personalisation options.")
+    assert slots["messages"][0]["buttons"][0]["title"] == "Add to cart"
+
+
+def test_without_a_product_it_asks_which_one(shop: Shop) -> None:
+    messages, events = run(ActionStartCustomization(shop.client()), tracker(
+        "can i get it engraved", "customize_product"))
+    assert [m["response"] for m in messages] == ["utter_which_product_to_customize"]
+    assert slots_of(events) == {"can_customize": False}
+
+
+def test_the_second_shown_product_is_personalised(shop: Shop) -> None:
+    mug, ring = str(shop.sku_id("CER-MUG-001")), str(shop.sku_id("JWL-RNG-001"))
+    _, events = run(ActionStartCustomization(shop.client()), tracker(
+        "personalise the second one", "customize_product", [entity("ordinal", "second")],
+        slots={"shown_products": [mug, ring]}))
+    assert slots_of(events)["customization"]["product_id"] == ring
+
+
+def test_commerce_api_down_keeps_every_answer(shop: Shop) -> None:
+    state = start(shop, "CER-MUG-001")["customization"]
+    state["choices"], state["answered"] = {"glaze": "sage green"}, ["glaze"]
+    t = tracker("Hi", "inform", slots={"customization": state},
+                active_loop="customization_form")
+    messages, slots = validate(ValidateCustomizationForm(unreachable_client()), t,
+                               "option_answer", "Hi")
+    assert [m["text"] for m in messages] == [UNAVAILABLE]
+    assert slots == {"option_answer": None}
+    messages, events = run(ActionStartCustomization(unreachable_client()), tracker(
+        "/customize_product", "customize_product", [entity("product_id", "1")]))
+    assert [m["text"] for m in messages] == [UNAVAILABLE]
+    assert slots_of(events) == {"can_customize": False}

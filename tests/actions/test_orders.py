@@ -1,0 +1,361 @@
+"""After-sale actions against the real shop app in process (demo shop on SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.clients.aftersale import AfterSaleClient
+from actions.order_changes import (
+    ActionCancelOrder,
+    ActionChangeShippingAddress,
+    ActionConfirmOrderChange,
+    ActionRequestRefund,
+)
+from actions.orders import UNAVAILABLE, ActionOrderLookup, ActionOrderStatus
+from actions.shopper import Shopper
+from tests.actions.service_helpers import (
+    SHOPPER,
+    Shop,
+    bot_turn,
+    down_settings,
+    entity,
+    run,
+    sqlite_only,
+    start_shop,
+    tracker,
+    user,
+)
+
+
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Iterator[Engine]:
+    yield from sqlite_only(sqlite_engine)
+
+
+@pytest.fixture
+def shop(demo_catalog: sessionmaker[Session], tmp_path: Path) -> Iterator[Shop]:
+    yield from start_shop(demo_catalog, tmp_path)
+
+
+YES_NO = [{"title": "Yes, please", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+def status(number: str | None = None, text: str | None = None) -> Tracker:
+    entities = [entity("order_number", number)] if number else []
+    return tracker(user(text or f"where is my order {number or ''}".strip(), "order_status",
+                        entities))
+
+
+def test_status_of_an_unpaid_order_names_status_items_total_and_ready_date(shop: Shop) -> None:
+    # given
+    order = shop.order()
+    ready = order["ready_by"]
+    # when
+    messages, events = run(ActionOrderStatus(shop.aftersale()), status(order["number"]))
+    # then
+    day = date.fromisoformat(ready)
+    assert [(m["text"], m["buttons"], m["custom"]) for m in messages] == [(
+        f"Order {order['number']} is waiting for payment.\n"
+        f"Items: 1 × {order['lines'][0]['name']}.\n"
+        f"Total: {order['total']} EUR.\n"
+        f"Ready by {day.day} {day:%B %Y}.",
+        [{"title": "Cancel this order",
+          "payload": f'/cancel_order{{"order_number": "{order["number"]}"}}'}], {})]
+    assert events == [SlotSet("order_number", order["number"]), SlotSet("lookup_number", None)]
+
+
+def test_a_number_written_in_lower_case_without_entity_is_understood(shop: Shop) -> None:
+    order = shop.order()
+    messages, _ = run(ActionOrderStatus(shop.aftersale()),
+                      status(text=f"status of {order['number'].lower()} please"))
+    assert messages[0]["text"].startswith(f"Order {order['number']} is waiting for payment.")
+
+
+def test_shipped_order_shows_carrier_tracking_number_and_events(shop: Shop) -> None:
+    order = shop.order(ship=True)
+    messages, events = run(ActionOrderStatus(shop.aftersale()), status(order["number"]))
+    text = messages[0]["text"]
+    parcel = asyncio.run(shop.aftersale().shipment(Shopper("web", SHOPPER), order["number"]))
+    assert text.startswith(f"Order {order['number']} has been shipped.\nItems: 1 × ")
+    assert "Ready by" not in text
+    assert f"Carrier: simulated, tracking number {parcel.tracking_number}." in text
+    assert "Latest tracking events:\n- " in text
+    assert "Shipping label created, waiting for pick-up (Lyon, FR)" in text
+    assert messages[0]["buttons"] == [{"title": "Return it", "payload":
+                                       f'/request_refund{{"order_number": "{order["number"]}"}}'}]
+    assert events[0] == SlotSet("order_number", order["number"])
+
+
+def test_without_a_number_the_recent_orders_are_offered_as_buttons(shop: Shop) -> None:
+    first, second = shop.order(), shop.order(sku="CER-MUG-001")
+    messages, events = run(ActionOrderStatus(shop.aftersale()), status())
+    assert messages[0]["text"] == "Which order do you mean?"
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        f'/order_status{{"order_number": "{n}"}}' for n in (second["number"], first["number"])]
+    assert messages[0]["buttons"][0]["title"].startswith(f"{second['number']} · 1 × ")
+    assert events == []
+
+
+def test_with_one_order_and_no_number_that_order_is_shown(shop: Shop) -> None:
+    order = shop.order()
+    messages, _ = run(ActionOrderStatus(shop.aftersale()), status())
+    assert messages[0]["text"].startswith(f"Order {order['number']} is waiting for payment.")
+
+
+def test_no_orders_at_all(shop: Shop) -> None:
+    messages, events = run(ActionOrderStatus(shop.aftersale()), status())
+    assert [m["text"] for m in messages] == [
+        "I can't see any order placed from this chat. If you ordered on another device, "
+        "tell me the order number (it looks like AT-7K2M9Q)."]
+    assert events == []
+
+
+def test_somebody_elses_order_reads_as_not_found_then_number_and_email_find_it(shop: Shop
+                                                                              ) -> None:
+    # given: the order was placed from another chat
+    order = shop.order(shopper="laptop-session")
+    # when
+    messages, events = run(ActionOrderStatus(shop.aftersale()), status(order["number"]))
+    # then
+    assert [m["text"] for m in messages] == [
+        f"I can't find an order {order['number']} for you. If you placed it from another "
+        "device or chat, tell me the email address you used for it and I'll look it up."]
+    assert events == [SlotSet("lookup_number", order["number"])]
+    # when: a wrong email, then the right one
+    wrong = tracker(user("ada@example.com", "inform", [entity("email", "ada@example.com")]),
+                    slots={"lookup_number": order["number"]})
+    messages, events = run(ActionOrderLookup(shop.aftersale()), wrong)
+    assert [m["text"] for m in messages] == [
+        f"I can't find an order {order['number']} placed with ada@example.com. Please check "
+        "both, or ask for a person."]
+    right = tracker(user("it's laptop-session@example.com", "inform"),
+                    slots={"lookup_number": order["number"]})
+    messages, events = run(ActionOrderLookup(shop.aftersale()), right)
+    assert messages[0]["text"].startswith(f"Order {order['number']} is waiting for payment.")
+    assert events == [SlotSet("lookup_number", None)]
+
+
+def test_number_and_email_in_one_message_go_straight_to_the_lookup(shop: Shop) -> None:
+    order = shop.order(shopper="laptop-session")
+    t = status(text=f"where is {order['number']}, I used laptop-session@example.com")
+    messages, events = run(ActionOrderStatus(shop.aftersale()), t)
+    assert messages == []
+    assert events == [SlotSet("lookup_number", order["number"]),
+                      FollowupAction("action_order_lookup")]
+
+
+def test_commerce_api_down_gives_an_apology_and_changes_nothing() -> None:
+    client = AfterSaleClient(down_settings())
+    for action in (ActionOrderStatus(client), ActionCancelOrder(client),
+                   ActionRequestRefund(client)):
+        messages, events = run(action, status("AT-ABC123"))
+        assert [m["text"] for m in messages] == [UNAVAILABLE]
+        assert events == []
+
+
+# --- cancel -----------------------------------------------------------------------------
+
+def cancel(number: str | None = None) -> dict[str, Any]:
+    entities = [entity("order_number", number)] if number else []
+    return user(f"cancel my order {number or ''}".strip(), "cancel_order", entities)
+
+
+def answer(intent: str, asked_by: str, pending: str | None) -> Tracker:
+    return tracker(*bot_turn(asked_by), user(f"/{intent}", intent),
+                   slots={"pending_change": pending})
+
+
+def test_cancel_an_unpaid_order_after_a_yes(shop: Shop) -> None:
+    # given
+    order = shop.order()
+    number = order["number"]
+    # when
+    messages, events = run(ActionCancelOrder(shop.aftersale()), tracker(cancel(number)))
+    # then
+    assert messages[0]["text"] == (f"Shall I cancel order {number} (1 × "
+                                   f"{order['lines'][0]['name']}, {order['total']} EUR)? "
+                                   "Nothing has been charged.")
+    assert messages[0]["buttons"] == YES_NO
+    assert events == [SlotSet("order_number", number),
+                      SlotSet("pending_change", f"cancel:{number}")]
+    # when: yes
+    messages, events = run(ActionConfirmOrderChange(shop.aftersale()),
+                           answer("affirm", "action_cancel_order", f"cancel:{number}"))
+    # then
+    assert [m["text"] for m in messages] == [
+        f"Done — order {number} is cancelled. Nothing was charged."]
+    assert events == [SlotSet("pending_change", None)]
+    again = shop.client.get(f"/api/shoppers/web/shopper-1/orders/{number}",
+                            headers={"Authorization": "Bearer change-me"}).json()
+    assert again["status"] == "cancelled"
+
+
+def test_cancel_a_paid_order_refunds_it(shop: Shop) -> None:
+    order = shop.order(pay=True)
+    number = order["number"]
+    messages, _ = run(ActionCancelOrder(shop.aftersale()), tracker(cancel(number)))
+    assert messages[0]["text"] == (f"Order {number} is paid and hasn't shipped yet, so I can "
+                                   f"cancel it and refund {order['total']} EUR to your card. "
+                                   "Shall I cancel it?")
+    messages, events = run(ActionConfirmOrderChange(shop.aftersale()),
+                           answer("affirm", "action_cancel_order", f"cancel:{number}"))
+    assert [m["text"] for m in messages] == [
+        f"Done — order {number} is cancelled and {order['total']} EUR has been refunded to "
+        "your card. Banks usually show it within 5–10 working days."]
+
+
+def test_no_leaves_the_order_as_it_is(shop: Shop) -> None:
+    order = shop.order()
+    number = order["number"]
+    messages, events = run(ActionConfirmOrderChange(shop.aftersale()),
+                           answer("deny", "action_cancel_order", f"cancel:{number}"))
+    assert [m["text"] for m in messages] == [f"All right, I've left order {number} as it is."]
+    assert events == [SlotSet("pending_change", None)]
+    assert shop.client.get(f"/api/shoppers/web/shopper-1/orders/{number}",
+                           headers={"Authorization": "Bearer change-me"}
+                           ).json()["status"] == "pending_payment"
+
+
+def test_a_yes_to_something_else_never_cancels(shop: Shop) -> None:
+    order = shop.order()
+    number = order["number"]
+    # the question was asked, but the shopper moved on to a search before saying yes
+    messages, events = run(ActionConfirmOrderChange(shop.aftersale()),
+                           answer("affirm", "action_search_products", f"cancel:{number}"))
+    assert [m["response"] for m in messages] == ["utter_anything_else"]
+    assert events == [SlotSet("pending_change", None)]
+    assert shop.client.get(f"/api/shoppers/web/shopper-1/orders/{number}",
+                           headers={"Authorization": "Bearer change-me"}
+                           ).json()["status"] == "pending_payment"
+
+
+def test_a_shipped_order_cannot_be_cancelled_but_can_be_returned(shop: Shop) -> None:
+    order = shop.order(ship=True)
+    number = order["number"]
+    messages, events = run(ActionCancelOrder(shop.aftersale()), tracker(cancel(number)))
+    assert [m["text"] for m in messages] == [
+        f"Order {number} has already been shipped, so it can't be cancelled any more. Would "
+        "you like to return it for a refund instead?"]
+    assert events == [SlotSet("order_number", number),
+                      SlotSet("pending_change", f"return:{number}")]
+    messages, events = run(ActionConfirmOrderChange(shop.aftersale()),
+                           answer("affirm", "action_cancel_order", f"return:{number}"))
+    assert [m["text"] for m in messages] == [
+        f"I've recorded your return request for order {number}. The team will confirm it by "
+        "email and send you the studio's address in Lyon. Once the parcel is back with us, "
+        "you're refunded within 5 working days."]
+    events_now = shop.client.get(f"/api/shoppers/web/shopper-1/orders/{number}",
+                                 headers={"Authorization": "Bearer change-me"}).json()["events"]
+    assert events_now[-1]["type"] == "return_requested"
+
+
+def test_the_order_discussed_before_is_the_one_cancelled(shop: Shop) -> None:
+    shop.order()
+    order = shop.order()
+    t = tracker(cancel(), slots={"order_number": order["number"]})
+    _, events = run(ActionCancelOrder(shop.aftersale()), t)
+    assert events[-1] == SlotSet("pending_change", f"cancel:{order['number']}")
+
+
+def test_cancelling_somebody_elses_order_reads_as_not_found(shop: Shop) -> None:
+    order = shop.order(shopper="someone-else")
+    messages, events = run(ActionCancelOrder(shop.aftersale()), tracker(cancel(order["number"])))
+    assert [m["text"] for m in messages] == [
+        f"I can't find an order {order['number']} for you. Please check the number — it is "
+        "in your order confirmation email."]
+    assert events == []
+
+
+def test_shop_down_at_the_yes_keeps_the_question_open(shop: Shop) -> None:
+    order = shop.order()
+    number = order["number"]
+    down = ActionConfirmOrderChange(AfterSaleClient(down_settings()))
+    messages, events = run(down, answer("affirm", "action_cancel_order", f"cancel:{number}"))
+    assert [m["text"] for m in messages] == [UNAVAILABLE]
+    assert messages[0]["buttons"] == [{"title": "Try again", "payload": "/affirm"}]
+    assert events == []
+    # the shop is back: "yes" again (the bot's last action was the confirmation) cancels
+    messages, _ = run(ActionConfirmOrderChange(shop.aftersale()),
+                      answer("affirm", "action_confirm_order_change", f"cancel:{number}"))
+    assert messages[0]["text"] == f"Done — order {number} is cancelled. Nothing was charged."
+
+
+# --- refund / return --------------------------------------------------------------------
+
+def refund(number: str) -> Tracker:
+    return tracker(user(f"I want a refund for {number}", "request_refund",
+                        [entity("order_number", number)]))
+
+
+def test_refund_of_a_paid_unshipped_order_is_a_cancellation(shop: Shop) -> None:
+    order = shop.order(pay=True)
+    number = order["number"]
+    messages, events = run(ActionRequestRefund(shop.aftersale()), refund(number))
+    assert [m["text"] for m in messages] == [
+        f"Order {number} hasn't shipped yet, so I can cancel it and refund the full "
+        f"{order['total']} EUR to your card. Shall I go ahead?"]
+    assert events[-1] == SlotSet("pending_change", f"cancel:{number}")
+
+
+def test_return_of_a_shipped_order_is_asked_for_once(shop: Shop) -> None:
+    order = shop.order(ship=True)
+    number = order["number"]
+    messages, events = run(ActionRequestRefund(shop.aftersale()), refund(number))
+    assert messages[0]["text"] == (
+        f"I can ask the team for a return of order {number} (1 × {order['lines'][0]['name']}, "
+        f"{order['total']} EUR). The team will confirm it by email and send you the studio's "
+        "address in Lyon. Once the parcel is back with us, you're refunded within 5 working "
+        "days. Shall I request the return?")
+    assert events[-1] == SlotSet("pending_change", f"return:{number}")
+    run(ActionConfirmOrderChange(shop.aftersale()),
+        answer("affirm", "action_request_refund", f"return:{number}"))
+    messages, events = run(ActionRequestRefund(shop.aftersale()), refund(number))
+    assert [m["text"] for m in messages] == [
+        f"You've already asked to return order {number}; the team will be in touch by email."]
+
+
+def test_refund_of_an_unpaid_order_offers_to_cancel(shop: Shop) -> None:
+    order = shop.order()
+    messages, _ = run(ActionRequestRefund(shop.aftersale()), refund(order["number"]))
+    assert messages[0]["text"] == (f"Order {order['number']} hasn't been paid, so there's "
+                                   "nothing to refund. Would you like me to cancel it instead?")
+
+
+# --- delivery address -------------------------------------------------------------------
+
+def test_new_address_before_shipping_goes_to_a_person(shop: Shop) -> None:
+    order = shop.order(pay=True)
+    number = order["number"]
+    t = tracker(user(f"I need to change the address of {number}", "change_shipping_address",
+                     [entity("order_number", number)]))
+    messages, events = run(ActionChangeShippingAddress(shop.aftersale()), t)
+    assert messages[0]["text"] == (
+        "Only the team can change the delivery address, and they can do it until the parcel "
+        "ships. I'm connecting you with a member of the team now — please tell them the new "
+        f"address for order {number}.")
+    assert messages[0]["custom"]["handoff"]["reason"] == "shopper_request"
+    summary = messages[0]["custom"]["handoff"]["summary"]
+    assert "was changing a delivery address" in summary
+    assert events == [SlotSet("order_number", number), SlotSet("handoff_offer", None),
+                      SlotSet("fallback_count", 0.0)]
+
+
+def test_new_address_after_shipping_is_refused(shop: Shop) -> None:
+    order = shop.order(ship=True)
+    t = tracker(user("change my address", "change_shipping_address",
+                     [entity("order_number", order["number"])]))
+    messages, _ = run(ActionChangeShippingAddress(shop.aftersale()), t)
+    assert [m["text"] for m in messages] == [
+        f"Order {order['number']} is already with the carrier, so its address can't be "
+        "changed any more, sorry."]
+    assert "custom" not in messages[0] or not messages[0]["custom"]

@@ -1,0 +1,93 @@
+"""A stand-in for Rasa's REST channel and ``/status``, for gateway tests where the model is
+not the point (delivery, limits, bot outages), served over real HTTP on a free port.
+
+It records every request (sender, message, metadata), answers ``You said: <message>``
+unless a canned answer is set for the message, and can be switched down (503) and up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.e2e.stack import free_port
+
+
+@dataclass
+class FakeRasa:
+    port: int = field(default_factory=free_port)
+    up: bool = True
+    delay: float = 0.0
+    received: list[dict[str, Any]] = field(default_factory=list)
+    answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    status_checks: int = 0
+    """How many times /status was asked while up."""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: uvicorn.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def messages(self, sender: str | None = None) -> list[str]:
+        with self._lock:
+            return [r["message"] for r in self.received
+                    if sender is None or r["sender"] == sender]
+
+    async def _webhook(self, request: Request) -> JSONResponse:
+        if not self.up:
+            return JSONResponse({"error": "down"}, status_code=503)
+        body = await request.json()
+        with self._lock:
+            self.received.append(body)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        canned = self.answers.get(body["message"])
+        if canned is not None:
+            return JSONResponse([{"recipient_id": body["sender"], **a} for a in canned])
+        return JSONResponse([{"recipient_id": body["sender"],
+                              "text": f"You said: {body['message']}"}])
+
+    async def _status(self, request: Request) -> JSONResponse:
+        if not self.up:
+            return JSONResponse({"error": "down"}, status_code=503)
+        self.status_checks += 1
+        return JSONResponse({"model_file": "stand-in.tar.gz", "num_active_training_jobs": 0})
+
+    def start(self) -> FakeRasa:
+        app = Starlette(routes=[Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
+                                Route("/status", self._status)])
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                     log_level="warning", lifespan="off"))
+        threading.Thread(target=self._server.run, daemon=True).start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Rasa stand-in did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+
+
+def wait_for(check: Any, timeout: float = 15.0, what: str = "") -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.05)

@@ -1,0 +1,153 @@
+"""Transcripts in SQL (SQLite and PostgreSQL): written beside the replay history, searched,
+and a customer's personal data deleted."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.history import MemoryHistory, RedisHistory
+from channels.messages import Button, Card, ChatMessage, Link
+from channels.transcripts import (
+    TranscriptHistory,
+    delete_customer_data,
+    search,
+    transcript,
+)
+from commerce_core.models import ChannelIdentity, Conversation, ConversationMessage, Customer, Order
+from tests.commerce_core.helpers import Shopper, api
+
+CARD = Card(id=1, sku="MUG-1", name="Blue mug", price="24.00", currency="EUR",
+            image_url="/static/img/mug.svg", buttons=[Button(title="Tell me more",
+                                                             payload="/product_details")])
+
+
+def record(history: TranscriptHistory, conversation_id: str, *messages: ChatMessage) -> None:
+    async def run() -> None:
+        for message in messages:
+            await history.append(conversation_id, message)
+    asyncio.run(run())
+
+
+def test_every_recorded_message_reaches_the_sql_transcript(
+        session_factory: sessionmaker[Session]) -> None:
+    # given the widget's history wrapped by the transcript
+    history = TranscriptHistory(MemoryHistory(50), session_factory)
+    # when a turn with text, buttons, cards and a link is recorded
+    record(history, "c-1", ChatMessage(role="shopper", text="blue mugs"),
+           ChatMessage(role="bot", text="Here you go", cards=[CARD],
+                       buttons=[Button(title="More", payload="/more")]),
+           ChatMessage(role="bot", text="Pay", link=Link(title="Pay 24.00 EUR", url="/pay/x")))
+    # then the replay history and the SQL transcript agree
+    replay = asyncio.run(history.since("c-1", 0))
+    with session_factory() as session:
+        rows = transcript(session=session, conversation_id="c-1")
+        conversation = session.get(Conversation, "c-1")
+    assert [r["seq"] for r in rows] == [m.seq for m in replay]
+    assert [(r["role"], r["text"]) for r in rows] == [("shopper", "blue mugs"),
+                                                      ("bot", "Here you go"), ("bot", "Pay")]
+    assert "cards" not in rows[0] and "buttons" not in rows[0]
+    assert rows[1]["cards"][0]["sku"] == "MUG-1"
+    assert rows[1]["buttons"] == [{"title": "More", "payload": "/more"}]
+    assert rows[2]["link"] == {"title": "Pay 24.00 EUR", "url": "/pay/x"}
+    assert conversation is not None
+    assert (conversation.channel, conversation.external_id, conversation.state.value) == (
+        "web", "c-1", "bot")
+
+
+def test_search_finds_words_in_any_case_and_takes_wildcards_literally(
+        session_factory: sessionmaker[Session]) -> None:
+    history = TranscriptHistory(MemoryHistory(50), session_factory)
+    record(history, "c-a", ChatMessage(role="shopper", text="Where is my PARCEL AT-7K2M9Q?"))
+    record(history, "tg-9", ChatMessage(role="shopper", text="100% wool scarf please"),
+           ChatMessage(role="bot", text="our parcel service ships daily"))
+    record(history, "c-b", ChatMessage(role="shopper", text="100 wool scarves"))
+    with session_factory() as session:
+        found = search(session=session, query="parcel")
+        assert [(r["conversation_id"], r["role"]) for r in found] == [("tg-9", "bot"),
+                                                                     ("c-a", "shopper")]
+        assert found[0]["channel"] == "telegram"
+        assert [r["conversation_id"] for r in search(session=session, query="100%")] == ["tg-9"]
+        assert search(session=session, query="at-7k2m9q")[0]["conversation_id"] == "c-a"
+        assert search(session=session, query="no such words") == []
+        for bad in ("", "   ", "x" * 201):
+            try:
+                search(session=session, query=bad)
+            except ValueError as exc:
+                assert "1-200" in str(exc)
+            else:
+                raise AssertionError(f"{bad!r} was searched")
+
+
+def test_deleting_a_customer_removes_transcripts_and_contact_but_keeps_amounts(
+        demo_catalog: sessionmaker[Session], tmp_path: Path) -> None:
+    # given a customer who chatted on the web and on Telegram and placed an order
+    history = TranscriptHistory(MemoryHistory(50), demo_catalog)
+    with api(demo_catalog, tmp_path) as client:
+        shopper = Shopper(client, "web-del")
+        assert shopper.add("CER-MUG-001").status_code == 201
+        order = shopper.checkout(email="jeanne@example.com").json()
+    with demo_catalog() as session:
+        customer = session.scalar(select(Customer).join(ChannelIdentity).where(
+            ChannelIdentity.external_id == "web-del"))
+        assert customer is not None
+        customer.name, customer.email = "Jeanne Martin", "jeanne@example.com"
+        session.add(ChannelIdentity(channel="telegram", external_id="tg-77",
+                                    customer_id=customer.id))
+        session.commit()
+        customer_id = customer.id
+    record(history, "web-del", ChatMessage(role="shopper", text="my email is jeanne@example.com"))
+    record(history, "tg-77", ChatMessage(role="shopper", text="I live at 12 rue des Potiers"))
+    record(history, "someone-else", ChatMessage(role="shopper", text="hello"))
+    # when an agent deletes the customer's data
+    with demo_catalog() as session:
+        deletion = delete_customer_data(session=session, channel="web", external_id="web-del")
+        session.commit()
+    asyncio.run(history.forget("web-del"))
+    # then the transcripts are gone, the contact is cleared, the amounts stay
+    assert sorted(deletion.conversations) == ["tg-77", "web-del"]
+    assert (deletion.messages, deletion.customer_found, deletion.orders_redacted) == (2, True, 1)
+    with demo_catalog() as session:
+        left = session.scalars(select(ConversationMessage.conversation_id)).all()
+        assert left == ["someone-else"]
+        customer = session.get(Customer, customer_id)
+        assert customer is not None and (customer.email, customer.name) == (None, None)
+        stored = session.scalar(select(Order).where(Order.number == order["number"]))
+        assert stored is not None
+        assert (stored.email, stored.shipping_address) == ("", {})
+        assert stored.total == Decimal(order["total"])
+    assert asyncio.run(history.since("web-del", 0)) == []
+    assert len(asyncio.run(history.since("someone-else", 0))) == 1
+
+
+def test_deleting_an_unknown_shopper_only_removes_their_conversations(
+        session_factory: sessionmaker[Session]) -> None:
+    history = TranscriptHistory(MemoryHistory(50), session_factory)
+    record(history, "anon-1", ChatMessage(role="shopper", text="just looking"))
+    with session_factory() as session:
+        deletion = delete_customer_data(session=session, channel="web", external_id="anon-1")
+        session.commit()
+        assert deletion.as_json() == {"conversations": ["anon-1"], "messages": 1,
+                                      "customer_found": False, "orders_redacted": 0}
+        assert session.get(Conversation, "anon-1") is None
+
+
+def test_redis_history_forgets_the_log_but_keeps_numbering(
+        session_factory: sessionmaker[Session], redis_url: str, redis_prefix: str) -> None:
+    async def run() -> tuple[list[ChatMessage], ChatMessage]:
+        history = TranscriptHistory(RedisHistory(redis_url, redis_prefix, 50), session_factory)
+        first = await history.append("r-1", ChatMessage(role="shopper", text="secret"))
+        await history.forget("r-1")
+        gone = await history.since("r-1", 0)
+        later = await history.append("r-1", ChatMessage(role="shopper", text="again"))
+        await history.aclose()
+        assert later.seq is not None and first.seq is not None and later.seq > first.seq
+        return gone, later
+
+    gone, later = asyncio.run(run())
+    assert gone == []
+    assert later.text == "again"
