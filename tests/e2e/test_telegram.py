@@ -99,7 +99,9 @@ def test_greeting_search_and_a_product_button_over_polling(
     for photo, card in zip(photos, web["cards"], strict=True):
         assert photo.method == "sendPhoto"
         assert photo.params["photo"] == PUBLIC_URL + card["image_url"]
-        assert [b["text"] for b in photo.buttons] == ["Tell me more"]
+        assert [b["text"] for b in photo.buttons] == [b["title"] for b in card["buttons"]]
+        assert [b["text"] for b in photo.buttons] == ["Tell me more", "Personalise",
+                                                      "Add to cart"]
 
     # when: the shopper taps "Tell me more" under the first mug
     shown = len(api.sent(chat_id))
