@@ -29,6 +29,7 @@ class FakeRasa:
     delay: float = 0.0
     received: list[dict[str, Any]] = field(default_factory=list)
     answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    echo_prefix: str = "You said: "
     status_checks: int = 0
     """How many times /status was asked while up."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -55,7 +56,7 @@ class FakeRasa:
         if canned is not None:
             return JSONResponse([{"recipient_id": body["sender"], **a} for a in canned])
         return JSONResponse([{"recipient_id": body["sender"],
-                              "text": f"You said: {body['message']}"}])
+                              "text": f"{self.echo_prefix}{body['message']}"}])
 
     async def _status(self, request: Request) -> JSONResponse:
         if not self.up:
