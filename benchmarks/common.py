@@ -25,6 +25,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
+def service_header() -> dict[str, str]:
+    """The action server's credentials, as the shopper-facing API endpoints require."""
+    from commerce_core.config import get_settings
+
+    return {"Authorization": f"Bearer {get_settings().service_token}"}
+
+
 def time_calls(fn: Callable[[], object], repeat: int) -> list[float]:
     """Milliseconds of ``repeat`` calls."""
     samples = []

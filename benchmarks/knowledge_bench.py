@@ -1,9 +1,10 @@
-"""Knowledge benchmarks: embedding throughput, FAQ answer latency, and product search at
-50,000 synthetic products (HNSW) through the library."""
+"""Knowledge benchmarks: query encoding, embedding throughput, FAQ answer latency, and
+product search at 50,000 synthetic products (HNSW) through the library and the HTTP API."""
 
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import os
 import random
@@ -15,11 +16,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import faiss
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
-from benchmarks.common import Report, Series, time_calls
-from knowledge.embedding import get_embedder
+from benchmarks.common import Report, Series, service_header, time_calls
+from channels.app import create_app
+from channels.config import GatewaySettings
+from commerce_core.catalog.importer import import_catalog
+from commerce_core.db import make_engine
+from commerce_core.migrate import upgrade
+from knowledge.config import KnowledgeSettings
+from knowledge.embedding import Embedder, get_embedder
 from knowledge.faq_service import FaqService
-from knowledge.product_index import ProductDoc, ProductIndex, VariantDoc
+from knowledge.product_index import ProductDoc, ProductIndex, VariantDoc, load_docs
 from knowledge.search import SearchFilters, search
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +78,29 @@ def synthetic_catalog(n: int, seed: int = 7) -> list[ProductDoc]:
     return docs
 
 
+def synthetic_shop(workdir: Path, docs: list[ProductDoc]) -> sessionmaker[Session]:
+    """A scratch SQLite shop holding ``docs``, imported as the merchant's CSV would be."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["sku", "name", "description", "category", "price", "currency", "stock",
+                     "attributes", "image_url", "handle"])
+    for doc in docs:
+        for variant in doc.variants:
+            writer.writerow([variant.sku, doc.name, doc.description, doc.category,
+                             f"{variant.price:.2f}", doc.currency, variant.stock,
+                             "|".join(f"{k}:{v}" for k, v in variant.attributes.items()),
+                             doc.image_url, ""])
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    upgrade(url)
+    factory = sessionmaker(make_engine(url), expire_on_commit=False)
+    with factory() as session:
+        result = import_catalog(session=session, text=text.getvalue())
+        session.commit()
+    if result.errors:
+        raise RuntimeError(f"synthetic catalog rows rejected: {result.errors[:3]}")
+    return factory
+
+
 def _rss_mb() -> float:
     """Resident memory now (not the peak: the model load would hide the index)."""
     resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
@@ -106,6 +138,16 @@ def run(report: Report) -> None:
     embedder.encode(texts, batch_size=64)
     throughput = len(texts) / (time.perf_counter() - start)
 
+    # One new query at a time through each backend, interleaved so both see the same load.
+    fresh = iter(distinct_queries(2 * RUNS * SAMPLES, seed=5))
+    torch_encoder = Embedder("all-MiniLM-L6-v2", query_backend="torch")
+    torch_series = Series("encode one new query, torch (1 thread)")
+    onnx_series = Series(f"encode one new query, {embedder.query_backend} (1 thread)")
+    for _ in range(RUNS):
+        torch_series.runs.append(time_calls(lambda: torch_encoder.encode_one(next(fresh)),
+                                            SAMPLES))
+        onnx_series.runs.append(time_calls(lambda: embedder.encode_one(next(fresh)), SAMPLES))
+
     faq = FaqService(directory=ROOT / "knowledge" / "faq", embedder_factory=lambda: embedder)
     faq.reload()
     with (ROOT / "knowledge" / "faq_eval" / "paraphrases.tsv").open() as f:
@@ -124,15 +166,21 @@ def run(report: Report) -> None:
         faq_again.runs.append(time_calls(lambda: faq.answer(next(asked)), SAMPLES))
     faq.close()
 
-    docs = synthetic_catalog(SYNTHETIC)
+    workdir = Path(tempfile.mkdtemp(prefix="atelier-bench-50k-"))
+    start = time.perf_counter()
+    factory = synthetic_shop(workdir, synthetic_catalog(SYNTHETIC))
+    import_seconds = time.perf_counter() - start
+    with factory() as session:
+        docs = load_docs(session)
     rss_before = _rss_mb()
     start = time.perf_counter()
     index = ProductIndex.build(docs=docs, embedder=embedder)
     build_seconds = time.perf_counter() - start
     rss_after = _rss_mb()
+    index.save(workdir / "index")  # the app below loads it instead of building anew
     plain = Series(f"search, {SYNTHETIC:,} products ({index.kind}), no filter")
     priced = Series(f"search, {SYNTHETIC:,} products, colour + price filter")
-    queries = iter(distinct_queries(2 * RUNS * SAMPLES))
+    queries = iter(distinct_queries(3 * RUNS * SAMPLES + 1))
     colour_price = SearchFilters(attributes={"colour": ("blue",)}, max_price=Decimal("60"))
     for _ in range(RUNS):
         plain.runs.append(time_calls(lambda: search(
@@ -142,16 +190,34 @@ def run(report: Report) -> None:
             index=index, embedder=embedder, query=next(queries), limit=10,
             filters=colour_price), SAMPLES))
 
+    api = Series(f"search, {SYNTHETIC:,} products, HTTP API GET /api/products/search")
+    app = create_app(GatewaySettings(), session_factory=factory,
+                     knowledge_settings=KnowledgeSettings(data_dir=workdir))
+
+    def api_search(client: TestClient) -> None:
+        embedder.clear_query_cache()
+        client.get("/api/products/search", params={"q": next(queries), "limit": 10},
+                   headers=service_header()).raise_for_status()
+
+    with TestClient(app) as client:
+        api_search(client)  # the first request loads the saved index
+        for _ in range(RUNS):
+            api.runs.append(time_calls(lambda: api_search(client), SAMPLES))
+
     report.latency_table(
         "Knowledge: FAQ answers and search at 50,000 products",
-        [faq_series, faq_again, plain, priced],
-        "One FAISS thread, one torch thread per query. Every search query is a new text, "
+        [torch_series, onnx_series, faq_series, faq_again, plain, priced, api],
+        "One FAISS thread, one encoder thread per query (the app's encoder: "
+        f"{embedder.query_backend}). Every search query is a new text, "
         "so its time includes encoding it; a question asked before reuses its cached "
-        "vector. Synthetic products have short titles and descriptions.")
-    report.plot("knowledge_latency", "FAQ and 50k-product search latency",
-                [faq_series, faq_again, plain, priced])
+        "vector. Synthetic products have short titles and descriptions. The API figures go "
+        "through an in-process ASGI client to the app over the same products in SQLite.")
+    report.plot("knowledge_latency", "Query encoding, FAQ and 50k-product search latency",
+                [torch_series, onnx_series, faq_series, faq_again, plain, priced, api])
     report.text("Embedding and index build", "\n".join([
         f"- embedding throughput: {throughput:.0f} short texts/s (batch 64)",
+        f"- {SYNTHETIC:,} synthetic products imported as merchant CSV in "
+        f"{import_seconds:.0f} s",
         f"- {SYNTHETIC:,}-product index ({index.kind}) built in {build_seconds:.0f} s "
         f"including embedding; resident memory grew from {rss_before:.0f} MB to "
         f"{rss_after:.0f} MB",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,12 +21,24 @@ class KnowledgeSettings(BaseSettings):
     embedding_model: str = "all-MiniLM-L6-v2"
     faq_dir: Path = REPO_ROOT / "knowledge" / "faq"
     search_threads: int = 1
+    query_encoder: Literal["onnx", "torch"] = "onnx"
+    """How one query is encoded; both give the same vector, ONNX Runtime in less time."""
+    encoder_cache_dir: Path | None = None
+    """Where the exported ONNX query encoder is kept; default ``~/.cache/atelier/encoders``
+    (outside the data directory, so test runs and fresh checkouts share one export)."""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Self:
         if self.index_dir is None:
             self.index_dir = self.data_dir / "index"
         return self
+
+    @property
+    def encoder_cache_path(self) -> Path:
+        if self.encoder_cache_dir is not None:
+            return self.encoder_cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "atelier" / "encoders"
 
     @property
     def index_path(self) -> Path:
