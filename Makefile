@@ -8,7 +8,7 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-8s\033[0m %s\n", $$1, $$2}'
 
-setup: ## Create both virtual environments, install Chromium, train the Rasa model
+setup: ## Create both virtual environments, install Chromium and Firefox, train the Rasa model
 	@bash scripts/setup.sh all browser
 
 run: ## Set up if needed and start Rasa, the action server and the app with the demo shop

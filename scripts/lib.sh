@@ -43,4 +43,7 @@ hash_inputs() {
 
 venv_app() { printf '%s/venvs/app311-%s\n' "$CACHE_DIR" "$(hash_inputs requirements/app.txt requirements/app311.lock)"; }
 venv_rasa() { printf '%s/venvs/rasa310-%s\n' "$CACHE_DIR" "$(hash_inputs requirements/rasa.txt requirements/rasa310.lock)"; }
+# The Node packages of the Firefox widget test (puppeteer-core), outside the clone.
+FIREFOX_TESTS=tests/e2e/firefox
+node_modules_dir() { printf '%s/node/%s/node_modules\n' "$CACHE_DIR" "$(hash_inputs "$FIREFOX_TESTS/package.json" "$FIREFOX_TESTS/package-lock.json")"; }
 model_dir() { printf '%s/models/%s\n' "$CACHE_DIR" "$(hash_inputs bot/config.yml bot/domain bot/data nlu_data)"; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up: both virtual environments, Chromium for browser tests,
+# Idempotent set-up: both virtual environments, Chromium and Firefox for browser tests,
 # the trained Rasa model. Each step is skipped when its inputs are unchanged.
 # Usage: scripts/setup.sh [venvs|browser|model|all]...
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,14 +37,37 @@ setup_venvs() {
   make_venv 3.10 "$(venv_rasa)" install_rasa
 }
 
+# Debian's chromium (Playwright) and firefox-esr (puppeteer-core over WebDriver BiDi): no
+# browser is downloaded, so the browser tests work with only the Debian and npm mirrors.
 setup_browser() {
-  [ -x /usr/bin/chromium ] && return 0
-  command -v apt-get >/dev/null || die "Chromium is needed for the browser tests: install Debian's 'chromium' package."
-  log "Installing Debian's chromium for the browser tests"
-  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
-  [ -x /usr/bin/chromium ] || die "chromium did not install at /usr/bin/chromium"
+  local -a missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
+  command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+  if [ ${#missing[@]} -gt 0 ]; then
+    command -v apt-get >/dev/null || die "The browser tests need Debian's packages: ${missing[*]}. Install them and run again."
+    log "Installing Debian's ${missing[*]} for the browser tests"
+    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    [ -x /usr/bin/chromium ] || die "chromium did not install at /usr/bin/chromium"
+    [ -x /usr/bin/firefox-esr ] || die "firefox-esr did not install at /usr/bin/firefox-esr"
+  fi
+  setup_node_modules
+}
+
+setup_node_modules() {
+  local modules dir; modules="$(node_modules_dir)"; dir="$(dirname "$modules")"
+  [ -f "$dir/.complete" ] && return 0
+  command -v npm >/dev/null || die "npm is needed for the Firefox widget test: install Debian's 'npm' package."
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)' \
+    || die "Node.js 18 or later is needed for the Firefox widget test (found $(node --version))."
+  log "Installing puppeteer-core for the Firefox widget test into $dir"
+  rm -rf "$dir" "$dir.tmp" && mkdir -p "$dir.tmp"
+  cp "$ROOT/$FIREFOX_TESTS/package.json" "$ROOT/$FIREFOX_TESTS/package-lock.json" "$dir.tmp/"
+  (cd "$dir.tmp" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  touch "$dir.tmp/.complete"   # only a finished install counts; a broken one is redone
+  mv "$dir.tmp" "$dir"
 }
 
 setup_model() {
@@ -70,4 +93,5 @@ main() {
     esac
   done
 }
-main "$@"
+# 'exit' on the same line: bash reads no further, so editing this file during a run is safe
+main "$@"; exit

@@ -7,6 +7,7 @@ bash "$ROOT/scripts/setup.sh" all browser
 APP_VENV="$(venv_app)"; RASA_VENV="$(venv_rasa)"
 export ATELIER_TEST_RASA_BIN="$RASA_VENV/bin/rasa"
 export ATELIER_TEST_RASA_MODEL="$(model_dir)/model.tar.gz"
+export ATELIER_TEST_NODE_MODULES="$(node_modules_dir)"  # puppeteer-core for the Firefox test
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 start_test_services
 
