@@ -16,6 +16,7 @@ def main() -> int:
     search_bench.run(report)
     checkout_bench.run(report)
     gateway_bench.run(report)
+    gateway_bench.run_agent_replies(report)
     knowledge_bench.run(report)
     knowledge_bench.relevance(report)
     nlu_bench.run(report)

@@ -104,7 +104,8 @@ def create_app(settings: GatewaySettings | None = None, *,
                                      bus=delivery.bus, pending=delivery.pending)
         delivery.attach(app.state.chat, factory)
         desk.bind(app.state.chat)
-        app.state.telegram = await start_telegram_webhook(settings, app.state.chat)
+        app.state.telegram = await start_telegram_webhook(settings, app.state.chat,
+                                                          limiter=delivery.limiter)
         close_outbound = start_telegram_outbound(settings, app.state.chat, app.state.telegram)
         expiry = asyncio.create_task(expire_unpaid_orders(session_factory or get_sessionmaker()))
         timeouts = asyncio.create_task(desk.run_timeouts(settings.handoff_check_seconds))

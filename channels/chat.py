@@ -36,6 +36,10 @@ class ChatInputError(ValueError):
         self.code, self.message = code, message
 
 
+class OutboundFailed(RuntimeError):
+    """A channel could not deliver pushed messages (for instance Telegram is unreachable)."""
+
+
 class ChatService:
     def __init__(self, *, rasa: RasaClient, history: History, max_message_chars: int,
                  handoff: HandoffDesk | None = None, bus: Bus | None = None,
@@ -82,14 +86,41 @@ class ChatService:
         id starts with ``prefix`` on their own channel (e.g. ``tg-`` → Telegram)."""
         self._outbound.append((prefix, send))
 
-    async def push(self, conversation_id: str, messages: list[ChatMessage]) -> list[ChatMessage]:
+    async def push(self, conversation_id: str, messages: list[ChatMessage], *,
+                   must_deliver: bool = False) -> list[ChatMessage]:
         """Record messages no shopper turn returns (an agent's reply, a notice) and send them
-        out on the conversation's channel; the widget gets them through :meth:`record`."""
+        out on the conversation's channel; the widget gets them through :meth:`record`.
+
+        Args:
+            must_deliver: for a caller that retries (the outbox relay): the channel is
+                sent to first and :class:`OutboundFailed` raised before anything is
+                recorded, so a retry neither loses the message nor shows it twice in the
+                transcript. Otherwise a failed send is logged.
+        """
+        senders = [send for prefix, send in self._outbound if conversation_id.startswith(prefix)]
+        if must_deliver:
+            for send in senders:
+                await send(conversation_id, messages)
+            return [await self.record(conversation_id, m) for m in messages]
         stored = [await self.record(conversation_id, m) for m in messages]
-        for prefix, send in self._outbound:
-            if conversation_id.startswith(prefix):
+        for send in senders:
+            try:
                 await send(conversation_id, stored)
+            except OutboundFailed as exc:
+                log.error("pushed messages not delivered: %s", exc,
+                          extra={"conversation_id": conversation_id})
         return stored
+
+    async def forget(self, conversation_id: str) -> None:
+        """Drop what the gateway keeps of a conversation whose data is deleted: the replay
+        history, and the messages waiting for the bot (they must not reach it later). Waits
+        for a turn in progress, so that nothing of it is recorded afterwards."""
+        async with self._locks[conversation_id]:
+            while await self.pending.first(conversation_id) is not None:
+                await self.pending.drop_first(conversation_id)
+            forget = getattr(self.history, "forget", None)
+            if forget is not None:
+                await forget(conversation_id)
 
     async def handle_turn(self, conversation_id: str, text: str, *, payload: str | None = None,
                           client_id: str | None = None,

@@ -4,7 +4,7 @@ import re
 from functools import lru_cache
 from typing import Literal, Self
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TELEGRAM_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
@@ -42,6 +42,20 @@ class GatewaySettings(BaseSettings):
     """How often messages that arrived while the bot was down are retried."""
     parcel_check_seconds: float = 300.0
     """How often shipped parcels are followed, so a delivery is told without asking."""
+    outbox_poll_seconds: float = Field(1.0, gt=0)
+    """How often the outbox is read for order news committed by another process (a change
+    committed in this process wakes the relay at once)."""
+    outbox_lease_seconds: float = Field(180.0, gt=0)
+    """How long a replica holds a message it is delivering before another may take it
+    over (a replica that died mid-delivery); longer than the slowest Telegram send."""
+    outbox_max_attempts: int = Field(10, ge=1)
+    """Attempts at a message before it is given up (and logged as an error)."""
+    outbox_retry_backoff_seconds: float = Field(1.0, gt=0)
+    """The wait before the first retry, doubled after each further failure."""
+    outbox_max_backoff_seconds: float = Field(300.0, gt=0)
+    outbox_batch_size: int = Field(50, ge=1)
+    outbox_keep_days: float = Field(7.0, gt=0)
+    """Delivered messages are deleted after this long."""
 
     handoff_timeout_seconds: float = 300.0
     """A shopper waiting this long for an agent is told when the shop is staffed."""

@@ -1,5 +1,6 @@
 """The gateway's delivery parts, built once per app: message bus, messages waiting for the
-bot, rate limits, customer tokens and the routes of proactive messages.
+bot, rate limits, customer tokens, the routes of proactive messages and the relay that
+posts them from the outbox.
 
 Each part lives in Redis when ``ATELIER_REDIS_URL`` is set (shared by gateway replicas)
 and in this process otherwise.
@@ -19,11 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from channels.bus import Bus, make_bus
 from channels.chat import CONVERSATION_ID_RE, ChatService
 from channels.config import GatewaySettings
+from channels.erasure import Wipes, make_wipes, retry_wipes
 from channels.history import History
 from channels.identity import Shopper, verify_customer_token
-from channels.limits import MemoryBuckets, Rate, RateLimiter, RedisBuckets
+from channels.limits import RateLimiter, make_limiter
 from channels.notify import ConversationRoutes, Notifier
 from channels.origins import Origins
+from channels.outbox import OutboxRelay
 from channels.pending import MemoryPending, Pending, RedisPending
 from commerce_core import clock
 from commerce_core.shipment.service import refresh_deliveries
@@ -55,26 +58,29 @@ class Delivery:
         self.settings = settings
         self.bus: Bus = make_bus(history, redis_url=url, prefix=prefix)
         self.pending: Pending = RedisPending(url, prefix) if url else MemoryPending()
-        self.limiter = RateLimiter(
-            buckets=RedisBuckets(url, prefix) if url else MemoryBuckets(),
-            conversation=Rate(settings.rate_conversation_per_minute,
-                              settings.rate_conversation_burst),
-            ip=Rate(settings.rate_ip_per_minute, settings.rate_ip_burst))
+        self.limiter: RateLimiter = make_limiter(settings)
+        self.wipes: Wipes = make_wipes(redis_url=url, prefix=prefix)
+        """Conversations of deleted customers whose bot tracker is still to be wiped."""
         self.routes = ConversationRoutes(redis_url=url, prefix=prefix)
         self.origins = Origins(settings)
-        self.notifier: Notifier | None = None
+        self.relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.bus.start()
 
     def attach(self, chat: ChatService, factory: sessionmaker[Session]) -> None:
-        """Start posting order events in conversations, retrying messages that wait for
-        the bot, and following parcels."""
-        self.notifier = Notifier(chat=chat, routes=self.routes)
-        self.notifier.start()
+        """Start relaying order events from the outbox to conversations, retrying
+        messages that wait for the bot and bot trackers still to be wiped, and following
+        parcels."""
+        self.relay = OutboxRelay(factory=factory,
+                                 notifier=Notifier(chat=chat, routes=self.routes),
+                                 settings=self.settings)
+        self.relay.start()
         self._tasks = [
             asyncio.create_task(chat.retry_pending(every=self.settings.bot_retry_seconds)),
+            asyncio.create_task(retry_wipes(rasa=chat.rasa, wipes=self.wipes,
+                                            every=self.settings.bot_retry_seconds)),
             asyncio.create_task(follow_parcels(factory, self.settings.parcel_check_seconds))]
 
     async def shopper(self, token: str | None, conversation_id: str) -> Shopper | None:
@@ -94,8 +100,8 @@ class Delivery:
         return shopper
 
     async def aclose(self) -> None:
-        if self.notifier is not None:
-            await self.notifier.stop()
+        if self.relay is not None:
+            await self.relay.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -103,4 +109,5 @@ class Delivery:
         await self.bus.aclose()
         await self.pending.aclose()
         await self.limiter.aclose()
+        await self.wipes.aclose()
         await self.routes.aclose()

@@ -3,6 +3,10 @@
 A bucket holds up to ``burst`` messages and refills at ``per_minute``; a message that finds
 it empty is refused with ``rate_limited`` and how long to wait. Buckets live in Redis when
 configured (one limit across all gateway replicas, Redis's clock), else in this process.
+
+The widget gets the refusal as an error (429, an error frame). A channel that answers with
+a message of its own (Telegram) tells the shopper once per burst
+(:meth:`RateLimiter.first_refusal`), not once per dropped message.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from channels.chat import ChatInputError
+from channels.config import GatewaySettings
 
 MAX_LOCAL_BUCKETS = 100_000
 
@@ -39,12 +44,17 @@ class Buckets(Protocol):
         """Take one token; 0 if there was one, else the seconds until there is."""
         ...
 
+    async def claim_notice(self, key: str, seconds: float) -> bool:
+        """True for the first claim of ``key`` in ``seconds``, False for the others."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
 class MemoryBuckets:
     def __init__(self) -> None:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._notices: OrderedDict[str, float] = OrderedDict()
 
     async def take(self, key: str, rate: Rate) -> float:
         now = time.monotonic()
@@ -59,6 +69,16 @@ class MemoryBuckets:
         if len(self._buckets) > MAX_LOCAL_BUCKETS:  # forget the longest idle
             self._buckets.popitem(last=False)
         return wait
+
+    async def claim_notice(self, key: str, seconds: float) -> bool:
+        now = time.monotonic()
+        if self._notices.get(key, now) > now:
+            return False
+        self._notices.pop(key, None)
+        self._notices[key] = now + seconds
+        if len(self._notices) > MAX_LOCAL_BUCKETS:
+            self._notices.popitem(last=False)
+        return True
 
     async def aclose(self) -> None:
         return None
@@ -89,6 +109,10 @@ class RedisBuckets:
                                       rate.per_minute / 60)
         return float(wait)
 
+    async def claim_notice(self, key: str, seconds: float) -> bool:
+        return bool(await self._redis.set(f"{self._prefix}:rate-notice:{key}", "1", nx=True,
+                                          px=max(1, math.ceil(seconds * 1000))))
+
     async def aclose(self) -> None:
         await self._redis.aclose()
 
@@ -111,5 +135,27 @@ class RateLimiter:
         if wait > 0:
             raise RateLimited(wait)
 
+    async def first_refusal(self, conversation_id: str, refused: RateLimited) -> bool:
+        """Whether the shopper should be told of ``refused``: the first refusal of a burst.
+
+        A burst lasts until the conversation's bucket could have filled up again (30 s
+        with the defaults) and at least until the next message is allowed, so a shopper who
+        keeps sending hears the notice once in that time, on whichever replica.
+        """
+        refill = self.conversation.burst * 60 / self.conversation.per_minute
+        return await self.buckets.claim_notice(f"conv:{conversation_id}",
+                                               max(refill, refused.retry_after))
+
     async def aclose(self) -> None:
         await self.buckets.aclose()
+
+
+def make_limiter(settings: GatewaySettings, *, in_process: bool = False) -> RateLimiter:
+    """The limits of ``settings``, counted in Redis when it is configured (unless
+    ``in_process``), else in this process."""
+    url = None if in_process else settings.redis_url
+    return RateLimiter(
+        buckets=RedisBuckets(url, settings.redis_prefix) if url else MemoryBuckets(),
+        conversation=Rate(settings.rate_conversation_per_minute,
+                          settings.rate_conversation_burst),
+        ip=Rate(settings.rate_ip_per_minute, settings.rate_ip_burst))

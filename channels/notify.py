@@ -1,7 +1,8 @@
 """Proactive messages: payment received, parcel shipped, delivered, cancelled, refunded.
 
-The commerce core emits ``order.*`` events after commit with the customer's channel
-identities. Each identity leads to conversations:
+The commerce core writes ``order.*`` events to its outbox, in the transaction of the change,
+with the customer's channel identities; :mod:`channels.outbox` relays them here. Each
+identity leads to conversations:
 
 - ``telegram/tg-<chat id>`` and ``web/<conversation id>`` are conversations themselves;
 - ``web/shop-<customer ref>`` (a customer signed in by the shop, see
@@ -15,20 +16,18 @@ reconnect, and a Telegram chat gets it from the bot.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Collection
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
 from channels.chat import CONVERSATION_ID_RE, ChatService
 from channels.identity import SHOP_PREFIX, Shopper
 from channels.messages import ChatMessage
-from commerce_core.events import DomainEvent, subscribe
+from commerce_core.events import DomainEvent
 
 log = logging.getLogger(__name__)
 KINDS = ("order.paid", "order.shipped", "order.delivered", "order.cancelled", "order.refunded")
@@ -98,36 +97,22 @@ class ConversationRoutes:
             await self._redis.aclose()
 
 
+@dataclass(frozen=True)
+class Told:
+    """What one delivery did."""
+
+    conversations: list[str]
+    """The conversations told this time."""
+    error: str | None = None
+    """Why some conversation was not told (it is tried again); None when all were."""
+
+
 class Notifier:
-    """Subscribes to the order events of this process and posts them in conversations."""
+    """Posts order events in the conversations of the customer they concern."""
 
     def __init__(self, *, chat: ChatService, routes: ConversationRoutes) -> None:
         self.chat = chat
         self.routes = routes
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._unsubscribe: list[Callable[[], None]] = []
-        self._tasks: set[concurrent.futures.Future[Any]] = set()
-
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._unsubscribe = [subscribe(kind, self._on_event) for kind in KINDS]
-
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Take no more events, and let those in hand be delivered (a graceful shutdown)."""
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
-        if self._tasks:
-            await asyncio.wait([asyncio.wrap_future(f) for f in list(self._tasks)],
-                               timeout=timeout)
-
-    def _on_event(self, event: DomainEvent) -> None:
-        # Called after commit, often in a worker thread of a synchronous route.
-        if self._loop is None or self._loop.is_closed():
-            return
-        future = asyncio.run_coroutine_threadsafe(self.deliver(event), self._loop)
-        self._tasks.add(future)
-        future.add_done_callback(self._tasks.discard)
 
     async def conversations(self, identities: list[dict[str, str]]) -> list[str]:
         found: list[str] = []
@@ -144,19 +129,30 @@ class Notifier:
                 found.append(conversation_id)
         return found
 
-    async def deliver(self, event: DomainEvent) -> list[str]:
-        """Post the event's message in every conversation of the customer; returns them."""
+    async def deliver(self, event: DomainEvent, *, told: Collection[str] = ()) -> Told:
+        """Post the event's message in every conversation of the customer, except those
+        already ``told`` by an earlier attempt.
+
+        Raises:
+            RedisError: the conversations of a signed-in customer could not be looked up.
+        """
         text = message_for(event)
         if text is None:
-            return []
-        conversations = await self.conversations(event.data.get("identities") or [])
-        for conversation_id in conversations:
+            return Told([])
+        now_told: list[str] = []
+        error: str | None = None
+        for conversation_id in await self.conversations(event.data.get("identities") or []):
+            if conversation_id in told:
+                continue
             try:
-                await self.chat.push(conversation_id, [ChatMessage(role="bot", text=text)])
-            except Exception:  # one unreachable channel must not silence the others
-                log.exception("proactive message not delivered (%s)", event.kind,
-                              extra={"conversation_id": conversation_id})
+                await self.chat.push(conversation_id, [ChatMessage(role="bot", text=text)],
+                                     must_deliver=True)
+            except Exception as exc:  # one unreachable channel must not silence the others
+                log.warning("proactive message %s not delivered: %s", event.kind, exc,
+                            exc_info=True, extra={"conversation_id": conversation_id})
+                error = error or f"{conversation_id}: {type(exc).__name__}: {exc}"
             else:
+                now_told.append(conversation_id)
                 log.info("proactive message %s for order %s", event.kind,
                          event.data.get("number"), extra={"conversation_id": conversation_id})
-        return conversations
+        return Told(now_told, error)

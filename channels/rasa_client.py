@@ -1,10 +1,16 @@
-"""The gateway's client of the Rasa server (REST channel)."""
+"""The gateway's client of the Rasa server: its REST channel, and the HTTP API (served
+with ``rasa run --enable-api``) for what the channel cannot do."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+
+API_HINTS = {404: " (is its HTTP API enabled? rasa run --enable-api)",
+             401: " (its HTTP API wants a token, --auth-token, which the gateway has not)",
+             403: " (its HTTP API wants a token, --auth-token, which the gateway has not)"}
 
 
 class BotUnavailable(Exception):
@@ -30,6 +36,23 @@ class RasaClient:
         if not isinstance(data, list):
             raise BotUnavailable("Rasa answered something that is not a message list")
         return data
+
+    async def replace_events(self, conversation_id: str,
+                             events: list[dict[str, Any]]) -> None:
+        """Replace the events of the conversation's tracker (``[]``: Rasa forgets it).
+
+        Raises:
+            BotUnavailable: Rasa did not replace them (down, no model loaded yet, or the
+                HTTP API not enabled: a 404).
+        """
+        path = f"/conversations/{quote(conversation_id, safe='')}/tracker/events"
+        try:
+            response = await self._client.put(path, json=events)
+        except httpx.HTTPError as exc:
+            raise BotUnavailable(str(exc) or type(exc).__name__) from exc
+        if response.status_code != 200:
+            hint = API_HINTS.get(response.status_code, "")
+            raise BotUnavailable(f"Rasa answered {response.status_code}{hint}")
 
     async def healthy(self) -> bool:
         try:

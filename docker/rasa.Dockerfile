@@ -1,6 +1,7 @@
 # The Python 3.10 runtime of Rasa Open Source 3.6, with the model trained at build time.
 FROM python:3.10-slim-bookworm
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 RASA_TELEMETRY_ENABLED=false
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 RASA_TELEMETRY_ENABLED=false \
+    PYTHONPATH=/srv/bot
 WORKDIR /srv/bot
 COPY requirements/rasa.txt requirements/rasa310.lock /tmp/requirements/
 RUN pip install -r /tmp/requirements/rasa.txt -c /tmp/requirements/rasa310.lock

@@ -72,7 +72,10 @@ def test_rasa_reaches_the_actions_and_keeps_state_in_redis() -> None:
     dockerfile = (REPO / SERVICES["rasa"]["build"]["dockerfile"]).read_text()
     assert "endpoints.compose.yml" in dockerfile
     endpoints = yaml.safe_load((REPO / "bot" / "endpoints.compose.yml").read_text())
-    assert endpoints["tracker_store"]["type"] == "redis"
+    # Rasa's Redis store, made wipeable (a customer's data deleted): see the module
+    store_type = endpoints["tracker_store"]["type"]
+    assert store_type == "atelier_tracker_store.ErasableRedisTrackerStore"
+    assert (REPO / "bot" / f"{store_type.split('.')[0]}.py").exists()
     assert endpoints["lock_store"]["type"] == "redis"
     assert endpoints["tracker_store"]["url"] == "${ATELIER_RASA_REDIS_HOST}"
     assert endpoints["action_endpoint"]["url"] == "${ATELIER_ACTION_ENDPOINT_URL}"

@@ -28,6 +28,7 @@ from channels.agent.views import conversation_detail
 from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
 from channels.config import GatewaySettings
 from channels.desk import AgentRef, HandoffDesk
+from channels.erasure import wipe_trackers
 from channels.handoff import TransitionError, queue
 from channels.transcripts import delete_customer_data, search
 from commerce_core.auth import Unauthorized
@@ -224,20 +225,26 @@ def search_transcripts(_: AgentDep, session: SessionDep, q: str = "") -> dict:
 
 
 @router.delete("/customers/{channel}/{external_id}")
-async def delete_customer(_: AgentDep, session: SessionDep, chat: ChatDep, channel: str,
-                          external_id: str) -> dict:
+async def delete_customer(_: AgentDep, session: SessionDep, chat: ChatDep, request: Request,
+                          channel: str, external_id: str) -> dict:
+    """Delete a customer's personal data, and wipe their conversations from the bot.
+
+    ``bot_memory.waiting`` lists the conversations whose tracker the bot could not empty
+    now (it is down or starting); the gateway keeps retrying them, and they are not
+    reported as wiped before they are.
+    """
     if len(channel) > 20 or len(external_id) > 128:
         raise InvalidInput("That is not a shopper identity.", code="invalid_identity")
+    wipes = request.app.state.delivery.wipes
 
-    def work() -> dict:
-        deletion = delete_customer_data(session=session, channel=channel,
-                                        external_id=external_id)
-        session.commit()
-        return deletion.as_json()
-
-    result = await run_in_threadpool(work)
-    forget = getattr(chat.history, "forget", None)
-    if forget is not None:
-        for conversation_id in result["conversations"]:
-            await forget(conversation_id)
-    return result
+    deletion = await run_in_threadpool(lambda: delete_customer_data(
+        session=session, channel=channel, external_id=external_id))
+    # Written down before the commit: once the rows are gone, nothing else names them.
+    await wipes.add(deletion.conversations)
+    await run_in_threadpool(session.commit)
+    for conversation_id in deletion.conversations:
+        await chat.forget(conversation_id)
+    waiting = await wipe_trackers(rasa=chat.rasa, wipes=wipes,
+                                  conversation_ids=deletion.conversations)
+    return {**deletion.as_json(), "bot_memory": {
+        "wiped": [c for c in deletion.conversations if c not in waiting], "waiting": waiting}}

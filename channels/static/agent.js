@@ -323,7 +323,9 @@
     if (!window.confirm(`Delete every transcript, the contact details and order addresses of ${detail.channel} ${detail.external_id}? This cannot be undone.`)) return;
     try {
       const result = await api("DELETE", `/customers/${encodeURIComponent(detail.channel)}/${encodeURIComponent(detail.external_id)}`);
-      $("action-error").textContent = `Deleted ${result.messages} messages in ${result.conversations.length} conversations.`;
+      const waiting = result.bot_memory ? result.bot_memory.waiting.length : 0;
+      $("action-error").textContent = `Deleted ${result.messages} messages in ${result.conversations.length} conversations.` +
+        (waiting ? ` The bot is unreachable: it will forget ${waiting} of them as soon as it is back.` : "");
       $("transcript").replaceChildren();
     } catch (error) {
       $("action-error").textContent = error.message;

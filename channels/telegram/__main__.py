@@ -62,7 +62,7 @@ async def run_polling(settings: GatewaySettings) -> None:
     chat = ChatService(rasa=rasa, history=history, max_message_chars=settings.max_message_chars,
                        handoff=desk, bus=delivery.bus, pending=delivery.pending)
     desk.bind(chat)
-    bot = TelegramBot(settings, chat, mode="polling")
+    bot = TelegramBot(settings, chat, mode="polling", limiter=delivery.limiter)
     chat.add_outbound(CONVERSATION_PREFIX, bot.channel.deliver)  # late answers, notices
     retry = asyncio.create_task(chat.retry_pending(every=settings.bot_retry_seconds))
     heartbeat: asyncio.Task[None] | None = None

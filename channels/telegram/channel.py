@@ -1,7 +1,8 @@
 """Telegram as a channel of the gateway: updates in, gateway messages out.
 
 Each private chat is the conversation ``tg-<chat_id>``; its turns go through the same
-``ChatService`` as the widget's, which records them and asks Rasa.
+``ChatService`` as the widget's, which records them and asks Rasa, and count against the
+same per-conversation rate limit.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from channels.chat import ChatInputError, ChatService
 from channels.config import GatewaySettings
+from channels.limits import RateLimited, RateLimiter, make_limiter
 from channels.messages import Button, Card, ChatMessage, Link
 from channels.telegram.buttons import ButtonStore
 from channels.telegram.render import (
@@ -75,9 +79,12 @@ class TelegramChannel:
     """The handlers of the bot and :meth:`deliver`, which renders messages for Telegram."""
 
     def __init__(self, *, bot: Bot, chat: ChatService, settings: GatewaySettings,
-                 buttons: ButtonStore | None = None) -> None:
+                 buttons: ButtonStore | None = None, limiter: RateLimiter | None = None) -> None:
+        """``limiter`` is the gateway's (shared by replicas when in Redis); by default the
+        limits of ``settings``, counted in this process."""
         self.bot = bot
         self.chat = chat
+        self.limiter = limiter or make_limiter(settings, in_process=True)
         self.public_url = settings.public_url
         self.buttons = buttons or ButtonStore(settings.telegram_button_cache_size)
         self.retry = RetryPolicy(retries=settings.telegram_send_retries,
@@ -86,6 +93,7 @@ class TelegramChannel:
 
     def register(self, application: Application) -> None:
         private = filters.ChatType.PRIVATE  # a group chat is not one shopper with one cart
+        application.add_handler(TypeHandler(Update, self.limit), group=-1)  # before the rest
         for name, callback in (("start", self.on_start), ("help", self.on_help),
                                ("human", self.on_human), ("cancel", self.on_cancel)):
             application.add_handler(CommandHandler(name, callback, filters=private))
@@ -97,6 +105,29 @@ class TelegramChannel:
         application.add_error_handler(self.on_error)
 
     # --- updates in
+
+    async def limit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Count every update of a private chat (texts, commands, stickers, buttons) against
+        the conversation's rate limit; one over it is dropped before any handler runs.
+
+        The shopper hears the widget's notice once per burst (see
+        :meth:`RateLimiter.first_refusal`), not once per dropped message.
+        """
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        conversation_id = conversation_id_for(chat.id)
+        try:
+            await self.limiter.check(conversation_id=conversation_id, ip=None)
+        except RateLimited as exc:
+            tell = await self.limiter.first_refusal(conversation_id, exc)
+            log.info("telegram update over the rate limit dropped (retry in %d s)",
+                     exc.retry_after, extra={"conversation_id": conversation_id})
+            if update.callback_query is not None:
+                await self._answer(update.callback_query, None)  # stop the spinner
+            if tell:
+                await self.send_text(conversation_id, exc.message)
+            raise ApplicationHandlerStop from None
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._turn(update, GREETING_REQUEST)  # the bot's own greeting comes back

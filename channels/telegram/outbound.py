@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot
 from telegram.error import TelegramError
 
-from channels.chat import ChatService
+from channels.chat import ChatService, OutboundFailed
 from channels.config import GatewaySettings
 from channels.messages import ChatMessage
 from channels.telegram.channel import CONVERSATION_PREFIX, TelegramChannel
@@ -51,8 +51,7 @@ def start_telegram_outbound(settings: GatewaySettings, chat: ChatService,
             except TelegramError as exc:  # sending may still work; it is tried below
                 log.warning("telegram bot not initialised: %s", exc)
         if not await channel.deliver(conversation_id, messages):
-            log.error("message to telegram not delivered",
-                      extra={"conversation_id": conversation_id})
+            raise OutboundFailed("Telegram did not take every part of the message")
 
     chat.add_outbound(CONVERSATION_PREFIX, send)
 

@@ -13,6 +13,7 @@ from telegram.ext import Application, BaseUpdateProcessor
 
 from channels.chat import ChatService
 from channels.config import GatewaySettings
+from channels.limits import RateLimiter
 from channels.telegram.channel import ALLOWED_UPDATES, COMMANDS, TelegramChannel
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ class TelegramBot:
     """
 
     def __init__(self, settings: GatewaySettings, chat: ChatService, *,
-                 mode: Literal["polling", "webhook"]) -> None:
+                 mode: Literal["polling", "webhook"], limiter: RateLimiter | None = None
+                 ) -> None:
         if settings.telegram_token is None:
             raise ValueError("ATELIER_TELEGRAM_TOKEN is not set")
         self.settings = settings
@@ -80,7 +82,8 @@ class TelegramBot:
         if mode == "webhook":
             builder = builder.updater(None)
         self.application = builder.build()
-        self.channel = TelegramChannel(bot=self.application.bot, chat=chat, settings=settings)
+        self.channel = TelegramChannel(bot=self.application.bot, chat=chat, settings=settings,
+                                       limiter=limiter)
         self.channel.register(self.application)
         self.running = False
 

@@ -20,6 +20,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 
 from channels.chat import ChatService
 from channels.config import GatewaySettings
+from channels.limits import RateLimiter
 from channels.telegram.runtime import WEBHOOK_PATH, TelegramBot
 from commerce_core.errors import error_body
 
@@ -36,10 +37,11 @@ class TelegramWebhook:
     trying, and until it is up the route answers 503, which Telegram retries later.
     """
 
-    def __init__(self, settings: GatewaySettings, chat: ChatService) -> None:
+    def __init__(self, settings: GatewaySettings, chat: ChatService, *,
+                 limiter: RateLimiter | None = None) -> None:
         assert settings.telegram_webhook_secret is not None  # required by GatewaySettings
         self._secret = settings.telegram_webhook_secret.get_secret_value().encode()
-        self.bot = TelegramBot(settings, chat, mode="webhook")
+        self.bot = TelegramBot(settings, chat, mode="webhook", limiter=limiter)
         self._starting: asyncio.Task[None] | None = None
 
     def accepts(self, secret: str | None) -> bool:
@@ -74,11 +76,12 @@ class TelegramWebhook:
         await self.bot.stop()
 
 
-async def start_telegram_webhook(settings: GatewaySettings,
-                                 chat: ChatService) -> TelegramWebhook | None:
+async def start_telegram_webhook(settings: GatewaySettings, chat: ChatService, *,
+                                 limiter: RateLimiter | None = None) -> TelegramWebhook | None:
+    """``limiter``: the gateway's rate limits (the widget's), so that replicas share them."""
     if settings.telegram_token is None or settings.telegram_mode != "webhook":
         return None
-    webhook = TelegramWebhook(settings, chat)
+    webhook = TelegramWebhook(settings, chat, limiter=limiter)
     webhook.start()
     return webhook
 

@@ -14,6 +14,7 @@ from commerce_core.models.conversation import (
 )
 from commerce_core.models.customer import ChannelIdentity, Customer
 from commerce_core.models.order import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
+from commerce_core.models.outbox import OutboxMessage
 from commerce_core.models.payment import Payment, PaymentState, WebhookEvent
 from commerce_core.models.shipment import Shipment
 
@@ -21,6 +22,6 @@ __all__ = [
     "Agent", "AgentSession", "Base", "Cart", "CartLine", "CartStatus", "ChannelIdentity",
     "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
     "CustomizationRuleSet", "MerchantApiKey", "Order", "OrderEvent", "OrderLine",
-    "OrderStatus", "Payment", "PaymentState", "PaymentStatus", "Product", "Shipment",
-    "Variant", "WebhookEvent",
+    "OrderStatus", "OutboxMessage", "Payment", "PaymentState", "PaymentStatus", "Product",
+    "Shipment", "Variant", "WebhookEvent",
 ]

@@ -26,6 +26,7 @@ from commerce_core.models import (
 from commerce_core.order.repository import OrderRepository
 from commerce_core.order.schemas import CheckoutIn, OrderEventOut, OrderLineOut, OrderOut
 from commerce_core.order.state import NOT_YET_SHIPPED
+from commerce_core.outbox.repository import OutboxRepository
 from commerce_core.pricing import shipping_cost, totals
 
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -139,16 +140,23 @@ def get_order(*, session: Session, order_id: int) -> Order:
 
 
 def emit_order_event(*, session: Session, order: Order, kind: str, **extra: Any) -> None:
-    """Queue ``order.<kind>`` for after commit, with who to tell (contract 5 of the team).
+    """Tell of ``order.<kind>``, with who to tell (contract 5 of the team).
 
+    It is written to the outbox in the caller's transaction, so it survives a crash after
+    the commit and reaches a gateway that runs in another process; it is also queued for
+    this process's subscribers after commit (which wakes a relay of this process at once).
     The customer's channel identities are read now, inside the transaction: the handlers
     run after commit without a session, and relationships are ``lazy="raise"``.
     """
     identities = OrderRepository(session).identities_of(order.customer_id)
-    emit(session, f"order.{kind}", order_id=order.id, number=order.number,
-         customer_id=order.customer_id, total=str(order.total), currency=order.currency,
-         identities=[{"channel": i.channel, "external_id": i.external_id} for i in identities],
-         **extra)
+    data: dict[str, Any] = {
+        "order_id": order.id, "number": order.number, "customer_id": order.customer_id,
+        "total": str(order.total), "currency": order.currency,
+        "identities": [{"channel": i.channel, "external_id": i.external_id}
+                       for i in identities],
+        **extra}
+    OutboxRepository(session).add(kind=f"order.{kind}", stream=f"order:{order.id}", data=data)
+    emit(session, f"order.{kind}", **data)
 
 
 def cancel_unpaid(*, session: Session, order: Order, reason: str) -> None:

@@ -1,8 +1,10 @@
-"""A stand-in for Rasa's REST channel and ``/status``, for gateway tests where the model is
-not the point (delivery, limits, bot outages), served over real HTTP on a free port.
+"""A stand-in for Rasa's REST channel, ``/status`` and the HTTP API's
+``PUT /conversations/<id>/tracker/events``, for gateway tests where the model is not the
+point (delivery, limits, bot outages), served over real HTTP on a free port.
 
-It records every request (sender, message, metadata), answers ``You said: <message>``
-unless a canned answer is set for the message, and can be switched down (503) and up.
+It records every request (sender, message, metadata; the replaced tracker events), answers
+``You said: <message>`` unless a canned answer is set for the message, and can be switched
+down (503) and up.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class FakeRasa:
     echo_prefix: str = "You said: "
     status_checks: int = 0
     """How many times /status was asked while up."""
+    replaced: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    """``(conversation id, events)`` of every tracker replaced while up."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: uvicorn.Server | None = None
 
@@ -58,6 +62,21 @@ class FakeRasa:
         return JSONResponse([{"recipient_id": body["sender"],
                               "text": f"{self.echo_prefix}{body['message']}"}])
 
+    async def _replace_events(self, request: Request) -> JSONResponse:
+        if not self.up:
+            return JSONResponse({"error": "down"}, status_code=503)
+        conversation_id, events = request.path_params["conversation_id"], await request.json()
+        if not isinstance(events, list):
+            return JSONResponse({"status": "failure", "code": 400}, status_code=400)
+        with self._lock:
+            self.replaced.append((conversation_id, events))
+        return JSONResponse({"sender_id": conversation_id, "events": events, "slots": {}})
+
+    def wiped(self) -> list[str]:
+        """Conversations whose tracker was replaced with no events."""
+        with self._lock:
+            return [c for c, events in self.replaced if events == []]
+
     async def _status(self, request: Request) -> JSONResponse:
         if not self.up:
             return JSONResponse({"error": "down"}, status_code=503)
@@ -66,7 +85,9 @@ class FakeRasa:
 
     def start(self) -> FakeRasa:
         app = Starlette(routes=[Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
-                                Route("/status", self._status)])
+                                Route("/status", self._status),
+                                Route("/conversations/{conversation_id:path}/tracker/events",
+                                      self._replace_events, methods=["PUT"])])
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
                                                      log_level="warning", lifespan="off"))
         threading.Thread(target=self._server.run, daemon=True).start()

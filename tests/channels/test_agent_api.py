@@ -4,6 +4,7 @@ HTTP server standing in for Rasa (tests/channels/rasa_standin.py) and the fake B
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
@@ -19,7 +21,7 @@ from channels.agent import make_desk
 from channels.agent.auth import COOKIE, create_agent
 from channels.agent.routes import router as agent_api
 from channels.app import create_app
-from channels.chat import ChatService
+from channels.chat import BOT_DOWN_APOLOGY, ChatService
 from channels.config import GatewaySettings
 from channels.desk import BOT_BACK, CLOSED, STILL_WAITING, WAITING
 from channels.history import MemoryHistory
@@ -30,6 +32,7 @@ from channels.transcripts import TranscriptHistory, transcript
 from commerce_core.models import Conversation
 from knowledge.config import KnowledgeSettings
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi, LoopThread, text_update
+from tests.channels.fake_rasa import wait_for
 from tests.channels.rasa_standin import BACK_TEXT, HANDOFF_TEXT, RasaStandIn
 from tests.commerce_core.helpers import Shopper
 
@@ -153,6 +156,34 @@ def test_sign_in_cookie_bearer_logout_and_rate_limit(console: Console) -> None:
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "too_many_attempts"
     assert console.client.get("/agent/api/me", headers=headers).status_code == 200
+
+
+def test_failed_sign_ins_on_one_replica_count_on_the_other(
+        demo_catalog: sessionmaker[Session], tmp_path: Path, rasa: RasaStandIn,
+        bot_api: FakeBotApi, redis_url: str, redis_prefix: str) -> None:
+    # given: two gateway replicas on one database and one Redis, three failures allowed
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix,
+              "agent_login_max_failures": 3, "agent_login_window_seconds": 3}
+    with console_app(demo_catalog, tmp_path, rasa, bot_api, **shared) as a, \
+            console_app(demo_catalog, tmp_path, rasa, bot_api, **shared) as b:
+        email = a.client.get("/agent/api/me", headers=a.agent("Ana")).json()["email"]
+
+        def login(console: Console, password: str, who: str = email) -> Any:
+            return console.client.post("/agent/api/login",
+                                       json={"email": who, "password": password})
+
+        # when: wrong passwords alternate between the replicas
+        assert [login(c, "wrong password").status_code for c in (a, b, a)] == [401] * 3
+        # then: each replica refuses the next attempt, even with the right password
+        for console in (b, a):
+            limited = login(console, PASSWORD)
+            assert limited.status_code == 429
+            assert 1 <= limited.json()["error"]["details"]["retry_after"] <= 3
+        # the client's address is limited on both too, whatever the email
+        assert login(b, "anything", who="someone@shop.example").status_code == 429
+        # and once the window has passed the agent signs in on either
+        time.sleep(3.1)
+        assert login(b, PASSWORD).status_code == 200
 
 
 def test_handoff_claim_reply_handback_on_the_web(console: Console, rasa: RasaStandIn) -> None:
@@ -279,7 +310,7 @@ def test_nobody_picks_up_the_shopper_hears_the_staffed_hours_once(
         assert len(notices) == 1
 
 
-def test_search_and_delete_customer_data(console: Console) -> None:
+def test_search_and_delete_customer_data(console: Console, rasa: RasaStandIn) -> None:
     conversation_id = f"web-{next(ids)}"
     ana = console.agent("Ana")
     console.say(conversation_id, "my parcel never came, Jeanne Martin here")
@@ -295,6 +326,46 @@ def test_search_and_delete_customer_data(console: Console) -> None:
     assert console.client.get("/agent/api/search", headers=ana,
                               params={"q": "jeanne"}).json()["results"] == []
     assert console.history(conversation_id) == []
+    # the bot's tracker of the conversation is emptied too
+    assert deleted.json()["bot_memory"] == {"wiped": [conversation_id], "waiting": []}
+    assert rasa.wiped().count(conversation_id) == 1
+
+
+def test_a_deletion_while_the_bot_is_down_wipes_its_tracker_once_it_is_back(
+        demo_catalog: sessionmaker[Session], tmp_path: Path, bot_api: FakeBotApi,
+        redis_url: str, redis_prefix: str) -> None:
+    # given: a shopper who wrote their address while the bot was down
+    rasa = RasaStandIn().start()
+    shared = {"redis_url": redis_url, "redis_prefix": redis_prefix, "bot_retry_seconds": 0.1}
+    conversation_id = f"web-{next(ids)}"
+    waiting = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        with console_app(demo_catalog, tmp_path, rasa, bot_api, **shared) as first:
+            ana = first.agent("Ana")
+            assert first.say(conversation_id, "hi") == [("bot", "echo: hi")]
+            rasa.up = False
+            assert first.say(conversation_id, "I live at 12 rue des Potiers") == [
+                ("system", BOT_DOWN_APOLOGY)]
+            # when: an agent deletes the shopper's data
+            deleted = first.client.delete(f"/agent/api/customers/web/{conversation_id}",
+                                          headers=ana)
+            # then: the agent is told the bot's memory of it is not wiped yet
+            assert deleted.status_code == 200, deleted.text
+            assert deleted.json()["bot_memory"] == {"wiped": [], "waiting": [conversation_id]}
+            time.sleep(0.3)  # the replica keeps trying while the bot is down
+        assert rasa.wiped() == []
+        # the replica has stopped; another one wipes the tracker once the bot is back
+        rasa.up = True
+        with console_app(demo_catalog, tmp_path, rasa, bot_api, **shared):
+            wait_for(lambda: conversation_id in rasa.wiped(), what="the tracker wiped")
+            wait_for(lambda: not waiting.smembers(f"{redis_prefix}:tracker-wipes"),
+                     what="the wipe crossed off")
+            time.sleep(0.3)  # messages waiting for the bot would have been sent by now
+        # the message that waited for the bot was dropped with the data, never sent
+        assert rasa.messages_of(conversation_id) == ["hi"]
+    finally:
+        waiting.close()
+        rasa.stop()
 
 
 def test_console_socket_sends_the_queue_and_the_watched_transcript(console: Console) -> None:

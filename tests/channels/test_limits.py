@@ -74,6 +74,47 @@ def test_redis_buckets_are_shared_by_replicas(redis_url: str, redis_prefix: str)
                                                                    False, False]
 
 
+async def _notices(limiters: list[RateLimiter], messages: int) -> list[str]:
+    """What each message gets, sent in turn through the limiters: ok, notice or dropped."""
+    outcomes = []
+    for i in range(messages):
+        limiter = limiters[i % len(limiters)]
+        try:
+            await limiter.check(conversation_id="c-notice", ip=None)
+            outcomes.append("ok")
+        except RateLimited as exc:
+            told = await limiter.first_refusal("c-notice", exc)
+            outcomes.append("notice" if told else "dropped")
+    return outcomes
+
+
+def test_one_notice_per_burst_in_process() -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        # a token every 0.5 s, two at once: the bucket is full again after 1 s
+        limiter = RateLimiter(buckets=MemoryBuckets(), conversation=Rate(120, 2),
+                              ip=Rate(60, 100))
+        first = await _notices([limiter], 5)
+        await asyncio.sleep(1.1)
+        return first, await _notices([limiter], 4)
+
+    first, later = asyncio.run(scenario())
+    assert first == ["ok", "ok", "notice", "dropped", "dropped"]
+    assert later == ["ok", "ok", "notice", "dropped"]  # a new burst is told again
+
+
+def test_one_notice_per_burst_across_redis_replicas(redis_url: str, redis_prefix: str) -> None:
+    async def scenario() -> list[str]:
+        replicas = [RateLimiter(buckets=RedisBuckets(redis_url, redis_prefix),
+                                conversation=Rate(1, 2), ip=Rate(60, 100)) for _ in range(2)]
+        try:
+            return await _notices(replicas, 6)
+        finally:
+            for limiter in replicas:
+                await limiter.aclose()
+
+    assert asyncio.run(scenario()) == ["ok", "ok", "notice", "dropped", "dropped", "dropped"]
+
+
 def test_a_bucket_refills_at_its_rate() -> None:
     async def scenario() -> tuple[float, float]:
         buckets = MemoryBuckets()

@@ -181,3 +181,38 @@ def test_a_telegram_shopper_hears_from_the_bot_in_telegram(gateway: Gateway) -> 
             assert texts(client, "tg-555") == [("bot", sent.params["text"])]
     finally:
         bot_api.stop()
+
+
+def test_a_telegram_message_that_telegram_refused_is_sent_again_and_recorded_once(
+        gateway: Gateway) -> None:
+    bot_api = FakeBotApi().start()
+    try:
+        with gateway(telegram_token=TOKEN, telegram_api_url=bot_api.base_url,
+                     telegram_file_url=bot_api.file_url, telegram_send_retries=0,
+                     outbox_retry_backoff_seconds=0.2) as client:
+            # given Telegram's servers failing the next two sends
+            bot_api.fail_next("sendMessage", times=2, answer=(502, {
+                "ok": False, "error_code": 502, "description": "Bad Gateway"}))
+            base = "/api/shoppers/telegram/tg-556"
+            client.post(f"{base}/cart/lines", headers=SERVICE,
+                        json={"sku": "CER-MUG-001", "quantity": 1})
+            order = client.post(f"{base}/checkout", headers=SERVICE,
+                                json={"email": "ada@example.com", "address": ADDRESS}).json()
+            # when the order is paid
+            pay(client, order)
+            # then the relay sends it again until Telegram takes it (the third call)
+            def three_sends() -> list[Any] | None:
+                calls = bot_api.calls_to("sendMessage", 556)
+                return calls if len(calls) >= 3 else None
+
+            calls = bot_api.wait_for(three_sends, what="three sends")
+            text = calls[2].params["text"]
+            assert text.startswith(f"Payment received for order {order['number']}")
+            assert [c.params["text"] for c in calls] == [text] * 3
+            # and the transcript holds it once, recorded when Telegram took it
+            wait_for(lambda: texts(client, "tg-556"), what="the transcript")
+            time.sleep(0.5)  # a fourth attempt, had there been one, would have come by now
+            assert len(bot_api.calls_to("sendMessage", 556)) == 3
+            assert texts(client, "tg-556") == [("bot", text)]
+    finally:
+        bot_api.stop()

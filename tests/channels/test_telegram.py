@@ -1,14 +1,15 @@
 """Telegram without Rasa: rendering, retries, commands, limits and the webhook's guard.
 
 The real python-telegram-bot application runs against the fake Bot API server; the
-gateway's ``ChatService`` is real too, with the bot unreachable (what Rasa would answer
-is covered by ``tests/e2e/test_telegram.py``).
+gateway's ``ChatService`` is real too, with the bot unreachable or the Rasa stand-in (what
+Rasa would answer is covered by ``tests/e2e/test_telegram.py``).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from channels.telegram.render import (
     telegram_length,
 )
 from channels.telegram.runtime import TelegramBot
+from tests.channels.conftest import Gateway
 from tests.channels.fake_bot_api import (
     TOKEN,
     FakeBotApi,
@@ -49,8 +51,10 @@ from tests.channels.fake_bot_api import (
     text_update,
     webhook_gateway,
 )
+from tests.channels.fake_rasa import FakeRasa
 
 SECRET = "s3cret-token_for-tests"
+RATE_NOTICE = re.compile(r"You're sending messages too quickly\. Please wait \d+ s and try again\.")
 chat_ids = itertools.count(700_001)
 
 
@@ -342,3 +346,114 @@ def test_webhook_settings_are_checked() -> None:
     assert GatewaySettings(telegram_mode="webhook").telegram_token is None  # Telegram off
     unset = GatewaySettings(telegram_token="", telegram_webhook_secret="")  # as compose passes
     assert unset.telegram_token is None and unset.telegram_webhook_secret is None
+
+
+# --- rate limit (the widget's, per conversation)
+
+@pytest.fixture
+def own_api() -> Iterator[FakeBotApi]:
+    """A Bot API server of this test's own: no other bot polls it or registers webhooks."""
+    api = FakeBotApi().start()
+    yield api
+    api.stop()
+
+
+def test_a_chat_over_its_limit_hears_it_once_and_the_bot_is_not_asked(
+        own_api: FakeBotApi, fake_rasa: FakeRasa, chat_id: int) -> None:
+    # given: a polling bot whose chats may send two messages (no refill during the test)
+    settings = make_settings(own_api, rasa_url=fake_rasa.url, rate_conversation_burst=2,
+                             rate_conversation_per_minute=1)
+    thread = LoopThread()
+
+    async def start() -> TelegramBot:
+        chat = ChatService(rasa=RasaClient(settings.rasa_url, 5), history=MemoryHistory(50),
+                           max_message_chars=settings.max_message_chars)
+        bot = TelegramBot(settings, chat, mode="polling")
+        await bot.start(poll_timeout=1)
+        return bot
+
+    bot = thread.run(start())
+    conversation_id = conversation_id_for(chat_id)
+    try:
+        # when: five messages, /help and a button press arrive at once
+        for i in range(1, 6):
+            own_api.push(text_update(chat_id, f"message {i}"))
+        own_api.push(text_update(chat_id, "/help"))
+        own_api.push(button_update(chat_id, "b:anything", query_id="cq-limited"))
+        [pressed] = own_api.wait_for(lambda: [
+            c for c in own_api.calls_to("answerCallbackQuery")
+            if c.params["callback_query_id"] == "cq-limited"], what="the button's answer")
+        # then: two turns reached the bot, the third message got the notice, the rest
+        # nothing; the button's spinner was stopped without a second notice
+        texts = [c.params["text"] for c in own_api.sent(chat_id)]
+        assert texts[:2] == ["You said: message 1", "You said: message 2"]
+        assert len(texts) == 3 and RATE_NOTICE.fullmatch(texts[2]), texts
+        assert pressed.params.get("text") is None
+        assert fake_rasa.messages(conversation_id) == ["message 1", "message 2"]
+        history = thread.run(bot.channel.chat.history.since(conversation_id, 0))
+        assert [m.text for m in history if m.role == "shopper"] == ["message 1", "message 2"]
+        # another chat has a limit of its own
+        other = next(chat_ids)
+        own_api.push(text_update(other, "hello"))
+        [answer] = own_api.wait_for(lambda: own_api.sent(other), what="the other chat")
+        assert answer.params["text"] == "You said: hello"
+    finally:
+        thread.run(bot.stop())
+        thread.run(bot.channel.chat.rasa.aclose())
+        thread.close()
+
+
+def _post_update(client: TestClient, update: dict[str, object]) -> None:
+    """Post like Telegram does: a 503 while the bot is starting is retried."""
+    deadline = time.monotonic() + 20
+    while True:
+        response = client.post("/telegram/webhook", json=update,
+                               headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        if response.status_code != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert response.json() == {"ok": True}, response.text
+
+
+def test_two_webhook_replicas_share_the_limit_and_tell_the_shopper_once(
+        gateway: Gateway, own_api: FakeBotApi, fake_rasa: FakeRasa, redis_url: str,
+        redis_prefix: str, chat_id: int) -> None:
+    # given: two gateway replicas in webhook mode on one Redis; a chat may send two messages
+    settings = {"telegram_token": TOKEN, "telegram_api_url": own_api.base_url,
+                "telegram_file_url": own_api.file_url, "telegram_mode": "webhook",
+                "telegram_webhook_secret": SECRET, "redis_url": redis_url,
+                "redis_prefix": redis_prefix, "rate_conversation_burst": 2,
+                "rate_conversation_per_minute": 1}
+    conversation_id = conversation_id_for(chat_id)
+    updates = itertools.count(1)
+
+    def send(client: TestClient, update: dict[str, object]) -> None:
+        _post_update(client, {"update_id": next(updates), **update})
+
+    def answered(query_id: str) -> object:
+        return own_api.wait_for(lambda: [c for c in own_api.calls_to("answerCallbackQuery")
+                                         if c.params["callback_query_id"] == query_id],
+                                what=f"the answer to {query_id}")
+
+    with gateway(**settings) as a, gateway(**settings) as b:
+        # when: the chat's updates are spread over both replicas
+        send(a, text_update(chat_id, "message 1"))
+        send(a, text_update(chat_id, "message 2"))
+        own_api.wait_for(lambda: len(own_api.sent(chat_id)) == 2, what="two answers")
+        send(b, text_update(chat_id, "message 3"))
+        own_api.wait_for(lambda: len(own_api.sent(chat_id)) == 3, what="the notice")
+        send(a, text_update(chat_id, "message 4"))
+        send(b, text_update(chat_id, "message 5"))
+        # a replica handles one chat's updates in order: its button answered, all done
+        send(a, button_update(chat_id, "b:x", query_id="cq-a"))
+        send(b, button_update(chat_id, "b:x", query_id="cq-b"))
+        answered("cq-a")
+        answered("cq-b")
+        # then: one limit for both replicas, and one notice
+        texts = [c.params["text"] for c in own_api.sent(chat_id)]
+        assert texts[:2] == ["You said: message 1", "You said: message 2"]
+        assert len(texts) == 3 and RATE_NOTICE.fullmatch(texts[2]), texts
+        assert fake_rasa.messages(conversation_id) == ["message 1", "message 2"]
+        history = b.get(f"/api/chat/{conversation_id}/history").json()
+        assert [m["text"] for m in history if m["role"] == "shopper"] == ["message 1",
+                                                                         "message 2"]

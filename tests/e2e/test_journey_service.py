@@ -260,3 +260,27 @@ def test_the_agent_hands_back_and_the_bot_carries_on(stack: Stack, agent: dict[s
     assert bot_after == [BACK_TEXT, "What else can I help you with?"]
     messages = say(stack, conversation, f"where is my order {order['number']}")
     assert bot_texts(messages)[0].startswith(f"Order {order['number']} is waiting for payment.")
+
+
+def test_deleting_a_customers_data_wipes_the_bots_tracker(stack: Stack, agent: dict[str, str]
+                                                          ) -> None:
+    # given: a shopper who told the bot their name and address
+    conversation = new_conversation()
+    say(stack, conversation, "hello, I'm Jeanne Martin from 12 rue des Potiers")
+    tracker = f"http://127.0.0.1:{stack.rasa_port}/conversations/{conversation}/tracker"
+
+    def remembered() -> str:
+        response = httpx.get(tracker, params={"include_events": "ALL"}, timeout=30)
+        assert response.status_code == 200, response.text
+        return json.dumps(response.json()["events"])
+
+    assert "Potiers" in remembered()
+    # when: an agent deletes the shopper's data
+    deleted = httpx.delete(f"{stack.app_url}/agent/api/customers/web/{conversation}",
+                           headers=agent, timeout=60)
+    # then: Rasa's tracker holds none of their words, and the bot still answers them
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["bot_memory"] == {"wiped": [conversation], "waiting": []}
+    assert "Potiers" not in remembered() and "Jeanne" not in remembered()
+    assert bot_texts(say(stack, conversation, "hello"))
+    assert "Potiers" not in remembered()
