@@ -25,7 +25,7 @@ from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.origins import ChatCors, Origins
-from channels.rasa_client import RasaClient
+from channels.rasa_client import make_rasa_client
 from channels.routes import router as chat_router
 from channels.telegram.outbound import start_telegram_outbound
 from channels.telegram.webhook import router as telegram_router
@@ -93,7 +93,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             await run_in_threadpool(knowledge.refresh)
             await run_in_threadpool(knowledge.embedder.encode_one, "warm up")
             await run_in_threadpool(faq.reload)
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        rasa = make_rasa_client(settings)
         factory = app.state.session_factory = session_factory or get_sessionmaker()
         history = TranscriptHistory(make_history(settings), factory)
         desk = app.state.desk = make_desk(settings, factory)

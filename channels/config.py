@@ -21,6 +21,9 @@ class GatewaySettings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = "atelier"
     rasa_timeout_seconds: float = 30.0
+    rasa_api_token: SecretStr | None = None
+    """The ``--auth-token`` of Rasa's HTTP API (``/status``, tracker wipes); its REST
+    channel, the shoppers' turns, takes none."""
     max_message_chars: int = 2000
     max_body_bytes: int = 1024 * 1024
     history_limit: int = 200

@@ -8,9 +8,11 @@ from urllib.parse import quote
 
 import httpx
 
+from channels.config import GatewaySettings
+
 API_HINTS = {404: " (is its HTTP API enabled? rasa run --enable-api)",
-             401: " (its HTTP API wants a token, --auth-token, which the gateway has not)",
-             403: " (its HTTP API wants a token, --auth-token, which the gateway has not)"}
+             401: " (its HTTP API wants the --auth-token: set ATELIER_RASA_API_TOKEN)",
+             403: " (its HTTP API refused ATELIER_RASA_API_TOKEN)"}
 
 
 class BotUnavailable(Exception):
@@ -18,8 +20,15 @@ class BotUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float) -> None:
+    """Args:
+        base_url: the Rasa server.
+        timeout: seconds for one call.
+        api_token: the server's ``--auth-token``, sent to its HTTP API (not the channel).
+    """
+
+    def __init__(self, base_url: str, timeout: float, *, api_token: str | None = None) -> None:
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._auth = {"token": api_token} if api_token else {}
 
     async def send(self, conversation_id: str, message: str, *,
                    metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -47,7 +56,7 @@ class RasaClient:
         """
         path = f"/conversations/{quote(conversation_id, safe='')}/tracker/events"
         try:
-            response = await self._client.put(path, json=events)
+            response = await self._client.put(path, json=events, params=self._auth)
         except httpx.HTTPError as exc:
             raise BotUnavailable(str(exc) or type(exc).__name__) from exc
         if response.status_code != 200:
@@ -56,10 +65,16 @@ class RasaClient:
 
     async def healthy(self) -> bool:
         try:
-            response = await self._client.get("/status", timeout=2.0)
+            response = await self._client.get("/status", params=self._auth, timeout=2.0)
         except httpx.HTTPError:
             return False
         return response.status_code == 200
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def make_rasa_client(settings: GatewaySettings) -> RasaClient:
+    token = settings.rasa_api_token
+    return RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
+                      api_token=token.get_secret_value() if token else None)

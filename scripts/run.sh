@@ -40,10 +40,16 @@ start() {  # start NAME CMD...
 
 # Rasa takes longest to start (TensorFlow), so it starts first, while the database
 # and the search index are brought up to date.
+# Rasa's HTTP API (trackers, /status) wants a token; the app gets the same one. Shoppers
+# talk to the gateway, never to Rasa, so Rasa serves no CORS.
+export ATELIER_RASA_API_TOKEN="${ATELIER_RASA_API_TOKEN:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
 log "Starting the Rasa server and the action server"
-start rasa "$RASA_VENV/bin/rasa" run --enable-api -i "${ATELIER_APP_HOST:-127.0.0.1}" --port "$RASA_PORT" --model "$MODEL" \
-  --endpoints bot/endpoints.yml --credentials bot/credentials.yml --cors "*"
-start actions "$APP_VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT"
+start rasa "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$ATELIER_RASA_API_TOKEN" \
+  -i "${ATELIER_APP_HOST:-127.0.0.1}" --port "$RASA_PORT" --model "$MODEL" \
+  --endpoints bot/endpoints.yml --credentials bot/credentials.yml
+# rasa-sdk listens on every interface unless SANIC_HOST says otherwise; only Rasa calls it.
+start actions env SANIC_HOST="${ATELIER_APP_HOST:-127.0.0.1}" \
+  "$APP_VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT"
 
 log "Database: migrating and loading the demo shop"
 (cd "$ROOT" && "$APP_VENV/bin/python" -m commerce_core load-demo --if-empty)
@@ -67,7 +73,7 @@ wait_for() {  # wait_for NAME URL SECONDS
 }
 wait_for app "http://127.0.0.1:$APP_PORT/health" 120
 wait_for "action server" "http://127.0.0.1:$ACTIONS_PORT/health" 60
-wait_for "Rasa server" "http://127.0.0.1:$RASA_PORT/status" 180
+wait_for "Rasa server" "http://127.0.0.1:$RASA_PORT/status?token=$ATELIER_RASA_API_TOKEN" 180
 # Telegram in polling mode: the worker fetches the bot's updates (no public address
 # needed). In webhook mode the app receives them at /telegram/webhook instead.
 if [ -n "${ATELIER_TELEGRAM_TOKEN:-}" ] && [ "${ATELIER_TELEGRAM_MODE:-polling}" = polling ]; then

@@ -36,12 +36,23 @@ def test_every_long_running_service_has_a_health_check(service: str) -> None:
     assert test[0] in {"CMD", "CMD-SHELL"} and len(test) > 1
 
 
-def test_published_ports_are_the_ones_the_code_uses() -> None:
-    assert SERVICES["app"]["ports"] == ["8000:8000"]
-    assert SERVICES["rasa"]["ports"] == ["5005:5005"]
-    assert SERVICES["actions"]["ports"] == ["5055:5055"]
+def test_only_the_gateway_is_published_on_the_port_the_code_uses() -> None:
+    # Rasa's channel would skip the gateway's limits and handoff, and an action acts for
+    # whichever shopper its tracker names: both stay on the compose network.
+    published = {name: s["ports"] for name, s in SERVICES.items() if s.get("ports")}
+    assert published == {"app": ["8000:8000"]}
     assert "--port" in SERVICES["app"]["command"] and "8000" in SERVICES["app"]["command"]
     assert SERVICES["actions"]["command"][-2:] == ["--port", "5055"]
+    assert SERVICES["rasa"]["command"][SERVICES["rasa"]["command"].index("--port") + 1] == "5005"
+
+
+def test_rasas_http_api_wants_the_token_the_gateway_sends() -> None:
+    command, env = SERVICES["rasa"]["command"], SERVICES["rasa"]["environment"]
+    assert command[command.index("--auth-token") + 1] == "${ATELIER_RASA_API_TOKEN}"
+    required = r"\$\{ATELIER_RASA_API_TOKEN:\?.+\}"
+    assert re.fullmatch(required, env["ATELIER_RASA_API_TOKEN"])
+    assert re.fullmatch(required, SERVICES["app"]["environment"]["ATELIER_RASA_API_TOKEN"])
+    assert "ATELIER_RASA_API_TOKEN" in " ".join(SERVICES["rasa"]["healthcheck"]["test"])
 
 
 def test_app_environment_names_real_settings_and_production_secrets() -> None:

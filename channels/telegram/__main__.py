@@ -20,7 +20,7 @@ from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
-from channels.rasa_client import RasaClient
+from channels.rasa_client import make_rasa_client
 from channels.telegram.channel import CONVERSATION_PREFIX
 from channels.telegram.runtime import TelegramBot
 from channels.transcripts import TranscriptHistory
@@ -51,7 +51,7 @@ async def run_polling(settings: GatewaySettings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+    rasa = make_rasa_client(settings)
     factory = get_sessionmaker()  # conversation states and transcripts, shared with the app
     history = TranscriptHistory(_history(settings), factory)
     desk = make_desk(settings, factory)

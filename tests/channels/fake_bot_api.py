@@ -29,7 +29,7 @@ from starlette.routing import Route
 from channels.chat import ChatService
 from channels.config import GatewaySettings
 from channels.history import MemoryHistory
-from channels.rasa_client import RasaClient
+from channels.rasa_client import make_rasa_client
 from channels.routes import router as chat_router
 from channels.telegram.webhook import router as telegram_router
 from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webhook
@@ -255,7 +255,7 @@ def webhook_gateway(settings: GatewaySettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        rasa = make_rasa_client(settings)
         app.state.chat = ChatService(rasa=rasa, history=MemoryHistory(settings.history_limit),
                                      max_message_chars=settings.max_message_chars)
         app.state.telegram = await start_telegram_webhook(settings, app.state.chat)

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
+RASA_TOKEN = "rasa-api-token-for-tests"
+"""Rasa runs with it as in every deployment: its HTTP API (trackers) refuses callers without."""
 
 
 def free_port() -> int:
@@ -44,9 +46,11 @@ class Stack:
             "ATELIER_DATA_DIR": str(self.workdir / "var"),
             "ATELIER_API_URL": f"{self.app_url}/api",
             "ATELIER_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+            "ATELIER_RASA_API_TOKEN": RASA_TOKEN,
             "ATELIER_ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
             "ATELIER_PUBLIC_URL": self.app_url,  # payment links and the sandbox's webhook
             "RASA_TELEMETRY_ENABLED": "false",
+            "SANIC_HOST": "127.0.0.1",  # the action server, as make run starts it
             "HF_HUB_OFFLINE": "1",
         })
         return env
@@ -65,7 +69,8 @@ class Stack:
         subprocess.run([sys.executable, "-m", "commerce_core", "load-demo"], cwd=REPO,
                        env=self.env(), check=True, capture_output=True)
         if self.with_rasa:
-            self._spawn("rasa", [self.rasa_bin, "run", "--enable-api", "-i", "127.0.0.1",
+            self._spawn("rasa", [self.rasa_bin, "run", "--enable-api", "--auth-token",
+                                 RASA_TOKEN, "-i", "127.0.0.1",
                                  "--port", str(self.rasa_port), "--model", self.model,
                                  "--endpoints", "endpoints.yml", "--credentials",
                                  "credentials.yml"], REPO / "bot")
@@ -77,7 +82,7 @@ class Stack:
         checks = {"app": f"{self.app_url}/health",
                   "actions": f"http://127.0.0.1:{self.actions_port}/health"}
         if self.with_rasa:
-            checks["rasa"] = f"http://127.0.0.1:{self.rasa_port}/status"
+            checks["rasa"] = f"http://127.0.0.1:{self.rasa_port}/status?token={RASA_TOKEN}"
         deadline = time.monotonic() + timeout
         while checks:
             for name, url in list(checks.items()):

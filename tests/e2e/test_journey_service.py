@@ -19,7 +19,7 @@ from commerce_core.config import get_settings
 from commerce_core.payment import signing
 from commerce_core.payment.provider import EventType, PaymentRef, build_event
 from knowledge.faq_parser import read_faq_file
-from tests.e2e.stack import REPO, Stack
+from tests.e2e.stack import RASA_TOKEN, REPO, Stack
 
 pytestmark = pytest.mark.e2e
 SERVICE = {"Authorization": "Bearer change-me"}
@@ -93,7 +93,7 @@ def ship(stack: Stack, merchant: dict[str, str], order: dict[str, Any]) -> dict[
 def handoff_payload(stack: Stack, conversation: str) -> dict[str, str]:
     """The custom payload of the bot's last handoff message, as Rasa recorded it."""
     tracker = httpx.get(f"http://127.0.0.1:{stack.rasa_port}/conversations/{conversation}"
-                        "/tracker", timeout=30).json()
+                        "/tracker", params={"token": RASA_TOKEN}, timeout=30).json()
     customs = [(e.get("data") or {}).get("custom") or {} for e in tracker["events"]
                if e["event"] == "bot"]
     payloads = [c["handoff"] for c in customs if c.get("handoff")]
@@ -270,11 +270,14 @@ def test_deleting_a_customers_data_wipes_the_bots_tracker(stack: Stack, agent: d
     tracker = f"http://127.0.0.1:{stack.rasa_port}/conversations/{conversation}/tracker"
 
     def remembered() -> str:
-        response = httpx.get(tracker, params={"include_events": "ALL"}, timeout=30)
+        response = httpx.get(tracker, params={"include_events": "ALL", "token": RASA_TOKEN},
+                             timeout=30)
         assert response.status_code == 200, response.text
         return json.dumps(response.json()["events"])
 
     assert "Potiers" in remembered()
+    # and Rasa's HTTP API shows the tracker to nobody without its token
+    assert httpx.get(tracker, timeout=30).status_code == 401
     # when: an agent deletes the shopper's data
     deleted = httpx.delete(f"{stack.app_url}/agent/api/customers/web/{conversation}",
                            headers=agent, timeout=60)
