@@ -28,6 +28,7 @@ from commerce_core.models import (
     Order,
 )
 from commerce_core.models.base import utcnow
+from commerce_core.outbox.repository import OutboxRepository
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 200
@@ -103,7 +104,9 @@ class Deletion:
 def delete_customer_data(*, session: Session, channel: str, external_id: str) -> Deletion:
     """Delete what identifies a customer: transcripts, contact details, order addresses.
 
-    The conversations of every identity of the customer go, with their messages. The
+    The conversations of every identity of the customer go, with their messages, and so
+    does the order news kept for them in the outbox (it names their channel identities;
+    what was not delivered yet would have been posted in conversations that are gone). The
     customer's email and name are cleared; their orders keep lines and amounts (the shop
     must keep them for its accounts) but lose the email and the shipping address.
     """
@@ -120,6 +123,7 @@ def delete_customer_data(*, session: Session, channel: str, external_id: str) ->
             order.email = REDACTED_EMAIL
             order.shipping_address = {}
             orders += 1
+        OutboxRepository(session).delete_for_customer(customer.id)
     ids = list(session.scalars(select(Conversation.id).where(
         tuple_(Conversation.channel, Conversation.external_id).in_(sorted(identities)))))
     messages = 0

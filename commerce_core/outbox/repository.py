@@ -77,6 +77,15 @@ class OutboxRepository:
         return self._settle(message_id, lease, claimed_until=not_before,
                             delivered_to=delivered_to, last_error=error[:MAX_ERROR_CHARS])
 
+    def delete_for_customer(self, customer_id: int) -> int:
+        """Delete the messages about one customer's orders (their personal data is being
+        deleted); returns how many."""
+        result = self.session.execute(
+            delete(OutboxMessage)
+            .where(OutboxMessage.data["customer_id"].as_integer() == customer_id)
+            .execution_options(synchronize_session=False))
+        return result.rowcount
+
     def prune(self, *, delivered_before: datetime) -> int:
         """Delete the messages delivered before then; returns how many."""
         result = self.session.execute(

@@ -18,7 +18,15 @@ from channels.transcripts import (
     search,
     transcript,
 )
-from commerce_core.models import ChannelIdentity, Conversation, ConversationMessage, Customer, Order
+from commerce_core.models import (
+    ChannelIdentity,
+    Conversation,
+    ConversationMessage,
+    Customer,
+    Order,
+    OutboxMessage,
+)
+from commerce_core.outbox.repository import OutboxRepository
 from tests.commerce_core.helpers import Shopper, api
 
 CARD = Card(id=1, sku="MUG-1", name="Blue mug", price="24.00", currency="EUR",
@@ -98,8 +106,14 @@ def test_deleting_a_customer_removes_transcripts_and_contact_but_keeps_amounts(
         customer.name, customer.email = "Jeanne Martin", "jeanne@example.com"
         session.add(ChannelIdentity(channel="telegram", external_id="tg-77",
                                     customer_id=customer.id))
-        session.commit()
         customer_id = customer.id
+        # and order news about them, and about somebody else, in the outbox
+        outbox = OutboxRepository(session)
+        outbox.add(kind="order.shipped", stream=f"order:{order['id']}", data={
+            "customer_id": customer_id, "number": order["number"],
+            "identities": [{"channel": "telegram", "external_id": "tg-77"}]})
+        outbox.add(kind="order.paid", stream="order:0", data={"customer_id": customer_id + 1})
+        session.commit()
     record(history, "web-del", ChatMessage(role="shopper", text="my email is jeanne@example.com"))
     record(history, "tg-77", ChatMessage(role="shopper", text="I live at 12 rue des Potiers"))
     record(history, "someone-else", ChatMessage(role="shopper", text="hello"))
@@ -120,6 +134,8 @@ def test_deleting_a_customer_removes_transcripts_and_contact_but_keeps_amounts(
         assert stored is not None
         assert (stored.email, stored.shipping_address) == ("", {})
         assert stored.total == Decimal(order["total"])
+        kept = session.scalars(select(OutboxMessage.data)).all()
+        assert kept == [{"customer_id": customer_id + 1}]
     assert asyncio.run(history.since("web-del", 0)) == []
     assert len(asyncio.run(history.since("someone-else", 0))) == 1
 
