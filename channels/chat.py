@@ -16,7 +16,7 @@ from channels.history import History
 from channels.identity import IdentityError, Shopper, default_shopper
 from channels.messages import ChatMessage, from_rasa
 from channels.pending import MemoryPending, Pending, PendingTurn
-from channels.rasa_client import BotUnavailable, RasaClient
+from channels.rasa_client import ActionsUnavailable, BotUnavailable, RasaClient
 
 if TYPE_CHECKING:
     from channels.desk import HandoffDesk
@@ -28,6 +28,8 @@ CONVERSATION_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_PAYLOAD_CHARS = 1000
 BOT_DOWN_APOLOGY = ("Sorry, I'm having trouble answering right now. Your message is saved "
                     "and I'll answer it as soon as I'm back.")
+NO_ANSWER_APOLOGY = ("Sorry, I couldn't find an answer to that. Could you put it another way, "
+                     "or ask to talk to a person?")
 
 
 class ChatInputError(ValueError):
@@ -149,15 +151,18 @@ class ChatService:
                 outputs = await self.rasa.send(conversation_id, payload or text,
                                                metadata=metadata)
                 answers = from_rasa(outputs)
+                if not answers and not await self.rasa.actions_healthy():
+                    raise ActionsUnavailable("the action server is down (Rasa answered nothing)")
             except BotUnavailable as exc:
                 log.warning("bot unavailable: %s; the message waits", exc,
                             extra={"conversation_id": conversation_id})
-                await self.pending.add(conversation_id, PendingTurn(message=payload or text,
-                                                                    metadata=metadata))
+                await self.pending.add(conversation_id, PendingTurn(
+                    message=payload or text, metadata=metadata,
+                    needs_actions=isinstance(exc, ActionsUnavailable)))
                 answers = [ChatMessage(role="system", text=BOT_DOWN_APOLOGY)]
             if not answers:
                 log.error("bot produced no answer", extra={"conversation_id": conversation_id})
-                answers = [ChatMessage(role="system", text=BOT_DOWN_APOLOGY)]
+                answers = [ChatMessage(role="system", text=NO_ANSWER_APOLOGY)]
             recorded = [await self.record(conversation_id, m) for m in answers]
             if self.handoff is not None:
                 for notice in await self.handoff.after_bot(conversation_id, answers):
@@ -173,14 +178,19 @@ class ChatService:
                 # transcript, and the bot must not answer behind their back
                 await self.pending.drop_first(conversation_id)
                 continue
+            if turn.needs_actions and not await self.rasa.actions_healthy():
+                return False
             try:
                 outputs = await self.rasa.send(conversation_id, turn.message,
                                                metadata=turn.metadata)
             except BotUnavailable:
                 return False
-            await self.pending.drop_first(conversation_id)
             answers = from_rasa(outputs)
-            await self.push(conversation_id, answers)
+            if not answers and not await self.rasa.actions_healthy():
+                return False  # its actions are still down: asked again next time
+            await self.pending.drop_first(conversation_id)
+            await self.push(conversation_id, answers or [
+                ChatMessage(role="system", text=NO_ANSWER_APOLOGY)])
             if self.handoff is not None:
                 await self.push(conversation_id,
                                 await self.handoff.after_bot(conversation_id, answers))

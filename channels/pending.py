@@ -25,6 +25,9 @@ class PendingTurn(BaseModel):
     message: str
     """What goes to the bot: the text, or a button's payload."""
     metadata: dict[str, object]
+    needs_actions: bool = False
+    """It waits because the action server was down: it goes to the bot again only once
+    the action server answers (each try would add a failed turn to the bot's tracker)."""
 
 
 class Pending(Protocol):

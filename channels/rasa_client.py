@@ -19,16 +19,24 @@ class BotUnavailable(Exception):
     """Rasa did not answer (down, starting, or failing)."""
 
 
+class ActionsUnavailable(BotUnavailable):
+    """Rasa answered nothing because its action server is down."""
+
+
 class RasaClient:
     """Args:
         base_url: the Rasa server.
         timeout: seconds for one call.
         api_token: the server's ``--auth-token``, sent to its HTTP API (not the channel).
+        actions_url: the action server Rasa calls, asked about its health when Rasa's
+            answer is empty (Rasa answers even when its actions fail).
     """
 
-    def __init__(self, base_url: str, timeout: float, *, api_token: str | None = None) -> None:
+    def __init__(self, base_url: str, timeout: float, *, api_token: str | None = None,
+                 actions_url: str | None = None) -> None:
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
         self._auth = {"token": api_token} if api_token else {}
+        self._actions_health = f"{actions_url.rstrip('/')}/health" if actions_url else None
 
     async def send(self, conversation_id: str, message: str, *,
                    metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -70,6 +78,16 @@ class RasaClient:
             return False
         return response.status_code == 200
 
+    async def actions_healthy(self) -> bool:
+        """Whether the action server answers its health check (True when it is unknown)."""
+        if self._actions_health is None:
+            return True
+        try:
+            response = await self._client.get(self._actions_health, timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
@@ -77,4 +95,5 @@ class RasaClient:
 def make_rasa_client(settings: GatewaySettings) -> RasaClient:
     token = settings.rasa_api_token
     return RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
-                      api_token=token.get_secret_value() if token else None)
+                      api_token=token.get_secret_value() if token else None,
+                      actions_url=settings.action_server_url)

@@ -51,6 +51,8 @@ class Stack:
             "ATELIER_PUBLIC_URL": self.app_url,  # payment links and the sandbox's webhook
             "RASA_TELEMETRY_ENABLED": "false",
             "SANIC_HOST": "127.0.0.1",  # the action server, as make run starts it
+            "ATELIER_ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}",
+            "ATELIER_BOT_RETRY_SECONDS": "1",
             "HF_HUB_OFFLINE": "1",
         })
         return env
@@ -74,8 +76,7 @@ class Stack:
                                  "--port", str(self.rasa_port), "--model", self.model,
                                  "--endpoints", "endpoints.yml", "--credentials",
                                  "credentials.yml"], REPO / "bot")
-        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-                                "--port", str(self.actions_port)], REPO)
+        self._spawn_actions()
         self._spawn("app", [sys.executable, "-m", "uvicorn", "channels.app:create_app",
                             "--factory", "--host", "127.0.0.1", "--port", str(self.app_port)],
                     REPO)
@@ -96,6 +97,42 @@ class Stack:
             if time.monotonic() > deadline:
                 tails = "\n".join(f"--- {n}\n{self.log_tail(n)}" for n in checks)
                 raise RuntimeError(f"not healthy within {timeout}s: {sorted(checks)}\n{tails}")
+            time.sleep(0.5)
+
+    def _spawn_actions(self) -> None:
+        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(self.actions_port)], REPO)
+
+    def stop_actions(self, timeout: float = 30.0) -> None:
+        """Stop the action server (Rasa and the app go on) and wait until its port is shut:
+        its Sanic workers are other processes, which the main one stops on SIGTERM."""
+        process = self.processes["actions"]
+        process.terminate()
+        process.wait(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.actions_port}/health"
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+            except httpx.HTTPError:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("the action server still answers after it was stopped")
+            time.sleep(0.2)
+
+    def start_actions(self, timeout: float = 60.0) -> None:
+        """Start the action server again and wait until it answers."""
+        self._spawn_actions()
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.actions_port}/health"
+        while True:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"actions not healthy again:\n{self.log_tail('actions')}")
             time.sleep(0.5)
 
     def stop(self) -> None:

@@ -15,6 +15,7 @@ import pytest
 from actions.fallback import CLARIFY, OFFER
 from actions.faq import NOT_SURE
 from actions.handoff import BACK_TEXT, HANDOFF_TEXT
+from channels.chat import BOT_DOWN_APOLOGY
 from commerce_core.config import get_settings
 from commerce_core.payment import signing
 from commerce_core.payment.provider import EventType, PaymentRef, build_event
@@ -287,3 +288,35 @@ def test_deleting_a_customers_data_wipes_the_bots_tracker(stack: Stack, agent: d
     assert "Potiers" not in remembered() and "Jeanne" not in remembered()
     assert bot_texts(say(stack, conversation, "hello"))
     assert "Potiers" not in remembered()
+
+
+def test_a_message_the_actions_could_not_answer_is_answered_once_they_are_back(
+        stack: Stack) -> None:
+    # given a conversation under way, and then the action server down (Rasa still up)
+    conversation = new_conversation()
+    assert bot_texts(say(stack, conversation, "hi"))
+    stack.stop_actions()
+    try:
+        # when the shopper asks for something only an action can answer
+        answered = say(stack, conversation, "show me blue ceramic mugs")
+        # then they hear that their message is kept, not silence nor a guess
+        assert [(m["role"], m["text"]) for m in answered] == [("system", BOT_DOWN_APOLOGY)]
+        time.sleep(3)  # retries come every second: none may reach the bot meanwhile
+    finally:
+        stack.start_actions()
+    # and once the actions are back, the answer arrives in the conversation, once
+    history_url = f"{stack.app_url}/api/chat/{conversation}/history"
+
+    def answered_with_cards() -> list[dict[str, Any]]:
+        messages = httpx.get(history_url, timeout=30).json()
+        return [m for m in messages if m["cards"]]
+
+    deadline = time.monotonic() + 60
+    while not (carded := answered_with_cards()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(carded) == 1 and carded[0]["cards"]
+    tracker = httpx.get(f"http://127.0.0.1:{stack.rasa_port}/conversations/{conversation}"
+                        "/tracker", params={"token": RASA_TOKEN}, timeout=30).json()
+    asked = [e for e in tracker["events"] if e["event"] == "user"
+             and e.get("text") == "show me blue ceramic mugs"]
+    assert len(asked) == 2  # the failed turn, and the one answered: no retry in between
