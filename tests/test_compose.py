@@ -88,6 +88,8 @@ def test_rasa_reaches_the_actions_and_keeps_state_in_redis() -> None:
     assert store_type == "atelier_tracker_store.ErasableRedisTrackerStore"
     assert (REPO / "bot" / f"{store_type.split('.')[0]}.py").exists()
     assert endpoints["lock_store"]["type"] == "redis"
+    for store in ("tracker_store", "lock_store"):  # Rasa drops a prefix that is not
+        assert str(endpoints[store]["key_prefix"]).isalnum()
     assert endpoints["tracker_store"]["url"] == "${ATELIER_RASA_REDIS_HOST}"
     assert endpoints["action_endpoint"]["url"] == "${ATELIER_ACTION_ENDPOINT_URL}"
 
