@@ -158,11 +158,15 @@ def _measure(name: str, rasa_port: int, redis_url: str | None) -> tuple[Series, 
     return series, rates
 
 
+def _redis_url() -> str | None:
+    """The Redis of the multi-replica figures; without one they are left out."""
+    return os.environ.get("ATELIER_BENCH_REDIS_URL") or os.environ.get("ATELIER_TEST_REDIS_URL")
+
+
 def run(report: Report) -> None:
     rasa_port = _free_port()
     standin = _rasa_standin(rasa_port)
-    redis_url = os.environ.get("ATELIER_BENCH_REDIS_URL") or os.environ.get(
-        "ATELIER_TEST_REDIS_URL")
+    redis_url = _redis_url()
     try:
         results = [_measure("turn, in-process", rasa_port, None)]
         if redis_url:
@@ -282,8 +286,7 @@ def _drop_keys(redis_url: str, prefix: str) -> None:
 def run_agent_replies(report: Report) -> None:
     rasa_port = _free_port()
     standin = _rasa_standin(rasa_port)
-    redis_url = os.environ.get("ATELIER_BENCH_REDIS_URL") or os.environ.get(
-        "ATELIER_TEST_REDIS_URL")
+    redis_url = _redis_url()
     try:
         series = [_measure_agent("agent reply, in-process", rasa_port, None)]
         if redis_url:

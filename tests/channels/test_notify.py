@@ -26,8 +26,8 @@ CARD = {"name": "Ada Lovelace", "number": "4242 4242 4242 4242", "expiry": "12/3
 SECRET = "widget-secret-for-tests"
 
 
-def place_order(client: TestClient, shopper: str) -> dict[str, Any]:
-    base = f"/api/shoppers/web/{shopper}"
+def place_order(client: TestClient, shopper: str, channel: str = "web") -> dict[str, Any]:
+    base = f"/api/shoppers/{channel}/{shopper}"
     added = client.post(f"{base}/cart/lines", headers=SERVICE,
                         json={"sku": "CER-MUG-001", "quantity": 1})
     assert added.status_code == 201, added.text
@@ -167,11 +167,7 @@ def test_a_telegram_shopper_hears_from_the_bot_in_telegram(gateway: Gateway) -> 
         with gateway(telegram_token=TOKEN, telegram_api_url=bot_api.base_url,
                      telegram_file_url=bot_api.file_url) as client:
             # given a Telegram shopper's order (the bot acts for telegram/tg-555)
-            base = "/api/shoppers/telegram/tg-555"
-            client.post(f"{base}/cart/lines", headers=SERVICE,
-                        json={"sku": "CER-MUG-001", "quantity": 1})
-            order = client.post(f"{base}/checkout", headers=SERVICE,
-                                json={"email": "ada@example.com", "address": ADDRESS}).json()
+            order = place_order(client, "tg-555", channel="telegram")
             # when it is paid
             pay(client, order)
             # then the bot says so in the chat, and the conversation's history has it
@@ -193,11 +189,7 @@ def test_a_telegram_message_that_telegram_refused_is_sent_again_and_recorded_onc
             # given Telegram's servers failing the next two sends
             bot_api.fail_next("sendMessage", times=2, answer=(502, {
                 "ok": False, "error_code": 502, "description": "Bad Gateway"}))
-            base = "/api/shoppers/telegram/tg-556"
-            client.post(f"{base}/cart/lines", headers=SERVICE,
-                        json={"sku": "CER-MUG-001", "quantity": 1})
-            order = client.post(f"{base}/checkout", headers=SERVICE,
-                                json={"email": "ada@example.com", "address": ADDRESS}).json()
+            order = place_order(client, "tg-556", channel="telegram")
             # when the order is paid
             pay(client, order)
             # then the relay sends it again until Telegram takes it (the third call)

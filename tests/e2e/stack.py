@@ -84,6 +84,11 @@ class Stack:
                   "actions": f"http://127.0.0.1:{self.actions_port}/health"}
         if self.with_rasa:
             checks["rasa"] = f"http://127.0.0.1:{self.rasa_port}/status?token={RASA_TOKEN}"
+        self._await_healthy(checks, timeout)
+
+    def _await_healthy(self, checks: dict[str, str], timeout: float) -> None:
+        """Wait until each process answers its URL with 200; fail if one exits first."""
+        checks = dict(checks)
         deadline = time.monotonic() + timeout
         while checks:
             for name, url in list(checks.items()):
@@ -123,17 +128,8 @@ class Stack:
     def start_actions(self, timeout: float = 60.0) -> None:
         """Start the action server again and wait until it answers."""
         self._spawn_actions()
-        deadline = time.monotonic() + timeout
-        url = f"http://127.0.0.1:{self.actions_port}/health"
-        while True:
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"actions not healthy again:\n{self.log_tail('actions')}")
-            time.sleep(0.5)
+        self._await_healthy({"actions": f"http://127.0.0.1:{self.actions_port}/health"},
+                            timeout)
 
     def stop(self) -> None:
         for process in self.processes.values():
