@@ -83,6 +83,10 @@ setup_model() {
 
 main() {
   local steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(all)
+  # Two checkouts setting up at once share the cache: one waits for the other.
+  mkdir -p "$CACHE_DIR"
+  exec 9>"$CACHE_DIR/setup.lock"
+  flock 9
   for step in "${steps[@]}"; do
     case "$step" in
       venvs) setup_venvs ;;
