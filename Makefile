@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup run test bench lint model eval-search
+.PHONY: help setup run test bench lint model eval-search eval-nlu
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -28,3 +28,6 @@ model: ## Train the Rasa model if bot/ or nlu_data/ changed
 
 eval-search: ## Score product search: make eval-search PRODUCTS=… QUERIES=… LABELS=… OUT=… (default: demo set)
 	@bash scripts/eval_search.sh "$(PRODUCTS)" "$(QUERIES)" "$(LABELS)" "$(OUT)" -- $(ARGS)
+
+eval-nlu: ## Score the NLU model on realistic messages: make eval-nlu SET=… MODEL=… OUT=… (default: bot/nlu_eval/realistic.yml, the trained model)
+	@bash scripts/eval_nlu.sh "$(SET)" "$(MODEL)" "$(OUT)" -- $(ARGS)
