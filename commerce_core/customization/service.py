@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from commerce_core.catalog.repository import CatalogRepository
 from commerce_core.customization.engine import Quote, evaluate
 from commerce_core.models import Product, Variant
+from commerce_core.money import ensure_chargeable
 
 
 def product_rules(*, session: Session, product: Product) -> tuple[list[dict[str, Any]], int]:
@@ -33,8 +34,14 @@ def quote_variant(*, session: Session, product: Product, variant: Variant,
 
     Raises:
         InvalidCustomization: with every violated rule, in the rule's words.
+        AmountNotPositive, AmountTooLarge: the rules price it at zero or less, or above
+            the shop's maximum — never sold like that, whatever the rules say.
     """
     options, base_days = product_rules(session=session, product=product)
-    return evaluate(options=options, attributes={**product.attributes, **variant.attributes},
-                    chosen=chosen, base_price=Decimal(variant.price), currency=variant.currency,
-                    today=today, base_days=base_days)
+    quote = evaluate(options=options, attributes={**product.attributes, **variant.attributes},
+                     chosen=chosen, base_price=Decimal(variant.price), currency=variant.currency,
+                     today=today, base_days=base_days)
+    ensure_chargeable(quote.unit_price, what=f"{product.name} with these options",
+                      currency=quote.currency,
+                      advice="Please choose other options, or ask the shop.")
+    return quote
