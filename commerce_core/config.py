@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +40,10 @@ class CoreSettings(BaseSettings):
     public_url: str = "http://localhost:8000"
     tax_rate: Decimal = Decimal("0.20")
     """VAT included in prices."""
+    max_order_total: Decimal = Field(default=Decimal("100000.00"), gt=0, le=Decimal("1e9"),
+                                     allow_inf_nan=False)
+    """The most one order may cost, in the shop currency; no quoted price, cart line, order
+    total or payment may exceed it (nor be zero or less), whatever the rules say."""
     reservation_minutes: int = 30
     """How long checkout holds stock for an unpaid order."""
     carrier_time_scale: float = 1.0

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from commerce_core.config import get_settings
+from commerce_core.errors import CommerceError
+
 CENT = Decimal("0.01")
 MAX_PRICE = Decimal("1000000")
 
@@ -36,3 +39,42 @@ def parse_amount(text: str) -> Decimal:
     if value != value.quantize(CENT):
         raise ValueError(f"{text!r} has more than two decimal places")
     return quantize_price(value)
+
+
+class AmountNotPositive(CommerceError):
+    """A price, line, order or payment that would be zero or less: never charged."""
+
+    code = "amount_not_positive"
+    http_status = 422
+
+
+class AmountTooLarge(CommerceError):
+    """Above the shop's maximum for one order (``ATELIER_MAX_ORDER_TOTAL``)."""
+
+    code = "amount_too_large"
+    http_status = 422
+
+
+def ensure_chargeable(amount: Decimal, *, what: str, currency: str, advice: str) -> Decimal:
+    """``amount`` if the shop may charge it: more than zero, at most the maximum total.
+
+    This holds whatever the customisation rules say, so a rule that slipped past its
+    checks (written to the database by hand, or before they existed) cannot make an order
+    free, negative or absurd. ``what`` names the amount ("Order AT-XYZ"), ``advice`` says
+    what the shopper can do.
+
+    Raises:
+        AmountNotPositive: zero or less (or not a number at all).
+        AmountTooLarge: above ``ATELIER_MAX_ORDER_TOTAL``.
+    """
+    details = {"amount": str(amount), "currency": currency}
+    if not amount.is_finite() or amount <= 0:
+        raise AmountNotPositive(
+            f"{what} would come to {amount} {currency}, which the shop cannot charge; the "
+            f"shop has to correct its prices first. {advice}", details=details)
+    limit = get_settings().max_order_total
+    if amount > limit:
+        raise AmountTooLarge(
+            f"{what} would come to {amount} {currency}, more than the {limit} {currency} the "
+            f"shop takes in one order. {advice}", details={**details, "limit": str(limit)})
+    return amount

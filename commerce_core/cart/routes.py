@@ -44,7 +44,7 @@ def add_line(_: ServiceDep, session: SessionDep, customer: ShopperDep, line: Lin
 def change_quantity(_: ServiceDep, session: SessionDep, customer: ShopperDep, line_id: int,
                     change: LineUpdate, country: Country = "FR") -> CartOut:
     service.set_quantity(session=session, customer=customer, line_id=line_id,
-                         quantity=change.quantity)
+                         quantity=change.quantity, today=clock.now().date())
     session.commit()
     return _view(session, customer.id, country)
 

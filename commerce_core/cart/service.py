@@ -15,7 +15,7 @@ from commerce_core.customization.engine import Quote
 from commerce_core.customization.service import quote_variant
 from commerce_core.errors import CommerceError, NotFound
 from commerce_core.models import Cart, CartLine, Customer, Variant
-from commerce_core.money import quantize_price
+from commerce_core.money import ensure_chargeable, quantize_price
 from commerce_core.pricing import shipping_cost, totals
 
 
@@ -37,6 +37,13 @@ class PricedLine:
     @property
     def line_total(self) -> Decimal:
         return quantize_price(self.quote.unit_price * self.line.quantity)
+
+
+def check_line_total(*, quote: Quote, quantity: int, name: str) -> Decimal:
+    """The total of a line, if the shop may charge it (see ``money.ensure_chargeable``)."""
+    return ensure_chargeable(quantize_price(quote.unit_price * quantity),
+                             what=f"{quantity} x {name}", currency=quote.currency,
+                             advice="Please choose a smaller quantity, or ask the shop.")
 
 
 def _variant(repo: CartRepository, line: LineIn) -> Variant:
@@ -84,6 +91,7 @@ def add_line(*, session: Session, customer: Customer, line: LineIn, today: date)
         raise CommerceError(f"At most {MAX_QUANTITY} of one item per order.",
                             code="quantity_too_large", http_status=422)
     _check_stock(variant, quantity)
+    check_line_total(quote=quote, quantity=quantity, name=variant.product.name)
     if existing:
         existing.quantity = quantity
     else:
@@ -100,10 +108,14 @@ def _line(cart: Cart, line_id: int) -> CartLine:
     raise NotFound(f"There is no line {line_id} in this cart.", code="cart_line_not_found")
 
 
-def set_quantity(*, session: Session, customer: Customer, line_id: int, quantity: int) -> Cart:
+def set_quantity(*, session: Session, customer: Customer, line_id: int, quantity: int,
+                 today: date) -> Cart:
     cart = open_cart(session=session, customer=customer)
     line = _line(cart, line_id)
     _check_stock(line.variant, quantity)
+    quote = quote_variant(session=session, product=line.variant.product, variant=line.variant,
+                          chosen=line.options, today=today)
+    check_line_total(quote=quote, quantity=quantity, name=line.variant.product.name)
     line.quantity = quantity
     session.flush()
     return cart

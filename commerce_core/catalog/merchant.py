@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import AfterValidator, BaseModel, Field, field_validator
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,11 +27,12 @@ from commerce_core.catalog.importer import (
 from commerce_core.catalog.repository import CatalogRepository
 from commerce_core.catalog.schemas import ImportReport, ProductDetail
 from commerce_core.config import get_settings
-from commerce_core.customization.loader import RuleFileError, validate_spec
+from commerce_core.customization import service as rules_service
+from commerce_core.customization.repository import RuleRepository
 from commerce_core.db import SessionDep
 from commerce_core.errors import CommerceError, InvalidInput, NotFound
 from commerce_core.events import emit
-from commerce_core.models import CustomizationRuleSet, Product, Variant
+from commerce_core.models import Product, Variant
 
 router = APIRouter(prefix="/merchant", tags=["merchant"])
 Price = Annotated[Decimal, Field(ge=0, lt=1_000_000, max_digits=9, decimal_places=2)]
@@ -234,43 +235,42 @@ ScopeKind = Annotated[str, Path(pattern="^(category|sku)$")]
 ScopeValue = Annotated[str, Path(max_length=120)]
 
 
+def _scope_value(scope_kind: str, scope_value: str) -> str:
+    return scope_value.strip().lower() if scope_kind == "category" else (
+        scope_value.strip().upper())
+
+
 @router.get("/rules/{scope_kind}/{scope_value}")
 def get_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
               scope_value: ScopeValue) -> dict[str, Any]:
-    value = scope_value.lower() if scope_kind == "category" else scope_value.upper()
-    rule_set = CatalogRepository(session).rule_set(scope_kind=scope_kind, scope_value=value)
+    """The rules as stored (also rules that no longer parse, so that they can be fixed)."""
+    rule_set = RuleRepository(session).rule_set(
+        scope_kind=scope_kind, scope_value=_scope_value(scope_kind, scope_value))
     if rule_set is None:
         raise NotFound(f"No customisation rules for {scope_kind} {scope_value}.",
                        code="rules_not_found")
     return rule_set.spec
 
 
-@router.put("/rules/{scope_kind}/{scope_value}")
+@router.put("/rules/{scope_kind}/{scope_value}",
+            responses={422: {"description": "every problem, naming its option"}})
 def put_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
               scope_value: ScopeValue, spec: dict[str, Any]) -> dict[str, Any]:
-    """Create or replace the rules of a category or product (the YAML file's structure)."""
-    spec = {**spec, "scope": {scope_kind: scope_value}}
-    try:
-        kind, value, spec = validate_spec(spec, f"{scope_kind} {scope_value}")
-    except RuleFileError as exc:
-        raise InvalidInput(str(exc), code="invalid_rules") from None
-    repo = CatalogRepository(session)
-    rule_set = repo.rule_set(scope_kind=kind, scope_value=value)
-    if rule_set is None:
-        rule_set = CustomizationRuleSet(scope_kind=kind, scope_value=value, spec=spec,
-                                        source="api")
-        repo.add(rule_set)
-    rule_set.spec, rule_set.source = spec, "api"
+    """Create or replace the rules of a category or product (the YAML file's structure).
+
+    They are checked completely — each option, and with the products they apply to — and
+    stored in a normalised form; on any problem nothing is stored.
+    """
+    rule_set = rules_service.save_rules(
+        session=session, raw={**spec, "scope": {scope_kind: scope_value}}, source="api")
     _commit(session, "These rules")
-    return spec
+    return rule_set.spec
 
 
 @router.delete("/rules/{scope_kind}/{scope_value}", status_code=204)
 def delete_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
                  scope_value: ScopeValue) -> Response:
-    value = scope_value.lower() if scope_kind == "category" else scope_value.upper()
-    session.execute(delete(CustomizationRuleSet).where(
-        CustomizationRuleSet.scope_kind == scope_kind,
-        CustomizationRuleSet.scope_value == value))
+    rules_service.delete_rules(session=session, scope_kind=scope_kind,
+                               scope_value=_scope_value(scope_kind, scope_value))
     _commit(session, "These rules")
     return Response(status_code=204)

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from commerce_core.catalog.repository import CatalogRepository
 from commerce_core.catalog.schemas import ProductDetail, ProductPage, ProductSummary, VariantOut
 from commerce_core.customization.engine import applicable_options
-from commerce_core.customization.service import product_rules
+from commerce_core.customization.rules import as_dict
+from commerce_core.customization.service import CustomizationUnavailable, product_rules
 from commerce_core.errors import NotFound
 from commerce_core.models import Product
 
@@ -39,9 +40,17 @@ def list_products(*, session: Session, category: str | None, limit: int, offset:
 
 
 def customization_options(*, session: Session, product: Product) -> list[dict[str, Any]]:
-    """The options a shopper may be offered for this product (category + product rules)."""
-    options, _ = product_rules(session=session, product=product)
-    return applicable_options(options=options, attributes=product.attributes)
+    """The options a shopper may be offered for this product (category + product rules).
+
+    None while its stored rules do not parse: the product page still opens, and a quote
+    says why it cannot be personalised (the broken rules are logged there).
+    """
+    try:
+        rules = product_rules(session=session, product=product)
+    except CustomizationUnavailable:
+        return []
+    return [as_dict(o) for o in applicable_options(options=rules.options,
+                                                   attributes=product.attributes)]
 
 
 def get_product(*, session: Session, product_id: int) -> ProductDetail:

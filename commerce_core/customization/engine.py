@@ -1,23 +1,30 @@
 """The customisation rule engine: check a shopper's choices against the merchant's rules.
 
-Pure logic over the option specs of the rule files (see ``loader.py`` for their
-structure); the caller merges category and product files and passes the merged list.
+Pure logic over the typed options of the rule files (see ``rules.py``, which checked
+them); the caller merges category and product files and passes the merged list.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from commerce_core.customization.rules import (
+    MAX_TEXT_CHARS,
+    BooleanOption,
+    ChoiceOption,
+    Condition,
+    Option,
+    token,
+)
 from commerce_core.errors import CommerceError
 from commerce_core.money import quantize_price
 
 MAX_CHOSEN_OPTIONS = 20
-MAX_TEXT_CHARS = 500
 _CONTROL_CATEGORIES = {"Cc", "Cf", "Cs"}
 _BOOLEAN_WORDS = {"true": True, "yes": True, "false": False, "no": False}
 
@@ -61,122 +68,90 @@ class InvalidCustomization(CommerceError):
         self.violations = violations
 
 
-def _label(spec: dict[str, Any]) -> str:
-    return str(spec.get("label") or spec["name"])
-
-
-def _token(value: Any) -> str:
-    """Comparable form of a rule or shopper value: YAML booleans stay distinct from words."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value).strip().casefold()
-
-
-def _condition_parts(spec: dict[str, Any], condition: Any) -> tuple[str, str, list[Any]]:
-    """(``attribute`` or ``option``, name, values) of one only_when/not_when condition."""
-    if isinstance(condition, dict) and isinstance(condition.get("in"), list):
-        for kind in ("attribute", "option"):
-            if isinstance(condition.get(kind), str):
-                return kind, condition[kind], condition["in"]
-    raise ValueError(f"option {spec['name']!r}: a condition needs 'attribute' or 'option' "
-                     f"and an 'in' list, got {condition!r}")
-
-
-def _conditions(spec: dict[str, Any], key: str) -> list[tuple[str, str, list[Any]]]:
-    return [_condition_parts(spec, c) for c in spec.get(key) or []]
-
-
-def _holds(kind: str, name: str, accepted: list[Any], *, attributes: dict[str, str],
-           values: dict[str, Any], specs: dict[str, dict[str, Any]]) -> bool:
-    if kind == "attribute":
-        actual = attributes.get(name)
+def _holds(condition: Condition, *, attributes: Mapping[str, str], values: Mapping[str, Any],
+           kinds: Mapping[str, str]) -> bool:
+    if condition.attribute is not None:
+        actual = attributes.get(condition.attribute)
     else:
-        actual = values.get(name)
-        if actual is None and specs.get(name, {}).get("kind") == "boolean":
+        actual = values.get(str(condition.option))
+        if actual is None and kinds.get(str(condition.option)) == "boolean":
             actual = False  # an unticked box is "false" for the options that depend on it
-    return actual is not None and _token(actual) in {_token(v) for v in accepted}
+    return actual is not None and token(actual) in condition.tokens
 
 
-def _allowed(spec: dict[str, Any], *, attributes: dict[str, str], values: dict[str, Any],
-             specs: dict[str, dict[str, Any]], only: str | None = None) -> bool:
-    """Whether the option's only_when/not_when hold; ``only`` limits them to one kind."""
-    def check(key: str) -> list[bool]:
-        return [_holds(kind, name, accepted, attributes=attributes, values=values, specs=specs)
-                for kind, name, accepted in _conditions(spec, key) if only in (None, kind)]
-    return all(check("only_when")) and not any(check("not_when"))
+def _allowed(option: Option, *, attributes: Mapping[str, str], values: Mapping[str, Any],
+             kinds: Mapping[str, str], attributes_only: bool = False) -> bool:
+    """Whether the option's only_when/not_when hold (only those on attributes, if asked)."""
+    def check(conditions: list[Condition]) -> list[bool]:
+        return [_holds(c, attributes=attributes, values=values, kinds=kinds)
+                for c in conditions if not attributes_only or c.attribute is not None]
+    return all(check(option.only_when)) and not any(check(option.not_when))
 
 
-def applicable_options(*, options: list[dict[str, Any]],
-                       attributes: dict[str, str]) -> list[dict[str, Any]]:
+def applicable_options(*, options: Sequence[Option],
+                       attributes: Mapping[str, str]) -> list[Option]:
     """The options a shopper may be offered for a product with these attributes.
 
     Conditions on other options are not evaluated: they depend on the shopper's choices.
     """
-    specs = {o["name"]: o for o in options}
     return [o for o in options
-            if _allowed(o, attributes=attributes, values={}, specs=specs, only="attribute")]
+            if _allowed(o, attributes=attributes, values={}, kinds={}, attributes_only=True)]
 
 
-def _check_value(spec: dict[str, Any], raw: Any) -> tuple[Any, list[Violation]]:
+def _check_value(option: Option, raw: Any) -> tuple[Any, list[Violation]]:
     """Normalise one chosen value; ``None`` means "not chosen"."""
-    name, label, kind = spec["name"], _label(spec), spec["kind"]
+    name, label = option.name, option.title
 
     def refuse(code: str, message: str) -> tuple[None, list[Violation]]:
         return None, [Violation(name, code, message)]
 
     if raw is None:
         return None, []
-    if kind == "boolean":
+    if isinstance(option, BooleanOption):
         if isinstance(raw, bool):
             return (True if raw else None), []
         if isinstance(raw, str) and raw.strip().casefold() in _BOOLEAN_WORDS:
             return (True if _BOOLEAN_WORDS[raw.strip().casefold()] else None), []
         return refuse("wrong_type", f"{label} is a yes-or-no choice.")
-    if kind == "choice":
+    if isinstance(option, ChoiceOption):
         if isinstance(raw, bool) or not isinstance(raw, str | int):
             return refuse("wrong_type", f"{label} must be one of the listed choices.")
-        for allowed in spec["values"]:
-            if _token(allowed) == _token(raw):
-                return str(allowed), []
-        choices = ", ".join(str(v) for v in spec["values"])
-        return refuse("not_allowed_value", f"{label} must be one of: {choices}.")
+        for allowed in option.values:
+            if token(allowed) == token(raw):
+                return allowed, []
+        return refuse("not_allowed_value", f"{label} must be one of: "
+                                           f"{', '.join(option.values)}.")
     if not isinstance(raw, str):
         return refuse("wrong_type", f"{label} must be written as text.")
-    max_length = spec.get("max_length")
+    max_length = option.max_length
     if len(raw) > MAX_TEXT_CHARS:
         limit = min(max_length or MAX_TEXT_CHARS, MAX_TEXT_CHARS)
         return refuse("too_long", f"{label} can be at most {limit} characters long.")
-    text = raw.strip()
+    text = unicodedata.normalize("NFC", raw.strip())  # "é" typed as e + accent is a letter
     if not text:
         return None, []
     violations = []
     if max_length is not None and len(text) > max_length:
         violations.append(Violation(name, "too_long",
                                     f"{label} can be at most {max_length} characters long."))
-    if spec.get("min_length") is not None and len(text) < spec["min_length"]:
+    if option.min_length is not None and len(text) < option.min_length:
         violations.append(Violation(
-            name, "too_short", f"{label} must be at least {spec['min_length']} characters long."))
+            name, "too_short", f"{label} must be at least {option.min_length} characters long."))
     has_control = any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in text)
-    if has_control or ("pattern" in spec and not re.fullmatch(spec["pattern"], text)):
-        message = (f"{label} can only use {spec['charset']}." if spec.get("charset")
+    if has_control or not option.matches(text):  # RE2: linear in the text, whatever pattern
+        message = (f"{label} can only use {option.charset}." if option.charset
                    else f"{label} contains characters we cannot use.")
         violations.append(Violation(name, "bad_characters", message))
     return (None if violations else text), violations
 
 
-def _days(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{where} must be a whole number of days, 0 or more; got {value!r}")
-    return value
-
-
-def _price_delta(spec: dict[str, Any], value: Any, base_price: Decimal) -> Decimal:
-    delta = quantize_price(Decimal(str(spec.get("price_delta", "0"))))
-    if "price_delta_percent" in spec:
-        delta += quantize_price(base_price * Decimal(str(spec["price_delta_percent"])) / 100)
-    by_value = {_token(k): v for k, v in (spec.get("price_delta_by_value") or {}).items()}
-    if spec["kind"] == "choice" and _token(value) in by_value:
-        delta += quantize_price(Decimal(str(by_value[_token(value)])))
+def price_delta(option: Option, value: Any, base_price: Decimal) -> Decimal:
+    """What choosing ``value`` for ``option`` adds to (or takes off) one unit's price."""
+    delta = quantize_price(option.price_delta or Decimal(0))
+    if option.price_delta_percent is not None:
+        delta += quantize_price(base_price * option.price_delta_percent / 100)
+    if isinstance(option, ChoiceOption):
+        delta += quantize_price(option.delta_of(value))
     return delta
 
 
@@ -190,32 +165,34 @@ def add_workshop_days(start: date, days: int) -> date:
     return current
 
 
-def evaluate(*, options: list[dict[str, Any]], attributes: dict[str, str],
-             chosen: dict[str, Any], base_price: Decimal, currency: str, today: date,
+def evaluate(*, options: Sequence[Option], attributes: Mapping[str, str],
+             chosen: Mapping[Any, Any], base_price: Decimal, currency: str, today: date,
              base_days: int = 1) -> Quote:
     """Check every chosen option and price one unit of the product with them.
 
-    A boolean set to false, ``None``, or an empty optional text counts as not chosen.
+    A boolean set to false, ``None``, or an empty optional text counts as not chosen. The
+    options are already checked (see ``rules.py``); whether the price is one the shop can
+    charge is the caller's to check.
 
     Raises:
         InvalidCustomization: with every violated rule, not just the first.
-        ValueError: the rules themselves are malformed (a bad condition or day count).
     """
     if len(chosen) > MAX_CHOSEN_OPTIONS:
         raise InvalidCustomization([Violation(
             "*", "too_long", f"Please choose at most {MAX_CHOSEN_OPTIONS} options.")])
-    specs = {o["name"]: o for o in options}
+    by_name = {o.name: o for o in options}
+    kinds = {o.name: o.kind for o in options}
     violations: list[Violation] = []
     values: dict[str, Any] = {}
     invalid: set[str] = set()
     for name, raw in chosen.items():
-        spec = specs.get(name) if isinstance(name, str) else None
-        if spec is None:
+        option = by_name.get(name) if isinstance(name, str) else None
+        if option is None:
             shown = str(name)[:40]
             violations.append(Violation(
                 "*", "unknown_option", f"We do not offer an option called {shown!r} here."))
             continue
-        value, problems = _check_value(spec, raw)
+        value, problems = _check_value(option, raw)
         violations.extend(problems)
         if problems:
             invalid.add(name)
@@ -223,41 +200,31 @@ def evaluate(*, options: list[dict[str, Any]], attributes: dict[str, str],
             values[name] = value
 
     refused: set[str] = set()
-    for spec in options:
-        name = spec["name"]
-        depends_on_invalid = any(kind == "option" and other in invalid
-                                 for key in ("only_when", "not_when")
-                                 for kind, other, _ in _conditions(spec, key))
-        if name not in values or depends_on_invalid:
+    for option in options:
+        depends_on_invalid = any(c.option in invalid for c in option.conditions())
+        if option.name not in values or depends_on_invalid:
             continue
-        if not _allowed(spec, attributes=attributes, values=values, specs=specs):
-            refused.add(name)
-            violations.append(Violation(name, "not_available", spec.get("reason") or
-                                        f"{_label(spec)} is not available for this product."))
+        if not _allowed(option, attributes=attributes, values=values, kinds=kinds):
+            refused.add(option.name)
+            violations.append(Violation(option.name, "not_available", option.reason or
+                                        f"{option.title} is not available for this product."))
 
     kept = {n: v for n, v in values.items() if n not in refused}
-    for spec in options:
-        name = spec["name"]
-        if (spec.get("required") and name not in values and name not in invalid
-                and _allowed(spec, attributes=attributes, values=kept, specs=specs)):
-            violations.append(Violation(name, "required", f"{_label(spec)} is required."))
+    for option in options:
+        if (option.required and option.name not in values and option.name not in invalid
+                and _allowed(option, attributes=attributes, values=kept, kinds=kinds)):
+            violations.append(Violation(option.name, "required", f"{option.title} is required."))
     if violations:
         raise InvalidCustomization(violations)
 
-    making_days = _days(base_days, "base_days")
-    lines = []
-    for spec in options:
-        if spec["name"] not in values:
-            continue
-        extra = _days(spec.get("extra_days", 0), f"option {spec['name']!r}: extra_days")
-        making_days += extra
-        lines.append(QuoteLine(option=spec["name"], label=_label(spec),
-                               value=values[spec["name"]],
-                               price_delta=_price_delta(spec, values[spec["name"]], base_price),
-                               extra_days=extra))
+    lines = tuple(
+        QuoteLine(option=o.name, label=o.title, value=values[o.name],
+                  price_delta=price_delta(o, values[o.name], base_price), extra_days=o.extra_days)
+        for o in options if o.name in values)
+    making_days = base_days + sum(line.extra_days for line in lines)
     return Quote(
         base_price=base_price,
         unit_price=quantize_price(base_price + sum((line.price_delta for line in lines),
                                                    Decimal(0))),
         currency=currency, making_days=making_days,
-        ready_by=add_workshop_days(today, making_days), lines=tuple(lines))
+        ready_by=add_workshop_days(today, making_days), lines=lines)

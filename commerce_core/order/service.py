@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from commerce_core.cart.repository import CartRepository
-from commerce_core.cart.service import OutOfStock, price_lines
+from commerce_core.cart.service import OutOfStock, check_line_total, price_lines
 from commerce_core.config import get_settings
 from commerce_core.errors import CommerceError, NotFound
 from commerce_core.events import emit
@@ -23,6 +23,7 @@ from commerce_core.models import (
     OrderStatus,
     PaymentStatus,
 )
+from commerce_core.money import ensure_chargeable
 from commerce_core.order.repository import OrderRepository
 from commerce_core.order.schemas import CheckoutIn, OrderEventOut, OrderLineOut, OrderOut
 from commerce_core.order.state import NOT_YET_SHIPPED
@@ -58,7 +59,9 @@ def checkout(*, session: Session, customer: Customer, details: CheckoutIn,
              now: datetime) -> Order:
     """Turn the customer's open cart into an order awaiting payment, holding its stock.
 
-    Lines are re-quoted with today's rules and prices and frozen on the order. Stock is
+    Lines are re-quoted with today's rules and prices and frozen on the order; every line
+    and the total must be an amount the shop may charge (more than zero, at most the
+    maximum order total), whatever the rules say. Stock is
     taken with conditional UPDATEs, so concurrent checkouts can never oversell; on any
     failure the caller rolls back and nothing has changed.
     """
@@ -69,12 +72,17 @@ def checkout(*, session: Session, customer: Customer, details: CheckoutIn,
         raise EmptyCart("Your cart is empty.")
     today = now.date()
     priced = price_lines(session=session, cart=cart, today=today)
+    for p in priced:
+        check_line_total(quote=p.quote, quantity=p.line.quantity,
+                         name=p.line.variant.product.name)
     subtotal = sum((p.line_total for p in priced), Decimal("0.00"))
     weight = sum(p.line.variant.weight_grams * p.line.quantity for p in priced)
     shipping = shipping_cost(country=details.address.country, weight_grams=weight,
                              subtotal=subtotal)
     total = totals(subtotal=subtotal, shipping=shipping, tax_rate=get_settings().tax_rate,
                    currency=cart.currency)
+    ensure_chargeable(total.total, what="This order", currency=cart.currency,
+                      advice="Please take something out of your cart, or ask the shop.")
     for p in sorted(priced, key=lambda p: p.line.variant_id):  # one lock order: no deadlock
         if not orders.reserve(p.line.variant_id, p.line.quantity):
             raise OutOfStock(f"Sorry, {p.line.variant.product.name} sold out while you were "

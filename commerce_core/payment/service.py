@@ -23,6 +23,7 @@ from commerce_core.models import (
     PaymentStatus,
     WebhookEvent,
 )
+from commerce_core.money import ensure_chargeable
 from commerce_core.order.repository import OrderRepository
 from commerce_core.order.service import (
     OrderNotCancellable,
@@ -146,13 +147,16 @@ def existing_payment(*, session: Session, order_id: int, key: str) -> Payment | 
 
 
 def payable_order(*, session: Session, order_id: int, now: datetime) -> Order:
-    """The order, if a payment may be opened for it now."""
+    """The order, if a payment may be opened for it now (for an amount the shop may charge:
+    checkout ensures it, and this holds even for an order changed behind its back)."""
     order = get_order(session=session, order_id=order_id)
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise OrderNotPayable(_describe(order))
     if order.reserved_until is not None and order.reserved_until <= now:
         raise OrderExpired(f"The reservation of order {order.number} has expired; please "
                            "check out again.")
+    ensure_chargeable(order.total, what=f"Order {order.number}", currency=order.currency,
+                      advice="Please ask the shop to look into it.")
     return order
 
 

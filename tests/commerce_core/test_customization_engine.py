@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,8 @@ from commerce_core.customization.engine import (
     applicable_options,
     evaluate,
 )
-from commerce_core.customization.loader import validate_spec
+from commerce_core.customization.problems import InvalidRules
+from commerce_core.customization.rules import Option, parse_options, parse_rule_file
 
 RULES = Path(__file__).resolve().parents[2] / "commerce_core" / "demo" / "customization"
 FRIDAY = date(2024, 5, 3)
@@ -27,24 +29,29 @@ def rule_file(name: str) -> dict[str, Any]:
     return yaml.safe_load((RULES / f"{name}.yml").read_text(encoding="utf-8"))
 
 
-def options_of(*names: str) -> list[dict[str, Any]]:
+def options_of(*names: str) -> list[Option]:
     """Options of the given files merged the way the service does: later files win by name."""
-    merged: dict[str, dict[str, Any]] = {}
+    merged: dict[str, Option] = {}
     for name in names:
-        for option in rule_file(name)["options"]:
-            merged[option["name"]] = option
+        for option in parse_rule_file(rule_file(name)).options:
+            merged[option.name] = option
     return list(merged.values())
 
 
-def quote(options: list[dict[str, Any]], chosen: dict[str, Any], *,
+def typed(options: list[Any]) -> list[Option]:
+    """Options written inline as the merchant would, parsed the way rule files are."""
+    return [o if not isinstance(o, dict) else parse_options([o])[0] for o in options]
+
+
+def quote(options: list[Any], chosen: dict[str, Any], *,
           attributes: dict[str, str] | None = None, base_price: str = "20.00",
           today: date = MONDAY, base_days: int = 1) -> Quote:
-    return evaluate(options=options, attributes=attributes or {}, chosen=chosen,
+    return evaluate(options=typed(options), attributes=attributes or {}, chosen=chosen,
                     base_price=Decimal(base_price), currency="EUR", today=today,
                     base_days=base_days)
 
 
-def violations(options: list[dict[str, Any]], chosen: dict[str, Any], *,
+def violations(options: list[Any], chosen: dict[str, Any], *,
                attributes: dict[str, str] | None = None) -> list[Violation]:
     with pytest.raises(InvalidCustomization) as caught:
         quote(options, chosen, attributes=attributes)
@@ -55,8 +62,8 @@ def codes(found: list[Violation]) -> list[tuple[str, str]]:
     return [(v.option, v.code) for v in found]
 
 
-def names(options: list[dict[str, Any]]) -> list[str]:
-    return [o["name"] for o in options]
+def names(options: list[Option]) -> list[str]:
+    return [o.name for o in options]
 
 
 # --- the merchant's real rule files ------------------------------------------------------
@@ -72,16 +79,28 @@ WALLET = {"type": "wallet", "colour": "brown", "material": "leather"}
 
 @pytest.mark.parametrize("path", sorted(RULES.glob("*.yml")), ids=lambda p: p.name)
 def test_every_demo_file_is_understood_by_the_engine(path: Path) -> None:
-    # given a real rule file that the loader accepts
+    # given a real rule file, parsed the way the loader does
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    validate_spec(spec, path.name)
-    options = spec["options"]
+    options = parse_rule_file(spec).options
     # when every option is offered to a product that meets no attribute condition
     offered = applicable_options(options=options, attributes={})
     # then only options without an only_when on an attribute remain
-    expected = [o["name"] for o in options
+    expected = [o["name"] for o in spec["options"]
                 if not any("attribute" in c for c in o.get("only_when", []))]
     assert names(offered) == expected
+
+
+@pytest.mark.parametrize("path", sorted(RULES.glob("*.yml")), ids=lambda p: p.name)
+def test_every_demo_file_is_stored_as_written(path: Path) -> None:
+    # given a real rule file
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # when it is parsed and dumped in its normalised form
+    dumped = parse_rule_file(spec).dump()
+    # then the form is stable, and says what the merchant wrote
+    assert parse_rule_file(dumped).dump() == dumped
+    assert [o["name"] for o in dumped["options"]] == [o["name"] for o in spec["options"]]
+    assert all(set(o) == set(w) for o, w in zip(dumped["options"], spec["options"],
+                                                 strict=True))
 
 
 def test_jewellery_engraving_is_offered_only_on_sterling_silver_and_brass() -> None:
@@ -500,18 +519,28 @@ def test_applicable_options_filter_on_attributes_and_keep_option_dependencies() 
             "only_when": [{"option": "engraving", "in": ["x"]}]}
     options = [engraving, font, WRAP]
     # when / then
-    assert names(applicable_options(options=options, attributes={"material": "Brass"})) == [
+    assert names(applicable_options(options=typed(options),
+                                    attributes={"material": "Brass"})) == [
         "engraving", "font", "wrap"]
-    assert names(applicable_options(options=options,
+    assert names(applicable_options(options=typed(options),
                                     attributes={"material": "gold", "size": "large"})) == [
         "font"]
-    assert names(applicable_options(options=options, attributes={})) == ["font", "wrap"]
+    assert names(applicable_options(options=typed(options), attributes={})) == ["font", "wrap"]
 
 
-def test_malformed_conditions_and_day_counts_are_rule_errors() -> None:
+def test_malformed_conditions_and_day_counts_never_reach_the_engine() -> None:
     broken = {**WRAP, "not_when": [{"attribute": "size", "in": "large"}]}
-    with pytest.raises(ValueError, match="condition"):
-        quote([broken], {})
+    with pytest.raises(InvalidRules) as caught:
+        typed([broken])
+    assert [(p.option, p.field) for p in caught.value.problems] == [("wrap", "not_when.0.in")]
     negative = {**WRAP, "extra_days": -2}
-    with pytest.raises(ValueError, match="extra_days"):
-        quote([negative], {"wrap": True})
+    with pytest.raises(InvalidRules) as caught:
+        typed([negative])
+    assert [(p.option, p.field) for p in caught.value.problems] == [("wrap", "extra_days")]
+
+
+@pytest.mark.parametrize("text", ["Pour Chloé", "Pour Chloe\u0301", "Łódź", "Ἀθηνᾶ"])
+def test_letters_of_any_language_are_letters(text: str) -> None:
+    letters = {**NOTE, "pattern": "^[\\p{L} ]*$", "charset": "letters and spaces"}
+    assert quote([letters], {"note": text}).lines[0].value == unicodedata.normalize("NFC", text)
+    assert codes(violations([letters], {"note": "Chloé 2"})) == [("note", "bad_characters")]
