@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +195,31 @@ def test_an_answer_the_bot_gave_as_redis_went_away_is_kept_and_the_bot_asked_onc
             ("shopper", "slow one"), ("bot", "You said: slow one"),
             ("shopper", "next"), ("bot", "You said: next")]
         assert rasa.messages_of("c-mid") == ["hello", "slow one", "next"]
+
+
+def test_a_waiting_message_the_bot_answered_as_redis_went_away_is_not_asked_again(
+        live: Any) -> None:
+    with live() as served:
+        http, rasa = served.http, served.rasa
+        # given a message that waits for the bot
+        rasa.up = False
+        assert said(post_chat(http, "c-wait", "hello")) == [("system", BOT_DOWN_APOLOGY)]
+        # when the bot is back and slow, and Redis goes away while it answers the message
+        rasa.delay, rasa.up = 1.5, True
+        wait_for(lambda: rasa.messages_of("c-wait") == ["hello"], what="the retry")
+        served.redis.kill()
+        time.sleep(2.5)
+        rasa.delay = 0
+        served.redis.start()
+        # then its answer is recorded once Redis is back, and the bot is not asked again
+        wait_for(lambda: ("bot", "You said: hello") in history(http, "c-wait"),
+                 what="the answer")
+        time.sleep(1.5)  # the retry loop runs several times meanwhile
+        assert said(post_chat(http, "c-wait", "next")) == [("bot", "You said: next")]
+        assert rasa.messages_of("c-wait") == ["hello", "next"]
+        assert history(http, "c-wait") == [
+            ("shopper", "hello"), ("system", BOT_DOWN_APOLOGY), ("bot", "You said: hello"),
+            ("shopper", "next"), ("bot", "You said: next")]
 
 
 def test_rate_limits_are_counted_in_this_process_while_redis_is_down(live: Any) -> None:
