@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from channels.agent.auth import create_agent
 from channels.app import create_app
 from channels.chat import BOT_DOWN_APOLOGY
 from channels.config import GatewaySettings
@@ -234,6 +235,27 @@ def test_rate_limits_are_counted_in_this_process_while_redis_is_down(live: Any) 
         assert refused.status_code == 429
         assert refused.json()["error"]["code"] == "rate_limited"
         assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_agents_sign_in_while_redis_is_down_and_failures_are_still_counted(
+        live: Any) -> None:
+    with live(agent_login_max_failures=3) as served:
+        with served.factory() as session:
+            create_agent(session=session, email="ada@shop.example", name="Ada",
+                         password="correct horse battery")
+            session.commit()
+        served.redis.kill()
+
+        def sign_in(password: str) -> httpx.Response:
+            return served.http.post("/agent/api/login", json={
+                "email": "ada@shop.example", "password": password})
+
+        # an agent signs in, counted in this process while Redis is down
+        assert sign_in("correct horse battery").status_code == 200
+        assert [sign_in("wrong").status_code for _ in range(3)] == [401, 401, 401]
+        refused = sign_in("correct horse battery")
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "too_many_attempts"
 
 
 def socket_url(http: httpx.Client, conversation_id: str) -> str:
