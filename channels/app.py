@@ -26,6 +26,7 @@ from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.origins import ChatCors, Origins
 from channels.rasa_client import make_rasa_client
+from channels.redis_link import install_outage_handler
 from channels.routes import router as chat_router
 from channels.telegram.outbound import start_telegram_outbound
 from channels.telegram.webhook import router as telegram_router
@@ -125,6 +126,7 @@ def create_app(settings: GatewaySettings | None = None, *,
 
     app = FastAPI(title="Atelier", lifespan=lifespan)
     install_error_handlers(app)
+    install_outage_handler(app)
     app.add_middleware(ChatCors, origins=Origins(settings))
 
     @app.middleware("http")

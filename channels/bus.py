@@ -15,11 +15,11 @@ import logging
 from collections import defaultdict
 from typing import Any, Protocol
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from channels.history import History
 from channels.messages import ChatMessage
+from channels.redis_link import connect
 
 log = logging.getLogger(__name__)
 RESUBSCRIBE_SECONDS = 1.0
@@ -31,6 +31,10 @@ class Bus(Protocol):
     def subscribe(self, conversation_id: str) -> asyncio.Queue[Any]: ...
 
     def unsubscribe(self, conversation_id: str, queue: asyncio.Queue[Any]) -> None: ...
+
+    def deliver(self, conversation_id: str, message: ChatMessage) -> None:
+        """Hand a message to this process's subscribers only (nothing is recorded)."""
+        ...
 
     async def start(self) -> None: ...
 
@@ -86,21 +90,34 @@ class RedisBus(_Subscribers):
     numbers of one conversation out of order, and a message published while this
     replica's channel connection was down is not heard; both show as a gap in the
     numbers, which is filled from the history before the message that revealed it.
+
+    While this replica is not subscribed (the channel connection is being re-made after
+    Redis came back) or the publish fails after the message is stored, the message is
+    handed to this replica's subscribers directly; a copy heard later carries the same
+    number and is skipped by every socket.
     """
 
     def __init__(self, *, history: History, url: str, prefix: str) -> None:
         super().__init__()
         self.history = history
         self.channel = f"{prefix}:bus"
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self._redis = connect(url)
         self._listener: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
         self._last: dict[str, int] = {}
 
     async def record(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
         stored = await self.history.append(conversation_id, message)
-        await self._redis.publish(self.channel,
-                                  f"{conversation_id}\n{stored.model_dump_json()}")
+        try:
+            await self._redis.publish(self.channel,
+                                      f"{conversation_id}\n{stored.model_dump_json()}")
+        except RedisError as exc:  # stored: the other replicas fill the gap from it
+            log.warning("message stored but not published (%s)", exc,
+                        extra={"conversation_id": conversation_id})
+            self.deliver(conversation_id, stored)
+            return stored
+        if not self._ready.is_set():
+            self.deliver(conversation_id, stored)
         return stored
 
     def unsubscribe(self, conversation_id: str, queue: asyncio.Queue[Any]) -> None:
@@ -122,6 +139,7 @@ class RedisBus(_Subscribers):
                 async for item in pubsub.listen():
                     await self._dispatch(item)
             except (RedisError, OSError) as exc:
+                self._ready.clear()
                 log.warning("message bus connection lost (%s); resubscribing", exc)
             finally:
                 with contextlib.suppress(RedisError, OSError):

@@ -1,4 +1,9 @@
-"""A shopper's turn: record it, ask the bot, record and fan out the answers."""
+"""A shopper's turn: record it, ask the bot, record and fan out the answers.
+
+With Redis configured, a turn degrades while Redis is down instead of failing: the message
+goes to the SQL transcript and the conversation's backlog (:mod:`channels.backlog`), the
+shopper gets an apology, and the bot is asked once Redis is back, in order and once.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from channels.backlog import Backlog, Kept
 from channels.bus import Bus, LocalBus
 from channels.history import History
 from channels.identity import IdentityError, Shopper, default_shopper
@@ -50,6 +57,7 @@ class ChatService:
         self.history = history
         self.bus = bus or LocalBus(history)
         self.pending = pending or MemoryPending()
+        self.backlog = Backlog()
         self.max_message_chars = max_message_chars
         self.handoff = handoff
         self._outbound: list[tuple[str, Outbound]] = []
@@ -79,9 +87,76 @@ class ChatService:
     def unsubscribe(self, conversation_id: str, queue: asyncio.Queue[Any]) -> None:
         self.bus.unsubscribe(conversation_id, queue)
 
-    async def record(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
-        """Number and store a message, and hand it to the conversation's subscribers."""
-        return await self.bus.record(conversation_id, message)
+    async def record(self, conversation_id: str, message: ChatMessage, *,
+                     keep: bool = True) -> ChatMessage:
+        """Number and store a message, and hand it to the conversation's subscribers.
+
+        While Redis is down the message is kept instead (SQL transcript, backlog) and
+        returned unnumbered; it is recorded once Redis is back. A shopper's own message is
+        shown at once on this process's sockets, so the widget knows it arrived.
+
+        Args:
+            keep: False for a caller that keeps the message itself and retries (the
+                outbox relay): then a :class:`RedisError` is raised instead.
+        """
+        if await self._replay_backlog(conversation_id):
+            try:
+                return await self.bus.record(conversation_id, message)
+            except RedisError as exc:
+                self._redis_failed(exc, conversation_id)
+                if not keep:
+                    raise
+        elif not keep:
+            raise RedisConnectionError("earlier messages of the conversation wait for Redis")
+        transcribe = getattr(self.history, "keep", None)
+        kept = await transcribe(conversation_id, message) if transcribe is not None else message
+        self.backlog.add(conversation_id, Kept(message=kept))
+        if message.role == "shopper":
+            self.bus.deliver(conversation_id, kept)
+        return kept
+
+    def _redis_failed(self, exc: RedisError, conversation_id: str | None = None) -> None:
+        if not self.backlog.redis_paused():
+            log.warning("Redis is not answering (%s); messages are kept until it is back",
+                        exc, extra={"conversation_id": conversation_id})
+        self.backlog.redis_failed()
+
+    async def _replay_backlog(self, conversation_id: str) -> bool:
+        """Write what was kept of the conversation to Redis, oldest first; False (and
+        nothing more written) while Redis is still down."""
+        if not self.backlog.holds(conversation_id):
+            return True
+        async with self.backlog.lock(conversation_id):
+            replayed = 0
+            try:
+                while (kept := self.backlog.first(conversation_id)) is not None:
+                    if kept.message is not None:
+                        await self.bus.record(conversation_id, kept.message)
+                    elif kept.turn is not None:
+                        await self.pending.add(conversation_id, kept.turn)
+                    elif kept.answered_first:
+                        await self.pending.drop_first(conversation_id)
+                    self.backlog.drop_first(conversation_id)
+                    replayed += 1
+            except RedisError as exc:
+                self._redis_failed(exc, conversation_id)
+                return False
+        if replayed:
+            log.info("Redis is back: %d kept steps replayed", replayed,
+                     extra={"conversation_id": conversation_id})
+        return True
+
+    async def _wait_for_redis(self, conversation_id: str, turn: PendingTurn) -> list[ChatMessage]:
+        """Keep a turn the bot cannot be asked now (Redis is down) and apologise. The
+        apology is shown at once and written to the transcript, but not replayed: the
+        shopper has seen it."""
+        self.backlog.add(conversation_id, Kept(turn=turn))
+        apology = ChatMessage(role="system", text=BOT_DOWN_APOLOGY)
+        keep = getattr(self.history, "keep", None)
+        if keep is not None:
+            await keep(conversation_id, apology)
+        self.bus.deliver(conversation_id, apology)
+        return [apology]
 
     def add_outbound(self, prefix: str, send: Outbound) -> None:
         """``send(conversation_id, messages)`` delivers pushed messages of conversations whose
@@ -97,13 +172,16 @@ class ChatService:
             must_deliver: for a caller that retries (the outbox relay): the channel is
                 sent to first and :class:`OutboundFailed` raised before anything is
                 recorded, so a retry neither loses the message nor shows it twice in the
-                transcript. Otherwise a failed send is logged.
+                transcript. Otherwise a failed send is logged. With no channel to send
+                to, a :class:`RedisError` is raised while Redis is down, and the caller
+                retries; once sent, the message is kept like any other.
         """
         senders = [send for prefix, send in self._outbound if conversation_id.startswith(prefix)]
         if must_deliver:
             for send in senders:
                 await send(conversation_id, messages)
-            return [await self.record(conversation_id, m) for m in messages]
+            return [await self.record(conversation_id, m, keep=bool(senders))
+                    for m in messages]
         stored = [await self.record(conversation_id, m) for m in messages]
         for send in senders:
             try:
@@ -118,6 +196,7 @@ class ChatService:
         history, and the messages waiting for the bot (they must not reach it later). Waits
         for a turn in progress, so that nothing of it is recorded afterwards."""
         async with self._locks[conversation_id]:
+            self.backlog.forget(conversation_id)
             while await self.pending.first(conversation_id) is not None:
                 await self.pending.drop_first(conversation_id)
             forget = getattr(self.history, "forget", None)
@@ -145,6 +224,9 @@ class ChatService:
                                                        shopper=metadata["shopper"])
                 if held is not None:  # a person answers: the bot is not asked
                     return [await self.record(conversation_id, m) for m in held]
+            turn = PendingTurn(message=payload or text, metadata=metadata)
+            if self.backlog.holds(conversation_id):  # Redis is down: ask once it is back
+                return await self._wait_for_redis(conversation_id, turn)
             try:
                 if not await self._answer_pending(conversation_id):
                     raise BotUnavailable("earlier messages still wait for the bot")
@@ -156,10 +238,16 @@ class ChatService:
             except BotUnavailable as exc:
                 log.warning("bot unavailable: %s; the message waits", exc,
                             extra={"conversation_id": conversation_id})
-                await self.pending.add(conversation_id, PendingTurn(
-                    message=payload or text, metadata=metadata,
-                    needs_actions=isinstance(exc, ActionsUnavailable)))
+                turn.needs_actions = isinstance(exc, ActionsUnavailable)
+                try:
+                    await self.pending.add(conversation_id, turn)
+                except RedisError as redis_exc:
+                    self._redis_failed(redis_exc, conversation_id)
+                    return await self._wait_for_redis(conversation_id, turn)
                 answers = [ChatMessage(role="system", text=BOT_DOWN_APOLOGY)]
+            except RedisError as exc:  # from the waiting messages: this turn was not asked
+                self._redis_failed(exc, conversation_id)
+                return await self._wait_for_redis(conversation_id, turn)
             if not answers:
                 log.error("bot produced no answer", extra={"conversation_id": conversation_id})
                 answers = [ChatMessage(role="system", text=NO_ANSWER_APOLOGY)]
@@ -188,7 +276,14 @@ class ChatService:
             answers = from_rasa(outputs)
             if not answers and not await self.rasa.actions_healthy():
                 return False  # its actions are still down: asked again next time
-            await self.pending.drop_first(conversation_id)
+            try:
+                await self.pending.drop_first(conversation_id)
+            except RedisError:
+                # answered: it must not be asked again, whatever happens next
+                self.backlog.add(conversation_id, Kept(answered_first=True))
+                await self.push(conversation_id, answers or [
+                    ChatMessage(role="system", text=NO_ANSWER_APOLOGY)])
+                raise
             await self.push(conversation_id, answers or [
                 ChatMessage(role="system", text=NO_ANSWER_APOLOGY)])
             if self.handoff is not None:
@@ -197,15 +292,23 @@ class ChatService:
         return True
 
     async def retry_pending(self, *, every: float) -> None:
-        """Answer waiting messages once the bot is back (runs for the app's lifetime)."""
+        """Answer waiting messages once the bot is back, and record what was kept while
+        Redis was down once it is back (runs for the app's lifetime)."""
         while True:
             await asyncio.sleep(every)
+            if self.backlog.redis_paused():
+                continue
             try:
+                for conversation_id in self.backlog.conversations():
+                    async with self._locks[conversation_id]:
+                        await self._replay_backlog(conversation_id)
                 conversations = await self.pending.conversations()
                 if not conversations or not await self.rasa.healthy():
                     continue
                 for conversation_id in conversations:
                     async with self._locks[conversation_id]:
+                        if self.backlog.holds(conversation_id):
+                            continue  # Redis failed again meanwhile
                         claim = await self.pending.claim(conversation_id)
                         if claim is None:
                             continue  # another replica is answering them
@@ -213,5 +316,5 @@ class ChatService:
                             await self._answer_pending(conversation_id)
                         finally:
                             await self.pending.release(conversation_id, claim)
-            except RedisError:
-                log.exception("answering waiting messages failed; retrying in %.0f s", every)
+            except RedisError as exc:
+                self._redis_failed(exc)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,7 +17,11 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore")
 
     rasa_url: str = "http://127.0.0.1:5005"
-    action_server_url: str = "http://127.0.0.1:5055"
+    action_endpoint_url: str = "http://127.0.0.1:5055/webhook"
+    """Where Rasa calls the action server (``bot/endpoints.yml`` reads the same variable)."""
+    action_server_url: str | None = None
+    """Where the gateway checks the action server's ``/health``; unset: the server of
+    ``action_endpoint_url``, so one variable moves both."""
     public_url: str = "http://localhost:8000"
     redis_url: str | None = None
     redis_prefix: str = "atelier"
@@ -91,7 +96,8 @@ class GatewaySettings(BaseSettings):
     """The polling worker touches this file while it polls (a container health check)."""
 
     @field_validator("telegram_token", "telegram_webhook_secret", "telegram_webhook_url",
-                     "telegram_heartbeat_file", "widget_secret", mode="before")
+                     "telegram_heartbeat_file", "widget_secret", "action_server_url",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value  # compose passes unset variables as ""
@@ -103,6 +109,17 @@ class GatewaySettings(BaseSettings):
 
         StaffedHours.parse(value)  # a clear ValueError at start-up, not at the first shopper
         return value
+
+    @model_validator(mode="after")
+    def _derive_action_server_url(self) -> Self:
+        endpoint = urlsplit(self.action_endpoint_url)
+        if endpoint.scheme not in ("http", "https") or not endpoint.netloc:
+            raise ValueError("ATELIER_ACTION_ENDPOINT_URL must be an http(s) URL such as "
+                             f"http://127.0.0.1:5055/webhook, not {self.action_endpoint_url!r}")
+        if self.action_server_url is None:
+            self.action_server_url = f"{endpoint.scheme}://{endpoint.netloc}"
+        self.action_server_url = self.action_server_url.rstrip("/")
+        return self
 
     @model_validator(mode="after")
     def _check_telegram(self) -> Self:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -96,7 +97,11 @@ class Delivery:
         shopper = verify_customer_token(token, now=time.time(),
                                         secret=secret.get_secret_value() if secret else None)
         if CONVERSATION_ID_RE.match(conversation_id):
-            await self.routes.link(shopper, conversation_id)
+            try:
+                await self.routes.link(shopper, conversation_id)
+            except RedisError as exc:  # order news then go to the last conversation linked
+                log.warning("conversation not linked to its customer: %s", exc,
+                            extra={"conversation_id": conversation_id})
         return shopper
 
     async def aclose(self) -> None:

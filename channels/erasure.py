@@ -21,10 +21,10 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from channels.rasa_client import BotUnavailable, RasaClient
+from channels.redis_link import connect
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class RedisWipes:
     """The set ``<prefix>:tracker-wipes``."""
 
     def __init__(self, url: str, prefix: str) -> None:
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self._redis = connect(url)
         self._key = f"{prefix}:tracker-wipes"
 
     async def add(self, conversation_ids: Iterable[str]) -> None:

@@ -12,9 +12,8 @@ import time
 from collections import defaultdict, deque
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
 from channels.messages import ChatMessage
+from channels.redis_link import connect
 
 
 class History(Protocol):
@@ -71,7 +70,7 @@ class RedisHistory:
     """History in Redis: ``<prefix>:conv:<id>:seq`` (INCR) and ``:log`` (a capped list)."""
 
     def __init__(self, url: str, prefix: str, limit: int) -> None:
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self._redis = connect(url)
         self._prefix = prefix
         self._limit = limit
 

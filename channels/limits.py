@@ -2,7 +2,8 @@
 
 A bucket holds up to ``burst`` messages and refills at ``per_minute``; a message that finds
 it empty is refused with ``rate_limited`` and how long to wait. Buckets live in Redis when
-configured (one limit across all gateway replicas, Redis's clock), else in this process.
+configured (one limit across all gateway replicas, Redis's clock), else in this process;
+while Redis is down, in this process (:class:`RedisBuckets` says why).
 
 The widget gets the refusal as an error (429, an error frame). A channel that answers with
 a message of its own (Telegram) tells the shopper once per burst
@@ -11,18 +12,23 @@ a message of its own (Telegram) tells the shopper once per burst
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
-import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from channels.chat import ChatInputError
 from channels.config import GatewaySettings
+from channels.redis_link import connect
 
+log = logging.getLogger(__name__)
 MAX_LOCAL_BUCKETS = 100_000
+LOCAL_FOR_SECONDS = 1.0
+"""After Redis failed, how long this process's buckets count before Redis is asked again."""
 
 
 class RateLimited(ChatInputError):
@@ -100,18 +106,44 @@ return tostring(wait)
 
 
 class RedisBuckets:
+    """One set of buckets for every replica.
+
+    While Redis does not answer, this process's own buckets count instead: a shopper is
+    not turned away because Redis is down (failing closed would refuse every message),
+    and a flood is still refused, by each replica on its own, until Redis is back
+    (failing wide open would let it through).
+    """
+
     def __init__(self, url: str, prefix: str) -> None:
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self._redis = connect(url)
         self._prefix = prefix
+        self._local = MemoryBuckets()
+        self._down_until = 0.0
+
+    def _redis_failed(self, exc: RedisError) -> None:
+        if time.monotonic() >= self._down_until:
+            log.warning("rate limits counted in this process: Redis is down (%s)", exc)
+        self._down_until = time.monotonic() + LOCAL_FOR_SECONDS
 
     async def take(self, key: str, rate: Rate) -> float:
-        wait = await self._redis.eval(_TAKE, 1, f"{self._prefix}:rate:{key}", rate.burst,
-                                      rate.per_minute / 60)
-        return float(wait)
+        if time.monotonic() >= self._down_until:
+            try:
+                wait = await self._redis.eval(_TAKE, 1, f"{self._prefix}:rate:{key}",
+                                              rate.burst, rate.per_minute / 60)
+                return float(wait)
+            except RedisError as exc:
+                self._redis_failed(exc)
+        return await self._local.take(key, rate)
 
     async def claim_notice(self, key: str, seconds: float) -> bool:
-        return bool(await self._redis.set(f"{self._prefix}:rate-notice:{key}", "1", nx=True,
-                                          px=max(1, math.ceil(seconds * 1000))))
+        if time.monotonic() >= self._down_until:
+            try:
+                return bool(await self._redis.set(
+                    f"{self._prefix}:rate-notice:{key}", "1", nx=True,
+                    px=max(1, math.ceil(seconds * 1000))))
+            except RedisError as exc:
+                self._redis_failed(exc)
+        return await self._local.claim_notice(key, seconds)
 
     async def aclose(self) -> None:
         await self._redis.aclose()

@@ -44,6 +44,9 @@ class ChatMessage(BaseModel):
     handoff: dict[str, str] | None = Field(default=None, exclude=True)
     """The bot hands the conversation to a person: ``{"reason", "summary"}`` (never sent
     to the shopper; the gateway moves the conversation to the agents' queue)."""
+    transcript_id: int | None = Field(default=None, exclude=True)
+    """The transcript row already written for it while the replay history could not take
+    it (Redis down); numbering it later fills in that row instead of adding another."""
 
 
 def from_rasa(outputs: list[dict[str, Any]]) -> list[ChatMessage]:

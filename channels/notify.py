@@ -22,11 +22,10 @@ from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
 from channels.chat import CONVERSATION_ID_RE, ChatService
 from channels.identity import SHOP_PREFIX, Shopper
 from channels.messages import ChatMessage
+from channels.redis_link import connect
 from commerce_core.events import DomainEvent
 
 log = logging.getLogger(__name__)
@@ -65,8 +64,7 @@ class ConversationRoutes:
     """Signed-in customer → the conversations that carried their token, newest first."""
 
     def __init__(self, *, redis_url: str | None = None, prefix: str = "atelier") -> None:
-        self._redis = (aioredis.Redis.from_url(redis_url, decode_responses=True)
-                       if redis_url else None)
+        self._redis = connect(redis_url) if redis_url else None
         self._prefix = prefix
         self._local: dict[str, OrderedDict[str, float]] = {}
 

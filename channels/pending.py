@@ -11,8 +11,9 @@ import uuid
 from collections import defaultdict, deque
 from typing import Protocol
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel
+
+from channels.redis_link import connect
 
 CLAIM_SECONDS = 60
 _DROP_FIRST = """
@@ -81,7 +82,7 @@ class MemoryPending:
 
 class RedisPending:
     def __init__(self, url: str, prefix: str) -> None:
-        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+        self._redis = connect(url)
         self._prefix = prefix
 
     def _key(self, conversation_id: str) -> str:

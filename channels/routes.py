@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 
 from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
 from channels.delivery import Delivery
@@ -18,11 +19,15 @@ from channels.identity import IdentityError, Shopper
 from channels.limits import RateLimited
 from channels.messages import ChatMessage
 from channels.origins import NOT_ALLOWED
+from channels.redis_link import RETRY_AFTER_SECONDS
 from commerce_core.errors import error_body
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_FRAME_BYTES = 16 * 1024
+TRY_AGAIN_LATER = 1013
+HISTORY_UNAVAILABLE = ("The conversation cannot be shown for a moment; please try again "
+                       "shortly. Messages sent meanwhile are kept.")
 
 
 def get_chat(request: Request) -> ChatService:
@@ -74,7 +79,12 @@ async def history(conversation_id: str, chat: ChatDep,
                   after: Annotated[int, Query(ge=0)] = 0) -> list[ChatMessage] | JSONResponse:
     if not CONVERSATION_ID_RE.match(conversation_id):
         return JSONResponse(error_body("invalid_conversation_id", "bad conversation id"), 422)
-    return await chat.history.since(conversation_id, after)
+    try:
+        return await chat.history.since(conversation_id, after)
+    except RedisError as exc:  # the replay history is in Redis; nothing is lost meanwhile
+        log.warning("history unavailable: %s", exc, extra={"conversation_id": conversation_id})
+        return JSONResponse(error_body("history_unavailable", HISTORY_UNAVAILABLE),
+                            status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 def _frame(message: ChatMessage) -> str:
@@ -88,9 +98,9 @@ async def _pump(ws: WebSocket, queue: asyncio.Queue[Any], last_seq: int) -> None
         if isinstance(item, dict):
             await ws.send_json(item)
             continue
-        if (item.seq or 0) <= last_seq:
+        if item.seq is not None and item.seq <= last_seq:
             continue  # already replayed
-        last_seq = item.seq or last_seq
+        last_seq = item.seq or last_seq  # unnumbered: shown now while Redis is down
         await ws.send_text(_frame(item))
 
 
@@ -158,7 +168,15 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0,
     pump: asyncio.Task[None] | None = None
     try:
         last_seq = max(after, 0)
-        for message in await chat.history.since(conversation_id, last_seq):
+        try:
+            missed = await chat.history.since(conversation_id, last_seq)
+        except RedisError as exc:  # the widget comes back after its back-off
+            log.warning("history unavailable: %s", exc,
+                        extra={"conversation_id": conversation_id})
+            await ws.send_json(_error("unavailable", HISTORY_UNAVAILABLE))
+            await ws.close(code=TRY_AGAIN_LATER)
+            return
+        for message in missed:
             await ws.send_text(_frame(message))
             last_seq = message.seq or last_seq
         pump = asyncio.create_task(_pump(ws, queue, last_seq))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -50,12 +50,15 @@ def payload_of(message: ChatMessage) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value}
 
 
-def add_message(*, session: Session, conversation_id: str, message: ChatMessage) -> None:
+def add_message(*, session: Session, conversation_id: str,
+                message: ChatMessage) -> ConversationMessage:
     ensure_conversation(session=session, conversation_id=conversation_id)
-    session.add(ConversationMessage(conversation_id=conversation_id, seq=message.seq,
-                                    role=message.role, text=message.text,
-                                    payload=payload_of(message), ts=_ts(message.ts)))
+    row = ConversationMessage(conversation_id=conversation_id, seq=message.seq,
+                              role=message.role, text=message.text,
+                              payload=payload_of(message), ts=_ts(message.ts))
+    session.add(row)
     session.flush()
+    return row
 
 
 def transcript(*, session: Session, conversation_id: str) -> list[dict[str, Any]]:
@@ -140,17 +143,26 @@ class TranscriptHistory:
     """A :class:`History` that also writes every message to the SQL transcript.
 
     The replay history stays the source of sequence numbers; the SQL row follows it. If
-    the database is down the shopper's chat goes on and the failure is logged.
+    the database is down the shopper's chat goes on and the failure is logged. While the
+    replay history is down (Redis), :meth:`keep` writes the SQL row alone.
     """
 
     def __init__(self, inner: History, session_factory: sessionmaker[Session]) -> None:
         self.inner = inner
         self.session_factory = session_factory
 
-    def _store(self, conversation_id: str, message: ChatMessage) -> None:
+    def _store(self, conversation_id: str, message: ChatMessage) -> int:
         with self.session_factory() as session:
-            add_message(session=session, conversation_id=conversation_id, message=message)
+            if message.transcript_id is not None:  # written by keep(): number it now
+                session.execute(update(ConversationMessage)
+                                .where(ConversationMessage.id == message.transcript_id)
+                                .values(seq=message.seq))
+                session.commit()
+                return message.transcript_id
+            row = add_message(session=session, conversation_id=conversation_id,
+                              message=message)
             session.commit()
+            return row.id
 
     async def append(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
         stored = await self.inner.append(conversation_id, message)
@@ -160,6 +172,18 @@ class TranscriptHistory:
             log.exception("transcript row not written",
                           extra={"conversation_id": conversation_id})
         return stored
+
+    async def keep(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
+        """Write ``message`` to the transcript only, unnumbered: the replay history cannot
+        take it now. Returns it with its row, so that :meth:`append` numbers that row
+        later instead of writing the message twice."""
+        try:
+            row_id = await run_in_threadpool(self._store, conversation_id, message)
+        except SQLAlchemyError:
+            log.exception("transcript row not written",
+                          extra={"conversation_id": conversation_id})
+            return message
+        return message.model_copy(update={"transcript_id": row_id})
 
     async def since(self, conversation_id: str, after: int) -> list[ChatMessage]:
         return await self.inner.since(conversation_id, after)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -21,15 +22,17 @@ from collections import defaultdict, deque
 from datetime import timedelta
 from typing import Protocol
 
-import redis
+from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channels.config import GatewaySettings
+from channels.redis_link import connect_sync
 from commerce_core.models import Agent, AgentSession
 from commerce_core.models.base import utcnow
 
+log = logging.getLogger(__name__)
 COOKIE = "atelier_agent"
 TOKEN_PREFIX = "ags_"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -208,16 +211,18 @@ end
 class RedisLoginLimiter:
     """In Redis (``<prefix>:login:<key>``): the count is the same on every replica.
 
-    When Redis does not answer, the sign-in fails with the error rather than going
-    unthrottled.
+    While Redis does not answer, failures are counted in this process instead (each
+    replica on its own): sign-ins stay throttled, and agents can still sign in.
     """
 
     def __init__(self, *, url: str, prefix: str, max_failures: int,
                  window_seconds: float) -> None:
-        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._redis = connect_sync(url)
         self._prefix = prefix
         self.max_failures = max_failures
         self.window = window_seconds
+        self._local = MemoryLoginLimiter(max_failures=max_failures,
+                                         window_seconds=window_seconds)
 
     def _keys(self, keys: tuple[str, ...]) -> list[str]:
         return [f"{self._prefix}:login:{key}" for key in keys]
@@ -225,18 +230,30 @@ class RedisLoginLimiter:
     def retry_after(self, *keys: str) -> float:
         if not keys:
             return 0.0
-        wait = self._redis.eval(_RETRY_AFTER, len(keys), *self._keys(keys),
-                                self.max_failures, self.window)
-        return max(0.0, float(wait))
+        try:
+            wait = float(self._redis.eval(_RETRY_AFTER, len(keys), *self._keys(keys),
+                                          self.max_failures, self.window))
+        except RedisError as exc:
+            log.warning("sign-in attempts counted in this process: Redis is down (%s)", exc)
+            wait = 0.0
+        return max(0.0, wait, self._local.retry_after(*keys))
 
     def failed(self, *keys: str) -> None:
-        if keys:
+        if not keys:
+            return
+        try:
             self._redis.eval(_FAILED, len(keys), *self._keys(keys), self.max_failures,
                              self.window, uuid.uuid4().hex)
+        except RedisError:
+            self._local.failed(*keys)
 
     def succeeded(self, *keys: str) -> None:
+        self._local.succeeded(*keys)
         if keys:
-            self._redis.delete(*self._keys(keys))
+            try:
+                self._redis.delete(*self._keys(keys))
+            except RedisError as exc:
+                log.warning("sign-in attempts not cleared in Redis (%s)", exc)
 
 
 def make_login_limiter(settings: GatewaySettings) -> LoginLimiter:
