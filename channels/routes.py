@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
 from channels.delivery import Delivery
-from channels.identity import IdentityError, Shopper
+from channels.identity import IdentityError, Shopper, check_web_conversation_id
 from channels.limits import RateLimited
 from channels.messages import ChatMessage
 from channels.origins import NOT_ALLOWED
@@ -53,6 +53,10 @@ async def chat(body: ChatRequest, chat: ChatDep, request: Request) -> ChatRespon
     """Send one shopper message to the bot and return the bot's messages."""
     delivery: Delivery = request.app.state.delivery
     try:
+        check_web_conversation_id(body.conversation_id)
+    except IdentityError as exc:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=422)
+    try:
         shopper = await delivery.shopper(body.customer_token, body.conversation_id)
         await delivery.limiter.check(conversation_id=body.conversation_id,
                                      ip=request.client.host if request.client else None)
@@ -74,6 +78,10 @@ async def history(conversation_id: str, chat: ChatDep,
                   after: Annotated[int, Query(ge=0)] = 0) -> list[ChatMessage] | JSONResponse:
     if not CONVERSATION_ID_RE.match(conversation_id):
         return JSONResponse(error_body("invalid_conversation_id", "bad conversation id"), 422)
+    try:
+        check_web_conversation_id(conversation_id)
+    except IdentityError as exc:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=422)
     return await chat.history.since(conversation_id, after)
 
 
@@ -148,6 +156,7 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0,
         await ws.close(code=1008)
         return
     try:
+        check_web_conversation_id(conversation_id)
         shopper = await delivery.shopper(customer_token, conversation_id)
     except IdentityError as exc:
         await ws.send_json(_error(exc.code, exc.message))

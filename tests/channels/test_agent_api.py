@@ -34,6 +34,7 @@ from knowledge.config import KnowledgeSettings
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi, LoopThread, text_update
 from tests.channels.fake_rasa import wait_for
 from tests.channels.rasa_standin import BACK_TEXT, HANDOFF_TEXT, RasaStandIn
+from tests.channels.web_chat import telegram_turn
 from tests.commerce_core.helpers import Shopper
 
 PASSWORD = "correct horse battery"
@@ -257,7 +258,8 @@ def test_telegram_conversation_gets_agent_messages_in_telegram(
     chat_id = 900_000 + next(ids)
     conversation_id = f"tg-{chat_id}"
     ana = console.agent("Ana")
-    console.say(conversation_id, "I'd like to talk to a person", payload="/request_human")
+    telegram_turn(console.client, conversation_id, "I'd like to talk to a person",
+                  payload="/request_human")
     assert console.client.post(f"/agent/api/conversations/{conversation_id}/claim",
                                headers=ana).status_code == 200
     console.client.post(f"/agent/api/conversations/{conversation_id}/reply", headers=ana,

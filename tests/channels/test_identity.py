@@ -26,6 +26,7 @@ from channels.identity import (
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
 from tests.channels.test_notify import place_order
+from tests.channels.web_chat import telegram_turn
 
 SECRET = "widget-secret-for-tests"
 NOW = 1_800_000_000
@@ -74,12 +75,33 @@ def test_default_identities_and_the_reserved_prefix() -> None:
         default_shopper("shop-c42")  # would claim customer c42's orders without a token
 
 
+@pytest.mark.parametrize("conversation_id", ["tg-77", "TG-77", "shop-c42", "Shop-c42"])
+def test_a_web_conversation_id_cannot_enter_another_channels_identity_space(
+        gateway: Gateway, fake_rasa: FakeRasa, conversation_id: str) -> None:
+    # Telegram chat ids are not secret: a web id "tg-<chat id>" would speak for that shopper
+    with gateway(widget_secret=SECRET) as client:
+        refused = client.post("/api/chat", json={"conversation_id": conversation_id,
+                                                 "message": "cancel my order"})
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "reserved_conversation_id"
+        history = client.get(f"/api/chat/{conversation_id}/history")
+        assert history.status_code == 422
+        assert history.json()["error"]["code"] == "reserved_conversation_id"
+        with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(
+                f"/ws/chat?conversation_id={conversation_id}") as ws:
+            frame = ws.receive_json()
+            assert (frame["type"], frame["code"]) == ("error", "reserved_conversation_id")
+            ws.receive_json()
+        assert closed.value.code == 1008
+    assert fake_rasa.received == []
+
+
 def test_every_forwarded_turn_carries_the_shopper_metadata(gateway: Gateway,
                                                            fake_rasa: FakeRasa) -> None:
     valid = token(expires_at=int(time.time()) + 600)
     with gateway(widget_secret=SECRET) as client:
         client.post("/api/chat", json={"conversation_id": "anon-1", "message": "hi"})
-        client.post("/api/chat", json={"conversation_id": "tg-77", "message": "hi"})
+        telegram_turn(client, "tg-77", "hi")
         client.post("/api/chat", json={"conversation_id": "conv-a", "message": "hi",
                                        "customer_token": valid})
         with client.websocket_connect(

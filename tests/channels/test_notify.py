@@ -17,6 +17,7 @@ from commerce_core.auth import create_api_key
 from tests.channels.conftest import Gateway
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi
 from tests.channels.fake_rasa import wait_for
+from tests.channels.web_chat import recorded
 
 SERVICE = {"Authorization": "Bearer change-me"}
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 rue des Arts", "city": "Lyon",
@@ -56,8 +57,7 @@ def ship(client: TestClient, order: dict[str, Any]) -> None:
 
 
 def texts(client: TestClient, conversation_id: str) -> list[tuple[str, str]]:
-    return [(m["role"], m["text"]) for m in
-            client.get(f"/api/chat/{conversation_id}/history").json()]
+    return [(m["role"], m["text"]) for m in recorded(client, conversation_id)]
 
 
 def test_payment_and_shipping_are_told_in_the_conversation_that_ordered(gateway: Gateway
@@ -137,7 +137,7 @@ def test_events_of_a_customer_without_a_conversation_are_dropped_quietly(
         order = client.post(f"{base}/checkout", headers=SERVICE,
                             json={"email": "ops@example.com", "address": ADDRESS}).json()
         pay(client, order)
-        assert client.get("/api/chat/integration-7/history").json() == []
+        assert recorded(client, "integration-7") == []
 
 
 def test_a_delivery_is_told_without_anybody_asking(gateway: Gateway,

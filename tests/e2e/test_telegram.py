@@ -27,6 +27,7 @@ from tests.channels.fake_bot_api import (
     text_update,
     webhook_gateway,
 )
+from tests.channels.web_chat import recorded
 from tests.e2e.stack import REPO, Stack
 
 pytestmark = pytest.mark.e2e
@@ -160,11 +161,11 @@ def test_webhook_with_the_secret_is_answered_by_the_bot(stack: Stack) -> None:
             assert post(accepted, "hi", SECRET) == 200
             [greeting] = api.wait_for(lambda: api.sent(accepted), what="the greeting")
             assert "welcome" in greeting.params["text"].lower()
-            history = client.get(f"/api/chat/{conversation_id_for(accepted)}/history").json()
+            history = recorded(client, conversation_id_for(accepted))
             assert [(m["role"], m["text"]) for m in history][:1] == [("shopper", "hi")]
             assert history[1]["text"] == greeting.params["text"]
 
             assert api.sent(refused) == [] and api.calls_to("sendChatAction", refused) == []
-            assert client.get(f"/api/chat/{conversation_id_for(refused)}/history").json() == []
+            assert recorded(client, conversation_id_for(refused)) == []
     finally:
         api.stop()
