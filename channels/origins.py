@@ -21,6 +21,8 @@ from commerce_core.errors import error_body
 
 CHAT_PATH = "/api/chat"
 NOT_ALLOWED = "This chat is not enabled for the site {origin}."
+ALLOWED_HEADERS = "content-type, x-conversation-secret, x-customer-token"
+"""What a shop's page may send: the proofs that a conversation's history is the shopper's."""
 
 
 class Origins:
@@ -73,7 +75,7 @@ class ChatCors:
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
             await Response(status_code=204, headers={
                 **cors, "access-control-allow-methods": "GET, POST",
-                "access-control-allow-headers": "content-type",
+                "access-control-allow-headers": ALLOWED_HEADERS,
                 "access-control-max-age": "600"})(scope, receive, send)
             return
 

@@ -34,7 +34,13 @@ from knowledge.config import KnowledgeSettings
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi, LoopThread, text_update
 from tests.channels.fake_rasa import wait_for
 from tests.channels.rasa_standin import BACK_TEXT, HANDOFF_TEXT, RasaStandIn
-from tests.channels.web_chat import telegram_turn
+from tests.channels.web_chat import (
+    chat_body,
+    chat_socket,
+    owner,
+    recorded,
+    telegram_turn,
+)
 from tests.commerce_core.helpers import Shopper
 
 PASSWORD = "correct horse battery"
@@ -72,14 +78,15 @@ class Console:
         return {"Authorization": f"Bearer {response.json()['token']}"}
 
     def say(self, conversation_id: str, text: str = "", payload: str | None = None) -> list:
-        response = self.client.post("/api/chat", json={"conversation_id": conversation_id,
-                                                       "message": text, "payload": payload})
+        response = self.client.post("/api/chat", json=chat_body(conversation_id, text,
+                                                                payload=payload))
         assert response.status_code == 200, response.text
         return [(m["role"], m["text"]) for m in response.json()["messages"]]
 
     def history(self, conversation_id: str) -> list[tuple[str, str]]:
         return [(m["role"], m["text"]) for m in
-                self.client.get(f"/api/chat/{conversation_id}/history").json()]
+                self.client.get(f"/api/chat/{conversation_id}/history",
+                                headers=owner(conversation_id)).json()]
 
 
 @contextmanager
@@ -206,8 +213,7 @@ def test_handoff_claim_reply_handback_on_the_web(console: Console, rasa: RasaSta
     assert console.say(conversation_id, "anyone?") == []
     assert len(rasa.messages_of(conversation_id)) == asked
     # two agents claim: one wins
-    with console.client.websocket_connect(f"/ws/chat?conversation_id={conversation_id}"
-                                          "&after=0") as shopper_ws:
+    with chat_socket(console.client, conversation_id, after=0) as shopper_ws:
         replayed = [shopper_ws.receive_json() for _ in console.history(conversation_id)]
         assert replayed[-1]["text"] == "anyone?"
         claim = f"/agent/api/conversations/{conversation_id}/claim"
@@ -301,8 +307,7 @@ def test_nobody_picks_up_the_shopper_hears_the_staffed_hours_once(
                      staffed_hours="Mon-Fri 09:00-18:00 Europe/Paris") as console:
         conversation_id = f"web-{next(ids)}"
         console.say(conversation_id, "a person", payload="/request_human")
-        with console.client.websocket_connect(f"/ws/chat?conversation_id={conversation_id}"
-                                              "&after=0") as ws:
+        with chat_socket(console.client, conversation_id, after=0) as ws:
             for _ in console.history(conversation_id):
                 ws.receive_json()
             notice = ws.receive_json()  # the periodic check sends it
@@ -327,7 +332,7 @@ def test_search_and_delete_customer_data(console: Console, rasa: RasaStandIn) ->
     assert deleted.json()["conversations"] == [conversation_id]
     assert console.client.get("/agent/api/search", headers=ana,
                               params={"q": "jeanne"}).json()["results"] == []
-    assert console.history(conversation_id) == []
+    assert recorded(console.client, conversation_id) == []
     # the bot's tracker of the conversation is emptied too
     assert deleted.json()["bot_memory"] == {"wiped": [conversation_id], "waiting": []}
     assert rasa.wiped().count(conversation_id) == 1

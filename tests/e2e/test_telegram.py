@@ -27,7 +27,7 @@ from tests.channels.fake_bot_api import (
     text_update,
     webhook_gateway,
 )
-from tests.channels.web_chat import recorded
+from tests.channels.web_chat import chat_body, recorded
 from tests.e2e.stack import REPO, Stack
 
 pytestmark = pytest.mark.e2e
@@ -85,9 +85,8 @@ def test_greeting_search_and_a_product_button_over_polling(
     assert all(len(b["callback_data"].encode()) <= 64 for b in greeting.buttons)
 
     # the widget's API, asked the same in another conversation, shows which cards to expect
-    [web] = httpx.post(f"{stack.app_url}/api/chat", timeout=60, json={
-        "conversation_id": f"web-{chat_id}", "message": "show me blue ceramic mugs"}
-        ).json()["messages"]
+    [web] = httpx.post(f"{stack.app_url}/api/chat", timeout=60, json=chat_body(
+        f"web-{chat_id}", "show me blue ceramic mugs")).json()["messages"]
     assert len(web["cards"]) >= 3
 
     api.push(text_update(chat_id, "show me blue ceramic mugs"))
