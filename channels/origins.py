@@ -35,13 +35,20 @@ class Origins:
     def allows(self, origin: str | None, host: str | None) -> bool:
         if origin is None:
             return True
+        if self.any:
+            return True
         normal = _normal(origin)
+        if not normal:
+            return False
         same_site = host is not None and urlsplit(normal).netloc == host.lower()
-        return self.any or same_site or normal in self.allowed
+        return same_site or normal in self.allowed
 
 
 def _normal(origin: str) -> str:
-    parts = urlsplit(origin.strip().lower())
+    try:
+        parts = urlsplit(origin.strip().lower())
+    except ValueError:  # e.g. "http://[": no site is allowed under that name
+        return ""
     netloc = parts.netloc
     default_port = {"http": ":80", "https": ":443"}.get(parts.scheme)
     if default_port and netloc.endswith(default_port):

@@ -32,7 +32,11 @@ class CrossSiteRequest(CommerceError):
 
 
 def _origin_of(url: str) -> tuple[str, str]:
-    parts = urlsplit(url.strip().lower())
+    """(scheme, host[:port]) of a URL, default port left out; empty when it is no URL."""
+    try:
+        parts = urlsplit(url.strip().lower())
+    except ValueError:  # e.g. "http://[": nothing is its own origin
+        return "", ""
     netloc = parts.netloc
     default_port = {"http": ":80", "https": ":443"}.get(parts.scheme)
     if default_port and netloc.endswith(default_port):

@@ -112,6 +112,18 @@ def test_a_page_of_another_site_cannot_act_with_the_agents_cookie(console: Conso
     assert foreign.status_code == 403 and error_code(foreign) == "cross_site_request"
 
 
+def test_a_malformed_origin_is_refused_clearly(console: Console) -> None:
+    email = new_agent(console)
+    for origin in ("http://[", "http://[::1", "not a url"):
+        refused = console.client.post(LOGIN, json={"email": email, "password": PASSWORD},
+                                      headers={"origin": origin})
+        assert refused.status_code == 403, origin
+        assert error_code(refused) == "cross_site_request"
+        chat = console.client.post("/api/chat", headers={"origin": origin},
+                                   json={"conversation_id": "c-x", "message": "hi"})
+        assert chat.status_code == 403 and error_code(chat) == "origin_not_allowed"
+
+
 def test_the_console_socket_with_the_cookie_needs_the_consoles_origin(
         console: Console) -> None:
     email = new_agent(console)
