@@ -13,6 +13,7 @@ gateway replica sees the tries made on the others), else in this process.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -68,7 +69,8 @@ class _Policies:
 
 
 class MemoryLoginThrottle(_Policies):
-    """In this process: each replica counts only the tries it saw."""
+    """In this process: each replica counts only the tries it saw. Sign-ins run in worker
+    threads, so each count is read and written under a lock."""
 
     def __init__(self, *, pair: Policy, client: Policy, account: Policy,
                  window_seconds: float) -> None:
@@ -76,6 +78,7 @@ class MemoryLoginThrottle(_Policies):
                          window_seconds=window_seconds)
         self._counts: OrderedDict[str, tuple[int, float, float]] = OrderedDict()
         """key → (failures, when the next try is allowed, when the count is forgotten)"""
+        self._lock = threading.Lock()
 
     def _get(self, key: str, now: float) -> tuple[int, float]:
         failures, until, forget = self._counts.get(key, (0, 0.0, 0.0))
@@ -85,24 +88,28 @@ class MemoryLoginThrottle(_Policies):
         return failures, until
 
     def retry_after(self, *, account: str, client: str) -> float:
-        now = time.monotonic()
-        return max(max(0.0, self._get(key, now)[1] - now) for key in _keys(account, client))
+        with self._lock:
+            now = time.monotonic()
+            return max(max(0.0, self._get(key, now)[1] - now)
+                       for key in _keys(account, client))
 
     def failed(self, *, account: str, client: str) -> float:
-        now = time.monotonic()
-        wait = 0.0
-        for key, policy in zip(_keys(account, client), self.policies, strict=True):
-            failures = self._get(key, now)[0] + 1
-            delay = policy.delay(failures)
-            self._counts.pop(key, None)
-            self._counts[key] = (failures, now + delay, now + self.window + delay)
-            wait = max(wait, delay)
-        while len(self._counts) > MAX_LOCAL_KEYS:  # forget the oldest
-            self._counts.popitem(last=False)
-        return wait
+        with self._lock:
+            now = time.monotonic()
+            wait = 0.0
+            for key, policy in zip(_keys(account, client), self.policies, strict=True):
+                failures = self._get(key, now)[0] + 1
+                delay = policy.delay(failures)
+                self._counts.pop(key, None)
+                self._counts[key] = (failures, now + delay, now + self.window + delay)
+                wait = max(wait, delay)
+            while len(self._counts) > MAX_LOCAL_KEYS:  # forget the oldest
+                self._counts.popitem(last=False)
+            return wait
 
     def succeeded(self, *, account: str, client: str) -> None:
-        self._counts.pop(_keys(account, client)[0], None)
+        with self._lock:
+            self._counts.pop(_keys(account, client)[0], None)
 
 
 # Each key is a hash {failures, until} on Redis's clock (replicas agree), expiring once the
