@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -117,10 +118,16 @@ def _start_app(workdir: Path, rasa_port: int, redis_url: str | None, *,
         time.sleep(0.3)
 
 
+async def _hello(ws: websockets.ClientConnection) -> None:
+    """The widget's first frame: the new conversation's session secret (bound to it)."""
+    await ws.send(json.dumps({"type": "hello", "conversation_secret": secrets.token_urlsafe(32)}))
+
+
 async def _session(url: str, samples: list[float]) -> None:
     conversation = f"bench-{uuid.uuid4().hex[:12]}"
     ws_url = url.replace("http", "ws", 1) + f"/ws/chat?conversation_id={conversation}"
     async with websockets.connect(ws_url, max_size=2**20) as ws:
+        await _hello(ws)
         for turn in range(TURNS):
             start = time.perf_counter()
             await ws.send(json.dumps({"type": "message", "text": f"turn {turn}",
@@ -212,6 +219,7 @@ async def _held_conversation(shopper_url: str, agent: httpx.AsyncClient,
     ``AGENT_REPLIES`` times; each reply timed from the POST to the frame on the socket."""
     conversation = f"bench-agent-{uuid.uuid4().hex[:12]}"
     async with websockets.connect(_ws_url(shopper_url, conversation), max_size=2**20) as ws:
+        await _hello(ws)
         await ws.send(json.dumps({"type": "message", "text": "can someone help me?"}))
         await _frame(ws, "bot")
         claimed = await agent.post(f"/agent/api/conversations/{conversation}/claim")

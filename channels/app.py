@@ -25,6 +25,7 @@ from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.origins import ChatCors, Origins
+from channels.ownership import ConversationOwners
 from channels.rasa_client import make_rasa_client
 from channels.redis_link import install_outage_handler
 from channels.routes import router as chat_router
@@ -99,6 +100,7 @@ def create_app(settings: GatewaySettings | None = None, *,
         history = TranscriptHistory(make_history(settings), factory)
         desk = app.state.desk = make_desk(settings, factory)
         delivery = app.state.delivery = Delivery(settings, history)
+        app.state.owners = ConversationOwners(factory)
         await delivery.start()
         app.state.chat = ChatService(rasa=rasa, history=history,
                                      max_message_chars=settings.max_message_chars, handoff=desk,

@@ -71,9 +71,20 @@ class GatewaySettings(BaseSettings):
     staffed_hours: str = "Mon-Fri 09:00-18:00 Europe/Paris"
     """When agents answer: ``Mon-Fri 09:00-18:00 Europe/Paris``, ``Mon,Wed 10:00-16:00 UTC``."""
     agent_session_hours: float = 12.0
-    agent_login_max_failures: int = 5
-    """Failed sign-ins allowed per email and per client address within the window."""
-    agent_login_window_seconds: float = 900.0
+    agent_login_free_failures: int = Field(3, ge=0)
+    """Wrong passwords one client may try for one account before each further try waits."""
+    agent_login_client_free_failures: int = Field(10, ge=0)
+    """The same for one client across all accounts."""
+    agent_login_account_free_failures: int = Field(50, ge=0)
+    """Wrong passwords for one account from all clients before every try of it waits a
+    little: much higher, so that a stranger cannot keep the agent out."""
+    agent_login_base_delay_seconds: float = Field(1.0, gt=0)
+    """The first wait; it doubles with each further wrong password."""
+    agent_login_max_delay_seconds: float = Field(900.0, gt=0)
+    agent_login_account_max_delay_seconds: float = Field(30.0, gt=0)
+    """The per-account wait stays this short: it slows a guessing crowd, never locks out."""
+    agent_login_window_seconds: float = Field(900.0, gt=0)
+    """A count is forgotten when no wrong password came for this long after its wait."""
 
     telegram_token: SecretStr | None = None
     """The bot token from @BotFather; Telegram is off while it is unset."""

@@ -84,9 +84,8 @@ class Delivery:
                                             every=self.settings.bot_retry_seconds)),
             asyncio.create_task(follow_parcels(factory, self.settings.parcel_check_seconds))]
 
-    async def shopper(self, token: str | None, conversation_id: str) -> Shopper | None:
-        """The customer a token vouches for (None without a token), linked to the
-        conversation so that their order news find it.
+    def customer(self, token: str | None) -> Shopper | None:
+        """The customer a token vouches for (None without a token); nothing is linked.
 
         Raises:
             IdentityError: the token is malformed, tampered with or expired.
@@ -94,15 +93,19 @@ class Delivery:
         if not token:
             return None
         secret = self.settings.widget_secret
-        shopper = verify_customer_token(token, now=time.time(),
-                                        secret=secret.get_secret_value() if secret else None)
-        if CONVERSATION_ID_RE.match(conversation_id):
-            try:
-                await self.routes.link(shopper, conversation_id)
-            except RedisError as exc:  # order news then go to the last conversation linked
-                log.warning("conversation not linked to its customer: %s", exc,
-                            extra={"conversation_id": conversation_id})
-        return shopper
+        return verify_customer_token(token, now=time.time(),
+                                     secret=secret.get_secret_value() if secret else None)
+
+    async def link(self, customer: Shopper | None, conversation_id: str) -> None:
+        """Send the customer's order news to this conversation (the caller proved that it
+        is theirs)."""
+        if customer is None or not CONVERSATION_ID_RE.match(conversation_id):
+            return
+        try:
+            await self.routes.link(customer, conversation_id)
+        except RedisError as exc:  # order news then go to the last conversation linked
+            log.warning("conversation not linked to its customer: %s", exc,
+                        extra={"conversation_id": conversation_id})
 
     async def aclose(self) -> None:
         if self.relay is not None:

@@ -18,11 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from channels.identity import TELEGRAM_PREFIX
 from commerce_core.models import Conversation, ConversationEvent
 from commerce_core.models import ConversationState as State
 from commerce_core.models.base import utcnow
 
-TELEGRAM_PREFIX = "tg-"
 REASONS = {"shopper_request", "repeated_failure", "frustrated", "faq_unanswered", "agent"}
 MAX_SUMMARY = 500
 
@@ -54,8 +54,8 @@ class TransitionError(Exception):
 def identity_of(conversation_id: str) -> tuple[str, str]:
     """The shopper a conversation id stands for until a turn names one (bot metadata).
 
-    The same rule as ``channels/identity.py`` and ``actions/shopper.py``: ``tg-<chat id>``
-    is a Telegram chat, any other id a web session; the conversation id is the external id.
+    The rule of :func:`channels.identity.default_shopper`: ``tg-<chat id>`` is a Telegram
+    chat, any other id a web session; the conversation id is the external id.
     """
     channel = "telegram" if conversation_id.startswith(TELEGRAM_PREFIX) else "web"
     return channel, conversation_id

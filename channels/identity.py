@@ -1,9 +1,12 @@
 """Who the shopper of a turn is, as the gateway vouches for it to the bot (metadata).
 
 By default a conversation is its own shopper: ``tg-<chat id>`` a Telegram chat, any other
-id a web session. A shop whose customer is logged in signs a customer token with the
-secret it shares with the gateway (``ATELIER_WIDGET_SECRET``) and puts it on the widget's
-tag (``data-customer-token``): ``<customer ref>.<expiry unix seconds>.<hex HMAC-SHA256 of
+id a web session. The prefixes of the channels' identity spaces are defined here only; a web
+conversation's id may start with none of them (:func:`check_web_conversation_id`).
+
+A shop whose customer is logged in signs a customer token with the secret it shares with
+the gateway (``ATELIER_WIDGET_SECRET``) and puts it on the widget's tag
+(``data-customer-token``): ``<customer ref>.<expiry unix seconds>.<hex HMAC-SHA256 of
 "<customer ref>.<expiry>">``. Every conversation carrying a valid token then speaks for
 the shopper ``web/shop-<customer ref>``, so the customer's orders are theirs in any
 conversation, on any device, without giving an email.
@@ -17,8 +20,12 @@ import re
 from dataclasses import dataclass
 
 TELEGRAM_PREFIX = "tg-"
+"""Conversation ids of Telegram chats, ``tg-<chat id>``; only the Telegram channel makes them."""
 SHOP_PREFIX = "shop-"
 """External ids of customers vouched for by the shop; never a conversation's own id."""
+RESERVED_PREFIXES = (TELEGRAM_PREFIX, SHOP_PREFIX)
+"""Identity spaces a web conversation id may never enter: a chat id is no secret, so a web
+conversation ``tg-<chat id>`` would speak for that Telegram shopper."""
 CUSTOMER_REF_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_TOKEN_CHARS = 200
 
@@ -42,6 +49,21 @@ class IdentityError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+
+
+def check_web_conversation_id(conversation_id: str) -> None:
+    """Refuse a conversation id of the web (the widget, ``POST /api/chat``) that names
+    another channel's shopper; any case, so no id merely looks different from one.
+
+    Raises:
+        IdentityError: ``reserved_conversation_id``.
+    """
+    lowered = conversation_id.lower()
+    for prefix in RESERVED_PREFIXES:
+        if lowered.startswith(prefix):
+            raise IdentityError("reserved_conversation_id",
+                                f"Web conversation ids may not start with {prefix!r}: "
+                                "that prefix belongs to another channel's shoppers.")
 
 
 def default_shopper(conversation_id: str) -> Shopper:

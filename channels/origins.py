@@ -21,6 +21,8 @@ from commerce_core.errors import error_body
 
 CHAT_PATH = "/api/chat"
 NOT_ALLOWED = "This chat is not enabled for the site {origin}."
+ALLOWED_HEADERS = "content-type, x-conversation-secret, x-customer-token"
+"""What a shop's page may send: the proofs that a conversation's history is the shopper's."""
 
 
 class Origins:
@@ -33,13 +35,20 @@ class Origins:
     def allows(self, origin: str | None, host: str | None) -> bool:
         if origin is None:
             return True
+        if self.any:
+            return True
         normal = _normal(origin)
+        if not normal:
+            return False
         same_site = host is not None and urlsplit(normal).netloc == host.lower()
-        return self.any or same_site or normal in self.allowed
+        return same_site or normal in self.allowed
 
 
 def _normal(origin: str) -> str:
-    parts = urlsplit(origin.strip().lower())
+    try:
+        parts = urlsplit(origin.strip().lower())
+    except ValueError:  # e.g. "http://[": no site is allowed under that name
+        return ""
     netloc = parts.netloc
     default_port = {"http": ":80", "https": ":443"}.get(parts.scheme)
     if default_port and netloc.endswith(default_port):
@@ -73,7 +82,7 @@ class ChatCors:
         if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
             await Response(status_code=204, headers={
                 **cors, "access-control-allow-methods": "GET, POST",
-                "access-control-allow-headers": "content-type",
+                "access-control-allow-headers": ALLOWED_HEADERS,
                 "access-control-max-age": "600"})(scope, receive, send)
             return
 

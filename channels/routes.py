@@ -1,4 +1,11 @@
-"""The gateway's shopper endpoints: ``POST /api/chat`` and the widget's WebSocket."""
+"""The gateway's shopper endpoints: ``POST /api/chat``, a conversation's history and the
+widget's WebSocket.
+
+Every call of a conversation proves that it is the caller's with the conversation's
+session secret (channels/ownership.py): the ``conversation_secret`` of the body, the
+``X-Conversation-Secret`` header of the history, the first frame of the socket — never the
+URL, which ends up in logs.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,26 @@ import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    Query,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
 from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
 from channels.delivery import Delivery
-from channels.identity import IdentityError, Shopper
+from channels.identity import IdentityError, Shopper, check_web_conversation_id
 from channels.limits import RateLimited
 from channels.messages import ChatMessage
 from channels.origins import NOT_ALLOWED
+from channels.ownership import ConversationOwners, OwnershipError, new_secret
 from channels.redis_link import RETRY_AFTER_SECONDS
 from commerce_core.errors import error_body
 
@@ -28,19 +44,34 @@ MAX_FRAME_BYTES = 16 * 1024
 TRY_AGAIN_LATER = 1013
 HISTORY_UNAVAILABLE = ("The conversation cannot be shown for a moment; please try again "
                        "shortly. Messages sent meanwhile are kept.")
+HELLO_TIMEOUT_SECONDS = 10.0
+"""How long a new socket may take to send its first frame, the one with the secret."""
 
 
 def get_chat(request: Request) -> ChatService:
     return request.app.state.chat
 
 
+def get_delivery(request: Request) -> Delivery:
+    return request.app.state.delivery
+
+
+def get_owners(request: Request) -> ConversationOwners:
+    return request.app.state.owners
+
+
 ChatDep = Annotated[ChatService, Depends(get_chat)]
+DeliveryDep = Annotated[Delivery, Depends(get_delivery)]
+OwnersDep = Annotated[ConversationOwners, Depends(get_owners)]
 
 
 class ChatRequest(BaseModel):
     conversation_id: str = Field(max_length=64)
     message: str = Field(default="", max_length=100_000)
     payload: str | None = Field(default=None, max_length=100_000)
+    conversation_secret: str | None = Field(default=None, max_length=200)
+    """Proves that the conversation is the caller's; a new conversation's first turn binds
+    it (one is made and returned when none is given)."""
     customer_token: str | None = Field(default=None, max_length=300)
     """Signed by the shop for a logged-in customer (see channels/identity.py)."""
 
@@ -48,37 +79,78 @@ class ChatRequest(BaseModel):
 class ChatResponse(BaseModel):
     conversation_id: str
     messages: list[ChatMessage]
+    conversation_secret: str | None = None
+    """The secret made for a conversation begun without one: send it with every later call
+    of the conversation. Given once; null otherwise."""
+
+
+def _refusal(exc: ChatInputError | IdentityError | OwnershipError) -> JSONResponse:
+    """The JSON error of a refused call; nothing of it was recorded or sent to the bot."""
+    body = error_body(exc.code, exc.message)
+    if isinstance(exc, RateLimited):
+        return JSONResponse(body, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, OwnershipError):
+        return JSONResponse(body, status_code=exc.http_status)
+    if isinstance(exc, IdentityError) and exc.code != "reserved_conversation_id":
+        return JSONResponse(body, status_code=401)  # the customer token
+    return JSONResponse(body, status_code=422)
 
 
 @router.post("/api/chat", response_model=ChatResponse, tags=["chat"],
-             responses={422: {"description": "invalid or oversized message"},
+             responses={422: {"description": "invalid or oversized message, reserved id"},
                         401: {"description": "invalid or expired customer token"},
+                        403: {"description": "missing or wrong conversation secret"},
                         429: {"description": "too many messages"}})
-async def chat(body: ChatRequest, chat: ChatDep, request: Request) -> ChatResponse | JSONResponse:
-    """Send one shopper message to the bot and return the bot's messages."""
-    delivery: Delivery = request.app.state.delivery
+async def chat(body: ChatRequest, chat: ChatDep, delivery: DeliveryDep, owners: OwnersDep,
+               request: Request) -> ChatResponse | JSONResponse:
+    """Send one shopper message to the bot and return the bot's messages.
+
+    Everything that can refuse the message is checked before the conversation is claimed,
+    so a refused first turn binds no secret.
+    """
+    conversation_id, secret = body.conversation_id, body.conversation_secret
+    made: str | None = None
     try:
-        shopper = await delivery.shopper(body.customer_token, body.conversation_id)
-        await delivery.limiter.check(conversation_id=body.conversation_id,
+        chat.validate(conversation_id, body.message, body.payload)
+        check_web_conversation_id(conversation_id)
+        customer = delivery.customer(body.customer_token)
+        # a stranger's attempt is refused before it can use up the conversation's limit
+        owned = await owners.verify(conversation_id, secret)
+        await delivery.limiter.check(conversation_id=conversation_id,
                                      ip=request.client.host if request.client else None)
-        messages = await chat.handle_turn(body.conversation_id, body.message,
-                                          payload=body.payload, shopper=shopper)
-    except IdentityError as exc:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=401)
-    except RateLimited as exc:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=429,
-                            headers={"Retry-After": str(exc.retry_after)})
-    except ChatInputError as exc:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=422)
-    return ChatResponse(conversation_id=body.conversation_id, messages=messages)
+        if not owned:
+            if secret is None:
+                secret = made = new_secret()
+            await owners.claim(conversation_id, secret)
+        await delivery.link(customer, conversation_id)
+        messages = await chat.handle_turn(conversation_id, body.message,
+                                          payload=body.payload, shopper=customer)
+    except (ChatInputError, IdentityError, OwnershipError) as exc:
+        return _refusal(exc)
+    return ChatResponse(conversation_id=conversation_id, messages=messages,
+                        conversation_secret=made)
 
 
 @router.get("/api/chat/{conversation_id}/history", response_model=list[ChatMessage],
-            tags=["chat"])
-async def history(conversation_id: str, chat: ChatDep,
-                  after: Annotated[int, Query(ge=0)] = 0) -> list[ChatMessage] | JSONResponse:
+            tags=["chat"],
+            responses={403: {"description": "missing or wrong conversation secret"}})
+async def history(
+        conversation_id: str, chat: ChatDep, delivery: DeliveryDep, owners: OwnersDep,
+        after: Annotated[int, Query(ge=0)] = 0,
+        x_conversation_secret: Annotated[str | None, Header(max_length=200)] = None,
+        x_customer_token: Annotated[str | None, Header(max_length=300)] = None,
+) -> list[ChatMessage] | JSONResponse:
+    """The conversation's messages after ``after``, for its owner: the
+    ``X-Conversation-Secret`` header, or ``X-Customer-Token`` of its signed-in customer."""
     if not CONVERSATION_ID_RE.match(conversation_id):
         return JSONResponse(error_body("invalid_conversation_id", "bad conversation id"), 422)
+    try:
+        check_web_conversation_id(conversation_id)
+        customer = delivery.customer(x_customer_token)
+        await owners.may_read(conversation_id, secret=x_conversation_secret,
+                              customer=customer)
+    except (IdentityError, OwnershipError) as exc:
+        return _refusal(exc)
     try:
         return await chat.history.since(conversation_id, after)
     except RedisError as exc:  # the replay history is in Redis; nothing is lost meanwhile
@@ -141,11 +213,44 @@ async def _handle_frame(queue: asyncio.Queue[Any], chat: ChatService, conversati
         queue.put_nowait({"type": "typing", "on": False})
 
 
+async def _hello(ws: WebSocket) -> tuple[str, str | None]:
+    """The socket's first frame: ``{"type": "hello", "conversation_secret": "…",
+    "customer_token": "…"}`` (the token only for a signed-in customer).
+
+    Raises:
+        OwnershipError: the first frame is something else, or does not come in time.
+        WebSocketDisconnect: the client went away.
+    """
+    try:
+        message = await asyncio.wait_for(ws.receive(), HELLO_TIMEOUT_SECONDS)
+    except TimeoutError:
+        message = {}
+    if message.get("type") == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    frame: Any = None
+    raw = message.get("text")
+    if isinstance(raw, str) and len(raw.encode()) <= MAX_FRAME_BYTES:
+        with contextlib.suppress(ValueError):
+            frame = json.loads(raw)
+    if not isinstance(frame, dict):
+        frame = {}
+    secret, token = frame.get("conversation_secret"), frame.get("customer_token")
+    if frame.get("type") != "hello" or not isinstance(secret, str) or not (
+            token is None or isinstance(token, str)):
+        raise OwnershipError("conversation_secret_required",
+                             'The first frame must be {"type": "hello", '
+                             '"conversation_secret": "..."}.', 403)
+    return secret, token or None
+
+
 @router.websocket("/ws/chat")
-async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0,
-                      customer_token: str = "") -> None:
+async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0) -> None:
+    """The widget's connection: the first frame proves the conversation is the widget's
+    (and binds the secret to a new conversation); then the history after ``after`` is
+    replayed and every message recorded in the conversation follows."""
     chat: ChatService = ws.app.state.chat
     delivery: Delivery = ws.app.state.delivery
+    owners: ConversationOwners = ws.app.state.owners
     await ws.accept()
     origin = ws.headers.get("origin")
     if not delivery.origins.allows(origin, ws.headers.get("host")):
@@ -158,10 +263,17 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0,
         await ws.close(code=1008)
         return
     try:
-        shopper = await delivery.shopper(customer_token, conversation_id)
-    except IdentityError as exc:
+        check_web_conversation_id(conversation_id)
+        secret, token = await _hello(ws)
+        customer = delivery.customer(token)
+        await owners.claim(conversation_id, secret)
+        await delivery.link(customer, conversation_id)
+    except (IdentityError, OwnershipError) as exc:
         await ws.send_json(_error(exc.code, exc.message))
-        await ws.close(code=1008)
+        unavailable = isinstance(exc, OwnershipError) and exc.http_status == 503
+        await ws.close(code=1013 if unavailable else 1008)
+        return
+    except WebSocketDisconnect:
         return
     ip = ws.client.host if ws.client else None
     queue = chat.subscribe(conversation_id)
@@ -183,7 +295,7 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0,
         while True:
             raw = await ws.receive_text()
             await _handle_frame(queue, chat, conversation_id, raw, delivery=delivery,
-                                shopper=shopper, ip=ip)
+                                shopper=customer, ip=ip)
     except WebSocketDisconnect:
         pass
     finally:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.agent.auth import make_login_limiter
+from channels.agent.throttle import make_login_throttle
 from channels.config import GatewaySettings
 from channels.desk import HandoffDesk
 from channels.staffing import StaffedHours
@@ -26,7 +26,7 @@ def include(app: FastAPI, settings: GatewaySettings) -> None:
     from channels.agent.socket import router as socket_router
 
     app.state.settings = settings
-    app.state.login_limiter = make_login_limiter(settings)  # Redis when configured
+    app.state.login_throttle = make_login_throttle(settings)  # Redis when configured
     app.include_router(router)
     app.include_router(socket_router)
     app.include_router(page_router)

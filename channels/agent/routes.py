@@ -1,29 +1,32 @@
 """The agent console: the page at ``/agent`` and its API under ``/agent/api``.
 
 Every API route but ``login`` needs a console session (cookie or bearer token) and answers
-401 without one.
+401 without one. A request that changes something with the cookie must come from the
+console's own page (channels/agent/csrf.py); the bearer token is sent by API clients only.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from channels.agent.auth import (
     COOKIE,
-    LoginLimiter,
     agent_for_token,
     authenticate,
     close_session,
     normalize_email,
     open_session,
 )
+from channels.agent.csrf import check_cookie_request, check_sign_in
+from channels.agent.throttle import LoginThrottle
 from channels.agent.views import conversation_detail
 from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
 from channels.config import GatewaySettings
@@ -33,7 +36,7 @@ from channels.handoff import TransitionError, queue
 from channels.transcripts import delete_customer_data, search
 from commerce_core.auth import Unauthorized
 from commerce_core.db import SessionDep
-from commerce_core.errors import CommerceError, InvalidInput
+from commerce_core.errors import CommerceError, InvalidInput, error_body
 from commerce_core.models import Agent
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -42,31 +45,33 @@ PAGE_HEADERS = {
                                 "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
                                 "form-action 'self'"),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # the console's own requests keep their Origin
     "Cache-Control": "no-store",
 }
 router = APIRouter(prefix="/agent/api", tags=["agent"])
 page_router = APIRouter()
 
 
-class TooManyAttempts(CommerceError):
-    code = "too_many_attempts"
-    http_status = 429
-
-
-def token_of(authorization: str | None, cookie: str | None) -> str | None:
+def bearer_token(authorization: str | None) -> str | None:
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-    return cookie
+    return None
+
+
+def token_of(authorization: str | None, cookie: str | None) -> str | None:
+    return bearer_token(authorization) or cookie
 
 
 def require_agent(request: Request, session: SessionDep) -> AgentRef:
-    token = token_of(request.headers.get("authorization"), request.cookies.get(COOKIE))
-    agent = agent_for_token(session=session, token=token)
+    bearer = bearer_token(request.headers.get("authorization"))
+    agent = agent_for_token(session=session, token=bearer or request.cookies.get(COOKIE))
     if agent is None:
         raise Unauthorized("Sign in to the agent console first.")
+    if bearer is None:
+        check_cookie_request(request.method, request.headers,
+                             public_url=_settings(request).public_url)
     ref = AgentRef(id=agent.id, email=agent.email, name=agent.name)
     # End the read now: on SQLite an open transaction holds the write lock, and the desk
     # writes in sessions of its own while this request is still running.
@@ -89,8 +94,8 @@ def _settings(request: Request) -> GatewaySettings:
     return request.app.state.settings
 
 
-def _limiter(request: Request) -> LoginLimiter:
-    return request.app.state.login_limiter
+def _throttle(request: Request) -> LoginThrottle:
+    return request.app.state.login_throttle
 
 
 DeskDep = Annotated[HandoffDesk, Depends(_desk)]
@@ -129,20 +134,30 @@ async def console_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "agent.html", headers=PAGE_HEADERS)
 
 
-@router.post("/login")
-def login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> dict:
-    limiter, settings = _limiter(request), _settings(request)
+def _too_many(wait: float) -> JSONResponse:
+    seconds = max(1, math.ceil(wait))
+    return JSONResponse(
+        error_body("too_many_attempts", f"Too many failed sign-ins; try again in {seconds} s.",
+                   {"retry_after": seconds}),
+        status_code=429, headers={"Retry-After": str(seconds)})
+
+
+@router.post("/login", response_model=None,
+             responses={429: {"description": "wait (Retry-After) before trying"}})
+def login(body: LoginIn, request: Request, response: Response,
+          session: SessionDep) -> dict | JSONResponse:
+    throttle, settings = _throttle(request), _settings(request)
+    check_sign_in(request.headers, public_url=settings.public_url)
     email = normalize_email(body.email)
-    keys = (f"email:{email}", f"ip:{request.client.host if request.client else '-'}")
-    wait = limiter.retry_after(*keys)
+    client = request.client.host if request.client else "-"
+    wait = throttle.retry_after(account=email, client=client)
     if wait > 0:
-        raise TooManyAttempts(f"Too many failed sign-ins; try again in {int(wait) + 1} s.",
-                              details={"retry_after": int(wait) + 1})
+        return _too_many(wait)
     agent = authenticate(session=session, email=email, password=body.password)
     if agent is None:
-        limiter.failed(*keys)
+        throttle.failed(account=email, client=client)
         raise Unauthorized("Wrong email or password.")
-    limiter.succeeded(keys[0])
+    throttle.succeeded(account=email, client=client)
     lifetime = timedelta(hours=settings.agent_session_hours)
     token = open_session(session=session, agent=agent, lifetime=lifetime)
     session.commit()

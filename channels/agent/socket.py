@@ -14,14 +14,14 @@ import contextlib
 import json
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from channels.agent.auth import COOKIE, agent_for_token
-from channels.agent.routes import token_of
+from channels.agent.csrf import Site, request_site
+from channels.agent.routes import bearer_token
 from channels.chat import CONVERSATION_ID_RE, ChatService
 from channels.desk import HandoffDesk
 from channels.handoff import queue
@@ -34,12 +34,13 @@ MAX_FRAME_BYTES = 4096
 UNAUTHORIZED = 4401
 
 
-def _same_origin(ws: WebSocket) -> bool:
-    """A browser names the page's origin; a page of another site must not use the cookie."""
-    origin = ws.headers.get("origin")
-    if origin is None:  # not a browser (API clients send the bearer token)
-        return True
-    return urlsplit(origin).netloc == ws.headers.get("host")
+def _from_console(ws: WebSocket, *, by_cookie: bool) -> bool:
+    """A browser names the page's origin: a page of another site must not use the session.
+    A connection naming none is not a browser's and must bring the bearer token."""
+    if ws.headers.get("origin") is None:
+        return not by_cookie
+    site = request_site(ws.headers, public_url=ws.app.state.settings.public_url)
+    return site is Site.SAME
 
 
 class ConsoleSocket:
@@ -133,14 +134,16 @@ class ConsoleSocket:
 @router.websocket("/agent/ws")
 async def console_socket(ws: WebSocket) -> None:
     factory: sessionmaker[Session] = ws.app.state.session_factory
-    token = token_of(ws.headers.get("authorization"), ws.cookies.get(COOKIE))
+    bearer = bearer_token(ws.headers.get("authorization"))
+    token = bearer or ws.cookies.get(COOKIE)
 
     def who() -> int | None:
         with factory() as session:
             agent = agent_for_token(session=session, token=token)
             return agent.id if agent else None
 
-    agent_id = await run_in_threadpool(who) if _same_origin(ws) else None
+    allowed = _from_console(ws, by_cookie=bearer is None)
+    agent_id = await run_in_threadpool(who) if allowed else None
     if agent_id is None or token is None:
         await ws.close(code=UNAUTHORIZED)  # before accept: the handshake is refused (403)
         return

@@ -4,8 +4,11 @@
  *           data-accent="#7a4e2d" data-position="right|left" defer></script>
  * A shop whose customer is logged in adds data-customer-token="<ref>.<expiry>.<hmac>" (signed
  * by its server with the secret it shares with the gateway), so order questions need no email.
- * Talks to the gateway over /ws/chat on the script's own origin. Every server or
- * user string reaches the DOM through textContent or a checked URL attribute.
+ * Talks to the gateway over /ws/chat on the script's own origin. Each conversation has a
+ * random session secret, kept with its id in localStorage and sent in the socket's first
+ * frame (never in the URL): it proves to the gateway that the conversation is this
+ * browser's. Every server or user string reaches the DOM through textContent or a checked
+ * URL attribute.
  */
 (function () {
   "use strict";
@@ -23,8 +26,10 @@
   const TYPING_TIMEOUT_MS = 30000;
   const REPLAY_GRACE_MS = 2000;
   const CONVERSATION_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/; // what the gateway accepts
+  const SECRET_RE = /^[A-Za-z0-9_-]{32,128}$/;
   const ROLES = ["shopper", "bot", "agent", "system"];
   const KEY_CONVERSATION = "atelier.conversation_id";
+  const KEY_SECRET = "atelier.conversation_secret";
   const KEY_HISTORY = "atelier.history";
   const DEFAULT_IMAGE = new URL("img/placeholder/default.svg", BASE).href;
   const LOCALE = document.documentElement.lang || navigator.language || "en";
@@ -39,9 +44,16 @@
   // Refusals of the connection itself (not of one message), see the gateway's routes.
   const TOKEN_ERRORS = ["invalid_customer_token", "customer_token_expired", "customer_tokens_disabled"];
   const FATAL_ERRORS = ["origin_not_allowed"];
+  // The gateway does not take this conversation as ours (e.g. begun before secrets existed):
+  // start a new one.
+  const OWNERSHIP_ERRORS = ["conversation_not_owned", "conversation_secret_required",
+    "invalid_conversation_secret", "reserved_conversation_id"];
+  // The gateway could not check the conversation now: the socket closes and comes back.
+  const RETRY_ERRORS = ["chat_unavailable"];
 
   const state = {
     conversationId: null,
+    secret: null,
     greetingTs: null,
     lastSeq: 0,
     seen: new Set(), // seqs already rendered
@@ -76,17 +88,46 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
+  // 256 random bits, base64url: the conversation's proof of ownership.
+  function newSecret() {
+    const b = crypto.getRandomValues(new Uint8Array(32));
+    return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
   function ensureConversation() {
     if (state.conversationId) return;
     state.conversationId = uuid();
+    state.secret = newSecret();
     state.greetingTs = state.greetingTs || new Date().toISOString();
     store.set(KEY_CONVERSATION, state.conversationId);
+    store.set(KEY_SECRET, state.secret);
     saveHistory();
+  }
+
+  // The gateway refused the conversation as ours: go on in a new one. Messages still
+  // waiting to be sent move over; what was shown of the old one is cleared.
+  function startOver(message) {
+    for (const m of state.messages.filter((x) => !x.pending)) {
+      const node = nodes.get(m);
+      if (node) node.remove();
+    }
+    state.messages = state.messages.filter((m) => m.pending);
+    state.messages.forEach((m) => sentOn.delete(m.client_id));
+    state.conversationId = null;
+    state.lastSeq = 0;
+    state.seen.clear();
+    ensureConversation();
+    attempt = 0;
+    showNotice(message);
   }
 
   function loadHistory() {
     const stored = store.get(KEY_CONVERSATION);
-    state.conversationId = stored && CONVERSATION_ID_RE.test(stored) ? stored : null;
+    const secret = store.get(KEY_SECRET);
+    // A conversation without its secret (kept by an older widget) cannot be resumed.
+    const usable = stored && CONVERSATION_ID_RE.test(stored) && secret && SECRET_RE.test(secret);
+    state.conversationId = usable ? stored : null;
+    state.secret = usable ? secret : null;
     let saved = null;
     try { saved = JSON.parse(store.get(KEY_HISTORY) || "null"); } catch (e) { saved = null; }
     if (!state.conversationId || !saved || saved.conversation_id !== state.conversationId) return;
@@ -387,6 +428,14 @@
 
   function onServerError(frame) {
     const message = typeof frame.message === "string" && frame.message ? frame.message : "Something went wrong.";
+    if (OWNERSHIP_ERRORS.includes(frame.code)) {
+      startOver("This chat could not be resumed, so a new one has started.");
+      return;
+    }
+    if (RETRY_ERRORS.includes(frame.code)) {
+      showNotice(message); // nothing was taken: what waits is sent after reconnecting
+      return;
+    }
     if (TOKEN_ERRORS.includes(frame.code)) {
       // Go on as a guest (the socket is closed and reopened without the token): the chat
       // keeps working, only order questions ask for the email again.
@@ -423,7 +472,6 @@
     const url = new URL("/ws/chat", BASE);
     url.protocol = BASE.protocol === "https:" ? "wss:" : "ws:";
     const params = { conversation_id: state.conversationId, after: String(state.lastSeq) };
-    if (cfg.customerToken) params.customer_token = cfg.customerToken;
     url.search = new URLSearchParams(params).toString();
     return url.href;
   }
@@ -440,6 +488,11 @@
     }
     ws = sock;
     sock.addEventListener("open", () => {
+      // First the proof that the conversation is ours (and who the customer is): secrets
+      // and tokens stay out of the URL, which servers and proxies log.
+      const hello = { type: "hello", conversation_secret: state.secret };
+      if (cfg.customerToken) hello.customer_token = cfg.customerToken;
+      sock.send(JSON.stringify(hello));
       wsOpenedAt = Date.now();
       updateStatus();
       flushAfterReplay();

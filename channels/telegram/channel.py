@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from channels.chat import ChatInputError, ChatService
 from channels.config import GatewaySettings
+from channels.identity import TELEGRAM_PREFIX
 from channels.limits import RateLimited, RateLimiter, make_limiter
 from channels.messages import Button, Card, ChatMessage, Link
 from channels.telegram.buttons import ButtonStore
@@ -41,7 +42,7 @@ from channels.telegram.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-CONVERSATION_PREFIX = "tg-"
+CONVERSATION_PREFIX = TELEGRAM_PREFIX
 GREETING_REQUEST = "hi"
 HUMAN_REQUEST = "I'd like to talk to a person"
 HUMAN_PAYLOAD = "/request_human"

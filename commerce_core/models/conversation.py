@@ -68,6 +68,9 @@ class Conversation(TimestampMixin, Base):
     """When the shopper was told that nobody is free and when the shop is staffed."""
     contact_email: Mapped[str | None] = mapped_column(String(254))
     """An address the shopper left while waiting, for the agent to write back."""
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the session secret of a web conversation, bound at its first turn; only
+    its holder may write in it or read it (channels/ownership.py)."""
 
 
 class ConversationEvent(Base):

@@ -34,6 +34,13 @@ from knowledge.config import KnowledgeSettings
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi, LoopThread, text_update
 from tests.channels.fake_rasa import wait_for
 from tests.channels.rasa_standin import BACK_TEXT, HANDOFF_TEXT, RasaStandIn
+from tests.channels.web_chat import (
+    chat_body,
+    chat_socket,
+    owner,
+    recorded,
+    telegram_turn,
+)
 from tests.commerce_core.helpers import Shopper
 
 PASSWORD = "correct horse battery"
@@ -71,14 +78,15 @@ class Console:
         return {"Authorization": f"Bearer {response.json()['token']}"}
 
     def say(self, conversation_id: str, text: str = "", payload: str | None = None) -> list:
-        response = self.client.post("/api/chat", json={"conversation_id": conversation_id,
-                                                       "message": text, "payload": payload})
+        response = self.client.post("/api/chat", json=chat_body(conversation_id, text,
+                                                                payload=payload))
         assert response.status_code == 200, response.text
         return [(m["role"], m["text"]) for m in response.json()["messages"]]
 
     def history(self, conversation_id: str) -> list[tuple[str, str]]:
         return [(m["role"], m["text"]) for m in
-                self.client.get(f"/api/chat/{conversation_id}/history").json()]
+                self.client.get(f"/api/chat/{conversation_id}/history",
+                                headers=owner(conversation_id)).json()]
 
 
 @contextmanager
@@ -142,28 +150,30 @@ def test_sign_in_cookie_bearer_logout_and_rate_limit(console: Console) -> None:
     cookie = login.headers["set-cookie"]
     assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert console.client.get("/agent/api/me").status_code == 200  # by cookie
-    assert console.client.post("/agent/api/logout").status_code == 200
+    assert console.client.post("/agent/api/logout",  # from the console's page
+                               headers={"origin": "http://testserver"}).status_code == 200
     console.client.cookies.clear()
     assert console.client.get("/agent/api/me", cookies={COOKIE: login.json()["token"]}
                               ).status_code == 401
-    # wrong passwords: refused, then limited; the right one is refused too while limited
-    for _ in range(5):
-        wrong = console.client.post("/agent/api/login", json={"email": email,
-                                                              "password": "wrong password"})
-        assert wrong.status_code == 401
+    # wrong passwords: refused, then this client must wait, even with the right one
+    codes = [console.client.post("/agent/api/login", json={
+        "email": email, "password": "wrong password"}).status_code for _ in range(5)]
+    assert codes == [401] * 4 + [429]
     limited = console.client.post("/agent/api/login", json={"email": email,
                                                             "password": PASSWORD})
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "too_many_attempts"
+    assert int(limited.headers["Retry-After"]) >= 1
     assert console.client.get("/agent/api/me", headers=headers).status_code == 200
 
 
 def test_failed_sign_ins_on_one_replica_count_on_the_other(
         demo_catalog: sessionmaker[Session], tmp_path: Path, rasa: RasaStandIn,
         bot_api: FakeBotApi, redis_url: str, redis_prefix: str) -> None:
-    # given: two gateway replicas on one database and one Redis, three failures allowed
+    # given: two gateway replicas on one database and one Redis, two free failures
     shared = {"redis_url": redis_url, "redis_prefix": redis_prefix,
-              "agent_login_max_failures": 3, "agent_login_window_seconds": 3}
+              "agent_login_free_failures": 2, "agent_login_client_free_failures": 2,
+              "agent_login_base_delay_seconds": 2}
     with console_app(demo_catalog, tmp_path, rasa, bot_api, **shared) as a, \
             console_app(demo_catalog, tmp_path, rasa, bot_api, **shared) as b:
         email = a.client.get("/agent/api/me", headers=a.agent("Ana")).json()["email"]
@@ -174,15 +184,15 @@ def test_failed_sign_ins_on_one_replica_count_on_the_other(
 
         # when: wrong passwords alternate between the replicas
         assert [login(c, "wrong password").status_code for c in (a, b, a)] == [401] * 3
-        # then: each replica refuses the next attempt, even with the right password
+        # then: each replica makes this client wait, even with the right password
         for console in (b, a):
             limited = login(console, PASSWORD)
             assert limited.status_code == 429
-            assert 1 <= limited.json()["error"]["details"]["retry_after"] <= 3
-        # the client's address is limited on both too, whatever the email
+            assert 1 <= limited.json()["error"]["details"]["retry_after"] <= 2
+        # the client's address waits on both too, whatever the email
         assert login(b, "anything", who="someone@shop.example").status_code == 429
-        # and once the window has passed the agent signs in on either
-        time.sleep(3.1)
+        # and once the wait has passed the agent signs in on either
+        time.sleep(2.1)
         assert login(b, PASSWORD).status_code == 200
 
 
@@ -205,8 +215,7 @@ def test_handoff_claim_reply_handback_on_the_web(console: Console, rasa: RasaSta
     assert console.say(conversation_id, "anyone?") == []
     assert len(rasa.messages_of(conversation_id)) == asked
     # two agents claim: one wins
-    with console.client.websocket_connect(f"/ws/chat?conversation_id={conversation_id}"
-                                          "&after=0") as shopper_ws:
+    with chat_socket(console.client, conversation_id, after=0) as shopper_ws:
         replayed = [shopper_ws.receive_json() for _ in console.history(conversation_id)]
         assert replayed[-1]["text"] == "anyone?"
         claim = f"/agent/api/conversations/{conversation_id}/claim"
@@ -257,7 +266,8 @@ def test_telegram_conversation_gets_agent_messages_in_telegram(
     chat_id = 900_000 + next(ids)
     conversation_id = f"tg-{chat_id}"
     ana = console.agent("Ana")
-    console.say(conversation_id, "I'd like to talk to a person", payload="/request_human")
+    telegram_turn(console.client, conversation_id, "I'd like to talk to a person",
+                  payload="/request_human")
     assert console.client.post(f"/agent/api/conversations/{conversation_id}/claim",
                                headers=ana).status_code == 200
     console.client.post(f"/agent/api/conversations/{conversation_id}/reply", headers=ana,
@@ -299,8 +309,7 @@ def test_nobody_picks_up_the_shopper_hears_the_staffed_hours_once(
                      staffed_hours="Mon-Fri 09:00-18:00 Europe/Paris") as console:
         conversation_id = f"web-{next(ids)}"
         console.say(conversation_id, "a person", payload="/request_human")
-        with console.client.websocket_connect(f"/ws/chat?conversation_id={conversation_id}"
-                                              "&after=0") as ws:
+        with chat_socket(console.client, conversation_id, after=0) as ws:
             for _ in console.history(conversation_id):
                 ws.receive_json()
             notice = ws.receive_json()  # the periodic check sends it
@@ -325,7 +334,7 @@ def test_search_and_delete_customer_data(console: Console, rasa: RasaStandIn) ->
     assert deleted.json()["conversations"] == [conversation_id]
     assert console.client.get("/agent/api/search", headers=ana,
                               params={"q": "jeanne"}).json()["results"] == []
-    assert console.history(conversation_id) == []
+    assert recorded(console.client, conversation_id) == []
     # the bot's tracker of the conversation is emptied too
     assert deleted.json()["bot_memory"] == {"wiped": [conversation_id], "waiting": []}
     assert rasa.wiped().count(conversation_id) == 1

@@ -12,18 +12,19 @@ from channels.handoff import transition
 from commerce_core.models import ConversationState as State
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa, wait_for
+from tests.channels.web_chat import chat_body, owner
 
 
 def say(client, conversation_id: str, text: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    response = client.post("/api/chat", json={"conversation_id": conversation_id,
-                                              "message": text})
+    response = client.post("/api/chat", json=chat_body(conversation_id, text))
     assert response.status_code == 200, response.text
     return [(m["role"], m["text"]) for m in response.json()["messages"]]
 
 
 def history(client, conversation_id: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     return [(m["role"], m["text"]) for m in
-            client.get(f"/api/chat/{conversation_id}/history").json()]
+            client.get(f"/api/chat/{conversation_id}/history",
+                       headers=owner(conversation_id)).json()]
 
 
 def test_messages_sent_while_the_bot_is_down_are_answered_when_it_is_back(

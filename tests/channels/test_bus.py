@@ -27,6 +27,7 @@ from knowledge.config import KnowledgeSettings
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa, wait_for
 from tests.channels.rasa_standin import HANDOFF_TEXT, RasaStandIn
+from tests.channels.web_chat import chat_body, chat_socket, owner
 from tests.conftest import _clean
 
 PASSWORD = "correct horse battery"
@@ -58,11 +59,10 @@ def test_a_message_recorded_on_one_replica_reaches_a_socket_on_the_other_once(
     redis = {"redis_url": redis_url, "redis_prefix": redis_prefix}
     with ExitStack() as stack:
         a, b = stack.enter_context(gateway(**redis)), stack.enter_context(gateway(**redis))
-        on_b = stack.enter_context(b.websocket_connect("/ws/chat?conversation_id=c-bus"))
-        on_a = stack.enter_context(a.websocket_connect("/ws/chat?conversation_id=c-bus"))
+        on_b = stack.enter_context(chat_socket(b, "c-bus"))
+        on_a = stack.enter_context(chat_socket(a, "c-bus"))
         # when the shopper's turn is handled by replica A (POST) …
-        answers = a.post("/api/chat", json={"conversation_id": "c-bus",
-                                            "message": "hello"}).json()["messages"]
+        answers = a.post("/api/chat", json=chat_body("c-bus", "hello")).json()["messages"]
         # … and a message is pushed on B (as an agent's reply or a notice would be)
         [pushed] = b.portal.call(b.app.state.chat.push, "c-bus",  # type: ignore[union-attr]
                                  [ChatMessage(role="agent", text="from B")])
@@ -75,7 +75,7 @@ def test_a_message_recorded_on_one_replica_reaches_a_socket_on_the_other_once(
             assert [f["seq"] for f in got] == [answers[0]["seq"] - 1, answers[0]["seq"],
                                                last]
         # and nothing was delivered twice: the next frame is the next message
-        a.post("/api/chat", json={"conversation_id": "c-bus", "message": "again"})
+        a.post("/api/chat", json=chat_body("c-bus", "again"))
         for ws in (on_a, on_b):
             assert frames_until(ws, last + 1)[0]["seq"] == last + 1
 
@@ -128,8 +128,7 @@ def test_a_handoff_conversation_across_two_replicas(
                                 json={"email": email, "password": PASSWORD}).json()["token"]
         ana = {"Authorization": f"Bearer {token}"}
         conversation_id = f"web-ho-{next(ids)}"
-        with shopper_side.websocket_connect(
-                f"/ws/chat?conversation_id={conversation_id}&after=0") as widget:
+        with chat_socket(shopper_side, conversation_id, after=0) as widget:
             # the shopper (replica A) asks for a person; the bot hands off
             widget.send_json({"type": "message", "text": "Talk to a person",
                               "payload": "/request_human", "client_id": "k1"})
@@ -151,7 +150,8 @@ def test_a_handoff_conversation_across_two_replicas(
             [mine] = frames_until(widget, sent["seq"] + 1)
             assert (mine["role"], mine["text"], mine["client_id"]) == ("shopper", "thanks", "k2")
             assert len(standin.messages_of(conversation_id)) == asked
-            seen_on_b = agent_side.get(f"/api/chat/{conversation_id}/history").json()
+            seen_on_b = agent_side.get(f"/api/chat/{conversation_id}/history",
+                                       headers=owner(conversation_id)).json()
             assert [m["seq"] for m in seen_on_b] == list(range(1, mine["seq"] + 1))
 
 
@@ -162,7 +162,7 @@ def test_two_replicas_answer_a_message_that_waited_for_the_bot_once(
     with gateway(**settings) as a, gateway(**settings):
         # given the bot was down when the shopper wrote (on replica A)
         fake_rasa.up = False
-        a.post("/api/chat", json={"conversation_id": "c-two", "message": "hello"})
+        a.post("/api/chat", json=chat_body("c-two", "hello"))
         # when it is back, while both replicas look for waiting messages
         fake_rasa.delay = 0.2
         fake_rasa.up = True
@@ -170,5 +170,6 @@ def test_two_replicas_answer_a_message_that_waited_for_the_bot_once(
         time.sleep(1.0)  # both replicas polled many times meanwhile
         # then the bot was asked once, and the answer recorded once
         assert fake_rasa.messages("c-two") == ["hello"]
-        answers = [m for m in a.get("/api/chat/c-two/history").json() if m["role"] == "bot"]
+        answers = [m for m in a.get("/api/chat/c-two/history", headers=owner("c-two")).json()
+                   if m["role"] == "bot"]
         assert [m["text"] for m in answers] == ["You said: hello"]

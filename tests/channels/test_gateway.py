@@ -11,6 +11,7 @@ from channels.app import create_app
 from channels.chat import BOT_DOWN_APOLOGY
 from channels.config import GatewaySettings
 from knowledge.config import KnowledgeSettings
+from tests.channels.web_chat import chat_body, chat_socket, owner, recorded, secret_of
 
 
 def _closed_port() -> int:
@@ -30,11 +31,11 @@ def client(demo_catalog: sessionmaker[Session], tmp_path) -> Iterator[TestClient
 
 
 def test_bot_down_gives_an_apology_and_keeps_the_message(client: TestClient) -> None:
-    response = client.post("/api/chat", json={"conversation_id": "c-1", "message": "hello"})
+    response = client.post("/api/chat", json=chat_body("c-1", "hello"))
     assert response.status_code == 200
     messages = response.json()["messages"]
     assert [(m["role"], m["text"]) for m in messages] == [("system", BOT_DOWN_APOLOGY)]
-    history = client.get("/api/chat/c-1/history").json()
+    history = client.get("/api/chat/c-1/history", headers=owner("c-1")).json()
     assert [(m["role"], m["text"]) for m in history] == [("shopper", "hello"),
                                                          ("system", BOT_DOWN_APOLOGY)]
 
@@ -47,10 +48,10 @@ def test_bot_down_gives_an_apology_and_keeps_the_message(client: TestClient) -> 
 ])
 def test_bad_messages_are_refused_clearly_and_not_recorded(client: TestClient, body: dict,
                                                           code: str) -> None:
-    response = client.post("/api/chat", json=body)
+    response = client.post("/api/chat", json={**body, "conversation_secret": secret_of("c-1")})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == code
-    assert client.get("/api/chat/c-1/history").json() == []
+    assert recorded(client, "c-1") == []
 
 
 def test_malformed_and_oversized_bodies(client: TestClient) -> None:
@@ -65,8 +66,8 @@ def test_malformed_and_oversized_bodies(client: TestClient) -> None:
 
 
 def test_websocket_replays_history_and_reports_bad_frames(client: TestClient) -> None:
-    client.post("/api/chat", json={"conversation_id": "c-ws", "message": "first"})
-    with client.websocket_connect("/ws/chat?conversation_id=c-ws&after=0") as ws:
+    client.post("/api/chat", json=chat_body("c-ws", "first"))
+    with chat_socket(client, "c-ws", after=0) as ws:
         replay = [ws.receive_json(), ws.receive_json()]
         assert [(m["role"], m["text"]) for m in replay] == [("shopper", "first"),
                                                             ("system", BOT_DOWN_APOLOGY)]
@@ -83,6 +84,5 @@ def test_websocket_replays_history_and_reports_bad_frames(client: TestClient) ->
                          ("typing", None)]
         assert frames[1]["client_id"] == "k2"
         assert frames[2]["seq"] == frames[1]["seq"] + 1 > replay[1]["seq"]
-    with client.websocket_connect(f"/ws/chat?conversation_id=c-ws&after={frames[1]['seq']}"
-                                  ) as ws:
+    with chat_socket(client, "c-ws", after=frames[1]["seq"]) as ws:
         assert ws.receive_json()["seq"] == frames[2]["seq"]

@@ -26,6 +26,7 @@ from channels.identity import (
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
 from tests.channels.test_notify import place_order
+from tests.channels.web_chat import chat_body, chat_socket, recorded, telegram_turn
 
 SECRET = "widget-secret-for-tests"
 NOW = 1_800_000_000
@@ -74,16 +75,35 @@ def test_default_identities_and_the_reserved_prefix() -> None:
         default_shopper("shop-c42")  # would claim customer c42's orders without a token
 
 
+@pytest.mark.parametrize("conversation_id", ["tg-77", "TG-77", "shop-c42", "Shop-c42"])
+def test_a_web_conversation_id_cannot_enter_another_channels_identity_space(
+        gateway: Gateway, fake_rasa: FakeRasa, conversation_id: str) -> None:
+    # Telegram chat ids are not secret: a web id "tg-<chat id>" would speak for that shopper
+    with gateway(widget_secret=SECRET) as client:
+        refused = client.post("/api/chat", json={"conversation_id": conversation_id,
+                                                 "message": "cancel my order"})
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "reserved_conversation_id"
+        history = client.get(f"/api/chat/{conversation_id}/history")
+        assert history.status_code == 422
+        assert history.json()["error"]["code"] == "reserved_conversation_id"
+        with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(
+                f"/ws/chat?conversation_id={conversation_id}") as ws:
+            frame = ws.receive_json()
+            assert (frame["type"], frame["code"]) == ("error", "reserved_conversation_id")
+            ws.receive_json()
+        assert closed.value.code == 1008
+    assert fake_rasa.received == []
+
+
 def test_every_forwarded_turn_carries_the_shopper_metadata(gateway: Gateway,
                                                            fake_rasa: FakeRasa) -> None:
     valid = token(expires_at=int(time.time()) + 600)
     with gateway(widget_secret=SECRET) as client:
-        client.post("/api/chat", json={"conversation_id": "anon-1", "message": "hi"})
-        client.post("/api/chat", json={"conversation_id": "tg-77", "message": "hi"})
-        client.post("/api/chat", json={"conversation_id": "conv-a", "message": "hi",
-                                       "customer_token": valid})
-        with client.websocket_connect(
-                f"/ws/chat?conversation_id=conv-b&customer_token={valid}") as ws:
+        client.post("/api/chat", json=chat_body("anon-1", "hi"))
+        telegram_turn(client, "tg-77", "hi")
+        client.post("/api/chat", json=chat_body("conv-a", "hi", customer_token=valid))
+        with chat_socket(client, "conv-b", customer_token=valid) as ws:
             ws.send_json({"type": "message", "text": "hi", "client_id": "k"})
             assert [ws.receive_json()["type"] for _ in range(4)][-1] == "typing"
         # the reserved namespace cannot be used as a conversation's own id
@@ -104,18 +124,18 @@ def test_a_bad_token_is_refused_clearly_and_nothing_is_forwarded(gateway: Gatewa
     forged = token(expires_at=int(time.time()) + 600)[:-4] + "0000"
     expired = token(expires_at=int(time.time()) - 5)
     with gateway(widget_secret=SECRET) as client:
-        response = client.post("/api/chat", json={"conversation_id": "c-bad", "message": "hi",
-                                                  "customer_token": forged})
+        response = client.post("/api/chat", json=chat_body("c-bad", "hi",
+                                                            customer_token=forged))
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "invalid_customer_token"
-        with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(
-                f"/ws/chat?conversation_id=c-bad&customer_token={expired}") as ws:
+        with pytest.raises(WebSocketDisconnect) as closed, chat_socket(
+                client, "c-bad", customer_token=expired) as ws:
             frame = ws.receive_json()
             assert (frame["type"], frame["code"]) == ("error", "customer_token_expired")
             assert "expired" in frame["message"]
             ws.receive_json()
         assert closed.value.code == 1008
-        assert client.get("/api/chat/c-bad/history").json() == []
+        assert recorded(client, "c-bad") == []
     assert fake_rasa.received == []
 
 
@@ -139,15 +159,14 @@ def test_order_lookup_works_from_any_conversation_of_the_same_customer(
     valid = token("c42", expires_at=int(time.time()) + 600)
     with gateway(widget_secret=SECRET) as client:
         # given customer c42 ordered from conversation A (the bot acts for web/shop-c42)
-        client.post("/api/chat", json={"conversation_id": "conv-a", "message": "checkout",
-                                       "customer_token": valid})
+        client.post("/api/chat", json=chat_body("conv-a", "checkout", customer_token=valid))
         shopper = fake_rasa.received[-1]["metadata"]["shopper"]
         order = place_order(client, shopper["external_id"])
         # when they ask about it from conversation B (another device) with their token,
         # and somebody else asks from conversation C without one
         for conversation_id, extra in (("conv-b", {"customer_token": valid}), ("conv-c", {})):
-            client.post("/api/chat", json={"conversation_id": conversation_id,
-                                           "message": f"where is {order['number']}", **extra})
+            client.post("/api/chat", json=chat_body(conversation_id,
+                                                    f"where is {order['number']}", **extra))
         by_sender = {r["sender"]: r["metadata"] for r in fake_rasa.received}
         mine = _order_status(client.app, "conv-b", by_sender["conv-b"],
                              f"where is {order['number']}")

@@ -11,10 +11,11 @@ from starlette.websockets import WebSocketDisconnect
 from channels.limits import MemoryBuckets, Rate, RateLimited, RateLimiter, RedisBuckets
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
+from tests.channels.web_chat import chat_body, chat_socket, owner, recorded
 
 
 def say(client, conversation_id: str, text: str = "hi"):  # type: ignore[no-untyped-def]
-    return client.post("/api/chat", json={"conversation_id": conversation_id, "message": text})
+    return client.post("/api/chat", json=chat_body(conversation_id, text))
 
 
 def test_a_conversation_over_its_limit_gets_a_clear_429(gateway: Gateway,
@@ -27,7 +28,7 @@ def test_a_conversation_over_its_limit_gets_a_clear_429(gateway: Gateway,
         assert error["code"] == "rate_limited"
         assert "too quickly" in error["message"] and int(refused.headers["Retry-After"]) >= 1
         # the refused message was neither recorded nor forwarded; others are not affected
-        texts = [m["text"] for m in client.get("/api/chat/c-fast/history").json()]
+        texts = [m["text"] for m in recorded(client, "c-fast")]
         assert "one more" not in texts and fake_rasa.messages("c-fast") == ["hi"] * 3
         assert say(client, "c-other").status_code == 200
 
@@ -41,7 +42,7 @@ def test_one_address_is_limited_across_its_conversations(gateway: Gateway) -> No
 def test_the_widget_socket_gets_an_error_frame_for_the_message_over_the_limit(
         gateway: Gateway) -> None:
     with gateway(rate_conversation_burst=1, rate_conversation_per_minute=1) as client, \
-            client.websocket_connect("/ws/chat?conversation_id=c-ws") as ws:
+            chat_socket(client, "c-ws") as ws:
         ws.send_json({"type": "message", "text": "first", "client_id": "k1"})
         assert [ws.receive_json()["type"] for _ in range(4)] == ["typing", "message",
                                                                  "message", "typing"]
@@ -143,15 +144,14 @@ def test_the_widget_socket_is_refused_on_a_site_not_allowed(gateway: Gateway) ->
             ws.receive_json()
         assert closed.value.code == 1008
         for i, allowed in enumerate((SHOP, "http://testserver", "http://localhost:8000")):
-            with client.websocket_connect(f"/ws/chat?conversation_id=c-ok{i}",
-                                          headers={"origin": allowed}) as ws:
+            with chat_socket(client, f"c-ok{i}", headers={"origin": allowed}) as ws:
                 ws.send_json({"type": "message", "text": "hi", "client_id": "k"})
                 assert ws.receive_json()["type"] == "typing"
 
 
 def test_chat_api_cors_follows_the_allow_list(gateway: Gateway) -> None:
     with gateway(widget_origins=f"{SHOP}, https://www.shop.example") as client:
-        ok = client.post("/api/chat", json={"conversation_id": "c-cors", "message": "hi"},
+        ok = client.post("/api/chat", json=chat_body("c-cors", "hi"),
                          headers={"origin": "https://www.shop.example"})
         assert ok.status_code == 200
         assert ok.headers["access-control-allow-origin"] == "https://www.shop.example"
@@ -160,12 +160,14 @@ def test_chat_api_cors_follows_the_allow_list(gateway: Gateway) -> None:
             "access-control-request-headers": "content-type"})
         assert preflight.status_code == 204
         assert preflight.headers["access-control-allow-origin"] == SHOP
-        evil = client.post("/api/chat", json={"conversation_id": "c-cors", "message": "x"},
+        assert {"content-type", "x-conversation-secret", "x-customer-token"} <= {
+            h.strip() for h in preflight.headers["access-control-allow-headers"].split(",")}
+        evil = client.post("/api/chat", json=chat_body("c-cors", "x"),
                            headers={"origin": "https://evil.example"})
         assert evil.status_code == 403
         assert evil.json()["error"]["code"] == "origin_not_allowed"
         assert "access-control-allow-origin" not in evil.headers
-        history = client.get("/api/chat/c-cors/history").json()
+        history = client.get("/api/chat/c-cors/history", headers=owner("c-cors")).json()
         assert [m["text"] for m in history if m["role"] == "shopper"] == ["hi"]
         # no Origin: not a web page (scripts, servers), not a cross-site risk
         assert say(client, "c-cors").status_code == 200

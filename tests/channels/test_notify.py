@@ -17,6 +17,7 @@ from commerce_core.auth import create_api_key
 from tests.channels.conftest import Gateway
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi
 from tests.channels.fake_rasa import wait_for
+from tests.channels.web_chat import chat_body, chat_socket, recorded
 
 SERVICE = {"Authorization": "Bearer change-me"}
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 rue des Arts", "city": "Lyon",
@@ -56,19 +57,18 @@ def ship(client: TestClient, order: dict[str, Any]) -> None:
 
 
 def texts(client: TestClient, conversation_id: str) -> list[tuple[str, str]]:
-    return [(m["role"], m["text"]) for m in
-            client.get(f"/api/chat/{conversation_id}/history").json()]
+    return [(m["role"], m["text"]) for m in recorded(client, conversation_id)]
 
 
 def test_payment_and_shipping_are_told_in_the_conversation_that_ordered(gateway: Gateway
                                                                         ) -> None:
     with gateway() as client:
         # given a shopper talking in the widget, with an order placed from there
-        client.post("/api/chat", json={"conversation_id": "web-c1", "message": "hi"})
+        client.post("/api/chat", json=chat_body("web-c1", "hi"))
         order = place_order(client, "web-c1")
         paid_text = (f"Payment received for order {order['number']} ({order['total']} EUR). "
                      "Thank you! I'll let you know as soon as it ships.")
-        with client.websocket_connect("/ws/chat?conversation_id=web-c1&after=0") as ws:
+        with chat_socket(client, "web-c1", after=0) as ws:
             replay = [ws.receive_json(), ws.receive_json()]
             # when the card is paid (sandbox page → signed webhook → commit)
             pay(client, order)
@@ -90,17 +90,16 @@ def test_payment_and_shipping_are_told_in_the_conversation_that_ordered(gateway:
 def test_an_offline_widget_gets_the_confirmation_when_it_reconnects(gateway: Gateway) -> None:
     with gateway() as client:
         # given a widget that saw the conversation up to some message, then went away
-        client.post("/api/chat", json={"conversation_id": "web-off", "message": "hello"})
+        client.post("/api/chat", json=chat_body("web-off", "hello"))
         order = place_order(client, "web-off")
-        with client.websocket_connect("/ws/chat?conversation_id=web-off&after=0") as ws:
+        with chat_socket(client, "web-off", after=0) as ws:
             last_seen = [ws.receive_json(), ws.receive_json()][-1]["seq"]
         # when the order is paid while no widget is connected
         pay(client, order)
         wait_for(lambda: any("Payment received" in t for _, t in texts(client, "web-off")),
                  what="the confirmation in the history")
         # then reconnecting with after=<last seen> replays it, once and first
-        with client.websocket_connect(
-                f"/ws/chat?conversation_id=web-off&after={last_seen}") as ws:
+        with chat_socket(client, "web-off", after=last_seen) as ws:
             frame = ws.receive_json()
             assert frame["type"] == "message" and frame["seq"] == last_seen + 1
             assert frame["text"].startswith(f"Payment received for order {order['number']}")
@@ -114,8 +113,7 @@ def test_a_signed_in_customer_hears_in_the_conversation_carrying_their_token(
         # given the shop's customer c42 ordered (as the bot does for a token: web/shop-c42)
         order = place_order(client, "shop-c42")
         # and now talks in a new conversation carrying the token
-        with client.websocket_connect(
-                f"/ws/chat?conversation_id=conv-t&after=0&customer_token={token}") as ws:
+        with chat_socket(client, "conv-t", after=0, customer_token=token) as ws:
             ws.send_json({"type": "message", "text": "hi", "client_id": "k1"})
             frames = [ws.receive_json() for _ in range(4)]
             assert [f.get("role") for f in frames] == [None, "shopper", "bot", None]
@@ -137,7 +135,7 @@ def test_events_of_a_customer_without_a_conversation_are_dropped_quietly(
         order = client.post(f"{base}/checkout", headers=SERVICE,
                             json={"email": "ops@example.com", "address": ADDRESS}).json()
         pay(client, order)
-        assert client.get("/api/chat/integration-7/history").json() == []
+        assert recorded(client, "integration-7") == []
 
 
 def test_a_delivery_is_told_without_anybody_asking(gateway: Gateway,

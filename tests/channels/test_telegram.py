@@ -52,6 +52,7 @@ from tests.channels.fake_bot_api import (
     webhook_gateway,
 )
 from tests.channels.fake_rasa import FakeRasa
+from tests.channels.web_chat import recorded
 
 SECRET = "s3cret-token_for-tests"
 RATE_NOTICE = re.compile(r"You're sending messages too quickly\. Please wait \d+ s and try again\.")
@@ -325,7 +326,7 @@ def test_webhook_refuses_a_wrong_or_missing_secret(api: FakeBotApi, chat_id: int
         api.wait_for(lambda: api.sent(chat_id), what="the help text")
         time.sleep(0.2)
         assert [c.params["text"] for c in api.sent(chat_id)] == [HELP_TEXT]
-        assert client.get(f"/api/chat/{conversation_id_for(chat_id)}/history").json() == []
+        assert recorded(client, conversation_id_for(chat_id)) == []
 
 
 def test_webhook_route_is_absent_without_webhook_mode(api: FakeBotApi) -> None:
@@ -454,6 +455,6 @@ def test_two_webhook_replicas_share_the_limit_and_tell_the_shopper_once(
         assert texts[:2] == ["You said: message 1", "You said: message 2"]
         assert len(texts) == 3 and RATE_NOTICE.fullmatch(texts[2]), texts
         assert fake_rasa.messages(conversation_id) == ["message 1", "message 2"]
-        history = b.get(f"/api/chat/{conversation_id}/history").json()
+        history = recorded(b, conversation_id)
         assert [m["text"] for m in history if m["role"] == "shopper"] == ["message 1",
                                                                          "message 2"]

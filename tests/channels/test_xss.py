@@ -117,6 +117,7 @@ def test_an_oversized_message_gets_a_clear_notice_and_is_not_sent(page: Page,
         const ws = new WebSocket(location.origin.replace('http', 'ws') +
                                  '/ws/chat?conversation_id=raw-client');
         await new Promise((ok) => ws.addEventListener('open', ok));
+        ws.send(JSON.stringify({type: 'hello', conversation_secret: 'r'.repeat(43)}));
         ws.send(JSON.stringify({type: 'message', text: 'y'.repeat(2001), client_id: 'k'}));
         return await new Promise((ok) => ws.addEventListener('message', (e) => {
             const frame = JSON.parse(e.data);

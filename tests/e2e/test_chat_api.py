@@ -5,6 +5,7 @@ import uuid
 import httpx
 import pytest
 
+from tests.channels.web_chat import chat_body, owner
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.e2e
 
 def say(stack: Stack, conversation_id: str, text: str) -> list[dict]:
     response = httpx.post(f"{stack.app_url}/api/chat", timeout=60,
-                          json={"conversation_id": conversation_id, "message": text})
+                          json=chat_body(conversation_id, text))
     assert response.status_code == 200, response.text
     return response.json()["messages"]
 
@@ -40,9 +41,9 @@ def test_greeting_then_blue_ceramic_mugs_from_the_catalog(stack: Stack) -> None:
             "mug", "blue", "ceramic")
         assert card["price"] == product["price"] and card["currency"] == "EUR"
 
-    details = httpx.post(f"{stack.app_url}/api/chat", timeout=60, json={
-        "conversation_id": conversation, "message": "Tell me more",
-        "payload": cards[0]["buttons"][0]["payload"]}).json()["messages"]
+    details = httpx.post(f"{stack.app_url}/api/chat", timeout=60, json=chat_body(
+        conversation, "Tell me more", payload=cards[0]["buttons"][0]["payload"])
+    ).json()["messages"]
     assert details[0]["text"].startswith(f"{cards[0]['name']} — {cards[0]['price']} EUR.")
 
 
@@ -50,6 +51,7 @@ def test_history_replays_the_whole_conversation(stack: Stack) -> None:
     conversation = f"e2e-{uuid.uuid4().hex[:8]}"
     say(stack, conversation, "hello")
     say(stack, conversation, "goodbye")
-    history = httpx.get(f"{stack.app_url}/api/chat/{conversation}/history").json()
+    history = httpx.get(f"{stack.app_url}/api/chat/{conversation}/history",
+                        headers=owner(conversation)).json()
     assert [m["role"] for m in history] == ["shopper", "bot", "shopper", "bot"]
     assert [m["seq"] for m in history] == sorted(m["seq"] for m in history)

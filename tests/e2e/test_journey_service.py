@@ -20,6 +20,7 @@ from commerce_core.config import get_settings
 from commerce_core.payment import signing
 from commerce_core.payment.provider import EventType, PaymentRef, build_event
 from knowledge.faq_parser import read_faq_file
+from tests.channels.web_chat import chat_body, owner
 from tests.e2e.stack import RASA_TOKEN, REPO, Stack
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +35,7 @@ def new_conversation() -> str:
 
 def say(stack: Stack, conversation: str, text: str, payload: str | None = None
         ) -> list[dict[str, Any]]:
-    body: dict[str, Any] = {"conversation_id": conversation, "message": text}
+    body = chat_body(conversation, text)
     if payload is not None:
         body["payload"] = payload
     response = httpx.post(f"{stack.app_url}/api/chat", timeout=60, json=body)
@@ -199,7 +200,8 @@ def test_asking_for_a_human_hands_off_with_a_summary(stack: Stack) -> None:
     assert handoff["reason"] == "shopper_request"
     assert f"order {order['number']}" in handoff["summary"]
     assert 'last message: "where is my order' in handoff["summary"]
-    history = httpx.get(f"{stack.app_url}/api/chat/{conversation}/history", timeout=30).json()
+    history = httpx.get(f"{stack.app_url}/api/chat/{conversation}/history", timeout=30,
+                        headers=owner(conversation)).json()
     assert HANDOFF_TEXT in [m["text"] for m in history]
 
 
@@ -256,7 +258,8 @@ def test_the_agent_hands_back_and_the_bot_carries_on(stack: Stack, agent: dict[s
     back = httpx.post(f"{base}/handback", headers=agent, timeout=60)
     # then
     assert back.status_code == 200, back.text
-    history = httpx.get(f"{stack.app_url}/api/chat/{conversation}/history", timeout=30).json()
+    history = httpx.get(f"{stack.app_url}/api/chat/{conversation}/history", timeout=30,
+                        headers=owner(conversation)).json()
     bot_after = [m["text"] for m in history if m["role"] == "bot"][-2:]
     assert bot_after == [BACK_TEXT, "What else can I help you with?"]
     messages = say(stack, conversation, f"where is my order {order['number']}")
@@ -308,7 +311,7 @@ def test_a_message_the_actions_could_not_answer_is_answered_once_they_are_back(
     history_url = f"{stack.app_url}/api/chat/{conversation}/history"
 
     def answered_with_cards() -> list[dict[str, Any]]:
-        messages = httpx.get(history_url, timeout=30).json()
+        messages = httpx.get(history_url, timeout=30, headers=owner(conversation)).json()
         return [m for m in messages if m["cards"]]
 
     deadline = time.monotonic() + 60

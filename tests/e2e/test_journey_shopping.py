@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.channels.web_chat import chat_body
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +27,7 @@ class Chat:
         self.id = f"journey-{uuid.uuid4().hex[:10]}"
 
     def say(self, text: str, payload: str | None = None) -> list[dict[str, Any]]:
-        body = {"conversation_id": self.id, "message": text}
+        body = chat_body(self.id, text)
         if payload is not None:
             body["payload"] = payload
         response = httpx.post(f"{self.stack.app_url}/api/chat", json=body, timeout=90)

@@ -27,6 +27,7 @@ from tests.channels.fake_bot_api import (
     text_update,
     webhook_gateway,
 )
+from tests.channels.web_chat import chat_body, recorded
 from tests.e2e.stack import REPO, Stack
 
 pytestmark = pytest.mark.e2e
@@ -84,9 +85,8 @@ def test_greeting_search_and_a_product_button_over_polling(
     assert all(len(b["callback_data"].encode()) <= 64 for b in greeting.buttons)
 
     # the widget's API, asked the same in another conversation, shows which cards to expect
-    [web] = httpx.post(f"{stack.app_url}/api/chat", timeout=60, json={
-        "conversation_id": f"web-{chat_id}", "message": "show me blue ceramic mugs"}
-        ).json()["messages"]
+    [web] = httpx.post(f"{stack.app_url}/api/chat", timeout=60, json=chat_body(
+        f"web-{chat_id}", "show me blue ceramic mugs")).json()["messages"]
     assert len(web["cards"]) >= 3
 
     api.push(text_update(chat_id, "show me blue ceramic mugs"))
@@ -160,11 +160,11 @@ def test_webhook_with_the_secret_is_answered_by_the_bot(stack: Stack) -> None:
             assert post(accepted, "hi", SECRET) == 200
             [greeting] = api.wait_for(lambda: api.sent(accepted), what="the greeting")
             assert "welcome" in greeting.params["text"].lower()
-            history = client.get(f"/api/chat/{conversation_id_for(accepted)}/history").json()
+            history = recorded(client, conversation_id_for(accepted))
             assert [(m["role"], m["text"]) for m in history][:1] == [("shopper", "hi")]
             assert history[1]["text"] == greeting.params["text"]
 
             assert api.sent(refused) == [] and api.calls_to("sendChatAction", refused) == []
-            assert client.get(f"/api/chat/{conversation_id_for(refused)}/history").json() == []
+            assert recorded(client, conversation_id_for(refused)) == []
     finally:
         api.stop()

@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -37,6 +38,8 @@ def send(page: Page, text: str) -> None:
 
 
 def test_shopper_greets_and_sees_mug_cards(stack: Stack, page: Page) -> None:
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(stack.app_url + "/")
     expect(page).to_have_title(re.compile("Atelier Demo Studio"))
     page.click("#atelier-launcher")
@@ -61,6 +64,22 @@ def test_shopper_greets_and_sees_mug_cards(stack: Stack, page: Page) -> None:
         "img => img.complete && img.naturalWidth > 0")
     assert image_loaded
     first_name = cards.first.locator(".atelier-card-name").inner_text()
+
+    # the conversation is this browser's: its secret (256 bits) proves it, and never
+    # travels in a URL
+    conversation_id, secret = page.evaluate(
+        "[localStorage.getItem('atelier.conversation_id'),"
+        " localStorage.getItem('atelier.conversation_secret')]")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", secret)
+    assert sockets and all(secret not in url for url in sockets)
+    history = f"{stack.app_url}/api/chat/{conversation_id}/history"
+    assert httpx.get(history, timeout=30).status_code == 403
+    mine = httpx.get(history, headers={"X-Conversation-Secret": secret}, timeout=30)
+    assert [m["text"] for m in mine.json() if m["role"] == "shopper"] == [
+        "hi", "show me blue ceramic mugs"]
+    hijack = httpx.post(f"{stack.app_url}/api/chat", timeout=30, json={
+        "conversation_id": conversation_id, "message": "cancel my order"})
+    assert hijack.status_code == 403
 
     # a reload keeps the conversation on screen
     page.reload()

@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import pytest
 import yaml
 from sqlalchemy import Engine
@@ -208,6 +210,16 @@ def test_shopper_greets_picks_a_quick_reply_and_sees_mug_cards_in_firefox(
     assert len([m for m in seen["after_reload"] if m[1] == "shopper"]) == 3
     assert seen["pending_after_reload"] == 0
     assert rasa.messages() == ["hi", "show me ceramic mugs", expected[0]["buttons"][0]["payload"]]
+    # the conversation's secret (256 bits) stayed out of the socket's URL, and only it
+    # opens the conversation's history
+    secret = seen["secret"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", secret)
+    assert seen["socket_urls"] and all(secret not in u for u in seen["socket_urls"])
+    assert all(seen["conversation_id"] in u for u in seen["socket_urls"])
+    history = f"{live.url}/api/chat/{seen['conversation_id']}/history"
+    assert httpx.get(history, timeout=30).status_code == 403
+    mine = httpx.get(history, headers={"X-Conversation-Secret": secret}, timeout=30)
+    assert [m["text"] for m in mine.json() if m["role"] == "shopper"][0] == "hi"
 
 
 def test_the_widget_fits_a_phone_width_screen_in_firefox(

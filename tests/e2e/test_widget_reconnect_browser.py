@@ -217,6 +217,47 @@ def test_buttons_cards_and_the_payment_link_then_the_confirmation(
     assert_in_order_once(page)
 
 
+def test_a_conversation_the_gateway_does_not_take_as_ours_goes_on_in_a_new_one(
+        live_shop: tuple[Shop, LiveApp], fake_rasa: FakeRasa, browser: Browser) -> None:
+    _, live = live_shop
+    # given a conversation somebody else began (its secret is theirs) …
+    with httpx.Client(base_url=live.url) as api:
+        theirs = api.post("/api/chat", json={"conversation_id": "c-theirs", "message": "hi"})
+        assert theirs.status_code == 200
+    # … that this browser's storage names, with a secret of its own
+    page = browser.new_page()
+    page.goto(live.url + "/")
+    page.evaluate("""() => {
+        localStorage.setItem('atelier.conversation_id', 'c-theirs');
+        localStorage.setItem('atelier.conversation_secret', 'x'.repeat(43));
+    }""")
+    page.reload()
+    # when the shopper writes
+    page.click("#atelier-launcher")
+    send(page, "hello")
+    # then the widget goes on in a new conversation of its own, and the message gets there
+    expect(page.locator('.atelier-msg[data-role="bot"]').last).to_have_text(
+        re.compile("You said: hello"), timeout=15_000)
+    conversation_id = page.evaluate("localStorage.getItem('atelier.conversation_id')")
+    secret = page.evaluate("localStorage.getItem('atelier.conversation_secret')")
+    assert conversation_id != "c-theirs" and secret != "x" * 43
+    assert fake_rasa.messages("c-theirs") == ["hi"]
+    assert fake_rasa.messages(conversation_id) == ["hello"]
+    # and an older widget's storage (an id without a secret) starts a new one at once
+    page.evaluate("""() => {
+        localStorage.setItem('atelier.conversation_id', 'c-theirs');
+        localStorage.removeItem('atelier.conversation_secret');
+    }""")
+    page.reload()
+    page.click("#atelier-launcher")
+    send(page, "again")
+    expect(page.locator('.atelier-msg[data-role="bot"]').last).to_have_text(
+        re.compile("You said: again"), timeout=15_000)
+    assert page.evaluate("localStorage.getItem('atelier.conversation_id')") not in (
+        "c-theirs", conversation_id)
+    assert fake_rasa.messages("c-theirs") == ["hi"]
+
+
 def test_the_widget_is_usable_on_a_phone_width_screen(live_shop: tuple[Shop, LiveApp],
                                                       browser: Browser) -> None:
     _, live = live_shop

@@ -65,7 +65,22 @@ async function clickByText(page, selector, text) {
   await handle.asElement().click();
 }
 
+// Notes the URL of every WebSocket the page opens (the widget's secret must not be in one).
+function recordSocketUrls(page) {
+  return page.evaluateOnNewDocument(() => {
+    const Native = window.WebSocket;
+    window.__socketUrls = [];
+    window.WebSocket = function (url, protocols) {
+      window.__socketUrls.push(String(url));
+      return protocols === undefined ? new Native(url) : new Native(url, protocols);
+    };
+    window.WebSocket.prototype = Native.prototype;
+    for (const name of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) window.WebSocket[name] = Native[name];
+  });
+}
+
 async function conversation(page, url, seen) {
+  await recordSocketUrls(page);
   await page.setViewport({ width: 1280, height: 900 });
   await page.goto(url + "/");
   seen.title = await page.title();
@@ -97,6 +112,11 @@ async function conversation(page, url, seen) {
     '.atelier-msg[data-role="bot"]')).some((n) => n.textContent.includes("/product_details")));
   seen.card_button_answer = await lastBotText(page);
   seen.before_reload = await screen(page);
+  Object.assign(seen, await page.evaluate(() => ({
+    conversation_id: localStorage.getItem("atelier.conversation_id"),
+    secret: localStorage.getItem("atelier.conversation_secret"),
+    socket_urls: window.__socketUrls,
+  })));
 
   await page.reload();
   await visible(page, "#atelier-launcher");
