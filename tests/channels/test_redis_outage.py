@@ -33,6 +33,7 @@ from tests.channels.fake_rasa import wait_for
 from tests.channels.live_app import LiveApp
 from tests.channels.rasa_standin import RasaStandIn
 from tests.channels.redis_server import RedisServer
+from tests.channels.web_chat import chat_body, hello, owner
 from tests.e2e.stack import free_port
 
 
@@ -79,7 +80,7 @@ def live(demo_catalog: sessionmaker[Session], tmp_path: Path,
 
 
 def post_chat(http: httpx.Client, conversation_id: str, text: str) -> httpx.Response:
-    return http.post("/api/chat", json={"conversation_id": conversation_id, "message": text})
+    return http.post("/api/chat", json=chat_body(conversation_id, text))
 
 
 def said(response: httpx.Response) -> list[tuple[str, str]]:
@@ -90,7 +91,7 @@ def said(response: httpx.Response) -> list[tuple[str, str]]:
 
 
 def history(http: httpx.Client, conversation_id: str) -> list[tuple[str, str]]:
-    response = http.get(f"/api/chat/{conversation_id}/history")
+    response = http.get(f"/api/chat/{conversation_id}/history", headers=owner(conversation_id))
     assert response.status_code == 200, response.text
     return [(m["role"], m["text"]) for m in response.json()]
 
@@ -161,7 +162,7 @@ def test_history_is_a_clear_503_while_redis_is_down_and_works_again_at_once_afte
         http = served.http
         said(post_chat(http, "c-hist", "hello"))
         served.redis.kill()
-        response = http.get("/api/chat/c-hist/history")
+        response = http.get("/api/chat/c-hist/history", headers=owner("c-hist"))
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "history_unavailable"
         assert int(response.headers["Retry-After"]) > 0
@@ -239,7 +240,7 @@ def test_rate_limits_are_counted_in_this_process_while_redis_is_down(live: Any) 
 
 def test_agents_sign_in_while_redis_is_down_and_failures_are_still_counted(
         live: Any) -> None:
-    with live(agent_login_max_failures=3) as served:
+    with live(agent_login_free_failures=2, agent_login_base_delay_seconds=60) as served:
         with served.factory() as session:
             create_agent(session=session, email="ada@shop.example", name="Ada",
                          password="correct horse battery")
@@ -256,6 +257,7 @@ def test_agents_sign_in_while_redis_is_down_and_failures_are_still_counted(
         refused = sign_in("correct horse battery")
         assert refused.status_code == 429
         assert refused.json()["error"]["code"] == "too_many_attempts"
+        assert int(refused.headers["Retry-After"]) > 0
 
 
 def socket_url(http: httpx.Client, conversation_id: str) -> str:
@@ -279,6 +281,7 @@ def test_a_socket_open_when_redis_goes_gets_the_apology_and_later_the_answer(
     with live() as served:
         http = served.http
         with connect(socket_url(http, "c-ws")) as ws:
+            ws.send(json.dumps(hello("c-ws")))
             ws.send('{"type": "message", "text": "hi", "client_id": "m0"}')
             message_frames_until(ws, lambda f: f["role"] == "bot")
             served.redis.kill()
@@ -296,6 +299,7 @@ def test_a_socket_that_connects_while_redis_is_down_is_told_to_come_back(live: A
     with live() as served:
         served.redis.kill()
         with connect(socket_url(served.http, "c-ws2")) as ws:
+            ws.send(json.dumps(hello("c-ws2")))
             frame = json.loads(ws.recv(timeout=30))
             assert (frame["type"], frame["code"]) == ("error", "unavailable")
             with pytest.raises(ConnectionClosed) as closed:

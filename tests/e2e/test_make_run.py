@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from channels.chat import BOT_DOWN_APOLOGY
+from tests.channels.web_chat import chat_body, owner
 from tests.e2e.stack import REPO, free_port
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +112,7 @@ def action_server_main(run: Run) -> int:
 
 def say(run: Run, conversation: str, text: str) -> list[dict[str, Any]]:
     response = httpx.post(f"{run.app_url}/api/chat", timeout=120,
-                          json={"conversation_id": conversation, "message": text})
+                          json=chat_body(conversation, text))
     assert response.status_code == 200, response.text
     return list(response.json()["messages"])
 
@@ -191,7 +192,7 @@ def test_make_run_restarts_a_killed_action_server_and_stops_everything_on_sigter
     # the action server on its real port, not the default one)
     def answered_with_cards() -> list[dict[str, Any]]:
         messages = httpx.get(f"{run.app_url}/api/chat/{conversation}/history",
-                             timeout=30).json()
+                             headers=owner(conversation), timeout=30).json()
         return [m for m in messages if m["cards"]]
 
     assert len(wait_until(answered_with_cards, 120, "answer of the kept message", run)) == 1
