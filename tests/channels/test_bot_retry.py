@@ -76,3 +76,10 @@ def test_a_waiting_message_is_left_to_the_agent_who_took_the_conversation(
         assert fake_rasa.messages("c-taken") == []
         assert history(client, "c-taken") == [("shopper", "I need help"),
                                               ("system", BOT_DOWN_APOLOGY)]
+
+
+def test_a_gateway_with_another_secret_is_refused_and_its_message_waits(
+        gateway: Gateway, fake_rasa: FakeRasa) -> None:
+    with gateway(bot_retry_seconds=3600, identity_secret="not-the-bots-secret") as client:
+        assert say(client, "c-secret", "hello") == [("system", BOT_DOWN_APOLOGY)]
+    assert fake_rasa.attempts == 1 and fake_rasa.received == []

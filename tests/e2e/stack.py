@@ -15,6 +15,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 RASA_TOKEN = "rasa-api-token-for-tests"
 """Rasa runs with it as in every deployment: its HTTP API (trackers) refuses callers without."""
+IDENTITY_SECRET = "identity-secret-for-tests"
+"""Shared by the gateway, Rasa's channel and the action server, as ``make run`` does."""
 
 
 def free_port() -> int:
@@ -47,6 +49,7 @@ class Stack:
             "ATELIER_API_URL": f"{self.app_url}/api",
             "ATELIER_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
             "ATELIER_RASA_API_TOKEN": RASA_TOKEN,
+            "ATELIER_IDENTITY_SECRET": IDENTITY_SECRET,
             "ATELIER_ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
             "ATELIER_PUBLIC_URL": self.app_url,  # payment links and the sandbox's webhook
             "RASA_TELEMETRY_ENABLED": "false",
