@@ -24,7 +24,8 @@ class BotUnavailable(Exception):
 
 
 class ActionsUnavailable(BotUnavailable):
-    """Rasa answered nothing because its action server is down."""
+    """Rasa could not finish the turn because its action server is down; it kept nothing
+    of it, so the message can be sent again once the action server is back."""
 
 
 class RasaClient:
@@ -32,8 +33,8 @@ class RasaClient:
         base_url: the Rasa server.
         timeout: seconds for one call.
         api_token: the server's ``--auth-token``, sent to its HTTP API (not the channel).
-        actions_url: the action server Rasa calls, asked about its health when Rasa's
-            answer is empty (Rasa answers even when its actions fail).
+        actions_url: the action server Rasa calls, asked about its health before a
+            message that waited for it is sent again.
         identity_secret: signs the shopper of every message (channels/assertion.py).
     """
 
@@ -50,6 +51,7 @@ class RasaClient:
         for this conversation now, so a message sent again later is signed afresh.
 
         Raises:
+            ActionsUnavailable: the action server is down; Rasa kept nothing of the turn.
             BotUnavailable: Rasa is down, starting, failing or refused the signature.
         """
         body: dict[str, Any] = {"sender": conversation_id, "message": message}
@@ -65,6 +67,9 @@ class RasaClient:
             raise BotUnavailable(str(exc) or type(exc).__name__) from exc
         if response.status_code != 200:
             code = _error_code(response)
+            if response.status_code == 503 and code == "actions_unavailable":
+                raise ActionsUnavailable("the action server is down (Rasa kept nothing of "
+                                         "the turn)")
             hint = (" (is ATELIER_IDENTITY_SECRET the same for the gateway, Rasa and the "
                     "action server?)" if response.status_code == 401 else "")
             raise BotUnavailable(f"Rasa answered {response.status_code}"

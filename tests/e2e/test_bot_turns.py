@@ -1,6 +1,8 @@
 """The bot side of a turn, against the real Rasa (trained model), action server and app.
 
-Rasa's channel and the action server act only for a shopper the gateway signed for.
+Rasa's channel and the action server act only for a shopper the gateway signed for; a turn
+whose action server is down is not kept, so the message the gateway sends again does what
+it would have done.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 
 from actions.shopper import NOBODY
 from channels.assertion import sign_shopper
+from channels.chat import BOT_DOWN_APOLOGY
 from channels.rasa_client import WEBHOOK_PATH
 from tests.e2e.stack import IDENTITY_SECRET, RASA_TOKEN, Stack
 
@@ -67,6 +70,15 @@ def signed(conversation: str, *, external_id: str | None = None, now: float | No
         secret=secret, conversation_id=conversation,
         shopper={"channel": "web", "external_id": external_id or conversation},
         now=time.time() if now is None else now)}
+
+
+def wait_until(check: Any, what: str, timeout: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
+    return result
 
 
 def test_rasa_takes_a_message_only_with_the_gateways_assertion_for_its_conversation(
@@ -146,4 +158,36 @@ def test_the_action_server_acts_for_nobody_without_a_valid_assertion(stack: Stac
     status = run("action_order_status", signed(conversation), f"where is {number}",
                  "order_status")
     assert status[0].startswith(f"Order {number} is waiting for payment.")
+
+
+def test_yes_place_the_order_sent_while_the_actions_are_down_places_it_once_they_are_back(
+        stack: Stack) -> None:
+    # given a checkout at its last question
+    conversation = new_conversation()
+    fill_cart(stack, conversation)
+    assert "What email address" in say(stack, conversation, "checkout")[-1][1]
+    assert "Whose name" in say(stack, conversation, "ada@example.com")[-1][1]
+    assert "Where should we send it?" in say(stack, conversation, "Ada Lovelace")[-1][1]
+    confirm = say(stack, conversation, "12 rue des Lilas, 75011 Paris, France")
+    assert "Shall I place the order?" in confirm[-1][1], confirm
+    # when the action server dies and the shopper says yes
+    stack.stop_actions()
+    try:
+        assert say(stack, conversation, "yes") == [("system", BOT_DOWN_APOLOGY)]
+        time.sleep(3)  # the gateway retries every second: none may reach the bot meanwhile
+        assert api(stack, "GET", f"/shoppers/web/{conversation}/orders") == []
+    finally:
+        stack.start_actions()
+    # then once it is back the order is placed, once, and the shopper is told, once
+    placed = wait_until(lambda: [t for r, t in history(stack, conversation)
+                                 if r == "bot" and " is placed: " in t], "the confirmation")
+    orders = api(stack, "GET", f"/shoppers/web/{conversation}/orders")
+    assert len(orders) == 1 and orders[0]["status"] == "pending_payment"
+    assert placed == [placed[0]] and f"Order {orders[0]['number']} is placed" in placed[0]
+    time.sleep(2)  # and nothing more arrives
+    assert len(api(stack, "GET", f"/shoppers/web/{conversation}/orders")) == 1
+    assert [t for r, t in history(stack, conversation) if " is placed: " in t] == placed
+    yeses = [e for e in tracker_events(stack, conversation)
+             if e["event"] == "user" and e.get("text") == "yes"]
+    assert len(yeses) == 1  # the turn Rasa could not finish left nothing behind
 
