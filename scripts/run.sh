@@ -14,6 +14,9 @@ export ATELIER_API_URL="${ATELIER_API_URL:-http://127.0.0.1:$APP_PORT/api}"
 export ATELIER_RASA_URL="${ATELIER_RASA_URL:-http://127.0.0.1:$RASA_PORT}"
 export ATELIER_ACTION_ENDPOINT_URL="${ATELIER_ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}"
 export ATELIER_PUBLIC_URL="${ATELIER_PUBLIC_URL:-http://localhost:$APP_PORT}"
+# The app's SQLite database and Rasa's conversations (bot/endpoints.yml) live here.
+export ATELIER_DATA_DIR="${ATELIER_DATA_DIR:-$ROOT/var}"
+mkdir -p "$ATELIER_DATA_DIR"
 
 for port in "$APP_PORT" "$RASA_PORT" "$ACTIONS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -47,7 +50,7 @@ export ATELIER_RASA_API_TOKEN="${ATELIER_RASA_API_TOKEN:-$(od -An -N24 -tx1 /dev
 # only on that signature.
 export ATELIER_IDENTITY_SECRET="${ATELIER_IDENTITY_SECRET:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
 log "Starting the Rasa server and the action server"
-# Rasa imports its channel from bot/.
+# Rasa imports its channel and tracker store from bot/.
 start rasa env PYTHONPATH="$ROOT/bot:$PYTHONPATH" \
   "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$ATELIER_RASA_API_TOKEN" \
   -i "${ATELIER_APP_HOST:-127.0.0.1}" --port "$RASA_PORT" --model "$MODEL" \

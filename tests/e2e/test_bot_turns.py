@@ -2,7 +2,7 @@
 
 Rasa's channel and the action server act only for a shopper the gateway signed for; a turn
 whose action server is down is not kept, so the message the gateway sends again does what
-it would have done.
+it would have done; and a restart of Rasa keeps every conversation where it was.
 """
 
 from __future__ import annotations
@@ -191,3 +191,17 @@ def test_yes_place_the_order_sent_while_the_actions_are_down_places_it_once_they
              if e["event"] == "user" and e.get("text") == "yes"]
     assert len(yeses) == 1  # the turn Rasa could not finish left nothing behind
 
+
+def test_a_restart_of_rasa_mid_checkout_goes_on_with_the_checkout(stack: Stack) -> None:
+    # given a checkout that asked for the name
+    conversation = new_conversation()
+    fill_cart(stack, conversation)
+    assert "What email address" in say(stack, conversation, "checkout")[-1][1]
+    assert "Whose name" in say(stack, conversation, "ada@example.com")[-1][1]
+    # when Rasa restarts
+    stack.stop_rasa()
+    stack.start_rasa()
+    # then the next answer goes on with the form where it was
+    assert "Where should we send it?" in say(stack, conversation, "Ada Lovelace")[-1][1]
+    confirm = say(stack, conversation, "12 rue des Lilas, 75011 Paris, France")
+    assert "Email: ada@example.com" in confirm[-1][1], confirm
