@@ -14,6 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import CommerceClient, CommerceError, CommerceUnavailable
+from actions.shopper import UnverifiedShopper
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,8 @@ def explain(exc: CommerceError) -> str:
     """A commerce error as a sentence a shopper understands."""
     if isinstance(exc, CommerceUnavailable):
         return UNAVAILABLE
+    if isinstance(exc, UnverifiedShopper):
+        return exc.message
     if exc.code == "invalid_customization" and isinstance(exc.details, list):
         return " ".join(str(v.get("message")) for v in exc.details if isinstance(v, dict))
     if exc.code in {"product_not_found", "variant_not_found"}:

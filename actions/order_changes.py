@@ -27,7 +27,7 @@ from actions.orders import (
     items_of,
     mentioned_number,
 )
-from actions.shopper import shopper_of
+from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,9 @@ class OrderAction(Action, ABC):
             log.warning("%s failed: commerce API unavailable", self.name(),
                         extra={"conversation_id": tracker.sender_id})
             dispatcher.utter_message(text=UNAVAILABLE)
+            return []
+        except UnverifiedShopper as exc:
+            dispatcher.utter_message(text=exc.message)
             return []
         except CommerceError as exc:
             dispatcher.utter_message(text=f"Sorry, that didn't work: {exc.message}")
@@ -223,8 +226,8 @@ class ActionConfirmOrderChange(Action):
 
     async def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, change: str,
                      number: str) -> list[EventType]:
-        shopper = shopper_of(tracker)
         try:
+            shopper = shopper_of(tracker)
             if change == "return":
                 order = await self.client.request_return(shopper, number,
                                                          reason="asked for in the chat")
@@ -236,6 +239,9 @@ class ActionConfirmOrderChange(Action):
             dispatcher.utter_message(text=UNAVAILABLE,
                                      buttons=[{"title": "Try again", "payload": "/affirm"}])
             return []  # the question stays open: a later "yes" can still do it
+        except UnverifiedShopper as exc:
+            dispatcher.utter_message(text=exc.message)
+            return []
         except CommerceError as exc:
             dispatcher.utter_message(text=f"Sorry, I couldn't do that: {exc.message}")
             return [SlotSet("pending_change", None)]

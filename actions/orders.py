@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.aftersale import AfterSaleClient, NotShipped, Order, OrderNotFound, Shipment
 from actions.clients.commerce import CommerceError, CommerceUnavailable
-from actions.shopper import shopper_of
+from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ class ActionOrderStatus(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        shopper = shopper_of(tracker)
         number = mentioned_number(tracker)
         try:
+            shopper = shopper_of(tracker)
             if number is None:
                 orders = await self.client.orders(shopper)
                 if not orders:
@@ -137,6 +137,9 @@ class ActionOrderStatus(Action):
                         FollowupAction("action_order_lookup")]
             dispatcher.utter_message(text=f"{exc.message} {ASK_EMAIL}")
             return [SlotSet("lookup_number", number)]
+        except UnverifiedShopper as exc:
+            dispatcher.utter_message(text=exc.message)
+            return []
         except CommerceUnavailable:
             log.warning("order status failed: commerce API unavailable",
                         extra={"conversation_id": tracker.sender_id})

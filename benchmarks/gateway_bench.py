@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from benchmarks.common import Report, Series
+from channels.rasa_client import WEBHOOK_PATH
 
 REPO = Path(__file__).resolve().parents[1]
 SESSIONS, TURNS, RUNS = 50, 10, 3
@@ -65,7 +66,7 @@ def _rasa_standin(port: int) -> uvicorn.Server:
     async def status(request: Request) -> JSONResponse:
         return JSONResponse({"model_file": "stand-in"})
 
-    app = Starlette(routes=[Route("/webhooks/rest/webhook", webhook, methods=["POST"]),
+    app = Starlette(routes=[Route(WEBHOOK_PATH, webhook, methods=["POST"]),
                             Route("/status", status)])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="off"))

@@ -1,19 +1,22 @@
-"""Rasa 3.6's Redis tracker store, with conversations that can be wiped.
+"""Rasa 3.6's Redis and SQL tracker stores, with conversations that can be wiped.
 
-``RedisTrackerStore.save`` merges the tracker it saves with the one stored, so
+Both stores add to what they hold: ``RedisTrackerStore.save`` merges the tracker it saves
+with the one stored, ``SQLTrackerStore.save`` appends the events it does not hold yet. So
 ``PUT /conversations/<id>/tracker/events`` adds to a conversation's events and can never
 remove one. The gateway replaces the events of a customer whose personal data is deleted
 with an empty list (channels/erasure.py); here saving a tracker without events replaces the
-stored one, as the default in-memory store does. Rasa's own turns never save an empty
-tracker over a stored one: it creates an empty tracker only when none is stored.
+stored one, as the in-memory store does. Rasa's own turns never save an empty tracker over
+a stored one: it creates an empty tracker only when none is stored.
 
-Used by endpoints.compose.yml (``type: atelier_tracker_store.ErasableRedisTrackerStore``;
-``rasa run`` imports it from the bot directory, its working directory).
+``rasa run`` imports this module from the bot directory (its working directory, or
+PYTHONPATH): endpoints.yml (the default run: SQLite in the data directory, so a restart of
+Rasa keeps every conversation where it was) uses ``atelier_tracker_store.ErasableSQLTrackerStore``,
+endpoints.compose.yml ``atelier_tracker_store.ErasableRedisTrackerStore``.
 """
 
 from __future__ import annotations
 
-from rasa.core.tracker_store import RedisTrackerStore
+from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
 
@@ -26,3 +29,15 @@ class ErasableRedisTrackerStore(RedisTrackerStore):
         await self.stream_events(tracker)
         self.red.set(self.key_prefix + tracker.sender_id, self.serialise_tracker(tracker),
                      ex=timeout or self.record_exp)
+
+
+class ErasableSQLTrackerStore(SQLTrackerStore):
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if tracker.events:
+            await super().save(tracker)
+            return
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            session.query(self.SQLEvent).filter(
+                self.SQLEvent.sender_id == tracker.sender_id).delete(synchronize_session=False)
+            session.commit()

@@ -230,11 +230,8 @@ class ChatService:
             try:
                 if not await self._answer_pending(conversation_id):
                     raise BotUnavailable("earlier messages still wait for the bot")
-                outputs = await self.rasa.send(conversation_id, payload or text,
-                                               metadata=metadata)
-                answers = from_rasa(outputs)
-                if not answers and not await self.rasa.actions_healthy():
-                    raise ActionsUnavailable("the action server is down (Rasa answered nothing)")
+                answers = from_rasa(await self.rasa.send(conversation_id, payload or text,
+                                                         metadata=metadata))
             except BotUnavailable as exc:
                 log.warning("bot unavailable: %s; the message waits", exc,
                             extra={"conversation_id": conversation_id})
@@ -274,8 +271,6 @@ class ChatService:
             except BotUnavailable:
                 return False
             answers = from_rasa(outputs)
-            if not answers and not await self.rasa.actions_healthy():
-                return False  # its actions are still down: asked again next time
             try:
                 await self.pending.drop_first(conversation_id)
             except RedisError:

@@ -27,8 +27,11 @@ class GatewaySettings(BaseSettings):
     redis_prefix: str = "atelier"
     rasa_timeout_seconds: float = 30.0
     rasa_api_token: SecretStr | None = None
-    """The ``--auth-token`` of Rasa's HTTP API (``/status``, tracker wipes); its REST
-    channel, the shoppers' turns, takes none."""
+    """The ``--auth-token`` of Rasa's HTTP API (``/status``, tracker wipes); the shoppers'
+    turns go to its channel, signed with ``identity_secret`` instead."""
+    identity_secret: SecretStr = SecretStr("change-me")
+    """Shared with Rasa's channel and the action server: the gateway signs each turn's
+    shopper with it (channels/assertion.py). Rasa refuses the placeholder."""
     max_message_chars: int = 2000
     max_body_bytes: int = 1024 * 1024
     history_limit: int = 200

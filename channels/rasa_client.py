@@ -1,14 +1,18 @@
-"""The gateway's client of the Rasa server: its REST channel, and the HTTP API (served
-with ``rasa run --enable-api``) for what the channel cannot do."""
+"""The gateway's client of the Rasa server: its channel (bot/atelier_channel.py), and the
+HTTP API (served with ``rasa run --enable-api``) for what the channel cannot do."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from channels.assertion import sign_shopper
 from channels.config import GatewaySettings
+
+WEBHOOK_PATH = "/webhooks/atelier/webhook"
 
 API_HINTS = {404: " (is its HTTP API enabled? rasa run --enable-api)",
              401: " (its HTTP API wants the --auth-token: set ATELIER_RASA_API_TOKEN)",
@@ -20,7 +24,8 @@ class BotUnavailable(Exception):
 
 
 class ActionsUnavailable(BotUnavailable):
-    """Rasa answered nothing because its action server is down."""
+    """Rasa could not finish the turn because its action server is down; it kept nothing
+    of it, so the message can be sent again once the action server is back."""
 
 
 class RasaClient:
@@ -28,27 +33,47 @@ class RasaClient:
         base_url: the Rasa server.
         timeout: seconds for one call.
         api_token: the server's ``--auth-token``, sent to its HTTP API (not the channel).
-        actions_url: the action server Rasa calls, asked about its health when Rasa's
-            answer is empty (Rasa answers even when its actions fail).
+        actions_url: the action server Rasa calls, asked about its health before a
+            message that waited for it is sent again.
+        identity_secret: signs the shopper of every message (channels/assertion.py).
     """
 
     def __init__(self, base_url: str, timeout: float, *, api_token: str | None = None,
-                 actions_url: str | None = None) -> None:
+                 actions_url: str | None = None, identity_secret: str = "change-me") -> None:
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
         self._auth = {"token": api_token} if api_token else {}
         self._actions_health = f"{actions_url.rstrip('/')}/health" if actions_url else None
+        self._identity_secret = identity_secret
 
     async def send(self, conversation_id: str, message: str, *,
                    metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Ask the bot; ``metadata["shopper"]`` (``{"channel", "external_id"}``) is signed
+        for this conversation now, so a message sent again later is signed afresh.
+
+        Raises:
+            ActionsUnavailable: the action server is down; Rasa kept nothing of the turn.
+            BotUnavailable: Rasa is down, starting, failing or refused the signature.
+        """
         body: dict[str, Any] = {"sender": conversation_id, "message": message}
         if metadata is not None:
             body["metadata"] = metadata
+            if isinstance(metadata.get("shopper"), dict):
+                body["metadata"] = {**metadata, "shopper": sign_shopper(
+                    secret=self._identity_secret, conversation_id=conversation_id,
+                    shopper=metadata["shopper"], now=time.time())}
         try:
-            response = await self._client.post("/webhooks/rest/webhook", json=body)
+            response = await self._client.post(WEBHOOK_PATH, json=body)
         except httpx.HTTPError as exc:
             raise BotUnavailable(str(exc) or type(exc).__name__) from exc
         if response.status_code != 200:
-            raise BotUnavailable(f"Rasa answered {response.status_code}")
+            code = _error_code(response)
+            if response.status_code == 503 and code == "actions_unavailable":
+                raise ActionsUnavailable("the action server is down (Rasa kept nothing of "
+                                         "the turn)")
+            hint = (" (is ATELIER_IDENTITY_SECRET the same for the gateway, Rasa and the "
+                    "action server?)" if response.status_code == 401 else "")
+            raise BotUnavailable(f"Rasa answered {response.status_code}"
+                                 f"{f' {code}' if code else ''}{hint}")
         data = response.json()
         if not isinstance(data, list):
             raise BotUnavailable("Rasa answered something that is not a message list")
@@ -92,8 +117,18 @@ class RasaClient:
         await self._client.aclose()
 
 
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def make_rasa_client(settings: GatewaySettings) -> RasaClient:
     token = settings.rasa_api_token
     return RasaClient(settings.rasa_url, settings.rasa_timeout_seconds,
                       api_token=token.get_secret_value() if token else None,
-                      actions_url=settings.action_server_url)
+                      actions_url=settings.action_server_url,
+                      identity_secret=settings.identity_secret.get_secret_value())

@@ -20,6 +20,9 @@ if [ -z "${ATELIER_ACTION_ENDPOINT_URL:-}" ]; then
   export ATELIER_ACTION_SERVER_URL="${ATELIER_ACTION_SERVER_URL:-http://127.0.0.1:$ACTIONS_PORT}"
 fi
 export ATELIER_PUBLIC_URL="${ATELIER_PUBLIC_URL:-http://localhost:$APP_PORT}"
+# The app's SQLite database and Rasa's conversations (bot/endpoints.yml) live here.
+export ATELIER_DATA_DIR="${ATELIER_DATA_DIR:-$ROOT/var}"
+mkdir -p "$ATELIER_DATA_DIR"
 
 for port in "$APP_PORT" "$RASA_PORT" "$ACTIONS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -39,7 +42,12 @@ entry() { plan+="$(printf '%q ' "$@")"$'\n'; }
 # Rasa's HTTP API (trackers, /status) wants a token; the app gets the same one. Shoppers
 # talk to the gateway, never to Rasa, so Rasa serves no CORS.
 export ATELIER_RASA_API_TOKEN="${ATELIER_RASA_API_TOKEN:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
+# The gateway signs each turn's shopper with it; Rasa's channel and the action server act
+# only on that signature.
+export ATELIER_IDENTITY_SECRET="${ATELIER_IDENTITY_SECRET:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
+# Rasa imports its channel and tracker store from bot/.
 entry component rasa "http://127.0.0.1:$RASA_PORT/status?token=$ATELIER_RASA_API_TOKEN" 300 -- \
+  env PYTHONPATH="$ROOT/bot:$PYTHONPATH" \
   "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$ATELIER_RASA_API_TOKEN" \
   -i "${ATELIER_APP_HOST:-127.0.0.1}" --port "$RASA_PORT" --model "$MODEL" \
   --endpoints bot/endpoints.yml --credentials bot/credentials.yml

@@ -76,6 +76,18 @@ def test_app_environment_names_real_settings_and_production_secrets() -> None:
     assert SERVICES["telegram"]["command"] == ["python", "-m", "channels.telegram"]
 
 
+def test_the_gateway_rasa_and_the_actions_share_a_required_identity_secret() -> None:
+    required = r"\$\{ATELIER_IDENTITY_SECRET:\?.+\}"
+    assert re.fullmatch(required, SERVICES["app"]["environment"]["ATELIER_IDENTITY_SECRET"])
+    assert SERVICES["actions"]["environment"] == SERVICES["app"]["environment"]
+    assert re.fullmatch(required, SERVICES["rasa"]["environment"]["ATELIER_IDENTITY_SECRET"])
+    # Rasa's only channel is the gateway's, which checks the signature with it
+    credentials = yaml.safe_load((REPO / "bot" / "credentials.yml").read_text())
+    assert credentials == {"atelier_channel.AtelierInput": {
+        "identity_secret": "${ATELIER_IDENTITY_SECRET}"}}
+    assert "--credentials" in SERVICES["rasa"]["command"]
+
+
 def test_rasa_reaches_the_actions_and_keeps_state_in_redis() -> None:
     rasa_env = SERVICES["rasa"]["environment"]
     assert rasa_env["ATELIER_ACTION_ENDPOINT_URL"] == "http://actions:5055/webhook"

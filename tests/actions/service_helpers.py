@@ -26,6 +26,7 @@ from commerce_core.auth import create_api_key
 from commerce_core.payment.routes import get_provider
 from commerce_core.payment.sandbox import SandboxProvider
 from knowledge.config import KnowledgeSettings
+from tests.actions.signing import signed_metadata
 from tests.conftest import _clean
 
 SERVICE = {"Authorization": "Bearer change-me"}
@@ -110,8 +111,10 @@ def bot_turn(action: str, text: str = "…") -> list[dict[str, Any]]:
 
 def tracker(*events: dict[str, Any], slots: dict[str, Any] | None = None,
             active_loop: dict[str, Any] | None = None, sender: str = SHOPPER) -> Tracker:
-    """A tracker whose latest message is the last user event of ``events``."""
+    """A tracker whose latest message is the last user event of ``events``, with the
+    shopper the gateway signed (the conversation's own)."""
     latest = next(e for e in reversed(events) if e["event"] == "user")["parse_data"]
+    latest = {**latest, "metadata": signed_metadata(sender)}
     return Tracker(sender_id=sender, slots=slots or {}, latest_message=latest,
                    events=list(events), paused=False, followup_action=None,
                    active_loop=active_loop or {}, latest_action_name="action_listen")

@@ -30,6 +30,7 @@ from commerce_core.models import Variant
 from commerce_core.payment.routes import get_provider
 from commerce_core.payment.sandbox import SandboxProvider
 from knowledge.config import KnowledgeSettings
+from tests.actions.signing import signed_metadata
 from tests.conftest import _clean
 
 SERVICE = {"Authorization": "Bearer change-me"}
@@ -100,7 +101,7 @@ def tracker(text: str, intent: str, entities: list[dict[str, Any]] | None = None
             slots: dict[str, Any] | None = None, active_loop: str | None = None,
             events: list[dict[str, Any]] | None = None) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9},
-              "entities": entities or [], "metadata": {}}
+              "entities": entities or [], "metadata": signed_metadata(SHOPPER)}
     return Tracker(sender_id=SHOPPER, slots=slots or {}, latest_message=latest,
                    events=events or [{"event": "user", "text": text, "parse_data": latest}],
                    paused=False, followup_action=None,

@@ -1,10 +1,13 @@
-"""A stand-in for Rasa's REST channel, ``/status`` and the HTTP API's
+"""A stand-in for Rasa's channel (bot/atelier_channel.py), ``/status`` and the HTTP API's
 ``PUT /conversations/<id>/tracker/events``, for gateway tests where the model is not the
-point (delivery, limits, bot outages), served over real HTTP on a free port.
+point (delivery, limits, bot outages), served over real HTTP on a free port; it also
+answers the action server's ``/health``.
 
-It records every request (sender, message, metadata; the replaced tracker events), answers
+Like the real channel it refuses (401) a message without a valid shopper assertion of the
+gateway. It records every accepted request (sender, message, metadata with the verified
+shopper; the bodies as sent in ``raw``; the replaced tracker events), answers
 ``You said: <message>`` unless a canned answer is set for the message, and can be switched
-down (503) and up.
+down (503) and up, or its action server down (503 ``actions_unavailable``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from actions.shopper import UnverifiedShopper, verified_shopper
+from channels.rasa_client import WEBHOOK_PATH
 from tests.e2e.stack import free_port
 
 
@@ -28,8 +33,16 @@ from tests.e2e.stack import free_port
 class FakeRasa:
     port: int = field(default_factory=free_port)
     up: bool = True
+    actions_up: bool = True
+    """False: every message is answered 503 ``actions_unavailable`` (nothing kept), as Rasa's
+    channel answers while the action server is down, and ``/health`` answers 503."""
     delay: float = 0.0
+    identity_secret: str = "change-me"
+    """The gateway's default ``identity_secret``."""
     received: list[dict[str, Any]] = field(default_factory=list)
+    raw: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+    """Messages posted while up, accepted or not."""
     answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     echo_prefix: str = "You said: "
     status_checks: int = 0
@@ -53,7 +66,20 @@ class FakeRasa:
             return JSONResponse({"error": "down"}, status_code=503)
         body = await request.json()
         with self._lock:
-            self.received.append(body)
+            self.attempts += 1
+        try:
+            shopper = verified_shopper(body.get("metadata"), conversation_id=body["sender"],
+                                       secret=self.identity_secret, now=time.time())
+        except UnverifiedShopper as exc:
+            return JSONResponse({"code": exc.code, "message": exc.message}, status_code=401)
+        if not self.actions_up:
+            return JSONResponse({"code": "actions_unavailable", "message": "down"},
+                                status_code=503)
+        with self._lock:
+            self.raw.append(body)
+            self.received.append({**body, "metadata": {
+                **body["metadata"], "shopper": {"channel": shopper.channel,
+                                                "external_id": shopper.external_id}}})
         if self.delay:
             await asyncio.sleep(self.delay)
         canned = self.answers.get(body["message"])
@@ -83,9 +109,14 @@ class FakeRasa:
         self.status_checks += 1
         return JSONResponse({"model_file": "stand-in.tar.gz", "num_active_training_jobs": 0})
 
+    async def _actions_health(self, request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok" if self.actions_up else "down"},
+                            status_code=200 if self.actions_up else 503)
+
     def start(self) -> FakeRasa:
-        app = Starlette(routes=[Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
+        app = Starlette(routes=[Route(WEBHOOK_PATH, self._webhook, methods=["POST"]),
                                 Route("/status", self._status),
+                                Route("/health", self._actions_health),
                                 Route("/conversations/{conversation_id:path}/tracker/events",
                                       self._replace_events, methods=["PUT"])])
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,

@@ -77,3 +77,35 @@ def test_a_waiting_message_is_left_to_the_agent_who_took_the_conversation(
         assert fake_rasa.messages("c-taken") == []
         assert history(client, "c-taken") == [("shopper", "I need help"),
                                               ("system", BOT_DOWN_APOLOGY)]
+
+
+def test_a_turn_rasa_kept_nothing_of_waits_for_the_action_server_and_is_signed_afresh(
+        gateway: Gateway, fake_rasa: FakeRasa) -> None:
+    with gateway(bot_retry_seconds=0.1, action_server_url=fake_rasa.url) as client:
+        # given the action server is down: Rasa's channel keeps nothing of a turn and says so
+        fake_rasa.actions_up = False
+        assert say(client, "c-actions", "yes, place the order") == [("system",
+                                                                     BOT_DOWN_APOLOGY)]
+        # then the message is not sent again while the action server is down
+        time.sleep(1.2)
+        assert fake_rasa.attempts == 1
+        # when it is back
+        back_at = time.time()
+        fake_rasa.actions_up = True
+        # then the message is answered once, signed at the time it was sent again
+        wait_for(lambda: len(history(client, "c-actions")) == 3, what="the late answer")
+        assert history(client, "c-actions") == [
+            ("shopper", "yes, place the order"), ("system", BOT_DOWN_APOLOGY),
+            ("bot", "You said: yes, place the order")]
+        assert fake_rasa.attempts == 2
+        [sent] = fake_rasa.raw
+        assert sent["metadata"]["shopper"]["issued_at"] >= int(back_at)
+        assert fake_rasa.received[0]["metadata"] == {
+            "shopper": {"channel": "web", "external_id": "c-actions"}}
+
+
+def test_a_gateway_with_another_secret_is_refused_and_its_message_waits(
+        gateway: Gateway, fake_rasa: FakeRasa) -> None:
+    with gateway(bot_retry_seconds=3600, identity_secret="not-the-bots-secret") as client:
+        assert say(client, "c-secret", "hello") == [("system", BOT_DOWN_APOLOGY)]
+    assert fake_rasa.attempts == 1 and fake_rasa.received == []

@@ -167,7 +167,7 @@ def test_order_lookup_works_from_any_conversation_of_the_same_customer(
         for conversation_id, extra in (("conv-b", {"customer_token": valid}), ("conv-c", {})):
             client.post("/api/chat", json=chat_body(conversation_id,
                                                     f"where is {order['number']}", **extra))
-        by_sender = {r["sender"]: r["metadata"] for r in fake_rasa.received}
+        by_sender = {r["sender"]: r["metadata"] for r in fake_rasa.raw}  # as signed
         mine = _order_status(client.app, "conv-b", by_sender["conv-b"],
                              f"where is {order['number']}")
         theirs = _order_status(client.app, "conv-c", by_sender["conv-c"],

@@ -15,6 +15,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 RASA_TOKEN = "rasa-api-token-for-tests"
 """Rasa runs with it as in every deployment: its HTTP API (trackers) refuses callers without."""
+IDENTITY_SECRET = "identity-secret-for-tests"
+"""Shared by the gateway, Rasa's channel and the action server, as ``make run`` does."""
 
 
 def free_port() -> int:
@@ -47,6 +49,7 @@ class Stack:
             "ATELIER_API_URL": f"{self.app_url}/api",
             "ATELIER_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
             "ATELIER_RASA_API_TOKEN": RASA_TOKEN,
+            "ATELIER_IDENTITY_SECRET": IDENTITY_SECRET,
             "ATELIER_ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
             "ATELIER_PUBLIC_URL": self.app_url,  # payment links and the sandbox's webhook
             "RASA_TELEMETRY_ENABLED": "false",
@@ -58,7 +61,7 @@ class Stack:
         return env
 
     def _spawn(self, name: str, args: list[str], cwd: Path) -> None:
-        log = (self.workdir / f"{name}.log").open("wb")
+        log = (self.workdir / f"{name}.log").open("ab")  # a restart goes on in the same log
         self.processes[name] = subprocess.Popen(args, cwd=cwd, env=self.env(), stdout=log,
                                                 stderr=subprocess.STDOUT)
 
@@ -71,20 +74,23 @@ class Stack:
         subprocess.run([sys.executable, "-m", "commerce_core", "load-demo"], cwd=REPO,
                        env=self.env(), check=True, capture_output=True)
         if self.with_rasa:
-            self._spawn("rasa", [self.rasa_bin, "run", "--enable-api", "--auth-token",
-                                 RASA_TOKEN, "-i", "127.0.0.1",
-                                 "--port", str(self.rasa_port), "--model", self.model,
-                                 "--endpoints", "endpoints.yml", "--credentials",
-                                 "credentials.yml"], REPO / "bot")
+            self._spawn_rasa()
         self._spawn_actions()
         self._spawn("app", [sys.executable, "-m", "uvicorn", "channels.app:create_app",
                             "--factory", "--host", "127.0.0.1", "--port", str(self.app_port)],
                     REPO)
-        checks = {"app": f"{self.app_url}/health",
-                  "actions": f"http://127.0.0.1:{self.actions_port}/health"}
+        checks = {"app": f"{self.app_url}/health", "actions": self._actions_health}
         if self.with_rasa:
-            checks["rasa"] = f"http://127.0.0.1:{self.rasa_port}/status?token={RASA_TOKEN}"
+            checks["rasa"] = self._rasa_health
         self._await_healthy(checks, timeout)
+
+    @property
+    def _rasa_health(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}/status?token={RASA_TOKEN}"
+
+    @property
+    def _actions_health(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}/health"
 
     def _await_healthy(self, checks: dict[str, str], timeout: float) -> None:
         """Wait until each process answers its URL with 200; fail if one exits first."""
@@ -104,32 +110,51 @@ class Stack:
                 raise RuntimeError(f"not healthy within {timeout}s: {sorted(checks)}\n{tails}")
             time.sleep(0.5)
 
+    def _spawn_rasa(self) -> None:
+        # the tracker store of endpoints.yml: SQLite in ATELIER_DATA_DIR, as make run has it
+        self._spawn("rasa", [self.rasa_bin, "run", "--enable-api", "--auth-token",
+                             RASA_TOKEN, "-i", "127.0.0.1",
+                             "--port", str(self.rasa_port), "--model", self.model,
+                             "--endpoints", "endpoints.yml", "--credentials",
+                             "credentials.yml"], REPO / "bot")
+
     def _spawn_actions(self) -> None:
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(self.actions_port)], REPO)
 
-    def stop_actions(self, timeout: float = 30.0) -> None:
-        """Stop the action server (Rasa and the app go on) and wait until its port is shut:
-        its Sanic workers are other processes, which the main one stops on SIGTERM."""
-        process = self.processes["actions"]
+    def _stop(self, name: str, url: str, timeout: float) -> None:
+        """Stop one process (the others go on) and wait until its port is shut: Sanic's
+        workers are other processes, which the main one stops on SIGTERM."""
+        process = self.processes[name]
         process.terminate()
         process.wait(timeout=timeout)
         deadline = time.monotonic() + timeout
-        url = f"http://127.0.0.1:{self.actions_port}/health"
         while True:
             try:
                 httpx.get(url, timeout=1)
             except httpx.HTTPError:
                 return
             if time.monotonic() > deadline:
-                raise RuntimeError("the action server still answers after it was stopped")
+                raise RuntimeError(f"{name} still answers after it was stopped")
             time.sleep(0.2)
+
+    def stop_actions(self, timeout: float = 30.0) -> None:
+        """Stop the action server; Rasa and the app go on."""
+        self._stop("actions", self._actions_health, timeout)
 
     def start_actions(self, timeout: float = 60.0) -> None:
         """Start the action server again and wait until it answers."""
         self._spawn_actions()
-        self._await_healthy({"actions": f"http://127.0.0.1:{self.actions_port}/health"},
-                            timeout)
+        self._await_healthy({"actions": self._actions_health}, timeout)
+
+    def stop_rasa(self, timeout: float = 60.0) -> None:
+        """Stop the Rasa server; the action server and the app go on."""
+        self._stop("rasa", self._rasa_health, timeout)
+
+    def start_rasa(self, timeout: float = 240.0) -> None:
+        """Start the Rasa server again and wait until it answers."""
+        self._spawn_rasa()
+        self._await_healthy({"rasa": self._rasa_health}, timeout)
 
     def stop(self) -> None:
         for process in self.processes.values():

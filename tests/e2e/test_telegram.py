@@ -28,7 +28,7 @@ from tests.channels.fake_bot_api import (
     webhook_gateway,
 )
 from tests.channels.web_chat import chat_body, recorded
-from tests.e2e.stack import REPO, Stack
+from tests.e2e.stack import IDENTITY_SECRET, REPO, Stack
 
 pytestmark = pytest.mark.e2e
 PUBLIC_URL = "https://shop.example"
@@ -144,7 +144,8 @@ def test_webhook_with_the_secret_is_answered_by_the_bot(stack: Stack) -> None:
     settings = GatewaySettings(
         rasa_url=f"http://127.0.0.1:{stack.rasa_port}", public_url=PUBLIC_URL,
         telegram_token=TOKEN, telegram_mode="webhook", telegram_webhook_secret=SECRET,
-        telegram_api_url=api.base_url, telegram_file_url=api.file_url)
+        telegram_api_url=api.base_url, telegram_file_url=api.file_url,
+        identity_secret=IDENTITY_SECRET)
     accepted, refused = next(chat_ids), next(chat_ids)
     try:
         with TestClient(webhook_gateway(settings)) as client:

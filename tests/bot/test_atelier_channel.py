@@ -1,0 +1,64 @@
+"""Which failures of an action make Rasa's channel drop the turn (bot/atelier_channel.py),
+checked in Rasa's own environment on the exceptions Rasa 3.6 raises.
+
+Only an action server that could not be reached or answered drops the turn (the message
+is sent again later). One that answered with an error of its own (a bug in an action,
+500) does not: a resend would fail the same way, forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHECK = """
+import asyncio, json, aiohttp
+from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import ClientResponseError
+from atelier_channel import action_server_unreachable
+
+def as_rasa_raises(error):
+    # RemoteAction.run wraps the HTTP failure in a RasaException
+    try:
+        try:
+            raise error
+        except Exception as exc:
+            raise RasaException("Failed to execute custom action") from exc
+    except RasaException as exc:
+        return exc
+
+cases = {
+    "connection refused": aiohttp.ClientConnectorError(
+        aiohttp.client_reqrep.ConnectionKey("127.0.0.1", 5055, False, None, None, None, None),
+        ConnectionRefusedError(111, "refused")),
+    "dropped mid-request": aiohttp.ServerDisconnectedError(),
+    "timed out": asyncio.TimeoutError(),
+    "a proxy's 502": ClientResponseError(502, "Bad Gateway", ""),
+    "a proxy's 503": ClientResponseError(503, "Service Unavailable", ""),
+    "the action failed (500)": ClientResponseError(500, "Internal Server Error", "{}"),
+    "unknown action (404)": ClientResponseError(404, "Not Found", "{}"),
+    "a bug in Rasa": ValueError("bug"),
+}
+print(json.dumps({name: action_server_unreachable(as_rasa_raises(error))
+                  for name, error in cases.items()}))
+"""
+
+
+def test_only_an_action_server_that_did_not_answer_drops_the_turn() -> None:
+    rasa = os.environ.get("ATELIER_TEST_RASA_BIN")
+    if not rasa:
+        pytest.fail("ATELIER_TEST_RASA_BIN is not set: run the suite with 'make test'.",
+                    pytrace=False)
+    result = subprocess.run([str(Path(rasa).parent / "python"), "-c", CHECK],
+                            cwd=REPO / "bot", capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO / "bot")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "connection refused": True, "dropped mid-request": True, "timed out": True,
+        "a proxy's 502": True, "a proxy's 503": True, "the action failed (500)": False,
+        "unknown action (404)": False, "a bug in Rasa": False}
