@@ -19,6 +19,7 @@ from actions.shopper import NOBODY
 from channels.assertion import sign_shopper
 from channels.chat import BOT_DOWN_APOLOGY
 from channels.rasa_client import WEBHOOK_PATH
+from tests.channels.web_chat import chat_body, owner
 from tests.e2e.stack import IDENTITY_SECRET, RASA_TOKEN, Stack
 
 pytestmark = pytest.mark.e2e
@@ -34,13 +35,14 @@ def new_conversation() -> str:
 def say(stack: Stack, conversation: str, text: str) -> list[tuple[str, str]]:
     """A shopper's message through ``POST /api/chat``: ``(role, text)`` of the answers."""
     response = httpx.post(f"{stack.app_url}/api/chat", timeout=90,
-                          json={"conversation_id": conversation, "message": text})
+                          json=chat_body(conversation, text))
     assert response.status_code == 200, response.text
     return [(m["role"], m["text"]) for m in response.json()["messages"]]
 
 
 def history(stack: Stack, conversation: str) -> list[tuple[str, str]]:
-    messages = httpx.get(f"{stack.app_url}/api/chat/{conversation}/history", timeout=30).json()
+    messages = httpx.get(f"{stack.app_url}/api/chat/{conversation}/history",
+                         headers=owner(conversation), timeout=30).json()
     return [(m["role"], m["text"]) for m in messages]
 
 
