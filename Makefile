@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup run test bench lint model eval-search eval-nlu
+.PHONY: help setup run test bench lint model eval-search eval-nlu eval-faq
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -31,3 +31,6 @@ eval-search: ## Score product search: make eval-search PRODUCTS=… QUERIES=… 
 
 eval-nlu: ## Score the NLU model on realistic messages: make eval-nlu SET=… MODEL=… OUT=… (default: bot/nlu_eval/realistic.yml, the trained model)
 	@bash scripts/eval_nlu.sh "$(SET)" "$(MODEL)" "$(OUT)" -- $(ARGS)
+
+eval-faq: ## Score the FAQ per half: make eval-faq DIR=… PARAPHRASES=… OUT_OF_SCOPE=… ARGS=--tune (default: demo and bike FAQs)
+	@bash scripts/eval_faq.sh "$(DIR)" "$(PARAPHRASES)" "$(OUT_OF_SCOPE)" -- $(ARGS)

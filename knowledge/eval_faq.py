@@ -1,6 +1,7 @@
 """How well the FAQ answers shoppers, and where its confidence threshold comes from.
 
     python -m knowledge.eval_faq [--dir DIR] [--paraphrases F] [--out-of-scope F]
+                                 [--also DIR PARAPHRASES OUT_OF_SCOPE]...
                                  [--threshold T] [--margin M] [--tune]
 
 The evaluation set (``knowledge/faq_eval/``) holds shopper questions labelled with the
@@ -12,14 +13,18 @@ repeat a heading or an ``Also asked`` phrasing (compared like duplicate question
 Both are split in two halves, deterministically: paraphrases per expected entry, in the
 order of a hash of their text, alternately; out-of-scope questions the same way. The
 threshold is tuned on the first half only (``--tune``), and both halves are reported.
+``--also`` adds another FAQ with its own evaluation set (``faq_eval/bike`` holds one of
+another trade): each is reported on its own, and ``--tune`` then chooses one threshold
+and margin for all of them, so they do not learn one FAQ's vocabulary.
 
 Tuning objective: the largest share of paraphrases answered with the right entry, among
-the (threshold, margin) pairs that abstain on at least 90% of the out-of-scope questions
-and answer at most 5% of the paraphrases wrongly (a wrong answer costs the shopper more
-than "did you mean…?" with the right entry among the choices); ties go to fewer wrong
-answers, then to more out-of-scope abstentions, then to the higher threshold. A question
-is answered when the best entry's score (see ``knowledge.faq_index.FaqIndex``) is at
-least the threshold and leads the second entry's by at least the margin.
+the (threshold, margin) pairs that abstain on at least 97% of the out-of-scope questions
+and answer at most 3% of the paraphrases wrongly on every set's tuning half (a wrong
+answer costs the shopper more than "did you mean…?" with the right entry among the
+choices); ties go to fewer wrong answers, then to more out-of-scope abstentions, then to
+the higher threshold. A question is answered when the best entry's score (see
+``knowledge.faq_index.FaqIndex``) is at least the threshold and leads the second entry's
+by at least the margin.
 """
 
 from __future__ import annotations
@@ -39,10 +44,10 @@ from knowledge.faq_service import ANSWER_MARGIN, ANSWER_THRESHOLD, FaqService, i
 
 EVAL_DIR = Path(__file__).with_name("faq_eval")
 FAQ_DIR = Path(__file__).with_name("faq")
-MIN_OUT_OF_SCOPE_ABSTENTION = 0.90
-MAX_WRONG_ANSWERS = 0.05
-THRESHOLDS = [round(0.30 + 0.01 * i, 2) for i in range(71)]
-MARGINS = [round(0.01 * i, 2) for i in range(16)]
+MIN_OUT_OF_SCOPE_ABSTENTION = 0.97
+MAX_WRONG_ANSWERS = 0.03
+THRESHOLDS = [round(0.30 + 0.01 * i, 2) for i in range(151)]
+MARGINS = [round(0.01 * i, 2) for i in range(21)]
 
 
 class EvalSetError(ValueError):
@@ -196,14 +201,26 @@ def tune(paraphrases: Sequence[Ranked], out_of_scope: Sequence[Ranked], *,
          min_abstention: float = MIN_OUT_OF_SCOPE_ABSTENTION,
          max_wrong: float = MAX_WRONG_ANSWERS) -> tuple[float, float]:
     """The (threshold, margin) that best meets the objective in the module docstring."""
+    return tune_jointly([(paraphrases, out_of_scope)], thresholds=thresholds,
+                        margins=margins, min_abstention=min_abstention, max_wrong=max_wrong)
+
+
+def tune_jointly(sets: Sequence[tuple[Sequence[Ranked], Sequence[Ranked]]], *,
+                 thresholds: Sequence[float] = THRESHOLDS, margins: Sequence[float] = MARGINS,
+                 min_abstention: float = MIN_OUT_OF_SCOPE_ABSTENTION,
+                 max_wrong: float = MAX_WRONG_ANSWERS) -> tuple[float, float]:
+    """One (threshold, margin) for several FAQs: the constraints hold on each set, and the
+    sum of their shares of right answers is the largest."""
     best: tuple[tuple[float, float, float, float], float, float] | None = None
     for threshold in thresholds:
         for margin in margins:
-            metrics = evaluate(paraphrases, out_of_scope, threshold=threshold, margin=margin)
-            if (metrics.out_of_scope_abstained < min_abstention
-                    or metrics.answered_wrong > max_wrong):
+            every = [evaluate(p, o, threshold=threshold, margin=margin) for p, o in sets]
+            if any(m.out_of_scope_abstained < min_abstention or m.answered_wrong > max_wrong
+                   for m in every):
                 continue
-            key = (*metrics.key(), threshold)
+            key = (sum(m.answered_correct for m in every),
+                   -sum(m.answered_wrong for m in every),
+                   sum(m.out_of_scope_abstained for m in every), threshold)
             if best is None or key > best[0]:
                 best = (key, threshold, margin)
     if best is None:
@@ -230,12 +247,28 @@ def format_report(halves: dict[str, Metrics]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class EvalSet:
+    """One FAQ directory with its labelled questions."""
+
+    directory: Path
+    paraphrases: list[Labelled]
+    out_of_scope: list[str]
+
+
+def _load_set(directory: Path, paraphrases: Path, out_of_scope: Path) -> EvalSet:
+    return EvalSet(directory, load_paraphrases(paraphrases), load_out_of_scope(out_of_scope))
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="python -m knowledge.eval_faq")
     parser.add_argument("--dir", type=Path, default=FAQ_DIR)
     parser.add_argument("--paraphrases", type=Path, default=EVAL_DIR / "paraphrases.tsv")
     parser.add_argument("--out-of-scope", type=Path, default=EVAL_DIR / "out_of_scope.txt")
+    parser.add_argument("--also", nargs=3, type=Path, action="append", default=[],
+                        metavar=("DIR", "PARAPHRASES", "OUT_OF_SCOPE"),
+                        help="another FAQ and its evaluation set, reported (and tuned) too")
     parser.add_argument("--threshold", type=float, default=ANSWER_THRESHOLD)
     parser.add_argument("--margin", type=float, default=ANSWER_MARGIN)
     parser.add_argument("--tune", action="store_true",
@@ -244,22 +277,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = sys.stdout
     try:
-        paraphrases = load_paraphrases(args.paraphrases)
-        out_of_scope = load_out_of_scope(args.out_of_scope)
+        sets = [_load_set(args.dir, args.paraphrases, args.out_of_scope)]
+        sets += [_load_set(*also) for also in args.also]
     except (OSError, UnicodeDecodeError, EvalSetError) as exc:
         out.write(f"cannot read the evaluation set: {exc}\n")
         return 2
-    service = FaqService(directory=args.dir, embedder_factory=lambda: get_embedder(args.model))
-    entries = service.entries  # loads the FAQ
-    for problem in service.problems:
-        out.write(f"faq problem: {problem}\n")
-    problems = check_eval_set(entries, paraphrases, out_of_scope)
-    if problems:
-        out.write("".join(f"evaluation set: {p}\n" for p in problems))
-        return 1
+    services = []
+    for item in sets:
+        service = FaqService(directory=item.directory,
+                             embedder_factory=lambda: get_embedder(args.model))
+        entries = service.entries  # loads the FAQ
+        for problem in service.problems:
+            out.write(f"faq problem: {problem}\n")
+        problems = check_eval_set(entries, item.paraphrases, item.out_of_scope)
+        if problems:
+            out.write("".join(f"evaluation set: {p}\n" for p in problems))
+            return 1
+        services.append(service)
     try:
-        report = run(service, paraphrases, out_of_scope, threshold=args.threshold,
-                     margin=args.margin, tune_first=args.tune)
+        report = run_sets([(s, i.paraphrases, i.out_of_scope) for s, i in zip(
+            services, sets, strict=True)], threshold=args.threshold, margin=args.margin,
+            tune_first=args.tune)
     except EvalSetError as exc:
         out.write(f"{exc}\n")
         return 1
@@ -271,9 +309,18 @@ def run(service: FaqService, paraphrases: Sequence[Labelled], out_of_scope: Sequ
         threshold: float = ANSWER_THRESHOLD, margin: float = ANSWER_MARGIN,
         tune_first: bool = False) -> str:
     """Rank every question once, optionally tune on the first half, report both halves."""
+    return run_sets([(service, paraphrases, out_of_scope)], threshold=threshold,
+                    margin=margin, tune_first=tune_first)
+
+
+Halves = dict[str, tuple[list[Ranked], list[Ranked]]]
+
+
+def _rank_halves(service: FaqService, paraphrases: Sequence[Labelled],
+                 out_of_scope: Sequence[str]) -> Halves:
     tuning_p, held_p = split_paraphrases(paraphrases)
     tuning_o, held_o = split_questions(out_of_scope)
-    ranked = {
+    return {
         "tuning": (rank_questions(service, [i.question for i in tuning_p],
                                   [i.expected for i in tuning_p]),
                    rank_questions(service, tuning_o, [None] * len(tuning_o))),
@@ -281,18 +328,29 @@ def run(service: FaqService, paraphrases: Sequence[Labelled], out_of_scope: Sequ
                                     [i.expected for i in held_p]),
                      rank_questions(service, held_o, [None] * len(held_o))),
     }
+
+
+def run_sets(sets: Sequence[tuple[FaqService, Sequence[Labelled], Sequence[str]]], *,
+             threshold: float = ANSWER_THRESHOLD, margin: float = ANSWER_MARGIN,
+             tune_first: bool = False) -> str:
+    """Every set ranked once; one threshold and margin (tuned on all tuning halves if
+    asked) applied to each; a report per set."""
+    ranked = [_rank_halves(*item) for item in sets]
     head = ""
     if tune_first:
-        threshold, margin = tune(*ranked["tuning"])
-        head = "tuned on the tuning half: "
-    metrics = {name: evaluate(p, o, threshold=threshold, margin=margin)
-               for name, (p, o) in ranked.items()}
-    metrics["all"] = evaluate(ranked["tuning"][0] + ranked["held-out"][0],
-                              ranked["tuning"][1] + ranked["held-out"][1],
-                              threshold=threshold, margin=margin)
-    return (f"FAQ: {len(service.entries)} entries from {service.directory}\n"
-            f"{head}threshold {threshold:.2f}, margin {margin:.2f}\n"
-            + format_report(metrics))
+        threshold, margin = tune_jointly([halves["tuning"] for halves in ranked])
+        head = ("tuned on the tuning halves of every set: " if len(sets) > 1
+                else "tuned on the tuning half: ")
+    reports = [f"{head}threshold {threshold:.2f}, margin {margin:.2f}"]
+    for (service, _, _), halves in zip(sets, ranked, strict=True):
+        metrics = {name: evaluate(p, o, threshold=threshold, margin=margin)
+                   for name, (p, o) in halves.items()}
+        metrics["all"] = evaluate(halves["tuning"][0] + halves["held-out"][0],
+                                  halves["tuning"][1] + halves["held-out"][1],
+                                  threshold=threshold, margin=margin)
+        reports.append(f"FAQ: {len(service.entries)} entries from {service.directory}\n"
+                       + format_report(metrics))
+    return "\n".join(reports)
 
 
 if __name__ == "__main__":

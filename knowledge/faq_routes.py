@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from commerce_core.auth import require_service
 from knowledge.faq_index import Candidate
 from knowledge.faq_service import FaqService
+from knowledge.faq_text import join_paragraphs
 
 router = APIRouter(tags=["faq"], dependencies=[Depends(require_service)])
 MAX_QUESTION_CHARS = 1000
@@ -41,14 +42,15 @@ class FaqCandidate(BaseModel):
     question: str
     """The entry's heading, as the merchant wrote it."""
     score: float
-    """Blended similarity (about -0.5 to 1.15), on the scale of the answer threshold."""
+    """Blended similarity (about -0.8 to 1.8), on the scale of the answer threshold."""
     source: str
     """``file.md:line`` of the entry's heading."""
 
 
 class FaqAnswered(BaseModel):
     answer: str
-    """Markdown."""
+    """Markdown, with paragraphs joined as written (the source file's line wraps removed,
+    blank lines between paragraphs, list items and table rows on lines of their own)."""
     question: str
     score: float
     source: str
@@ -73,5 +75,5 @@ async def answer_question(body: FaqQuestion, faq: FaqDep) -> FaqAnswered | FaqUn
     if result.best is None:
         return FaqUnanswered(candidates=[_candidate(c) for c in result.candidates])
     entry = result.best.entry
-    return FaqAnswered(answer=entry.answer, question=entry.question,
+    return FaqAnswered(answer=join_paragraphs(entry.answer), question=entry.question,
                        score=round(result.best.score, 4), source=entry.source)

@@ -246,6 +246,114 @@
     return { shopper: "You", bot: cfg.shop, agent: `${cfg.shop} team`, system: "Notice" }[role];
   }
 
+  // ---- the bot's Markdown subset, built as DOM nodes --------------------------
+  // Paragraphs, **bold**/__bold__, *italic*/_italic_, `code`, [links](http…|mailto:…),
+  // "-"/"*"/"1." lists, "#" headings, pipe tables and fenced code. Every piece of text is
+  // a text node (textContent), never HTML: an <img onerror> in an FAQ file stays text, and
+  // a link whose address is not http(s) or mailto keeps its words and loses its address.
+
+  const INLINE_RE = new RegExp([
+    "`([^`\\n]+)`",
+    "\\[([^\\]\\n]+)\\]\\(([^)\\s]+)\\)",
+    "\\*\\*(\\S(?:[\\s\\S]*?\\S)?)\\*\\*",
+    "(?<!\\w)__(\\S(?:[\\s\\S]*?\\S)?)__(?!\\w)",
+    "(?<![\\w*])\\*([^\\s*](?:[^*]*?[^\\s*])?)\\*(?![\\w*])",
+    "(?<!\\w)_([^\\s_](?:[^_]*?[^\\s_])?)_(?!\\w)",
+  ].join("|"), "g");
+
+  function safeLink(value) {
+    if (/^mailto:/i.test(value)) return value;
+    return /^https?:\/\//i.test(value) ? safeUrl(value) : null;
+  }
+
+  function renderInline(text) {
+    const out = document.createDocumentFragment();
+    let position = 0;
+    for (const match of text.matchAll(INLINE_RE)) {
+      if (match.index > position) out.append(text.slice(position, match.index));
+      position = match.index + match[0].length;
+      const [, code, label, url, b1, b2, i1, i2] = match;
+      if (code !== undefined) out.append(el("code", { text: code }));
+      else if (label !== undefined) {
+        const href = safeLink(url);
+        out.append(href ? el("a", { href, target: "_blank", rel: "noopener noreferrer" }, renderInline(label))
+          : renderInline(label));
+      } else if (b1 !== undefined || b2 !== undefined) out.append(el("strong", {}, renderInline(b1 ?? b2)));
+      else out.append(el("em", {}, renderInline(i1 ?? i2)));
+    }
+    if (position < text.length) out.append(text.slice(position));
+    return out;
+  }
+
+  function tableCells(row) {
+    return row.trim().replace(/^\|/, "").replace(/\|$/, "").split("|").map((c) => c.trim());
+  }
+
+  function renderTable(rows) {
+    const rule = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
+    const table = el("table", { class: "atelier-table" });
+    const hasHead = rows.length > 1 && rule.test(rows[1]);
+    if (hasHead) {
+      table.append(el("thead", {}, el("tr", {}, ...tableCells(rows[0]).map((c) => el("th", {}, renderInline(c))))));
+    }
+    const body = el("tbody");
+    for (const row of rows.slice(hasHead ? 2 : 0)) {
+      if (!rule.test(row)) body.append(el("tr", {}, ...tableCells(row).map((c) => el("td", {}, renderInline(c)))));
+    }
+    table.append(body);
+    return el("div", { class: "atelier-table-wrap" }, table);
+  }
+
+  function renderRichText(text) {
+    const out = el("div", { class: "atelier-rich" });
+    const lines = String(text).replace(/\r\n/g, "\n").split("\n");
+    let paragraph = [];
+    let list = null;
+    const flush = () => {
+      if (paragraph.length) out.append(el("p", {}, renderInline(paragraph.join("\n"))));
+      paragraph = [];
+    };
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      const fence = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+      const bullet = /^\s*[-*+][ \t]+(.*)$/.exec(line);
+      const numbered = /^\s*(\d{1,9})[.)][ \t]+(.*)$/.exec(line);
+      const heading = /^ {0,3}#{1,6}[ \t]+(.*?)[ \t#]*$/.exec(line);
+      if (!bullet && !numbered && list && !line.trim()) { list = null; flush(); continue; }
+      if (fence) {
+        flush(); list = null;
+        const body = [];
+        for (i++; i < lines.length && !lines[i].trim().startsWith(fence[1]); i++) body.push(lines[i]);
+        out.append(el("pre", {}, el("code", { text: body.join("\n") })));
+      } else if (line.trimStart().startsWith("|")) {
+        flush(); list = null;
+        const rows = [];
+        for (; i < lines.length && lines[i].trimStart().startsWith("|"); i++) rows.push(lines[i]);
+        i--;
+        out.append(renderTable(rows));
+      } else if (bullet || numbered) {
+        flush();
+        const tag = bullet ? "ul" : "ol";
+        if (!list || list.tagName.toLowerCase() !== tag) {
+          list = el(tag, numbered && numbered[1] !== "1" ? { start: numbered[1] } : {});
+          out.append(list);
+        }
+        list.append(el("li", {}, renderInline(bullet ? bullet[1] : numbered[2])));
+      } else if (heading) {
+        flush(); list = null;
+        out.append(el("p", { class: "atelier-heading" }, el("strong", {}, renderInline(heading[1]))));
+      } else if (!line.trim()) {
+        flush();
+      } else if (list && !paragraph.length) {
+        list.lastChild.append(" ", renderInline(line.trim()));  // a list item's next line
+      } else {
+        paragraph.push(line.trim());
+      }
+    }
+    flush();
+    return out;
+  }
+
   function renderMessage(m, local) {
     const node = el("div", {
       class: `atelier-msg atelier-${m.role}` + (m.pending ? " is-pending" : ""),
@@ -255,7 +363,8 @@
       "data-local": local || null,
     });
     if (m.role === "agent") node.append(el("div", { class: "atelier-sender", text: senderLabel("agent") }));
-    if (m.text) node.append(el("div", { class: "atelier-bubble" }, srOnly(`${senderLabel(m.role)}: `), m.text));
+    if (m.text) node.append(el("div", { class: "atelier-bubble" }, srOnly(`${senderLabel(m.role)}: `),
+      m.role === "bot" ? renderRichText(m.text) : m.text));
     if (m.cards.length) node.append(renderCards(m.cards));
     if (m.link) node.append(renderLink(m.link));
     const time = formatTime(m.ts);

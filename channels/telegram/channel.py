@@ -7,12 +7,13 @@ same per-conversation rate limit.
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterable, Sequence
 from functools import partial
 
 from telegram import Bot, BotCommand, CallbackQuery, Update
-from telegram.constants import ChatAction, ChatType
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
@@ -31,12 +32,15 @@ from channels.identity import TELEGRAM_PREFIX
 from channels.limits import RateLimited, RateLimiter, make_limiter
 from channels.messages import Button, Card, ChatMessage, Link
 from channels.telegram.buttons import ButtonStore
+from channels.telegram.markdown import to_telegram_html
 from channels.telegram.render import (
     MAX_CAPTION,
+    MAX_TEXT,
     absolute_url,
     card_caption,
     keyboard,
     split_text,
+    telegram_length,
 )
 from channels.telegram.retry import RetryPolicy
 
@@ -224,23 +228,36 @@ class TelegramChannel:
             if not text.strip() and (message.buttons or links):
                 text = links[0].title if links else "Please choose:"
             if text.strip():
-                delivered &= await self.send_text(conversation_id, text, message.buttons, links)
+                delivered &= await self.send_text(conversation_id, text, message.buttons, links,
+                                                  markdown=message.role == "bot")
             for card in message.cards:
                 delivered &= await self._send_card(conversation_id, card)
         return delivered
 
     async def send_text(self, conversation_id: str, text: str, buttons: Sequence[Button] = (),
-                        links: Sequence[Link] = ()) -> bool:
-        """Send a text in parts of at most 4096 characters; the keyboard goes on the last."""
+                        links: Sequence[Link] = (), *, markdown: bool = False) -> bool:
+        """Send a text in parts of at most 4096 characters; the keyboard goes on the last.
+
+        A bot's text (``markdown``) is the Markdown subset of the FAQ and the bot's replies,
+        sent in Telegram's HTML parse mode (:mod:`channels.telegram.markdown`: escaped,
+        balanced, cut between paragraphs); any other text goes as it is.
+        """
+        if markdown:
+            return await self._send_parts(conversation_id, to_telegram_html(text), buttons,
+                                          links, parse_mode=ParseMode.HTML)
+        return await self._send_parts(conversation_id, split_text(text), buttons, links)
+
+    async def _send_parts(self, conversation_id: str, parts: Sequence[str],
+                          buttons: Sequence[Button], links: Sequence[Link], *,
+                          parse_mode: str | None = None) -> bool:
         chat_id = chat_id_for(conversation_id)
-        parts = split_text(text)
         for number, part in enumerate(parts, start=1):
             markup = (keyboard(buttons, self.buttons, links=links, public_url=self.public_url)
                       if number == len(parts) else None)
             try:
                 await self.retry.call("sendMessage", partial(
-                    self.bot.send_message, chat_id=chat_id, text=part, reply_markup=markup),
-                    conversation_id=conversation_id)
+                    self.bot.send_message, chat_id=chat_id, text=part, reply_markup=markup,
+                    parse_mode=parse_mode), conversation_id=conversation_id)
             except BadRequest as exc:
                 if markup is None or not links:
                     log.error("telegram refused a message: %s", exc,
@@ -251,8 +268,15 @@ class TelegramChannel:
                 log.warning("telegram refused a link button (%s); sending the address as text",
                             exc, extra={"conversation_id": conversation_id})
                 lines = "\n".join(f"{link.title}: {absolute_url(link.url, self.public_url)}"
-                                  for link in links)
-                return await self.send_text(conversation_id, f"{part}\n\n{lines}", buttons)
+                                   for link in links)
+                if parse_mode is None:
+                    return await self._send_parts(conversation_id,
+                                                  split_text(f"{part}\n\n{lines}"), buttons, ())
+                addresses = html.escape(lines, quote=False)
+                together = f"{part}\n\n{addresses}"
+                return await self._send_parts(
+                    conversation_id, [together] if telegram_length(together) <= MAX_TEXT
+                    else [part, *split_text(addresses)], buttons, (), parse_mode=parse_mode)
             except TelegramError as exc:
                 log.error("telegram message not delivered: %s", exc,
                           extra={"conversation_id": conversation_id})

@@ -251,6 +251,25 @@ def test_a_link_is_a_url_button_or_else_an_address_in_the_text(
     assert fallback.buttons == []
 
 
+def test_a_bot_answer_goes_in_html_parse_mode_rendered_and_escaped(
+        polling: Polling, api: FakeBotApi, chat_id: int) -> None:
+    answer = ChatMessage(role="bot", text=(
+        "Returns within **30 days**, see [terms](https://shop.example/terms).\n\n"
+        "- unused <b>pieces</b> & boxes\n- tracked post\n\n| Zone | Price |\n|---|---|\n"
+        "| EU | €9 |"))
+    assert deliver(polling, chat_id, answer)
+    [sent] = api.calls_to("sendMessage", chat_id)
+    assert sent.params["parse_mode"] == "HTML"
+    assert sent.params["text"] == (
+        'Returns within <b>30 days</b>, see <a href="https://shop.example/terms">terms</a>.'
+        "\n\n• unused &lt;b&gt;pieces&lt;/b&gt; &amp; boxes\n• tracked post\n\n"
+        "<pre>Zone  Price\nEU    €9</pre>")
+    # an agent's words are sent as they were typed, not parsed
+    assert deliver(polling, chat_id, ChatMessage(role="agent", text="**not bold** <b>"))
+    agent = api.calls_to("sendMessage", chat_id)[-1]
+    assert "parse_mode" not in agent.params and agent.params["text"] == "**not bold** <b>"
+
+
 # --- updates in (polling)
 
 def test_help_unknown_commands_and_non_text(polling: Polling, api: FakeBotApi,

@@ -37,6 +37,15 @@ HOSTILE = [{
 }]
 
 
+CELL_IMG = '<img src=x onerror="window.__xss=5">'  # a "|" would end the table cell
+FAQ_ANSWER = [{"text": (
+    "Returns within **30 days** of _delivery_: see [our terms](https://shop.example/terms), "
+    f"[this](javascript:window.__xss=7) or {IMG}.\n\n"
+    "- unused **<script>x</script>** pieces\n- tracked post\n\n"
+    "| Zone | Price |\n|---|---|\n| EU | **€9** |\n"
+    f"| {CELL_IMG} | [x](javascript:window.__xss=8) |")}]
+
+
 @pytest.fixture
 def engine(sqlite_engine: Engine) -> Iterator[Engine]:
     _clean(sqlite_engine)
@@ -49,6 +58,7 @@ def live(demo_catalog: sessionmaker[Session], tmp_path: Path,
          fake_rasa: FakeRasa) -> Iterator[LiveApp]:
     port = free_port()
     fake_rasa.answers["show me"] = HOSTILE
+    fake_rasa.answers["returns"] = FAQ_ANSWER
     settings = GatewaySettings(rasa_url=fake_rasa.url, warm_search_on_start=False,
                                public_url=f"http://127.0.0.1:{port}")
     app = LiveApp(lambda: create_app(settings, session_factory=demo_catalog,
@@ -101,6 +111,31 @@ def test_markup_from_the_bot_and_the_shopper_is_shown_as_text(page: Page,
     assert "javascript" not in card.locator("img").get_attribute("src")
     assert bot.locator(".atelier-link").count() == 0
     assert f"<b>bold</b> {IMG}" in fake_rasa.messages()
+
+
+def test_a_bot_answer_in_markdown_is_rendered_and_its_markup_stays_inert(
+        page: Page) -> None:
+    # when the bot answers with Markdown holding an <img onerror> and javascript: links
+    send(page, "returns")
+    bubble = page.locator('.atelier-msg[data-role="bot"] .atelier-bubble').last
+    expect(bubble.locator("table")).to_have_count(1)
+    page.wait_for_timeout(300)
+    # then emphasis, the list, the http link and the table are elements
+    assert bubble.locator("p strong").first.inner_text() == "30 days"
+    assert bubble.locator("p em").inner_text() == "delivery"
+    assert bubble.locator("ul > li").all_inner_texts() == [
+        "unused <script>x</script> pieces", "tracked post"]
+    assert bubble.locator("th").all_inner_texts() == ["Zone", "Price"]
+    assert bubble.locator("td strong").inner_text() == "€9"
+    [link] = bubble.locator("a").all()
+    assert (link.inner_text(), link.get_attribute("href")) == (
+        "our terms", "https://shop.example/terms")
+    # and the markup is text: nothing ran, no element was injected, no javascript: link
+    assert page.evaluate("window.__xss") is None
+    assert bubble.locator("script, img").count() == 0
+    assert IMG in bubble.locator("p").first.inner_text()
+    assert bubble.locator("td").nth(2).inner_text() == CELL_IMG
+    assert "**" not in bubble.inner_text() and "|---" not in bubble.inner_text()
 
 
 def test_an_oversized_message_gets_a_clear_notice_and_is_not_sent(page: Page,

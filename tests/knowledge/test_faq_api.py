@@ -86,8 +86,24 @@ def test_a_confident_match_returns_the_answer_heading_score_and_source(
     assert body["answer"] == "France: €4.90 up to 500 g."
     assert body["question"] == "How much does shipping cost?"
     assert body["source"] == "shipping.md:3"
-    assert 0 < body["score"] <= 1.2
+    assert 0 < body["score"] <= 1.8
     assert set(body) == {"answer", "question", "score", "source"}
+
+
+def test_the_answer_comes_with_paragraphs_joined_as_written(
+        client: TestClient, faq_dir: Path, service: FaqService) -> None:
+    # given an answer wrapped at the editor's width, with a list and a second paragraph
+    write(faq_dir, "care.md", CARE.replace(
+        "Wipe it with a damp cloth and use a little balm twice a year.\n",
+        "Wipe it with a damp cloth and use\na little **balm** twice a year:\n\n"
+        "- keep it dry,\n  away from heat\n- store it in its bag\n\nThat is\nall.\n"))
+    service.reload()
+    # when
+    body = ask(client, "leather care tips please")
+    # then
+    assert body["answer"] == ("Wipe it with a damp cloth and use a little **balm** twice a "
+                              "year:\n\n- keep it dry, away from heat\n- store it in its bag"
+                              "\n\nThat is all.")
 
 
 def test_an_unrelated_question_gets_candidates_and_no_answer(client: TestClient) -> None:
@@ -180,16 +196,17 @@ def test_a_broken_save_keeps_the_last_good_answer_until_fixed(
 def test_a_reload_embeds_only_what_changed(service: FaqService, faq_dir: Path) -> None:
     service.reload()
     first = service.embedded_total
-    # 3 entries: 3 questions + 2 "Also asked" + 3 question-and-answer texts
-    assert first == 8
+    # 3 entries: 3 questions + 2 "Also asked" + 3 question-and-answer texts + 3 answer
+    # sentences
+    assert first == 11
     write(faq_dir, "care.md", CARE.replace("twice a year", "every spring"))
     assert service.reload().reparsed == ("care.md",)
-    assert service.embedded_total == first + 1  # only that entry's question-and-answer
+    assert service.embedded_total == first + 2  # that entry's answer sentence and context
     write(faq_dir, "shipping.md", SHIPPING + "\n## Do you ship to Iceland?\nYes.\n")
     service.reload()
-    assert service.embedded_total == first + 3  # the new question and its context
+    assert service.embedded_total == first + 5  # the new question, context and sentence
     assert not service.reload().changed
-    assert service.embedded_total == first + 3
+    assert service.embedded_total == first + 5
 
 
 def test_close_stops_the_watcher(service: FaqService) -> None:
@@ -213,5 +230,5 @@ def test_until_first_used_the_watcher_checks_files_but_embeds_nothing(
         "'Do you ship to Mars?'"]
     assert service.embedded_total == 0
     service.reload()  # the warm-up the app may do, or the first question
-    assert service.embedded_total == 8
+    assert service.embedded_total == 11
     assert {e.file for e in service.entries} == {"shipping.md", "care.md"}
