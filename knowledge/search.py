@@ -168,6 +168,11 @@ def _selection(index: ProductIndex, filters: SearchFilters, boosts: Preferences)
         attributes=filters.attributes, in_stock=filters.in_stock, boosts=boosts)
 
 
+def count(*, index: ProductIndex, filters: SearchFilters) -> int:
+    """How many products pass ``filters``."""
+    return len(_selection(index, filters, {}))
+
+
 def _lexical(index: ProductIndex, query: str, selection: Selection, everything: bool,
              depth: int) -> tuple[dict[int, float], list[str]]:
     """BM25 scores of the ``depth`` best selected products, and the query's terms."""

@@ -4,12 +4,15 @@ first, and close matches when too few products have everything.
 The filters read from the words are only as good as the catalog's tagging: "a jewellery
 box" reads the category *jewellery* and the type *box*, which no product has together,
 and the only product typed *cheese board* is not the only board a cheese lover wants. So
-the page is filled in stages: first the products meeting every filter (explicit and
-read), then — only if they are too few — those found when the read filters are dropped
-one at a time in ``RELAX_ORDER``. Filters given explicitly and the price range are never
-dropped. Each result says which of the shopper's words it does not meet (``unmet``),
-so the bot can tell a close match from a match; the ranking is deterministic, so
-``offset`` pages through the same list without repeating a product.
+the results are the products meeting every filter (explicit and read), best first; when
+fewer of them than a page (``limit``) exist, the page is filled with close matches:
+those found when the read filters are dropped one at a time in ``RELAX_ORDER``. Filters
+given explicitly and the price range are never dropped. Each result says which of the
+shopper's words it does not meet (``unmet``), so the bot can tell a close match from a
+match. The ranking is deterministic, so ``offset`` pages through the same list without
+repeating a product, and the pages end with the last full match (or after the first
+page, when it needed close matches): "show me more" never wanders off into the whole
+catalog.
 
 On the demo relevance set this keeps hybrid search's figures while applying the
 filters (see ``knowledge/search_eval/README.md``).
@@ -28,6 +31,7 @@ from knowledge.search import (
     SearchFilters,
     SearchHit,
     SearchMode,
+    count,
     search,
     value_matches,
 )
@@ -142,21 +146,24 @@ def search_understood(*, index: ProductIndex, embedder: QueryEncoder, reading: I
     reading = overridden(reading, explicit)
     full = with_interpretation(explicit, reading)
     encoder = _OnceEncoder(embedder)
-    wanted = offset + limit
+    named = reading.product.id if reading.product is not None and like is None else None
+    boosts = {**reading.preferences, **(boosts or {})}
+    common = {"index": index, "embedder": encoder, "query": reading.text, "boosts": boosts,
+              "like": like, "include_liked": include_liked, "mode": mode}
+    if count(index=index, filters=full) + (named is not None) >= limit:
+        hits = search(**common, limit=limit, offset=offset, filters=full, named=named)
+        return UnderstoodResults(hits=[replace(h, unmet=unmet(h, full, reading)) for h in hits],
+                                 reading=reading, filters=full, relaxed=[])
     collected: list[SearchHit] = []
     relaxed: list[Understood] = []
     stage = full
     order = relax_order(full, reading, explicit)
-    named = reading.product.id if reading.product is not None and like is None else None
-    boosts = {**reading.preferences, **(boosts or {})}
     while True:
-        found = search(index=index, embedder=encoder, query=reading.text,
-                       limit=wanted - len(collected), filters=stage, boosts=boosts, like=like,
-                       include_liked=include_liked, mode=mode, named=named,
+        found = search(**common, limit=limit - len(collected), filters=stage, named=named,
                        exclude=[h.doc.id for h in collected])
         collected += [replace(h, unmet=unmet(h, full, reading)) for h in found]
         named = None
-        if len(collected) >= wanted or not order:
+        if len(collected) >= limit or not order:
             break
         dropped = order.pop(0)
         stage = _without(stage, dropped)

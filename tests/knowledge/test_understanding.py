@@ -152,16 +152,23 @@ def test_close_matches_fill_the_page_and_say_what_they_lack(
     assert found.hits[0].variant.sku == "WDW-CHZ-001" and found.hits[0].unmet == ["walnut"]
     walnut = [h for h in found.hits if h.variant.attributes["material"] == "walnut"]
     assert walnut and all(h.unmet == ["cheese board"] for h in walnut)
+    # close matches fill one page only: there is no next page of them
+    assert search_understood(index=demo_index, embedder=embedder, reading=reading,
+                             explicit=SearchFilters(), limit=6, offset=6).hits == []
 
 
-def test_pages_follow_each_other_without_repeating(
+def test_pages_follow_each_other_without_repeating_and_end_with_the_last_match(
         reader: QueryInterpreter, demo_index: ProductIndex, embedder: Embedder) -> None:
+    mugs = sum(any(v.attributes.get("type") == "mug" for v in d.variants)
+               for d in demo_index.docs.values())
     reading = reader.interpret("mugs")
     pages = [search_understood(index=demo_index, embedder=embedder, reading=reading,
                                explicit=SearchFilters(), limit=6, offset=offset).hits
-             for offset in (0, 6, 12, 18)]
+             for offset in range(0, mugs + 6, 6)]
+    assert [len(p) for p in pages] == [6] * (mugs // 6) + [mugs % 6] + [0] * (mugs % 6 > 0)
     ids = [h.doc.id for page in pages for h in page]
-    assert len(ids) == 24 and len(set(ids)) == 24
+    assert len(ids) == mugs == len(set(ids)) > 12
     whole = search_understood(index=demo_index, embedder=embedder, reading=reading,
-                              explicit=SearchFilters(), limit=24).hits
+                              explicit=SearchFilters(), limit=mugs).hits
     assert ids == [h.doc.id for h in whole]
+    assert all(h.variant.attributes["type"] == "mug" and not h.unmet for h in whole)
