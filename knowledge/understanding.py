@@ -11,12 +11,9 @@ Reading one request, in order:
 
 1. Price phrases (``knowledge.prices``) set the price range; their words are taken out
    of the text that is ranked.
-2. A product name: a run of the shopper's words that all occur in one product's name,
-   covering at least ``NAME_COVERAGE`` of the name (or of its part before a dash, where
-   shops put the colour), weighting each word by how rare it is among the names, and
-   holding at least one word that is not an ordinary catalog value (a run of "blue
-   ceramic mug" describes a kind of product; "blue willow mug" names one). Two products
-   fitting equally well name neither.
+2. A product name (``knowledge.product_names``): "blue willow mug" names the Blue
+   Willow Ceramic Mug, "blue ceramic mug" describes a kind of product and names none.
+   Its words are then neither prices nor filters.
 3. Catalog values, longest phrase first: categories and the values of every attribute
    (type, colour, material, scent, …) but sizes. Only a whole value is read ("book"
    alone is not "guest book"), but it also accepts, in the same attribute, the values
@@ -39,21 +36,20 @@ Everything else is left to the dense and lexical ranking.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from knowledge.lexical import SPELLING, STOPWORDS, edit_distance, stem
 from knowledge.prices import CENT, PricePhrase, describe_price, find_prices
+from knowledge.product_names import ProductNames
 
 if TYPE_CHECKING:
     from knowledge.product_index import ProductDoc, ProductIndex
 
-NAME_COVERAGE = 0.6
 FUZZY_MIN_LENGTH = 5
 FUZZY_LONG_LENGTH = 8
 NEGATIONS = frozenset({"not", "no", "without", "non", "except", "nothing"})
@@ -71,7 +67,6 @@ SYNONYMS = {**SPELLING, "multicoloured": "multicolour", "multicolored": "multico
             "colourful": "multicolour", "colorful": "multicolour", "jewelery": "jewellery"}
 CATEGORY = "category"
 WORD_RE = re.compile(r"[a-z0-9]+")
-NAME_HEAD_RE = re.compile(r"\s+[—–-]\s+|\s*[(:|]")
 CHEAP_SHARE = Decimal(1) / 3
 """"cheap" keeps the cheapest third of the products matching the rest of the request,
 "expensive" the dearest third."""
@@ -192,10 +187,10 @@ class QueryInterpreter:
         self._build_phrases(carriers)
         self.longest = max((len(p) for p in self._senses), default=0)
         self.generic = {w for phrase in self._senses for w in phrase} | set(STOPWORDS)
-        self._build_names(docs)
-        self.known = set(index.lexical.postings) | self.generic | set(self._named_by)
+        self.names = ProductNames(docs, read=phrase_of, generic=self.generic)
+        self.known = set(index.lexical.postings) | self.generic | set(self.names.named_by)
         self._near: dict[str, set[str]] = defaultdict(set)
-        for word in {w for p in self._senses for w in p} | set(self._named_by):
+        for word in {w for p in self._senses for w in p} | set(self.names.named_by):
             if len(word) >= FUZZY_MIN_LENGTH - 1 and word.isalpha():
                 for variant in _deletes(word):
                     self._near[variant].add(word)
@@ -221,19 +216,6 @@ class QueryInterpreter:
             self._senses.setdefault(phrase, []).append(_Sense(
                 name=name, values=values, surfaces=surfaces, count=len(products),
                 name_size=sum(len(c) for c in carriers[name].values())))
-
-    def _build_names(self, docs: Sequence[ProductDoc]) -> None:
-        self._names: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
-        self._named_by: dict[str, set[int]] = defaultdict(set)
-        for doc in docs:
-            full = frozenset(w for w in phrase_of(doc.name) if w not in STOPWORDS)
-            head = frozenset(w for w in phrase_of(NAME_HEAD_RE.split(doc.name)[0])
-                             if w not in STOPWORDS) or full
-            self._names[doc.id] = (full, head)
-            for word in full:
-                self._named_by[word].add(doc.id)
-        total = len(docs) or 1
-        self._idf = {w: math.log(1 + total / len(ids)) for w, ids in self._named_by.items()}
 
     # --- reading ----------------------------------------------------------------------
 
@@ -283,40 +265,20 @@ class QueryInterpreter:
                     return normal(singular)
         limit = 2 if len(word) >= FUZZY_LONG_LENGTH else 1
         candidates = {c for v in _deletes(norm) for c in self._near.get(v, ()) if c[0] == norm[0]}
-        scored = sorted((edit_distance(norm, c, limit), -len(self._named_by.get(c, ())), c)
+        scored = sorted((edit_distance(norm, c, limit), -len(self.names.named_by.get(c, ())), c)
                         for c in candidates)
         return scored[0][2] if scored and scored[0][0] <= limit else norm
 
     def _named_product(self, words: list[_Word], prices: list[PricePhrase]) -> NamedProduct | None:
         numeric = [p for p in prices if p.relative is None]
         usable = [not any(p.start < w.end and w.start < p.end for p in numeric) for w in words]
-        candidates = {pid for w, ok in zip(words, usable, strict=True)
-                      if ok and w.norm not in self.generic
-                      for pid in self._named_by.get(w.norm, ())}
-        best: list[tuple[float, int, int, tuple[int, int]]] = []
-        for pid in candidates:
-            full, head = self._names[pid]
-            for start, end in _runs(words, usable, full):
-                matched = {w.norm for w in words[start:end]} - STOPWORDS
-                if not matched - self.generic:
-                    continue
-                for target in (full, head):
-                    if len(matched & target) < min(2, len(target)):
-                        continue
-                    weight = sum(self._idf.get(w, 0.0) for w in target) or 1.0
-                    coverage = sum(self._idf.get(w, 0.0) for w in matched & target) / weight
-                    if coverage >= NAME_COVERAGE - 1e-9:
-                        best.append((round(coverage, 6), len(matched), pid, (start, end)))
-        if not best:
+        found = self.names.find([w.norm for w in words], usable)
+        if found is None:
             return None
-        best.sort(reverse=True)
-        top = best[0]
-        if any(b[:2] == top[:2] and b[2] != top[2] for b in best[1:]):
-            return None  # two products fit as well: the shopper named neither
-        start, end = top[3]
+        product, start, end = found
         for word in words[start:end]:
             word.used = True
-        return NamedProduct(id=top[2], name=self.index.docs[top[2]].name,
+        return NamedProduct(id=product, name=self.index.docs[product].name,
                             words=" ".join(w.surface for w in words[start:end]))
 
     def _values(self, words: list[_Word]) -> Iterator[Understood]:
@@ -385,25 +347,6 @@ class QueryInterpreter:
         share = CHEAP_SHARE if cheap else 1 - CHEAP_SHARE
         at = int((last * share).to_integral_value())
         return (Decimal(cents[at]) / 100).quantize(CENT)
-
-
-def _runs(words: list[_Word], usable: list[bool], name: Iterable[str]
-          ) -> Iterator[tuple[int, int]]:
-    """Maximal runs of words that all occur in ``name`` (stopwords inside a run allowed,
-    not at its ends), as (start, end) positions."""
-    name = set(name)
-    start = None
-    for i, (word, ok) in enumerate([*zip(words, usable, strict=True), (None, False)]):
-        inside = ok and word is not None and not word.used and (
-            word.norm in name or (word.norm in STOPWORDS and start is not None))
-        if inside and start is None:
-            start = i
-        if not inside and start is not None:
-            end = i
-            while end > start and words[end - 1].norm not in name:
-                end -= 1
-            yield start, end
-            start = None
 
 
 def _main_currency(docs: Sequence[ProductDoc]) -> str:
