@@ -117,16 +117,15 @@ def applied(query: SearchQuery, page: SearchPage) -> dict[str, Any]:
 def settled(last: dict[str, Any]) -> SearchQuery:
     """The last search with what the shop read made explicit: a refinement changes those
     filters ("in green" replaces the colour) and shows exactly what matches."""
-    query = SearchQuery.model_validate({k: v for k, v in last.items()
-                                        if k in SearchQuery.model_fields})
+    fields = {k: v for k, v in last.items() if k in SearchQuery.model_fields}
     filters = last.get("applied")
-    if not isinstance(filters, dict):
-        return query
-    return query.model_copy(update={
-        "interpret": False, "text": filters.get("text") or query.text,
-        "category": filters.get("category"), "attributes": filters.get("attributes") or {},
-        "boosts": filters.get("preferences") or {},
-        "min_price": filters.get("min_price"), "max_price": filters.get("max_price")})
+    if isinstance(filters, dict):
+        fields.update(
+            interpret=False, text=filters.get("text") or fields.get("text", ""),
+            category=filters.get("category"), attributes=filters.get("attributes") or {},
+            boosts=filters.get("preferences") or {}, min_price=filters.get("min_price"),
+            max_price=filters.get("max_price"))
+    return SearchQuery.model_validate(fields)  # the slot holds JSON: prices as strings
 
 
 def _bound(given: Decimal | None, read: Decimal | None) -> str | None:

@@ -182,6 +182,17 @@ def test_cheaper_lowers_the_ceiling_below_the_middle_shown_price(shop: Shop) -> 
     assert slots_of(events)["budget"] == f"up to {ceiling} EUR"
 
 
+def test_cheaper_after_a_budget_stays_within_it(shop: Shop) -> None:
+    _, first = ask(shop, "jewellery under 60 euros")
+    prices = sorted(Decimal(p) for p in first["last_search"]["prices"])
+    messages, slots = refine(shop, "show me cheaper ones", first)
+    ceiling = min(median_low(prices) - Decimal("0.01"), Decimal("60"))
+    assert messages[0]["text"] == f"Here are cheaper pieces, up to {ceiling:.2f} EUR:"
+    cards = messages[0]["custom"]["cards"]
+    assert cards and all(Decimal(c["price"]) <= ceiling for c in cards)
+    assert slots["last_search"]["applied"]["category"] == "jewellery"
+
+
 def test_in_green_changes_the_colour_of_the_last_search(shop: Shop) -> None:
     _, first = search(shop, search_text="ceramic mug", product_type="mug", colour="blue")
     messages, events = run(ActionRefineSearch(shop.client()), tracker(
