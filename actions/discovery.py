@@ -221,11 +221,14 @@ async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any
         events.append(SlotSet("budget", f"up to {update['max_price']} {currency}"))
     elif changes:
         said = f"Here they are in {' and '.join(changes)}:"
+    named = reading.product if reading and not entities.get("ordinal") else None
     if not changes and (_SIMILAR.search(text) or entities.get("ordinal")):
-        liked = mentioned_product(tracker)
-        if liked is not None:
-            kind = attributes.get("type")
+        liked = str(named.id) if named else mentioned_product(tracker)
+        if liked is not None:  # like a product named here: of its kind, not the last one's
+            kind = None if named else attributes.get("type")
             update.update(like=int(liked), attributes={"type": kind} if kind else {})
+            if named:
+                update.update(text="", category=None)
             said = "Here are more like that one:"
     return query.model_copy(update=update), said, events
 

@@ -230,6 +230,17 @@ def test_more_like_the_second_one_searches_near_that_product(shop: Shop) -> None
     assert second not in [str(c["id"]) for c in messages[0]["custom"]["cards"]]
 
 
+def test_more_like_a_product_named_in_the_message(shop: Shop) -> None:
+    _, first = search(shop, search_text="silver rings", product_type="ring")
+    messages, slots = refine(shop, "anything similar to the blue willow mug?", first)
+    willow = shop.sku_id("CER-MUG-004")
+    assert messages[0]["text"] == "Here are more like that one:"
+    assert slots["last_search"]["like"] == willow
+    assert str(willow) not in slots["shown_products"]
+    cards = messages[0]["custom"]["cards"]
+    assert sum("Mug" in c["name"] for c in cards) >= 3  # near the mug, not the rings
+
+
 def test_refining_without_a_search_asks_what_to_look_for(shop: Shop) -> None:
     messages, events = run(ActionRefineSearch(shop.client()), tracker("cheaper", "refine_search"))
     assert [m["response"] for m in messages] == ["utter_nothing_to_refine"] and events == []
