@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.budget import Budget, parse_budget
-from actions.clients import CommerceClient, SearchHit, SearchQuery
+from actions.clients import CommerceClient, Interpretation, SearchHit, SearchPage, SearchQuery
 from actions.common import (
     SKIP,
     UNAVAILABLE,
@@ -23,14 +23,17 @@ from actions.common import (
     money,
 )
 from actions.config import get_settings
+from actions.search_replies import described, intro, price_words
 
 __all__ = ["UNAVAILABLE", "ActionRefineSearch", "ActionSearchProducts", "ActionShowProduct",
            "CommerceAction", "product_card"]
 log = logging.getLogger(__name__)
 
-ATTRIBUTE_SLOTS = {"product_type": "type", "colour": "colour", "material": "material"}
-BOOST_SLOTS = ("occasion", "style")
-# When nothing matches every filter, drop the most specific ones first.
+SLOT_OF = {"type": "product_type", "colour": "colour", "material": "material",
+           "style": "style", "occasion": "occasion", "category": "category"}
+"""Slot kept for what the shop read, by attribute name."""
+PREFERENCE_WORDS = ("product_type", "colour", "material", "style", "occasion", "category")
+# When nothing matches the filters given, drop the most specific ones first.
 RELAX_ORDER = ("material", "style", "occasion", "colour", "type")
 _CHEAPER = re.compile(r"\b(?:cheaper|less expensive|lower price|more affordable|cheap|"
                       r"too (?:expensive|pricey|dear)|pricey)\b", re.I)
@@ -64,52 +67,91 @@ def _given(tracker: Tracker, name: str) -> str | None:
 
 
 def query_from_slots(tracker: Tracker) -> SearchQuery:
-    """The search the shopper's preferences describe (after the preferences form)."""
+    """The search the shopper's words and preferences describe (after the preferences
+    form): the shop reads them against its live catalog (``interpret``); only the budget
+    the form settled is sent as a filter."""
     budget = parse_budget(_given(tracker, "budget") or "")
-    attributes = {attr: v for slot, attr in ATTRIBUTE_SLOTS.items()
-                  if (v := _given(tracker, slot))}
-    boosts = {slot: v for slot in BOOST_SLOTS if (v := _given(tracker, slot))}
     text = tracker.get_slot("search_text") or ""
-    words = [w for w in (*attributes.values(), *boosts.values(), _given(tracker, "category"))
+    words = [w for w in (*(_given(tracker, s) for s in PREFERENCE_WORDS),)
              if w and w.lower() not in text.lower()]
     recipient = _given(tracker, "recipient")
     if recipient and recipient.lower() not in text.lower():
         words.append(f"gift for {recipient}")
     return SearchQuery(
         text=" ".join([text, *words]).strip()[:500], limit=get_settings().search_page_size,
-        category=_given(tracker, "category"), min_price=budget.min_price,
-        max_price=budget.max_price, attributes=attributes, boosts=boosts)
+        min_price=budget.min_price, max_price=budget.max_price, interpret=True)
 
 
 async def search_relaxed(client: CommerceClient, query: SearchQuery
-                         ) -> tuple[list[SearchHit], list[str], SearchQuery]:
-    """Search; when nothing matches, drop filters one by one.
+                         ) -> tuple[SearchPage, list[str], SearchQuery]:
+    """Search; when nothing matches, drop the attribute filters given explicitly one by
+    one (those the shop read from the words it relaxes itself, and says so per result).
 
-    Returns (hits, dropped values, the query that found them).
+    Returns (page, dropped values, the query that found them).
     """
-    hits = await client.search(query)
+    page = await client.search_page(query)
     dropped: list[str] = []
-    for name in RELAX_ORDER:
-        if hits or name not in query.attributes:
+    for name in (*(n for n in query.attributes if n not in RELAX_ORDER), *RELAX_ORDER):
+        if page.results or name not in query.attributes:
             continue
         dropped.append(f"{query.attributes[name]}")
         query = query.model_copy(update={
             "attributes": {k: v for k, v in query.attributes.items() if k != name}})
-        hits = await client.search(query)
-    return hits, dropped, query
+        page = await client.search_page(query)
+    return page, dropped, query
 
 
-def show_results(dispatcher: CollectingDispatcher, hits: list[SearchHit], dropped: list[str],
-                 query: SearchQuery, intro: str) -> list[EventType]:
+def applied(query: SearchQuery, page: SearchPage) -> dict[str, Any]:
+    """The filters a page was searched with: given, and read from the words."""
+    reading = page.interpretation or Interpretation(text=query.text)
+    return {"category": query.category or reading.category,
+            "attributes": {**{k: ",".join(v) for k, v in reading.attributes.items()},
+                           **query.attributes},
+            "preferences": {**{k: ",".join(v) for k, v in reading.preferences.items()},
+                            **query.boosts},
+            "min_price": _bound(query.min_price, reading.min_price),
+            "max_price": _bound(query.max_price, reading.max_price),
+            "text": reading.text}
+
+
+def settled(last: dict[str, Any]) -> SearchQuery:
+    """The last search with what the shop read made explicit: a refinement changes those
+    filters ("in green" replaces the colour) and shows exactly what matches."""
+    fields = {k: v for k, v in last.items() if k in SearchQuery.model_fields}
+    filters = last.get("applied")
+    if isinstance(filters, dict):
+        fields.update(
+            interpret=False, text=filters.get("text") or fields.get("text", ""),
+            category=filters.get("category"), attributes=filters.get("attributes") or {},
+            boosts=filters.get("preferences") or {}, min_price=filters.get("min_price"),
+            max_price=filters.get("max_price"))
+    return SearchQuery.model_validate(fields)  # the slot holds JSON: prices as strings
+
+
+def _bound(given: Decimal | None, read: Decimal | None) -> str | None:
+    value = given if given is not None else read
+    return None if value is None else str(value)
+
+
+def _price_range(filters: dict[str, Any]) -> tuple[Decimal | None, Decimal | None]:
+    low, high = filters["min_price"], filters["max_price"]
+    return (None if low is None else Decimal(low)), (None if high is None else Decimal(high))
+
+
+def show_results(dispatcher: CollectingDispatcher, page: SearchPage, query: SearchQuery,
+                 said: str, *, shown_before: list[str] | None = None) -> list[EventType]:
+    hits = page.results
     if not hits:
         dispatcher.utter_message(response="utter_no_results")
         return [SlotSet("shown_products", [])]
-    if dropped:
-        intro = (f"I found nothing that is also {' or '.join(dropped)}, so here are the "
-                 "closest matches:")
-    dispatcher.utter_message(text=intro, json_message={"cards": [product_card(h)
+    dispatcher.utter_message(text=said, json_message={"cards": [product_card(h)
                                                                   for h in hits]})
-    remembered = {**query.model_dump(mode="json"), "shown": [str(h.id) for h in hits],
+    filters = applied(query, page)
+    low, high = _price_range(filters)
+    remembered = {**query.model_dump(mode="json"), "applied": filters,
+                  "described": described(page.interpretation, many=True, low=low, high=high,
+                                         given=query.attributes),
+                  "shown": [*(shown_before or []), *(str(h.id) for h in hits)],
                   "prices": [str(h.price) for h in hits], "currency": hits[0].currency}
     return [SlotSet("shown_products", [str(h.id) for h in hits]),
             SlotSet("last_search", remembered)]
@@ -122,70 +164,82 @@ class ActionSearchProducts(CommerceAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         query = query_from_slots(tracker)
-        if not query.text and not query.attributes and not query.category:
+        if not query.text:
             query = query.model_copy(update={"text": tracker.latest_message.get("text") or ""})
-        hits, dropped, used = await search_relaxed(self.client, query)
-        intro = "Here is what I found:" if len(hits) > 1 else "I found this one:"
-        return show_results(dispatcher, hits, dropped, used, intro)
+        page = await self.client.search_page(query)
+        if not page.results:
+            return show_results(dispatcher, page, query, "")
+        low, high = _price_range(applied(query, page))
+        return show_results(dispatcher, page, query,
+                            intro(page.results, page.interpretation, low=low, high=high))
 
 
-def _refined(tracker: Tracker, last: dict[str, Any]
-             ) -> tuple[SearchQuery, str, list[EventType], list[str]]:
-    """The last search changed as the latest message asks: (query, intro, slot events)."""
-    entities = latest_entities(tracker)
+async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any]
+                   ) -> tuple[SearchQuery, str, list[EventType]]:
+    """The last search changed as the latest message asks: (query, intro, slot events).
+
+    The message is read against the live catalog: "in green", "in walnut", "under 30"
+    change the filters of the last search whatever words the NLU model knows.
+    """
     text = tracker.latest_message.get("text") or ""
-    query = SearchQuery.model_validate({k: v for k, v in last.items()
-                                        if k in SearchQuery.model_fields})
-    attributes = dict(query.attributes)
+    entities = latest_entities(tracker)
+    query = settled(last)
+    reading = await client.interpret(text) if text and not text.startswith("/") else None
+    attributes, boosts = dict(query.attributes), dict(query.boosts)
     changes: list[str] = []
     events: list[EventType] = []
-    for slot, attr in ATTRIBUTE_SLOTS.items():
-        if entities.get(slot):
-            attributes[attr] = entities[slot]
-            changes.append(entities[slot])
-            events.append(SlotSet(slot, entities[slot]))
-    update: dict[str, Any] = {"attributes": attributes, "like": None}
-    if entities.get("style"):
-        update["boosts"] = {**query.boosts, "style": entities["style"]}
-        changes.append(entities["style"])
-        events.append(SlotSet("style", entities["style"]))
-    budget = parse_budget(entities.get("budget") or text)
+    update: dict[str, Any] = {"like": None, "offset": 0}
+    for said in reading.understood if reading else []:
+        if said.name == "price":
+            continue
+        if said.name == "category":
+            update["category"] = said.value
+        else:
+            (boosts if said.soft else attributes)[said.name] = ",".join(said.values)
+        changes.append(said.value)
+        slot = SLOT_OF.get(said.name)
+        if slot:
+            events.append(SlotSet(slot, said.value))
+    update.update(attributes=attributes, boosts=boosts)
     prices = sorted(Decimal(p) for p in last.get("prices", []))
     currency = last.get("currency", "EUR")
-    intro = ""
-    if budget != Budget():
+    said = ""
+    budget = Budget(reading.min_price, reading.max_price) if reading else Budget()
+    if budget != Budget() and any(c.isdigit() for c in text):
         update.update(min_price=budget.min_price, max_price=budget.max_price)
-        intro = f"Here are pieces {budget.describe(currency)}:"
-        events.append(SlotSet("budget", budget.describe()))
+        said = f"Here are pieces {price_words(budget.min_price, budget.max_price, currency)}:"
+        events.append(SlotSet("budget", budget.describe(currency)))
     elif _PRICIER.search(text) and prices:
         update.update(min_price=median_low(prices) + Decimal("0.01"), max_price=None)
-        intro = f"Here are pieces above {money(update['min_price'], currency)}:"
+        said = f"Here are pieces above {money(update['min_price'], currency)}:"
     elif _CHEAPER.search(text) and prices:
         ceiling = median_low(prices) - Decimal("0.01")
         if query.max_price is not None:
             ceiling = min(ceiling, query.max_price)
         update.update(max_price=max(ceiling, Decimal("0")), min_price=None)
-        intro = f"Here are cheaper pieces, up to {money(update['max_price'], currency)}:"
+        said = f"Here are cheaper pieces, up to {money(update['max_price'], currency)}:"
         events.append(SlotSet("budget", f"up to {update['max_price']} {currency}"))
     elif changes:
-        intro = f"Here they are in {' and '.join(changes)}:"
-    elif _MORE.search(text) and not _SIMILAR.search(text):
-        shown = last.get("shown", [])
-        update["limit"] = min(len(shown) + get_settings().search_page_size, 100)
-        update["exclude"] = shown
-        intro = "Here are some more:"
+        said = f"Here they are in {' and '.join(changes)}:"
+    named = reading.product if reading and not entities.get("ordinal") else None
     if not changes and (_SIMILAR.search(text) or entities.get("ordinal")):
-        liked = mentioned_product(tracker)
-        if liked is not None:
-            update["like"] = int(liked)
-            update["attributes"] = {k: v for k, v in attributes.items() if k == "type"}
-            intro = "Here are more like that one:"
-    exclude = update.pop("exclude", [])
-    return query.model_copy(update=update), intro, events, exclude
+        liked = str(named.id) if named else mentioned_product(tracker)
+        if liked is not None:  # like a product named here: of its kind, not the last one's
+            kind = None if named else attributes.get("type")
+            update.update(like=int(liked), attributes={"type": kind} if kind else {})
+            if named:
+                update.update(text="", category=None)
+            said = "Here are more like that one:"
+    return query.model_copy(update=update), said, events
+
+
+def _wants_more(text: str) -> bool:
+    return bool(_MORE.search(text)) and not _SIMILAR.search(text)
 
 
 class ActionRefineSearch(CommerceAction):
-    """"cheaper", "more like the second one", "in green": change the last search."""
+    """"cheaper", "more like the second one", "in green", "show me more": change the last
+    search, or show its next page."""
 
     def name(self) -> str:
         return "action_refine_search"
@@ -196,18 +250,45 @@ class ActionRefineSearch(CommerceAction):
         if not isinstance(last, dict):
             dispatcher.utter_message(response="utter_nothing_to_refine")
             return []
-        query, intro, events, exclude = _refined(tracker, last)
-        if not intro:
+        query, said, events = await _refined(self.client, tracker, last)
+        if not said and _wants_more(tracker.latest_message.get("text") or ""):
+            return await self._next_page(dispatcher, last)
+        if not said:
             dispatcher.utter_message(response="utter_how_to_refine")
             return []
         if query.min_price is not None and query.max_price is not None \
                 and query.min_price > query.max_price:
             query = query.model_copy(update={"min_price": None})
-        hits, dropped, used = await search_relaxed(self.client, query)
-        if exclude:
-            hits = [h for h in hits if str(h.id) not in exclude][:get_settings().search_page_size]
-            used = used.model_copy(update={"limit": get_settings().search_page_size})
-        return events + show_results(dispatcher, hits, dropped, used, intro)
+        page, dropped, used = await search_relaxed(self.client, query)
+        if dropped and page.results:
+            said = (f"I found nothing that is also {' or '.join(dropped)}, so here are the "
+                    "closest matches:")
+        return events + show_results(dispatcher, page, used, said)
+
+    async def _next_page(self, dispatcher: CollectingDispatcher,
+                         last: dict[str, Any]) -> list[EventType]:
+        """The next page of the same search: never a product already shown; say so when
+        there is nothing more."""
+        query = SearchQuery.model_validate({k: v for k, v in last.items()
+                                            if k in SearchQuery.model_fields})
+        shown = [str(p) for p in last.get("shown", [])]
+        query = query.model_copy(update={"offset": query.offset + query.limit})
+        page = await self.client.search_page(query)
+        fresh = [h for h in page.results if str(h.id) not in shown]
+        if not fresh:
+            what = last.get("described") or "this search"
+            dispatcher.utter_message(text=f"That's everything I have for {what}. Tell me what "
+                                          "else you'd like, or change the search "
+                                          "(\"cheaper\", \"in green\").")
+            return []
+        page = page.model_copy(update={"results": fresh})
+        events = show_results(dispatcher, page, query, "Here are some more:",
+                              shown_before=shown)
+        for event in events:  # the next page keeps what the search was about
+            if event.get("name") == "last_search":
+                event["value"]["described"] = last.get("described", "")
+                event["value"]["applied"] = last.get("applied", {})
+        return events
 
 
 def _format_options(options: list[dict[str, Any]]) -> str:
@@ -227,7 +308,7 @@ class ActionShowProduct(CommerceAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        product_id = mentioned_product(tracker)
+        product_id = await self._named(tracker) or mentioned_product(tracker)
         if product_id is None:
             shown = tracker.get_slot("shown_products") or []
             product_id = str(shown[0]) if shown else None
@@ -251,3 +332,13 @@ class ActionShowProduct(CommerceAction):
                                f'/customize_product{{"product_id": "{product.id}"}}'})
         dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
         return [SlotSet("product_id", str(product.id))]
+
+    async def _named(self, tracker: Tracker) -> str | None:
+        """The product the message names ("tell me about the Blue Willow mug"), read
+        against the live catalog; a button or "the second one" needs no reading."""
+        entities = latest_entities(tracker)
+        text = tracker.latest_message.get("text") or ""
+        if entities.get("product_id") or entities.get("ordinal") or text.startswith("/"):
+            return None
+        reading = await self.client.interpret(text)
+        return str(reading.product.id) if reading.product else None

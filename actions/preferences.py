@@ -8,6 +8,7 @@ preference holds ``SKIP`` so it is not asked again.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -16,8 +17,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.budget import Budget, parse_budget
+from actions.clients import CommerceClient, CommerceError, Interpretation
 from actions.common import SKIP, is_skip, latest_entities
+from actions.discovery import SLOT_OF
 
+log = logging.getLogger(__name__)
 QUESTIONS = ("product_type", "budget", "recipient", "colour")
 PREFERENCE_SLOTS = ("product_type", "category", "colour", "material", "style", "occasion",
                     "recipient", "budget")
@@ -40,8 +44,9 @@ def budget_slot(text: str) -> str | None:
     return budget.describe()
 
 
-def questions_for(*, text: str, slots: dict[str, Any]) -> list[str]:
-    """The questions a new request needs, in the order they are asked."""
+def questions_for(*, text: str, slots: dict[str, Any], taste: bool = False) -> list[str]:
+    """The questions a new request needs, in the order they are asked. ``taste``: the
+    request names some other catalog value (a scent, a pattern) that says what they like."""
     what_missing = not slots.get("product_type") and not slots.get("category")
     gift = bool(slots.get("recipient") or slots.get("occasion") or _GIFT_WORDS.search(text))
     if not what_missing and not gift:
@@ -53,14 +58,40 @@ def questions_for(*, text: str, slots: dict[str, Any]) -> list[str]:
         wanted.append("budget")
     if not slots.get("recipient") and not slots.get("occasion"):
         wanted.append("recipient")
-    if not any(slots.get(k) for k in ("colour", "style", "material")):
+    if not taste and not any(slots.get(k) for k in ("colour", "style", "material")):
         wanted.append("colour")
     return wanted
 
 
+async def read(client: CommerceClient, text: str, tracker: Tracker) -> Interpretation | None:
+    """``text`` read against the live catalog, or None (and the NLU's entities are used)
+    when the shop cannot be asked."""
+    if not text or text.startswith("/"):
+        return None
+    try:
+        return await client.interpret(text)
+    except CommerceError as exc:
+        log.warning("preferences: the shop could not read %r: %s", text[:80], exc.message,
+                    extra={"conversation_id": tracker.sender_id})
+        return None
+
+
+def catalog_slots(reading: Interpretation) -> dict[str, str]:
+    """The preference slots the catalog's reading fills."""
+    out = {slot: value for name, slot in SLOT_OF.items()
+           if (value := reading.said(name)) is not None}
+    if reading.min_price is not None or reading.max_price is not None:
+        out["budget"] = Budget(reading.min_price, reading.max_price).describe(reading.currency)
+    return out
+
+
 class ActionResetPreferences(Action):
     """Start a new search: forget the last search's preferences, keep what this message
-    says, and decide which questions the preferences form will ask."""
+    says — as the live catalog reads it, so a product type imported a minute ago counts —
+    and decide which questions the preferences form will ask."""
+
+    def __init__(self, client: CommerceClient | None = None) -> None:
+        self.client = client or CommerceClient()
 
     def name(self) -> str:
         return "action_reset_preferences"
@@ -69,16 +100,28 @@ class ActionResetPreferences(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         entities = latest_entities(tracker)
         text = tracker.latest_message.get("text") or ""
-        slots: dict[str, Any] = {name: entities.get(name) for name in PREFERENCE_SLOTS}
-        budget = budget_slot(entities.get("budget") or "") if entities.get("budget") else None
-        if budget is None and not text.startswith("/"):
-            found = parse_budget(text)
-            budget = found.describe() if found != Budget() else None
-        if budget is None and re.search(r"\bno budget\b|\bany (?:budget|price)\b", text, re.I):
-            budget = SKIP
-        slots["budget"] = budget
+        reading = await read(self.client, text, tracker)
+        if reading is not None:  # the catalog decides; the NLU adds who it is for
+            slots: dict[str, Any] = {name: None for name in PREFERENCE_SLOTS}
+            slots.update(catalog_slots(reading))
+            for name in ("recipient", "occasion"):
+                slots[name] = slots.get(name) or entities.get(name)
+        else:
+            slots = {name: entities.get(name) for name in PREFERENCE_SLOTS}
+            budget = budget_slot(entities.get("budget") or "") if entities.get(
+                "budget") else None
+            if budget is None and not text.startswith("/"):
+                found = parse_budget(text)
+                budget = found.describe() if found != Budget() else None
+            slots["budget"] = budget
+        if slots["budget"] is None and re.search(r"\bno budget\b|\bany (?:budget|price)\b",
+                                                 text, re.I):
+            slots["budget"] = SKIP
         search_text = "" if text.startswith("/") else text[:300]
-        questions = questions_for(text=search_text, slots=slots)
+        named = reading is not None and reading.product is not None
+        taste = reading is not None and any(
+            u.name not in SLOT_OF and u.name != "price" for u in reading.understood)
+        questions = [] if named else questions_for(text=search_text, slots=slots, taste=taste)
         return [*(SlotSet(name, value) for name, value in slots.items()),
                 SlotSet("search_text", search_text),
                 SlotSet("preference_questions", questions),
@@ -86,6 +129,12 @@ class ActionResetPreferences(Action):
 
 
 class ValidatePreferencesForm(FormValidationAction):
+    """Answers are read against the live catalog first ("a walnut board" names a type the
+    model was never trained on); the NLU's entities are used when the shop cannot read."""
+
+    def __init__(self, client: CommerceClient | None = None) -> None:
+        self.client = client or CommerceClient()
+
     def name(self) -> str:
         return "validate_preferences_form"
 
@@ -103,20 +152,24 @@ class ValidatePreferencesForm(FormValidationAction):
         current = tracker.get_slot("search_text") or ""
         return {"search_text": f"{current} {words[:MAX_ANSWER_CHARS]}".strip()}
 
-    def validate_product_type(self, value: Any, dispatcher: CollectingDispatcher,
-                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        entities = latest_entities(tracker)
-        if entities.get("product_type"):
-            return {"product_type": entities["product_type"]}
-        if entities.get("category"):
-            return {"product_type": SKIP, "category": entities["category"]}
+    async def validate_product_type(self, value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: dict[str, Any]
+                                    ) -> dict[str, Any]:
         answer = self._answer(tracker, value)
         if is_skip(answer):
             return {"product_type": SKIP}
         if not answer or len(answer) > MAX_ANSWER_CHARS:
             dispatcher.utter_message(response="utter_ask_product_type")
             return {"product_type": None}
-        return {"product_type": SKIP, **self._add_words(tracker, answer)}
+        reading = await read(self.client, answer, tracker)
+        found = catalog_slots(reading) if reading else {
+            k: v for k, v in latest_entities(tracker).items() if k in SLOT_OF.values()}
+        words = self._add_words(tracker, answer)
+        if found.get("product_type"):
+            return {"product_type": found["product_type"], **words}
+        if found.get("category"):
+            return {"product_type": SKIP, "category": found["category"], **words}
+        return {"product_type": SKIP, **words}
 
     def validate_budget(self, value: Any, dispatcher: CollectingDispatcher,
                         tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
@@ -130,14 +183,16 @@ class ValidatePreferencesForm(FormValidationAction):
         dispatcher.utter_message(response="utter_budget_not_understood")
         return {"budget": None}
 
-    def validate_recipient(self, value: Any, dispatcher: CollectingDispatcher,
-                           tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+    async def validate_recipient(self, value: Any, dispatcher: CollectingDispatcher,
+                                 tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         entities = latest_entities(tracker)
         if entities.get("recipient"):
             return {"recipient": entities["recipient"]}
-        if entities.get("occasion"):
-            return {"recipient": SKIP, "occasion": entities["occasion"]}
         answer = self._answer(tracker, value)
+        reading = await read(self.client, answer, tracker) if answer else None
+        occasion = (reading.said("occasion") if reading else None) or entities.get("occasion")
+        if occasion:
+            return {"recipient": SKIP, "occasion": occasion}
         if is_skip(answer):
             return {"recipient": SKIP}
         match = _RECIPIENT_TEXT.match(answer)
@@ -146,16 +201,20 @@ class ValidatePreferencesForm(FormValidationAction):
             return {"recipient": None}
         return {"recipient": match.group(1).lower()}
 
-    def validate_colour(self, value: Any, dispatcher: CollectingDispatcher,
-                        tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        entities = latest_entities(tracker)
-        found = {k: entities[k] for k in ("colour", "style", "material") if entities.get(k)}
-        if found:
-            return {"colour": SKIP, **found}
+    async def validate_colour(self, value: Any, dispatcher: CollectingDispatcher,
+                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         answer = self._answer(tracker, value)
         if is_skip(answer) or not answer:
             return {"colour": SKIP}
         if len(answer) > MAX_ANSWER_CHARS:
             dispatcher.utter_message(response="utter_ask_colour")
             return {"colour": None}
-        return {"colour": SKIP, **self._add_words(tracker, answer)}
+        reading = await read(self.client, answer, tracker)
+        taste = ("colour", "style", "material")
+        found = {k: v for k, v in (catalog_slots(reading) if reading
+                                   else latest_entities(tracker)).items() if k in taste}
+        other = reading is not None and any(u.name not in SLOT_OF and u.name != "price"
+                                            for u in reading.understood)
+        if found and not other:
+            return {"colour": SKIP, **found}
+        return {"colour": SKIP, **found, **self._add_words(tracker, answer)}

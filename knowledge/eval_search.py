@@ -55,10 +55,13 @@ from knowledge.config import get_settings
 from knowledge.embedding import get_embedder
 from knowledge.product_index import APPROXIMATE_ABOVE, ProductDoc, ProductIndex, VariantDoc
 from knowledge.search import SearchFilters, SearchHit, SearchMode, fuse, search, top
+from knowledge.understanding import QueryInterpreter
+from knowledge.understood_search import search_understood
 
 log = logging.getLogger("knowledge.eval_search")
 
 MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
+UNDERSTOOD = "understood"
 RUN_DEPTH = 100
 CUTOFF = 10
 MAX_TSV_BYTES = 10 * 1024 * 1024
@@ -212,13 +215,24 @@ class PrecomputedQueries:
 
 def run_queries(index: ProductIndex, encoder: PrecomputedQueries, queries: dict[str, str],
                 depth: int = RUN_DEPTH) -> dict[str, dict[str, Ranking]]:
-    """Every query in every mode; the score is the mode's own (cosine, BM25 or fused)."""
-    runs: dict[str, dict[str, Ranking]] = {mode: {} for mode in MODES}
+    """Every query in every mode; the score is the mode's own (cosine, BM25 or fused).
+
+    ``understood`` is ``hybrid`` as the bot searches (``interpret=true``): the words are
+    read against the catalog first, and the filters and the named product they give
+    are applied."""
+    runs: dict[str, dict[str, Ranking]] = {mode: {} for mode in (*MODES, UNDERSTOOD)}
     for mode in MODES:
         for query_id, text in queries.items():
             hits = search(index=index, embedder=encoder, query=text, limit=depth,
                           filters=SearchFilters(), mode=mode)
             runs[mode][query_id] = [(h.doc.id, h.variant.sku, _score(h, mode)) for h in hits]
+    interpreter = QueryInterpreter(index)
+    for query_id, text in queries.items():
+        reading = interpreter.interpret(text)
+        hits = search_understood(index=index, embedder=encoder, reading=reading,
+                                 explicit=SearchFilters(), limit=depth).hits
+        runs[UNDERSTOOD][query_id] = [(h.doc.id, h.variant.sku, -rank)
+                                      for rank, h in enumerate(hits)]
     return runs
 
 
@@ -239,13 +253,13 @@ def report(out: TextIO, runs: dict[str, dict[str, Ranking]],
            grades: dict[str, dict[int, float]]) -> None:
     halves = {"all": list(grades), "tuning": [q for q in grades if split_of(q) == "tuning"],
               "held-out": [q for q in grades if split_of(q) == "held-out"]}
-    out.write(f"{'mode':<8} {'queries':<9} {'scored':>6} {'nDCG@10':>8} {'recall@10':>9}\n")
+    out.write(f"{'mode':<10} {'queries':<9} {'scored':>6} {'nDCG@10':>8} {'recall@10':>9}\n")
     for mode, by_query in runs.items():
         ranked = {q: [p for p, _, _ in r] for q, r in by_query.items()}
         for name, ids in halves.items():
             scored, ndcg, recall = mean_metrics(ranked, grades, ids)
             if name == "all" or scored:
-                out.write(f"{mode:<8} {name:<9} {scored:>6} {ndcg:>8.3f} {recall:>9.3f}\n")
+                out.write(f"{mode:<10} {name:<9} {scored:>6} {ndcg:>8.3f} {recall:>9.3f}\n")
 
 
 def tune(out: TextIO, runs: dict[str, dict[str, Ranking]],
@@ -339,7 +353,9 @@ def main(argv: list[str] | None = None) -> int:
             docs=catalog.docs, embedder=lambda: embedder, model_name=model,
             directory=Path(scratch), progress=True, approximate_above=args.approximate_above)
     built = time.perf_counter()
-    texts = list(queries.values())
+    reader = QueryInterpreter(index)
+    texts = list(dict.fromkeys([*queries.values(),
+                                *(reader.interpret(q).text for q in queries.values())]))
     encoder = PrecomputedQueries(texts, embedder.encode(texts, progress=len(texts) > 500))
     runs = run_queries(index, encoder, queries)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ same decision over columns (price in cents, stock, category and attribute value 
 is a few vectorised comparisons.
 
 Attribute values are compared by their stemmed form ("mugs" matches "mug"), which is
-what ``search._value_matches`` does one value at a time.
+what ``search.value_matches`` does one value at a time.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ class Selection:
         where[where >= len(self.ids)] = 0
         return self.ids[where] == doc_ids
 
-    def without(self, doc_id: int) -> Selection:
-        keep = self.ids != doc_id
+    def without(self, *doc_ids: int) -> Selection:
+        keep = ~np.isin(self.ids, np.asarray(doc_ids, dtype=np.int64))
         return Selection(self.ids[keep], self.rows[keep], self.met[keep])
 
 

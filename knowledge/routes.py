@@ -1,5 +1,7 @@
 """``GET /api/products/search``: hybrid search with filters, soft preferences and
-"more like this one"; every result says why it matched."""
+"more like this one"; every result says why it matched. With ``interpret=true`` the
+words are read against the live catalog first (``knowledge.understanding``) and the
+response says what was read; ``POST /api/products/interpret`` reads without searching."""
 
 from __future__ import annotations
 
@@ -12,15 +14,26 @@ from starlette.concurrency import run_in_threadpool
 
 from commerce_core.auth import require_service
 from commerce_core.errors import InvalidInput, NotFound
-from knowledge.schemas import SearchMatch, SearchResponse, SearchResultItem
+from knowledge import understanding
+from knowledge.schemas import (
+    Interpretation,
+    InterpretRequest,
+    NamedProduct,
+    SearchMatch,
+    SearchResponse,
+    SearchResultItem,
+    Understood,
+)
 from knowledge.search import (
     SearchFilters,
+    SearchHit,
     UnknownProduct,
     describe_boosts,
     describe_filters,
     search,
 )
 from knowledge.service import KnowledgeService
+from knowledge.understood_search import search_understood
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_service)])
 ATTR_NAME_RE = re.compile(r"^[a-z][a-z0-9_ ]{0,39}$")
@@ -71,6 +84,8 @@ async def search_products(
     boosts: Annotated[dict[str, tuple[str, ...]], Depends(boost_preferences)],
     q: Annotated[str, Query(max_length=500)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    offset: Annotated[int, Query(ge=0, le=1000, description="skip this many results "
+                                 "(the next page)")] = 0,
     min_price: Price = None,
     max_price: Price = None,
     category: Annotated[str | None, Query(max_length=60)] = None,
@@ -78,6 +93,9 @@ async def search_products(
     like: Annotated[int | None, Query(ge=1, le=2**53,
                                       description="more like this product id")] = None,
     include_liked: Annotated[bool, Query(description="keep the liked product itself")] = False,
+    interpret: Annotated[bool, Query(description="read q against the live catalog: the "
+                                     "product it names first, the category, attribute "
+                                     "values and price range it names as filters")] = False,
 ) -> SearchResponse:
     if min_price is not None and max_price is not None and min_price > max_price:
         raise InvalidInput("min_price is above max_price", code="invalid_filter")
@@ -85,26 +103,66 @@ async def search_products(
                             category=category.lower() if category else None,
                             attributes=attributes, in_stock=in_stock)
     try:
+        if interpret:
+            return await run_in_threadpool(
+                _understood_page, knowledge=knowledge, q=q, filters=filters, boosts=boosts,
+                limit=limit, offset=offset, like=like, include_liked=include_liked)
         hits = await run_in_threadpool(
             search, index=knowledge.index, embedder=knowledge.embedder, query=q, limit=limit,
-            filters=filters, boosts=boosts, like=like, include_liked=include_liked)
+            filters=filters, boosts=boosts, like=like, include_liked=include_liked,
+            offset=offset)
     except UnknownProduct:
         raise NotFound(f"There is no product with id {like}.",
                        code="product_not_found") from None
+    return SearchResponse(query=q, filters=describe_filters(filters),
+                          boosts=describe_boosts(boosts), like=like, offset=offset,
+                          results=[_item(h) for h in hits])
+
+
+@router.post("/products/interpret", response_model=Interpretation)
+async def interpret_words(knowledge: KnowledgeDep, body: InterpretRequest) -> Interpretation:
+    """What a shopper's words ask for in the live catalog, without searching."""
+    reading = await run_in_threadpool(lambda: knowledge.understanding.interpret(body.text))
+    return _interpretation(reading)
+
+
+def _understood_page(*, knowledge: KnowledgeService, q: str, filters: SearchFilters,
+                     boosts: dict[str, tuple[str, ...]], limit: int, offset: int,
+                     like: int | None, include_liked: bool) -> SearchResponse:
+    understanding = knowledge.understanding  # one snapshot: its index is searched
+    reading = understanding.interpret(q)
+    found = search_understood(
+        index=understanding.index, embedder=knowledge.embedder, reading=reading,
+        explicit=filters, limit=limit, offset=offset, boosts=boosts, like=like,
+        include_liked=include_liked)
     return SearchResponse(
-        query=q,
-        filters=describe_filters(filters),
-        boosts=describe_boosts(boosts),
-        like=like,
-        results=[
-            SearchResultItem(
-                id=h.doc.id, sku=h.variant.sku, name=h.doc.name, category=h.doc.category,
-                price=h.variant.price, currency=h.doc.currency, image_url=h.doc.image_url,
-                in_stock=h.variant.stock > 0, attributes=h.variant.attributes, score=h.score,
-                dense_score=h.dense_score, lexical_score=h.lexical_score,
-                matched=SearchMatch(terms=h.matched_terms, filters=h.matched_filters,
-                                    boosts=h.boosts, like=h.like),
-            )
-            for h in hits
-        ],
-    )
+        query=q, filters=describe_filters(found.filters),
+        boosts=describe_boosts({**found.reading.preferences, **boosts}), like=like,
+        offset=offset,
+        interpretation=_interpretation(found.reading,
+                                       relaxed=[u.value for u in found.relaxed]),
+        results=[_item(h) for h in found.hits])
+
+
+def _interpretation(reading: understanding.Interpretation, *,
+                    relaxed: list[str] | None = None) -> Interpretation:
+    return Interpretation(
+        text=reading.text, residual=reading.residual, category=reading.category,
+        attributes={k: list(v) for k, v in reading.attributes.items()},
+        preferences={k: list(v) for k, v in reading.preferences.items()},
+        min_price=reading.min_price, max_price=reading.max_price, currency=reading.currency,
+        product=NamedProduct(id=reading.product.id, name=reading.product.name,
+                             words=reading.product.words) if reading.product else None,
+        understood=[Understood(name=u.name, value=u.value, values=list(u.values),
+                               words=u.words, soft=u.soft) for u in reading.understood],
+        summary=reading.summary, relaxed=relaxed or [])
+
+
+def _item(h: SearchHit) -> SearchResultItem:
+    return SearchResultItem(
+        id=h.doc.id, sku=h.variant.sku, name=h.doc.name, category=h.doc.category,
+        price=h.variant.price, currency=h.doc.currency, image_url=h.doc.image_url,
+        in_stock=h.variant.stock > 0, attributes=h.variant.attributes, score=h.score,
+        dense_score=h.dense_score, lexical_score=h.lexical_score,
+        matched=SearchMatch(terms=h.matched_terms, filters=h.matched_filters, boosts=h.boosts,
+                            like=h.like, named=h.named, unmet=h.unmet))

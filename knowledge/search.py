@@ -29,7 +29,7 @@ One request, in order:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, Protocol
@@ -91,9 +91,15 @@ class SearchHit:
     boosts: list[str] = field(default_factory=list)
     """The preferences this product meets, as ``name=value``."""
     like: int | None = None
+    named: bool = False
+    """The shopper named this product: it comes first whatever the filters."""
+    unmet: list[str] = field(default_factory=list)
+    """What the shopper's words asked for that this product lacks (a close match shown
+    because too few products have everything); see ``knowledge.understood_search``."""
 
 
-def _value_matches(actual: str | None, accepted: tuple[str, ...]) -> bool:
+def value_matches(actual: str | None, accepted: tuple[str, ...]) -> bool:
+    """Whether an attribute value is one of ``accepted`` (plurals folded)."""
     if actual is None:
         return False
     actual_stem = " ".join(stem(w) for w in actual.split())
@@ -103,7 +109,7 @@ def _value_matches(actual: str | None, accepted: tuple[str, ...]) -> bool:
 
 def _met(variant: VariantDoc, boosts: Preferences) -> list[str]:
     return [f"{k}={variant.attributes[k]}" for k, v in boosts.items()
-            if _value_matches(variant.attributes.get(k), v)]
+            if value_matches(variant.attributes.get(k), v)]
 
 
 def describe_filters(filters: SearchFilters) -> list[str]:
@@ -162,6 +168,11 @@ def _selection(index: ProductIndex, filters: SearchFilters, boosts: Preferences)
         attributes=filters.attributes, in_stock=filters.in_stock, boosts=boosts)
 
 
+def count(*, index: ProductIndex, filters: SearchFilters) -> int:
+    """How many products pass ``filters``."""
+    return len(_selection(index, filters, {}))
+
+
 def _lexical(index: ProductIndex, query: str, selection: Selection, everything: bool,
              depth: int) -> tuple[dict[int, float], list[str]]:
     """BM25 scores of the ``depth`` best selected products, and the query's terms."""
@@ -177,25 +188,35 @@ def _lexical(index: ProductIndex, query: str, selection: Selection, everything: 
 
 def search(*, index: ProductIndex, embedder: QueryEncoder, query: str, limit: int,
            filters: SearchFilters, boosts: Preferences | None = None, like: int | None = None,
-           include_liked: bool = False, mode: SearchMode = "hybrid") -> list[SearchHit]:
-    """Return up to ``limit`` products passing ``filters``, best first.
+           include_liked: bool = False, mode: SearchMode = "hybrid", offset: int = 0,
+           named: int | None = None, exclude: Collection[int] = ()) -> list[SearchHit]:
+    """Return up to ``limit`` products passing ``filters``, best first, from the
+    ``offset``-th on (the ranking is deterministic, so pages never overlap).
 
     ``mode`` keeps one retriever only (``dense`` or ``lexical``), for evaluation. The
-    liked product is left out of the results unless ``include_liked``.
+    liked product is left out of the results unless ``include_liked``. A ``named``
+    product (the shopper asked for it by name) comes first, whatever the filters.
     """
+    if named is not None and named in index.docs and named != like and named not in exclude:
+        return _with_named(index=index, embedder=embedder, query=query, limit=limit,
+                           filters=filters, boosts=boosts or {}, like=like,
+                           include_liked=include_liked, mode=mode, offset=offset, named=named,
+                           exclude=exclude)
     boosts = boosts or {}
     if like is not None and like not in index.docs:
         raise UnknownProduct(f"product {like} is not in the search index")
     selection = _selection(index, filters, boosts)
     if like is not None and not include_liked:
         selection = selection.without(like)
-    if not len(selection):
+    if exclude:
+        selection = selection.without(*exclude)
+    if not len(selection) or limit <= 0:
         return []
     query = query.strip()
     dense: dict[int, float] = {}
     lexical: dict[int, float] = {}
     terms: list[str] = []
-    depth = min(len(selection), max(limit, FUSION_DEPTH))
+    depth = min(len(selection), max(offset + limit, FUSION_DEPTH))
     everything = len(selection) == len(index.docs)
     if mode != "lexical":
         vector = query_vector(index=index, embedder=embedder, query=query, like=like)
@@ -213,11 +234,12 @@ def search(*, index: ProductIndex, embedder: QueryEncoder, query: str, limit: in
             for doc_id, count in zip(ids.tolist(), met.tolist(), strict=True):
                 if count:
                     fused[doc_id] *= 1 + BOOST_WEIGHT * count
-        order = sorted(fused, key=lambda i: (-fused[i], i))[:limit]
+        order = sorted(fused, key=lambda i: (-fused[i], i))[offset:offset + limit]
     else:  # filters only: preferences met first, then cheapest
         fused = {}
         cents = index.filter_columns.cents[selection.rows]
-        order = selection.ids[np.lexsort((selection.ids, cents, -selection.met))[:limit]].tolist()
+        ranked = np.lexsort((selection.ids, cents, -selection.met))[offset:offset + limit]
+        order = selection.ids[ranked].tolist()
     rows = selection.rows[np.searchsorted(selection.ids, np.asarray(order, dtype=np.int64))]
     matched_filters = describe_filters(filters)
     hits = []
@@ -230,3 +252,25 @@ def search(*, index: ProductIndex, embedder: QueryEncoder, query: str, limit: in
             matched_terms=index.lexical.matched(doc_id, terms) if doc_id in lexical else [],
             matched_filters=matched_filters, boosts=_met(variant, boosts), like=like))
     return hits
+
+
+def _with_named(*, index: ProductIndex, embedder: QueryEncoder, query: str, limit: int,
+                filters: SearchFilters, boosts: Preferences, like: int | None,
+                include_liked: bool, mode: SearchMode, offset: int, named: int,
+                exclude: Collection[int]) -> list[SearchHit]:
+    """The named product first, then the others as ``search`` ranks them."""
+    rest = search(index=index, embedder=embedder, query=query,
+                  limit=limit if offset else limit - 1, filters=filters, boosts=boosts,
+                  like=like, include_liked=include_liked, mode=mode,
+                  offset=max(offset - 1, 0), named=None, exclude=(*exclude, named))
+    if offset:
+        return rest
+    everything = index.filter_columns.select(min_price=None, max_price=None, category=None,
+                                              attributes={}, in_stock=False, boosts=boosts)
+    row = int(everything.rows[np.searchsorted(everything.ids, named)])
+    variant = index.variant_at(row)
+    first = SearchHit(doc=index.docs[named], variant=variant,
+                      score=max([1.0, *(h.score for h in rest)]), dense_score=None,
+                      lexical_score=None, matched_terms=[], matched_filters=[],
+                      boosts=_met(variant, boosts), like=like, named=True)
+    return [first, *rest]

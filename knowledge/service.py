@@ -13,6 +13,7 @@ from commerce_core.events import DomainEvent, subscribe
 from knowledge.config import KnowledgeSettings
 from knowledge.embedding import Embedder, get_embedder
 from knowledge.product_index import ProductIndex, load_docs
+from knowledge.understanding import QueryInterpreter
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class KnowledgeService:
         self._lock = threading.RLock()
         self._embedder: Embedder | None = None
         self._index: ProductIndex | None = None
+        self._understanding: QueryInterpreter | None = None
         self._stale = threading.Event()
         self._refresher: threading.Thread | None = None
         self._refresh_guard = threading.Lock()
@@ -72,14 +74,26 @@ class KnowledgeService:
         assert self._index is not None
         return self._index
 
+    @property
+    def understanding(self) -> QueryInterpreter:
+        """The shopper's words read against the current index: rebuilt with it, so a
+        product is understood (its name, type, material, …) as soon as it is searchable."""
+        index = self.index
+        current = self._understanding
+        if current is None or current.index is not index:
+            current = self._understanding = QueryInterpreter(index)
+        return current
+
     def refresh(self, *, progress: bool = False) -> ProductIndex:
         """Load the product index from disk, or rebuild it if the catalog changed."""
         directory: Path = self.settings.index_path
         with self.session_factory() as session:  # a short read; embedding happens after
             docs = load_docs(session)
         with self._lock:
-            self._index = ProductIndex.load_or_build(
+            index = ProductIndex.load_or_build(
                 docs=docs, embedder=lambda: self.embedder,
                 model_name=self.settings.embedding_model, directory=directory, progress=progress,
             )
-        return self._index
+            understanding = QueryInterpreter(index)  # ready before the index is served
+            self._index, self._understanding = index, understanding
+        return index

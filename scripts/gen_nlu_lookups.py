@@ -2,9 +2,11 @@
 
     python scripts/gen_nlu_lookups.py [catalog.csv] > nlu_data/catalog_lookups.yml
 
-New catalog words (a new product type, colour or material) are understood by the
-bot after this file is regenerated and the model retrained (``make run`` retrains
-when nlu_data/ changes). A test keeps the committed file in step with the demo catalog.
+The tables help the NLU model tag entities in its training examples. They do not
+decide what is searched: the shop reads the shopper's words against the live catalog
+(``knowledge/understanding.py``), so a new product type, colour or material is found
+as soon as the search index holds it, whether or not this file is regenerated. A test
+keeps the committed file in step with the demo catalog.
 """
 
 from __future__ import annotations

@@ -5,15 +5,17 @@ from actions.clients.commerce import (
     CommerceClient,
     CommerceError,
     CommerceUnavailable,
+    Interpretation,
     Order,
     Payment,
     Product,
     ProductNotFound,
     Quote,
     SearchHit,
+    SearchPage,
     SearchQuery,
 )
 
 __all__ = ["Address", "Cart", "CartLine", "CommerceClient", "CommerceError",
-           "CommerceUnavailable", "Order", "Payment", "Product", "ProductNotFound", "Quote",
-           "SearchHit", "SearchQuery"]
+           "CommerceUnavailable", "Interpretation", "Order", "Payment", "Product",
+           "ProductNotFound", "Quote", "SearchHit", "SearchPage", "SearchQuery"]

@@ -41,9 +41,18 @@ class SearchQuery(BaseModel):
     like: int | None = None
     """Move the search toward this product ("more like this one")."""
     in_stock: bool = False
+    interpret: bool = False
+    """Let the shop read ``text`` against its live catalog (the product it names, the
+    category, attribute values and price it speaks of); explicit filters win."""
+    offset: int = 0
+    """Skip this many results: the next page of the same search."""
 
     def params(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = [("q", self.text), ("limit", str(self.limit))]
+        if self.interpret:
+            out.append(("interpret", "true"))
+        if self.offset:
+            out.append(("offset", str(self.offset)))
         if self.category:
             out.append(("category", self.category))
         if self.min_price is not None:
@@ -59,6 +68,13 @@ class SearchQuery(BaseModel):
         return out
 
 
+class SearchMatch(BaseModel):
+    named: bool = False
+    """The shopper asked for this product by name."""
+    unmet: list[str] = Field(default_factory=list)
+    """What the shopper asked for that this product lacks (a close match)."""
+
+
 class SearchHit(BaseModel):
     id: int
     sku: str
@@ -70,6 +86,47 @@ class SearchHit(BaseModel):
     in_stock: bool
     attributes: dict[str, str]
     score: float
+    matched: SearchMatch = Field(default_factory=SearchMatch)
+
+
+class Understood(BaseModel):
+    name: str
+    """``category``, an attribute name, or ``price``."""
+    value: str
+    """As the bot can say it: "blue", "mug", "up to 60.00 EUR"."""
+    values: list[str] = Field(default_factory=list)
+    words: str = ""
+    soft: bool = False
+    """A preference that ranks products, not a filter."""
+
+
+class NamedProduct(BaseModel):
+    id: int
+    name: str
+
+
+class Interpretation(BaseModel):
+    """The shopper's words read against the live catalog by the shop."""
+
+    text: str = ""
+    category: str | None = None
+    attributes: dict[str, list[str]] = Field(default_factory=dict)
+    preferences: dict[str, list[str]] = Field(default_factory=dict)
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    currency: str = "EUR"
+    product: NamedProduct | None = None
+    understood: list[Understood] = Field(default_factory=list)
+    summary: str = ""
+
+    def said(self, name: str) -> str | None:
+        """The first value read for ``name`` (an attribute, ``category``), as said."""
+        return next((u.value for u in self.understood if u.name == name), None)
+
+
+class SearchPage(BaseModel):
+    results: list[SearchHit]
+    interpretation: Interpretation | None = None
 
 
 class Variant(BaseModel):
@@ -228,8 +285,17 @@ class CommerceClient:
         return await self._request("DELETE", path)
 
     async def search(self, query: SearchQuery) -> list[SearchHit]:
-        data = await self._get("/products/search", params=query.params())
-        return [SearchHit.model_validate(item) for item in data["results"]]
+        return (await self.search_page(query)).results
+
+    async def search_page(self, query: SearchQuery) -> SearchPage:
+        """The results and, for ``interpret``, how the shop read the words."""
+        return SearchPage.model_validate(await self._get("/products/search",
+                                                         params=query.params()))
+
+    async def interpret(self, text: str) -> Interpretation:
+        """What ``text`` asks for in the live catalog, without searching."""
+        return Interpretation.model_validate(
+            await self._post("/products/interpret", json={"text": text[:500]}))
 
     async def product(self, product_id: int) -> Product:
         return Product.model_validate(await self._get(f"/products/{product_id}"))

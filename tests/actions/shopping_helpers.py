@@ -8,6 +8,7 @@ import atexit
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -26,6 +27,7 @@ from actions.clients import CommerceClient
 from actions.config import ActionSettings
 from channels.app import create_app
 from channels.config import GatewaySettings
+from commerce_core.auth import create_api_key
 from commerce_core.models import Variant
 from commerce_core.payment.routes import get_provider
 from commerce_core.payment.sandbox import SandboxProvider
@@ -58,6 +60,25 @@ class Shop:
 
     def cart(self) -> dict[str, Any]:
         return self.http.get(CART, headers=SERVICE).json()
+
+    def create_product(self, body: dict[str, Any]) -> int:
+        """Create a product through the merchant API, as a merchant's import does; return
+        its id once the search index holds it (it is refreshed in the background)."""
+        with self.db() as session:
+            _, key = create_api_key(session=session, name="test")
+            session.commit()
+        created = self.http.post("/api/merchant/products", json=body,
+                                 headers={"Authorization": f"Bearer {key}"})
+        assert created.status_code == 201, created.text
+        product = int(created.json()["id"])
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            found = self.http.get("/api/products/search", headers=SERVICE,
+                                  params={"q": body["name"], "limit": "1"}).json()
+            if [r["id"] for r in found["results"]] == [product]:
+                return product
+            time.sleep(0.2)
+        raise AssertionError(f"product {product} never reached the search index")
 
     def add(self, sku: str, quantity: int = 1, **options: Any) -> dict[str, Any]:
         response = self.http.post(f"{CART}/lines", headers=SERVICE,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.clients import SearchQuery
 from actions.common import SKIP, UNAVAILABLE
 from actions.discovery import ActionRefineSearch, ActionSearchProducts, ActionShowProduct
+from actions.preferences import ActionResetPreferences
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
@@ -34,10 +35,93 @@ def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
     yield from open_shop(demo_catalog)
 
 
+BOARD = {
+    "name": "Ridgeway Grazing Board", "category": "woodwork",
+    "description": "One long plank for a spread of cheese, bread and fruit, oiled by hand.",
+    "attributes": {"type": "board", "material": "walnut", "colour": "brown"},
+    "variants": [{"sku": "WDW-RDG-001", "price": "75.00", "stock": 4}],
+}
+
+
 def search(shop: Shop, **slots: object) -> tuple[list[dict], dict]:
     messages, events = run(ActionSearchProducts(shop.client()),
                            tracker("show me", "search_product", slots=dict(slots)))
     return messages, slots_of(events)
+
+
+def ask(shop: Shop, text: str) -> tuple[list[dict], dict]:
+    """A new request as the bot handles it: the preferences are reset from what the
+    message says (no NLU entities: the model knows none of these words), then searched."""
+    _, reset = run(ActionResetPreferences(shop.client()), tracker(text, "search_product"))
+    slots = slots_of(reset)
+    assert slots["needs_preferences"] is False, slots
+    messages, events = run(ActionSearchProducts(shop.client()),
+                           tracker(text, "search_product", slots=slots))
+    return messages, {**slots, **slots_of(events)}
+
+
+def refine(shop: Shop, text: str, slots: dict, entities: list | None = None
+           ) -> tuple[list[dict], dict]:
+    messages, events = run(ActionRefineSearch(shop.client()),
+                           tracker(text, "refine_search", entities, slots=slots))
+    return messages, {**slots, **slots_of(events)}
+
+
+def test_a_product_added_through_the_merchant_api_is_found_without_retraining(
+        shop: Shop) -> None:
+    # given: a type ("board") that no product had when the model was trained
+    board = shop.create_product(BOARD)
+    # when
+    messages, slots = ask(shop, "a walnut cheese board")
+    # then
+    assert (slots["product_type"], slots["material"]) == ("cheese board", "walnut")
+    assert messages[0]["text"] == "Here is a walnut cheese board, and some close matches:"
+    cards = messages[0]["custom"]["cards"]
+    assert cards[0]["id"] == board and len(cards) == 6
+    assert slots["last_search"]["applied"]["attributes"] == {
+        "material": "walnut", "type": "cheese board,board"}
+
+
+@pytest.mark.parametrize("text", ["the Ridgeway Grazing Board", "do you have the ridgway board?"])
+def test_a_new_product_is_found_first_by_its_name(shop: Shop, text: str) -> None:
+    board = shop.create_product(BOARD)
+    messages, _ = ask(shop, text)
+    assert messages[0]["text"] == ("Here is Ridgeway Grazing Board, and a few others you may "
+                                   "like:")
+    assert messages[0]["custom"]["cards"][0]["id"] == board
+
+
+@pytest.mark.parametrize("text", ["show me the Blue Willow mug", "do you have the blue wilow mug?",
+                                  "Blue Willow Ceramic Mug"])
+def test_asking_by_name_shows_that_product_first(shop: Shop, text: str) -> None:
+    messages, slots = ask(shop, text)
+    assert messages[0]["text"] == ("Here is Blue Willow Ceramic Mug, and a few others you may "
+                                   "like:")
+    cards = messages[0]["custom"]["cards"]
+    assert cards[0]["sku"] == "CER-MUG-004" and len(cards) == 6
+    assert slots["shown_products"][0] == str(shop.sku_id("CER-MUG-004"))
+
+
+def test_a_product_asked_about_by_name_is_described(shop: Shop) -> None:
+    # given: other products are on screen and another one was looked at last
+    _, first = search(shop, search_text="silver rings")
+    messages, events = run(ActionShowProduct(shop.client()), tracker(
+        "tell me more about the blue willow mug", "product_details",
+        slots={**first, "product_id": first["shown_products"][0]}))
+    willow = str(shop.sku_id("CER-MUG-004"))
+    assert slots_of(events) == {"product_id": willow}
+    assert messages[0]["text"].startswith("Blue Willow Ceramic Mug — 24.00 EUR. Sold out")
+
+
+def test_the_intro_says_what_was_searched_for(shop: Shop) -> None:
+    messages, slots = ask(shop, "show me blue ceramic mugs under 40 euros")
+    assert messages[0]["text"] == "Here are blue ceramic mugs up to 40.00 EUR:"
+    cards = messages[0]["custom"]["cards"]
+    assert cards and all(Decimal(c["price"]) <= 40 for c in cards)
+    messages, _ = ask(shop, "vintage posters")
+    assert messages[0]["text"] == "Here are posters, the vintage ones first:"
+    messages, _ = ask(shop, "candles")
+    assert messages[0]["text"] == "Here are candles:"
 
 
 def test_search_shows_cards_of_blue_ceramic_mugs_within_budget(shop: Shop) -> None:
@@ -46,7 +130,8 @@ def test_search_shows_cards_of_blue_ceramic_mugs_within_budget(shop: Shop) -> No
                              colour="blue", material="ceramic", product_type="mug",
                              budget="up to 30 EUR")
     # then
-    assert len(messages) == 1 and messages[0]["text"] == "Here is what I found:"
+    assert len(messages) == 1
+    assert messages[0]["text"] == "Here are blue ceramic mugs up to 30.00 EUR:"
     cards = messages[0]["custom"]["cards"]
     assert 1 <= len(cards) <= 6
     for card in cards:
@@ -59,15 +144,18 @@ def test_search_shows_cards_of_blue_ceramic_mugs_within_budget(shop: Shop) -> No
             f'/add_to_cart{{"product_id": "{pid}"}}']
     assert slots["shown_products"] == [str(c["id"]) for c in cards]
     last = slots["last_search"]
-    assert last["attributes"] == {"type": "mug", "colour": "blue", "material": "ceramic"}
+    assert last["applied"]["attributes"] == {"type": "mug", "colour": "blue",
+                                             "material": "ceramic"}
     assert last["max_price"] == "30" and last["prices"] == [c["price"] for c in cards]
+    assert last["interpret"] is True and last["attributes"] == {}  # the shop read the words
 
 
 def test_skipped_preferences_do_not_filter_and_answers_join_the_query(shop: Shop) -> None:
     messages, slots = search(shop, search_text="a gift for my sister", product_type=SKIP,
                              category="jewellery", budget=SKIP, recipient="sister",
                              colour="green")
-    assert slots["last_search"]["category"] == "jewellery"
+    assert slots["last_search"]["applied"]["category"] == "jewellery"
+    assert slots["last_search"]["applied"]["attributes"] == {"colour": "green"}
     assert slots["last_search"]["min_price"] is None is slots["last_search"]["max_price"]
     assert slots["last_search"]["text"] == "a gift for my sister green jewellery"
     assert messages[0]["custom"]["cards"]
@@ -94,15 +182,41 @@ def test_cheaper_lowers_the_ceiling_below_the_middle_shown_price(shop: Shop) -> 
     assert slots_of(events)["budget"] == f"up to {ceiling} EUR"
 
 
+def test_cheaper_after_a_budget_stays_within_it(shop: Shop) -> None:
+    _, first = ask(shop, "jewellery under 60 euros")
+    prices = sorted(Decimal(p) for p in first["last_search"]["prices"])
+    messages, slots = refine(shop, "show me cheaper ones", first)
+    ceiling = min(median_low(prices) - Decimal("0.01"), Decimal("60"))
+    assert messages[0]["text"] == f"Here are cheaper pieces, up to {ceiling:.2f} EUR:"
+    cards = messages[0]["custom"]["cards"]
+    assert cards and all(Decimal(c["price"]) <= ceiling for c in cards)
+    assert slots["last_search"]["applied"]["category"] == "jewellery"
+
+
 def test_in_green_changes_the_colour_of_the_last_search(shop: Shop) -> None:
     _, first = search(shop, search_text="ceramic mug", product_type="mug", colour="blue")
     messages, events = run(ActionRefineSearch(shop.client()), tracker(
         "in green", "refine_search", [entity("colour", "green")], slots=first))
     assert messages[0]["text"] == "Here they are in green:"
-    assert slots_of(events)["last_search"]["attributes"] == {"type": "mug", "colour": "green"}
+    last = slots_of(events)["last_search"]
+    assert last["attributes"] == last["applied"]["attributes"] == {
+        "material": "ceramic", "type": "mug", "colour": "green"}
     assert slots_of(events)["colour"] == "green"
+    cards = messages[0]["custom"]["cards"]  # the one green ceramic mug, shown in green
+    assert [(c["name"], c["sku"]) for c in cards] == [("Everyday Ceramic Mug", "CER-MUG-012")]
+
+
+def test_a_refinement_the_model_did_not_tag_is_read_from_the_catalog(shop: Shop) -> None:
+    # given: "ceramic mugs" shown; the NLU found no entity in the refinement
+    _, first = ask(shop, "ceramic mugs")
+    # when
+    messages, slots = refine(shop, "have you got them in stoneware?", first)
+    # then
+    assert messages[0]["text"] == "Here they are in stoneware:"
     cards = messages[0]["custom"]["cards"]
-    assert len(cards) == 2 and all("Mug" in c["name"] for c in cards)
+    assert cards and all(c["sku"].startswith("CER-MUG") for c in cards)
+    assert slots["last_search"]["applied"]["attributes"]["material"] == "stoneware"
+    assert slots["material"] == "stoneware"
 
 
 def test_more_like_the_second_one_searches_near_that_product(shop: Shop) -> None:
@@ -114,6 +228,17 @@ def test_more_like_the_second_one_searches_near_that_product(shop: Shop) -> None
     assert messages[0]["text"] == "Here are more like that one:"
     assert slots_of(events)["last_search"]["like"] == int(second)
     assert second not in [str(c["id"]) for c in messages[0]["custom"]["cards"]]
+
+
+def test_more_like_a_product_named_in_the_message(shop: Shop) -> None:
+    _, first = search(shop, search_text="silver rings", product_type="ring")
+    messages, slots = refine(shop, "anything similar to the blue willow mug?", first)
+    willow = shop.sku_id("CER-MUG-004")
+    assert messages[0]["text"] == "Here are more like that one:"
+    assert slots["last_search"]["like"] == willow
+    assert str(willow) not in slots["shown_products"]
+    cards = messages[0]["custom"]["cards"]
+    assert sum("Mug" in c["name"] for c in cards) >= 3  # near the mug, not the rings
 
 
 def test_refining_without_a_search_asks_what_to_look_for(shop: Shop) -> None:
@@ -161,6 +286,33 @@ def test_show_me_more_gives_the_next_products(shop: Shop) -> None:
     assert messages[0]["text"] == "Here are some more:"
     shown = slots_of(events)["shown_products"]
     assert shown and not set(shown) & set(first["shown_products"])
+
+
+def test_show_me_more_pages_on_without_repeats_and_says_when_there_is_no_more(
+        shop: Shop) -> None:
+    # given
+    messages, slots = ask(shop, "ceramic mugs")
+    seen = list(slots["shown_products"])
+    mugs = {str(r["id"]) for r in shop.http.get(
+        "/api/products/search", headers={"Authorization": "Bearer change-me"},
+        params={"q": "", "limit": "100", "attr.type": "mug", "attr.material": "ceramic"},
+    ).json()["results"]}
+    # when: "show me more" until the bot says there is nothing more
+    for _ in range(10):
+        messages, events = run(ActionRefineSearch(shop.client()), tracker(
+            "show me more", "refine_search", slots=slots))
+        if not events:
+            break
+        assert messages[0]["text"] == "Here are some more:"
+        slots = {**slots, **slots_of(events)}
+        page = slots["shown_products"]
+        assert page and not set(page) & set(seen)  # never the same cards again
+        seen += page
+    # then: every ceramic mug was shown once, then the bot said so
+    assert sorted(seen) == sorted(mugs) and len(mugs) > 12
+    assert [m["text"] for m in messages] == [
+        "That's everything I have for ceramic mugs. Tell me what else you'd like, or change "
+        "the search (\"cheaper\", \"in green\")."]
 
 
 def test_a_message_that_changes_nothing_says_how_to_refine(shop: Shop) -> None:

@@ -1,54 +1,110 @@
-"""The preferences form asks only for what a request lacks; every question can be skipped."""
+"""The preferences form asks only for what a request lacks; every question can be skipped.
+
+What a request or an answer names is read by the real shop app (demo catalog) in process:
+the live catalog decides, the NLU's entities add who the gift is for."""
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from actions.common import SKIP
 from actions.preferences import ActionResetPreferences, ValidatePreferencesForm, budget_slot
-from tests.actions.shopping_helpers import entity, run, slots_of, tracker, validate
+from tests.actions.shopping_helpers import (
+    Shop,
+    entity,
+    open_shop,
+    run,
+    slots_of,
+    sqlite_only,
+    tracker,
+    unreachable_client,
+    validate,
+)
 
 
-def test_a_gift_request_keeps_what_it_says_and_asks_only_what_is_missing() -> None:
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Iterator[Engine]:
+    yield from sqlite_only(sqlite_engine)
+
+
+@pytest.fixture
+def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
+    yield from open_shop(demo_catalog)
+
+
+def reset(shop: Shop, text: str, entities: list | None = None, **slots: object) -> dict:
+    _, events = run(ActionResetPreferences(shop.client()),
+                    tracker(text, "search_product", entities, slots=dict(slots)))
+    return slots_of(events)
+
+
+def form(shop: Shop) -> ValidatePreferencesForm:
+    return ValidatePreferencesForm(shop.client())
+
+
+def test_a_gift_request_keeps_what_it_says_and_asks_only_what_is_missing(shop: Shop) -> None:
     # given: an earlier search left a material and a budget behind
     t = tracker("a gift for my sister, she likes blue, under 60 euros", "search_product",
                 [entity("recipient", "sister"), entity("colour", "blue")],
                 slots={"material": "oak", "budget": "up to 20 EUR"})
     # when
-    messages, events = run(ActionResetPreferences(), t)
+    messages, events = run(ActionResetPreferences(shop.client()), t)
     # then
     assert messages == []
     assert slots_of(events) == {
         "product_type": None, "category": None, "colour": "blue", "material": None,
-        "style": None, "occasion": None, "recipient": "sister", "budget": "up to 60 EUR",
+        "style": None, "occasion": None, "recipient": "sister", "budget": "up to 60.00 EUR",
         "search_text": "a gift for my sister, she likes blue, under 60 euros",
         "preference_questions": ["product_type"], "needs_preferences": True}
 
 
-def test_a_specific_request_is_searched_at_once() -> None:
+def test_a_specific_request_is_searched_at_once(shop: Shop) -> None:
+    slots = reset(shop, "show me blue ceramic mugs")
+    assert slots["preference_questions"] == [] and slots["needs_preferences"] is False
+    assert (slots["product_type"], slots["colour"], slots["material"], slots["budget"]) == (
+        "mug", "blue", "ceramic", None)
+
+
+def test_the_catalog_decides_what_a_request_names_not_the_model(shop: Shop) -> None:
+    # given: words the model tagged wrongly or not at all
+    slots = reset(shop, "a lavender candle for my mum", [entity("colour", "purple"),
+                                                         entity("recipient", "mum")])
+    # then: the catalog knows the type and the scent; no colour was said
+    assert (slots["product_type"], slots["colour"], slots["recipient"]) == (
+        "candle", None, "mum")
+    assert slots["preference_questions"] == ["budget"]  # a scent says what they like
+
+
+def test_a_request_naming_a_product_is_searched_at_once(shop: Shop) -> None:
+    slots = reset(shop, "a gift for my sister: the blue willow mug")
+    assert slots["needs_preferences"] is False and slots["preference_questions"] == []
+
+
+def test_when_the_shop_cannot_read_the_entities_are_used() -> None:
     t = tracker("show me blue ceramic mugs", "search_product",
                 [entity("colour", "blue"), entity("material", "ceramic"),
                  entity("product_type", "mug")])
-    _, events = run(ActionResetPreferences(), t)
+    _, events = run(ActionResetPreferences(unreachable_client()), t)
     slots = slots_of(events)
-    assert slots["preference_questions"] == [] and slots["needs_preferences"] is False
-    assert (slots["product_type"], slots["colour"], slots["budget"]) == ("mug", "blue", None)
+    assert (slots["product_type"], slots["colour"], slots["needs_preferences"]) == (
+        "mug", "blue", False)
 
 
-def test_a_vague_request_asks_every_question_and_no_budget_given_up_front_is_kept() -> None:
-    t = tracker("something handmade for my mum, no budget", "search_product")
-    _, events = run(ActionResetPreferences(), t)
-    slots = slots_of(events)
+def test_a_vague_request_asks_every_question_and_no_budget_given_up_front_is_kept(
+        shop: Shop) -> None:
+    slots = reset(shop, "something handmade for my mum, no budget")
     assert slots["budget"] == SKIP
     assert slots["preference_questions"] == ["product_type", "recipient", "colour"]
 
 
-def test_the_form_requires_only_the_questions_of_the_request() -> None:
-    form = ValidatePreferencesForm()
+def test_the_form_requires_only_the_questions_of_the_request(shop: Shop) -> None:
     t = tracker("hi", "greet", slots={"preference_questions": ["budget", "product_type"]})
-    required = asyncio.run(form.required_slots(
+    required = asyncio.run(form(shop).required_slots(
         ["product_type", "budget", "recipient", "colour"], CollectingDispatcher(), t, {}))
     assert required == ["product_type", "budget"]
 
@@ -60,54 +116,61 @@ def test_the_form_requires_only_the_questions_of_the_request() -> None:
     ("no budget", SKIP),
     ("I don't mind", SKIP),
 ])
-def test_budget_answers_become_canonical_text(text: str, expected: str) -> None:
-    messages, slots = validate(ValidatePreferencesForm(), tracker(text, "inform"), "budget",
-                               text)
+def test_budget_answers_become_canonical_text(shop: Shop, text: str, expected: str) -> None:
+    messages, slots = validate(form(shop), tracker(text, "inform"), "budget", text)
     assert (messages, slots) == ([], {"budget": expected})
     assert budget_slot(text) == expected
 
 
-def test_an_answer_without_an_amount_is_asked_again_with_examples() -> None:
-    messages, slots = validate(ValidatePreferencesForm(), tracker("lots", "inform"),
-                               "budget", "lots")
+def test_an_answer_without_an_amount_is_asked_again_with_examples(shop: Shop) -> None:
+    messages, slots = validate(form(shop), tracker("lots", "inform"), "budget", "lots")
     assert slots == {"budget": None}
     assert [m["response"] for m in messages] == ["utter_budget_not_understood"]
 
 
-def test_a_category_answers_what_kind_of_piece() -> None:
-    t = tracker("jewellery", "inform", [entity("category", "jewellery")])
-    _, slots = validate(ValidatePreferencesForm(), t, "product_type", "jewellery")
-    assert slots == {"product_type": SKIP, "category": "jewellery"}
+def test_a_category_answers_what_kind_of_piece(shop: Shop) -> None:
+    t = tracker("jewellery", "inform", slots={"search_text": "a gift"})
+    _, slots = validate(form(shop), t, "product_type", "jewellery")
+    assert slots == {"product_type": SKIP, "category": "jewellery",
+                     "search_text": "a gift jewellery"}
 
 
-def test_free_words_join_the_search_text() -> None:
+def test_a_kind_of_piece_the_model_never_saw_is_read_from_the_catalog(shop: Shop) -> None:
+    t = tracker("a linocut print please", "inform", slots={"search_text": "a gift"})
+    _, slots = validate(form(shop), t, "product_type", "a linocut print please")
+    assert slots == {"product_type": "linocut print",
+                     "search_text": "a gift a linocut print please"}
+
+
+def test_free_words_join_the_search_text(shop: Shop) -> None:
     t = tracker("something for the kitchen", "inform", slots={"search_text": "a gift"})
-    _, slots = validate(ValidatePreferencesForm(), t, "product_type",
-                        "something for the kitchen")
+    _, slots = validate(form(shop), t, "product_type", "something for the kitchen")
     assert slots == {"product_type": SKIP, "search_text": "a gift something for the kitchen"}
 
 
-def test_recipient_and_occasion_answers() -> None:
-    form = ValidatePreferencesForm()
-    assert validate(form, tracker("for my dad", "inform"), "recipient", "for my dad")[1] == {
-        "recipient": "my dad"}
-    wedding = tracker("a wedding", "inform", [entity("occasion", "wedding")])
-    assert validate(form, wedding, "recipient", "a wedding")[1] == {
+def test_recipient_and_occasion_answers(shop: Shop) -> None:
+    assert validate(form(shop), tracker("for my dad", "inform"), "recipient",
+                    "for my dad")[1] == {"recipient": "my dad"}
+    wedding = tracker("a wedding", "inform")
+    assert validate(form(shop), wedding, "recipient", "a wedding")[1] == {
         "recipient": SKIP, "occasion": "wedding"}
-    assert validate(form, tracker("skip", "deny"), "recipient", "skip")[1] == {
+    assert validate(form(shop), tracker("skip", "deny"), "recipient", "skip")[1] == {
         "recipient": SKIP}
 
 
-def test_a_style_answers_the_colour_question() -> None:
-    t = tracker("minimalist", "inform", [entity("style", "minimalist")])
-    _, slots = validate(ValidatePreferencesForm(), t, "colour", "minimalist")
+def test_a_style_answers_the_colour_question(shop: Shop) -> None:
+    t = tracker("minimalist", "inform")
+    _, slots = validate(form(shop), t, "colour", "minimalist")
     assert slots == {"colour": SKIP, "style": "minimalist"}
-    green = tracker("green please", "inform", [entity("colour", "green")])
-    assert validate(ValidatePreferencesForm(), green, "colour", "green")[1] == {
-        "colour": "green"}
+    green = tracker("green please", "inform")
+    assert validate(form(shop), green, "colour", "green please")[1] == {"colour": "green"}
+    scent = tracker("something that smells of lavender", "inform", slots={"search_text": "a gift"})
+    assert validate(form(shop), scent, "colour", "something that smells of lavender")[1] == {
+        "colour": SKIP, "search_text": "a gift something that smells of lavender"}
 
 
-def test_reset_sets_slot_events_only() -> None:
-    _, events = run(ActionResetPreferences(), tracker("/search_product", "search_product"))
+def test_reset_sets_slot_events_only(shop: Shop) -> None:
+    _, events = run(ActionResetPreferences(shop.client()),
+                    tracker("/search_product", "search_product"))
     assert all(e["event"] == "slot" for e in events)
     assert SlotSet("search_text", "") in events

@@ -54,7 +54,8 @@ def test_the_run_file_and_the_metrics_of_every_mode(tmp_path: Path,
     by_run: dict[tuple[str, str], list[list[str]]] = {}
     for row in rows[1:]:
         by_run.setdefault((row[0], row[1]), []).append(row)
-    assert set(by_run) == {(m, q) for m in ("dense", "lexical", "hybrid") for q in ("q1", "q2")}
+    modes = ("dense", "lexical", "hybrid", "understood")
+    assert set(by_run) == {(m, q) for m in modes for q in ("q1", "q2")}
     for (mode, _), ranking in by_run.items():
         assert [int(r[3]) for r in ranking] == list(range(1, len(ranking) + 1))
         scores = [float(r[4]) for r in ranking]
@@ -63,14 +64,15 @@ def test_the_run_file_and_the_metrics_of_every_mode(tmp_path: Path,
         assert len(skus) == len(set(skus)) and not {"RNG-S", "RNG-L"} <= set(skus)
         if mode != "lexical":
             assert len(ranking) == 5  # one SKU per product
-    assert by_run[("hybrid", "q1")][0][2] == "MUG-1"
-    assert by_run[("hybrid", "q2")][0][2] == "RNG-S"  # the ring, shown by its cheapest SKU
+    for mode in ("hybrid", "understood"):
+        assert by_run[(mode, "q1")][0][2] == "MUG-1"
+        assert by_run[(mode, "q2")][0][2] == "RNG-S"  # the ring, shown by its cheapest SKU
     # and the metrics are printed per mode: both queries answered perfectly
     printed = capsys.readouterr().out
     assert "6 products" not in printed and "5 products (6 SKUs, flat index), 2 queries" in printed
     table = {tuple(line.split()[:2]): line.split()[2:] for line in printed.splitlines()
-             if line.split()[:1] in (["dense"], ["lexical"], ["hybrid"])}
-    for mode in ("dense", "lexical", "hybrid"):
+             if line.split()[:1] in ([m] for m in modes)}
+    for mode in modes:
         assert table[(mode, "all")] == ["2", "1.000", "1.000"]
         assert table[(mode, "tuning")] == ["1", "1.000", "1.000"]
 

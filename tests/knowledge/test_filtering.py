@@ -9,7 +9,7 @@ import pytest
 
 from knowledge.filtering import FilterColumns
 from knowledge.product_index import ProductDoc, VariantDoc
-from knowledge.search import Preferences, SearchFilters, _met, _value_matches
+from knowledge.search import Preferences, SearchFilters, _met, value_matches
 
 COLOURS = ["blue", "green", "red", "Navy"]
 MATERIALS = ["stoneware", "linen", "oak", "glass"]
@@ -31,7 +31,7 @@ def reference_variant(doc: ProductDoc, filters: SearchFilters,
             continue
         if filters.in_stock and variant.stock <= 0:
             continue
-        if any(not _value_matches(variant.attributes.get(k), v)
+        if any(not value_matches(variant.attributes.get(k), v)
                for k, v in filters.attributes.items()):
             continue
         key = (-len(_met(variant, boosts)), variant.price)

@@ -82,7 +82,22 @@ def test_a_plain_search_keeps_its_former_shape(client: TestClient) -> None:
     body = client.get(URL, headers=SERVICE, params={"q": "blue ceramic mug"}).json()
     assert body["boosts"] == [] and body["like"] is None
     assert body["results"][0]["matched"] == {
-        "terms": ["blue", "ceramic", "mug"], "filters": [], "boosts": [], "like": None}
+        "terms": ["blue", "ceramic", "mug"], "filters": [], "boosts": [], "like": None,
+        "named": False, "unmet": []}
+    assert body["offset"] == 0 and body["interpretation"] is None
+
+
+def test_offset_gives_the_next_page_without_repeats(client: TestClient) -> None:
+    params = {"q": "ceramic mug", "limit": "5", "attr.type": "mug"}
+    pages = [client.get(URL, headers=SERVICE, params={**params, "offset": str(offset)}).json()
+             for offset in (0, 5, 10)]
+    ids = [r["id"] for page in pages for r in page["results"]]
+    assert [page["offset"] for page in pages] == [0, 5, 10]
+    assert len(ids) == 15 and len(set(ids)) == 15
+    whole = client.get(URL, headers=SERVICE, params={**params, "limit": "15"}).json()
+    assert ids == [r["id"] for r in whole["results"]]
+    past = client.get(URL, headers=SERVICE, params={**params, "offset": "500"}).json()
+    assert past["results"] == []
 
 
 @pytest.mark.parametrize(("params", "status", "code"), [

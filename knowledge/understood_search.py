@@ -1,0 +1,172 @@
+"""Search as the shopper's words ask: the filters read from them, the product they name
+first, and close matches when too few products have everything.
+
+The filters read from the words are only as good as the catalog's tagging: "a jewellery
+box" reads the category *jewellery* and the type *box*, which no product has together,
+and the only product typed *cheese board* is not the only board a cheese lover wants. So
+the results are the products meeting every filter (explicit and read), best first; when
+fewer of them than a page (``limit``) exist, the page is filled with close matches:
+those found when the read filters are dropped one at a time in ``RELAX_ORDER``. Filters
+given explicitly and the price range are never dropped. Each result says which of the
+shopper's words it does not meet (``unmet``), so the bot can tell a close match from a
+match. The ranking is deterministic, so ``offset`` pages through the same list without
+repeating a product, and the pages end with the last full match (or after the first
+page, when it needed close matches): "show me more" never wanders off into the whole
+catalog.
+
+On the demo relevance set this keeps hybrid search's figures while applying the
+filters (see ``knowledge/search_eval/README.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from knowledge.product_index import ProductIndex
+from knowledge.search import (
+    Preferences,
+    QueryEncoder,
+    SearchFilters,
+    SearchHit,
+    SearchMode,
+    count,
+    search,
+    value_matches,
+)
+from knowledge.understanding import CATEGORY, Interpretation, Understood
+
+RELAX_ORDER = ("material", "style", "occasion", "colour", "type")
+"""Read filters dropped first to last; any other attribute goes before these, and the
+category goes first when a type is read too ("a leather laptop bag": bags of any
+category before leather goods of any type), last otherwise."""
+
+
+@dataclass(frozen=True)
+class UnderstoodResults:
+    hits: list[SearchHit]
+    reading: Interpretation
+    """What was read and applied: without what an explicit filter overrode."""
+    filters: SearchFilters
+    """Every filter applied to the full matches: the explicit ones and those read."""
+    relaxed: list[Understood]
+    """The read filters dropped to fill the page, in the order they were dropped."""
+
+
+class _OnceEncoder:
+    """Encodes the query once for all the stages of one request."""
+
+    def __init__(self, encoder: QueryEncoder) -> None:
+        self.encoder = encoder
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode_one(self, text: str) -> np.ndarray:
+        if text not in self.cache:
+            self.cache[text] = self.encoder.encode_one(text)
+        return self.cache[text]
+
+
+def with_interpretation(filters: SearchFilters, interpretation: Interpretation) -> SearchFilters:
+    """``filters`` completed by what the words say; a filter given explicitly wins."""
+    low = filters.min_price if filters.min_price is not None else interpretation.min_price
+    high = filters.max_price if filters.max_price is not None else interpretation.max_price
+    if low is not None and high is not None and low > high:
+        low, high = filters.min_price, filters.max_price
+    return SearchFilters(min_price=low, max_price=high,
+                         category=filters.category or interpretation.category,
+                         attributes={**interpretation.attributes, **filters.attributes},
+                         in_stock=filters.in_stock)
+
+
+def overridden(reading: Interpretation, explicit: SearchFilters) -> Interpretation:
+    """``reading`` without what the explicit filters set otherwise ("in green" given as
+    ``attr.colour=green`` replaces the "blue" of the words)."""
+    explicit_price = explicit.min_price is not None or explicit.max_price is not None
+
+    def kept(said: Understood) -> bool:
+        if said.name == CATEGORY:
+            return not explicit.category
+        if said.name == "price":
+            return not explicit_price
+        return said.name not in explicit.attributes
+
+    return replace(
+        reading, understood=tuple(u for u in reading.understood if kept(u)),
+        category=None if explicit.category else reading.category,
+        attributes={k: v for k, v in reading.attributes.items() if k not in explicit.attributes},
+        preferences={k: v for k, v in reading.preferences.items()
+                     if k not in explicit.attributes},
+        min_price=None if explicit_price else reading.min_price,
+        max_price=None if explicit_price else reading.max_price)
+
+
+def relax_order(filters: SearchFilters, reading: Interpretation,
+                explicit: SearchFilters) -> list[str]:
+    """The read filters that may be dropped, first to last (names; ``category``)."""
+    names = [n for n in reading.attributes if n not in explicit.attributes
+             and n in filters.attributes]
+    ordered = [n for n in names if n not in RELAX_ORDER]
+    ordered += [n for n in RELAX_ORDER if n in names]
+    if reading.category and not explicit.category:
+        if "type" in names:
+            ordered.insert(0, CATEGORY)
+        else:
+            ordered.append(CATEGORY)
+    return ordered
+
+
+def _without(filters: SearchFilters, name: str) -> SearchFilters:
+    if name == CATEGORY:
+        return replace(filters, category=None)
+    return replace(filters, attributes={k: v for k, v in filters.attributes.items()
+                                        if k != name})
+
+
+def unmet(hit: SearchHit, filters: SearchFilters, reading: Interpretation) -> list[str]:
+    """The read values this product lacks, as the bot says them."""
+    lacking = []
+    for said in reading.understood:
+        if said.name == CATEGORY:
+            if filters.category == said.values[0] and hit.doc.category != filters.category:
+                lacking.append(said.value)
+        elif said.name in filters.attributes and filters.attributes[said.name] and not \
+                value_matches(hit.variant.attributes.get(said.name),
+                              filters.attributes[said.name]):
+            lacking.append(said.value)
+    return list(dict.fromkeys(lacking))
+
+
+def search_understood(*, index: ProductIndex, embedder: QueryEncoder, reading: Interpretation,
+                      explicit: SearchFilters, limit: int, offset: int = 0,
+                      boosts: Preferences | None = None, like: int | None = None,
+                      include_liked: bool = False, mode: SearchMode = "hybrid"
+                      ) -> UnderstoodResults:
+    """One page of results for what ``reading`` asks, within the ``explicit`` filters."""
+    reading = overridden(reading, explicit)
+    full = with_interpretation(explicit, reading)
+    encoder = _OnceEncoder(embedder)
+    named = reading.product.id if reading.product is not None and like is None else None
+    boosts = {**reading.preferences, **(boosts or {})}
+    common = {"index": index, "embedder": encoder, "query": reading.text, "boosts": boosts,
+              "like": like, "include_liked": include_liked, "mode": mode}
+    if count(index=index, filters=full) + (named is not None) >= limit:
+        hits = search(**common, limit=limit, offset=offset, filters=full, named=named)
+        return UnderstoodResults(hits=[replace(h, unmet=unmet(h, full, reading)) for h in hits],
+                                 reading=reading, filters=full, relaxed=[])
+    collected: list[SearchHit] = []
+    relaxed: list[Understood] = []
+    stage = full
+    order = relax_order(full, reading, explicit)
+    while True:
+        found = search(**common, limit=limit - len(collected), filters=stage, named=named,
+                       exclude=[h.doc.id for h in collected])
+        collected += [replace(h, unmet=unmet(h, full, reading)) for h in found]
+        named = None
+        if len(collected) >= limit or not order:
+            break
+        dropped = order.pop(0)
+        stage = _without(stage, dropped)
+        relaxed += [u for u in reading.understood if u.name == dropped]
+    return UnderstoodResults(hits=collected[offset:offset + limit], reading=reading,
+                             filters=full, relaxed=relaxed)
