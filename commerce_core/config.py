@@ -42,6 +42,9 @@ class CoreSettings(BaseSettings):
     """VAT included in prices."""
     reservation_minutes: int = 30
     """How long checkout holds stock for an unpaid order."""
+    max_import_bytes: int = 20 * 1024 * 1024
+    """The largest catalog CSV the import takes (other request bodies: the gateway's
+    ``max_body_bytes``)."""
     carrier_time_scale: float = 1.0
     """Speed of the simulated carrier: 1.0 = real days; 0.001 delivers in minutes (demos)."""
 

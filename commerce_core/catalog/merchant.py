@@ -34,6 +34,8 @@ from commerce_core.events import emit
 from commerce_core.models import CustomizationRuleSet, Product, Variant
 
 router = APIRouter(prefix="/merchant", tags=["merchant"])
+IMPORT_PATH = "/merchant/catalog/import"
+"""Under the API's prefix; it takes larger bodies than other routes (``max_import_bytes``)."""
 Price = Annotated[Decimal, Field(ge=0, lt=1_000_000, max_digits=9, decimal_places=2)]
 def _check_attributes(value: dict[str, str]) -> dict[str, str]:
     out = {}
@@ -188,7 +190,7 @@ def delete_variant(_: MerchantDep, session: SessionDep, variant_id: int) -> Resp
     return Response(status_code=204)
 
 
-@router.post("/catalog/import", response_model=ImportReport,
+@router.post(IMPORT_PATH.removeprefix("/merchant"), response_model=ImportReport,
              openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {
                  "type": "string"}}}, "required": True}})
 async def import_csv(_: MerchantDep, session: SessionDep, request: Request) -> ImportReport:
