@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +23,7 @@ from commerce_core.catalog.schemas import ImportReport, ImportRowError
 from commerce_core.config import get_settings
 from commerce_core.models import Product, Variant
 from commerce_core.money import parse_amount
+from commerce_core.params import CONTROL_RE, MULTI_LINE_CONTROL_RE
 
 REQUIRED_COLUMNS = ("sku", "name", "description", "category", "price", "currency", "stock",
                     "attributes", "image_url")
@@ -95,6 +96,12 @@ def _parse_row(line: int, raw: dict[str, str | None], currency: str | None
     if None in raw:  # csv puts surplus cells under the None key
         err("*", "the row has more cells than the header")
     cell = {k: (raw.get(k) or "").strip() for k in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+    for column, value in cell.items():
+        control = MULTI_LINE_CONTROL_RE if column == "description" else CONTROL_RE
+        if (found := control.search(value)) is not None:
+            err(column, f"contains a control character (U+{ord(found.group()):04X})")
+    if errors:
+        return None, errors
     for column, limit in LIMITS.items():
         if len(cell[column]) > limit:
             err(column, f"longer than {limit} characters")
@@ -141,17 +148,46 @@ def _parse_row(line: int, raw: dict[str, str | None], currency: str | None
     ), []
 
 
+def _csv_problem(exc: csv.Error) -> str:
+    """The csv module's complaint in the merchant's words."""
+    text = str(exc)
+    if "field limit" in text:
+        return f"a cell is longer than {csv.field_size_limit():,} characters"
+    if "new-line character" in text:
+        return "a line break inside a cell that is not in quotes"
+    return text
+
+
+def _rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """The data rows, numbered as in a spreadsheet; a row the csv module cannot read
+    makes the whole file unreadable (what follows it cannot be trusted either)."""
+    index = 1
+    while True:
+        index += 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CatalogFileError(f"row {index}: {_csv_problem(exc)}") from None
+        yield index, raw
+
+
 def parse_catalog(text: str, currency: str | None = None) -> ParseResult:
     """Validate every row; rows are numbered as in a spreadsheet (header is row 1)."""
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise CatalogFileError(f"row 1: {_csv_problem(exc)}") from None
+    header = [h.strip() for h in fieldnames or []]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise CatalogFileError(f"the header lacks the column(s): {', '.join(missing)}")
     reader.fieldnames = header
     result = ParseResult()
     seen: dict[str, int] = {}
-    for index, raw in enumerate(reader, start=2):
+    for index, raw in _rows(reader):
         result.total += 1
         row, errors = _parse_row(index, raw, currency)
         if row and row.sku in seen:

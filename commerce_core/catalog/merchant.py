@@ -29,11 +29,12 @@ from commerce_core.catalog.schemas import ImportReport, ProductDetail
 from commerce_core.config import get_settings
 from commerce_core.customization.loader import RuleFileError, validate_spec
 from commerce_core.db import SessionDep
-from commerce_core.errors import CommerceError, InvalidInput, NotFound
+from commerce_core.errors import CommerceError, InvalidInput, NotFound, error_responses
 from commerce_core.events import emit
 from commerce_core.models import CustomizationRuleSet, Product, Variant
+from commerce_core.params import CONTROL_RE, MultiLine, OneLine, ProductId, VariantId
 
-router = APIRouter(prefix="/merchant", tags=["merchant"])
+router = APIRouter(prefix="/merchant", tags=["merchant"], responses=error_responses(401, 422))
 IMPORT_PATH = "/merchant/catalog/import"
 """Under the API's prefix; it takes larger bodies than other routes (``max_import_bytes``)."""
 Price = Annotated[Decimal, Field(ge=0, lt=1_000_000, max_digits=9, decimal_places=2)]
@@ -41,6 +42,8 @@ def _check_attributes(value: dict[str, str]) -> dict[str, str]:
     out = {}
     for key, item in value.items():
         key, item = key.strip().lower(), item.strip().lower()
+        if CONTROL_RE.search(item):
+            raise ValueError(f"attribute {key!r}: must not contain control characters")
         if not KEY_RE.match(key) or not item or len(item) > 100 or "|" in item:
             raise ValueError(f"attribute {key!r}: names are lowercase words, values 1-100 "
                              "characters without '|'")
@@ -76,21 +79,21 @@ class VariantPatch(BaseModel):
 
 
 class ProductIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    category: str = Field(min_length=1, max_length=60)
-    image_url: str = Field(default="", max_length=500)
+    name: OneLine = Field(min_length=1, max_length=200)
+    description: MultiLine = Field(default="", max_length=5000)
+    category: OneLine = Field(min_length=1, max_length=60)
+    image_url: OneLine = Field(default="", max_length=500)
     attributes: Attributes = Field(default_factory=dict)
-    handle: str | None = Field(default=None, max_length=120)
+    handle: OneLine | None = Field(default=None, max_length=120)
     variants: list[VariantIn] = Field(min_length=1, max_length=100)
 
 
 
 class ProductPatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-    category: str | None = Field(default=None, min_length=1, max_length=60)
-    image_url: str | None = Field(default=None, max_length=500)
+    name: OneLine | None = Field(default=None, min_length=1, max_length=200)
+    description: MultiLine | None = Field(default=None, max_length=5000)
+    category: OneLine | None = Field(default=None, min_length=1, max_length=60)
+    image_url: OneLine | None = Field(default=None, max_length=500)
     attributes: Attributes | None = None
 
 
@@ -123,7 +126,8 @@ def _commit(session: Session, what: str) -> None:
         raise Duplicate(f"{what} clashes with an existing handle or SKU.") from None
 
 
-@router.post("/products", response_model=ProductDetail, status_code=201)
+@router.post("/products", response_model=ProductDetail, status_code=201,
+             responses=error_responses(409, 413))
 def create_product(_: MerchantDep, session: SessionDep, body: ProductIn) -> ProductDetail:
     currency = get_settings().default_currency
     product = Product(
@@ -138,8 +142,9 @@ def create_product(_: MerchantDep, session: SessionDep, body: ProductIn) -> Prod
     return service.get_product(session=session, product_id=product.id)
 
 
-@router.patch("/products/{product_id}", response_model=ProductDetail)
-def update_product(_: MerchantDep, session: SessionDep, product_id: int,
+@router.patch("/products/{product_id}", response_model=ProductDetail,
+              responses=error_responses(404, 409, 413))
+def update_product(_: MerchantDep, session: SessionDep, product_id: ProductId,
                    body: ProductPatch) -> ProductDetail:
     product = _product(session, product_id)
     for key, value in body.model_dump(exclude_none=True).items():
@@ -148,16 +153,17 @@ def update_product(_: MerchantDep, session: SessionDep, product_id: int,
     return service.get_product(session=session, product_id=product_id)
 
 
-@router.delete("/products/{product_id}", status_code=204)
-def delete_product(_: MerchantDep, session: SessionDep, product_id: int) -> Response:
+@router.delete("/products/{product_id}", status_code=204,
+               responses=error_responses(404, 409))
+def delete_product(_: MerchantDep, session: SessionDep, product_id: ProductId) -> Response:
     session.delete(_product(session, product_id))
     _commit(session, "This product")
     return Response(status_code=204)
 
 
 @router.post("/products/{product_id}/variants", response_model=ProductDetail,
-             status_code=201)
-def add_variant(_: MerchantDep, session: SessionDep, product_id: int,
+             status_code=201, responses=error_responses(404, 409, 413))
+def add_variant(_: MerchantDep, session: SessionDep, product_id: ProductId,
                 body: VariantIn) -> ProductDetail:
     product = _product(session, product_id)
     product.variants.append(Variant(sku=body.sku, price=body.price, currency=product.currency,
@@ -167,8 +173,9 @@ def add_variant(_: MerchantDep, session: SessionDep, product_id: int,
     return service.get_product(session=session, product_id=product_id)
 
 
-@router.patch("/variants/{variant_id}", response_model=ProductDetail)
-def update_variant(_: MerchantDep, session: SessionDep, variant_id: int,
+@router.patch("/variants/{variant_id}", response_model=ProductDetail,
+              responses=error_responses(404, 409, 413))
+def update_variant(_: MerchantDep, session: SessionDep, variant_id: VariantId,
                    body: VariantPatch) -> ProductDetail:
     variant = _variant(session, variant_id)
     for key, value in body.model_dump(exclude_none=True).items():
@@ -177,8 +184,9 @@ def update_variant(_: MerchantDep, session: SessionDep, variant_id: int,
     return service.get_product(session=session, product_id=variant.product_id)
 
 
-@router.delete("/variants/{variant_id}", status_code=204)
-def delete_variant(_: MerchantDep, session: SessionDep, variant_id: int) -> Response:
+@router.delete("/variants/{variant_id}", status_code=204,
+               responses=error_responses(404, 409))
+def delete_variant(_: MerchantDep, session: SessionDep, variant_id: VariantId) -> Response:
     variant = _variant(session, variant_id)
     siblings = session.scalars(select(Variant.id).where(
         Variant.product_id == variant.product_id)).all()
@@ -191,6 +199,7 @@ def delete_variant(_: MerchantDep, session: SessionDep, variant_id: int) -> Resp
 
 
 @router.post(IMPORT_PATH.removeprefix("/merchant"), response_model=ImportReport,
+             responses=error_responses(413),
              openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {
                  "type": "string"}}}, "required": True}})
 async def import_csv(_: MerchantDep, session: SessionDep, request: Request) -> ImportReport:
@@ -233,10 +242,10 @@ def export_csv(_: MerchantDep, session: SessionDep) -> Response:
 
 
 ScopeKind = Annotated[str, Path(pattern="^(category|sku)$")]
-ScopeValue = Annotated[str, Path(max_length=120)]
+ScopeValue = Annotated[OneLine, Path(max_length=120)]
 
 
-@router.get("/rules/{scope_kind}/{scope_value}")
+@router.get("/rules/{scope_kind}/{scope_value}", responses=error_responses(404))
 def get_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
               scope_value: ScopeValue) -> dict[str, Any]:
     value = scope_value.lower() if scope_kind == "category" else scope_value.upper()
@@ -247,7 +256,7 @@ def get_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
     return rule_set.spec
 
 
-@router.put("/rules/{scope_kind}/{scope_value}")
+@router.put("/rules/{scope_kind}/{scope_value}", responses=error_responses(409, 413))
 def put_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
               scope_value: ScopeValue, spec: dict[str, Any]) -> dict[str, Any]:
     """Create or replace the rules of a category or product (the YAML file's structure)."""
@@ -267,7 +276,8 @@ def put_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
     return spec
 
 
-@router.delete("/rules/{scope_kind}/{scope_value}", status_code=204)
+@router.delete("/rules/{scope_kind}/{scope_value}", status_code=204,
+               responses=error_responses(409))
 def delete_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
                  scope_value: ScopeValue) -> Response:
     value = scope_value.lower() if scope_kind == "category" else scope_value.upper()
