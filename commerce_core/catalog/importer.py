@@ -39,6 +39,28 @@ LIMITS = {"name": 200, "description": 5000, "category": 60, "image_url": 500, "h
           "attributes": 2000}
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet run a cell as a formula (OWASP's CSV injection list)."""
+
+
+def _formula_like(value: str) -> bool:
+    """Starts like a formula, possibly behind apostrophes (which the escape adds)."""
+    return value.lstrip("'")[:1] in FORMULA_START
+
+
+def escape_cell(value: str) -> str:
+    """A cell for export: a formula-like value is led by an apostrophe, so a spreadsheet
+    shows it as text. A value already led by apostrophes before a formula character gets
+    one more, so that :func:`unescape_cell` gives back exactly the value."""
+    return "'" + value if _formula_like(value) else value
+
+
+def unescape_cell(value: str) -> str:
+    """The value of an imported cell: the apostrophe :func:`escape_cell` added is dropped
+    (and only that one; "'Tis" stays as it is)."""
+    return value[1:] if value[:1] == "'" and _formula_like(value[1:]) else value
+
+
 class CatalogFileError(ValueError):
     """The file as a whole cannot be read (size, encoding, header)."""
 
@@ -95,7 +117,8 @@ def _parse_row(line: int, raw: dict[str, str | None], currency: str | None
 
     if None in raw:  # csv puts surplus cells under the None key
         err("*", "the row has more cells than the header")
-    cell = {k: (raw.get(k) or "").strip() for k in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+    cell = {k: unescape_cell((raw.get(k) or "").strip())
+            for k in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
     for column, value in cell.items():
         control = MULTI_LINE_CONTROL_RE if column == "description" else CONTROL_RE
         if (found := control.search(value)) is not None:

@@ -21,6 +21,7 @@ from commerce_core.catalog.importer import (
     REQUIRED_COLUMNS,
     SKU_RE,
     CatalogFileError,
+    escape_cell,
     import_catalog,
     slugify,
 )
@@ -232,11 +233,13 @@ def export_csv(_: MerchantDep, session: SessionDep) -> Response:
         many = len(product.variants) > 1
         for variant in product.variants:
             attributes = {**product.attributes, **variant.attributes}
-            writer.writerow([
+            # the handle is left out only where the import derives the same one
+            handle = product.handle if many or product.handle != slugify(variant.sku) else ""
+            writer.writerow([escape_cell(str(value)) for value in (
                 variant.sku, product.name, product.description, product.category,
                 f"{variant.price:.2f}", variant.currency, variant.stock,
                 "|".join(f"{k}:{v}" for k, v in attributes.items()), product.image_url,
-                product.handle if many else "", variant.weight_grams])
+                handle, variant.weight_grams)])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="catalog.csv"'})
 
