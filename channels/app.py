@@ -34,6 +34,7 @@ from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webh
 from channels.transcripts import TranscriptHistory
 from commerce_core import clock
 from commerce_core.api import include as include_commerce
+from commerce_core.catalog.jobs import fail_stale_jobs, import_runner
 from commerce_core.catalog.merchant import IMPORT_PATH
 from commerce_core.config import get_settings as get_core_settings
 from commerce_core.db import get_session, get_sessionmaker
@@ -98,6 +99,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             await run_in_threadpool(faq.reload)
         rasa = make_rasa_client(settings)
         factory = app.state.session_factory = session_factory or get_sessionmaker()
+        await run_in_threadpool(fail_stale_jobs, factory=factory)
         history = TranscriptHistory(make_history(settings), factory)
         desk = app.state.desk = make_desk(settings, factory)
         delivery = app.state.delivery = Delivery(settings, history)
@@ -121,6 +123,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             await close_outbound()
             faq.close()
             await stop_telegram_webhook(app.state.telegram)
+            await run_in_threadpool(import_runner().close)  # before the index it tells
             knowledge.close()
             await default_provider().webhooks.aclose()
             await rasa.aclose()

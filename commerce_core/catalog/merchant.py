@@ -7,33 +7,43 @@ import io
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from commerce_core import clock
 from commerce_core.auth import MerchantDep
-from commerce_core.catalog import service
+from commerce_core.catalog import jobs, service
 from commerce_core.catalog.importer import (
     KEY_RE,
-    MAX_FILE_BYTES,
     REQUIRED_COLUMNS,
     SKU_RE,
     CatalogFileError,
+    check_header,
     escape_cell,
     import_catalog,
     slugify,
 )
 from commerce_core.catalog.repository import CatalogRepository
-from commerce_core.catalog.schemas import ImportReport, ProductDetail
+from commerce_core.catalog.schemas import ImportJobOut, ImportReport, ProductDetail
 from commerce_core.config import get_settings
 from commerce_core.customization.loader import RuleFileError, validate_spec
 from commerce_core.db import SessionDep
 from commerce_core.errors import CommerceError, InvalidInput, NotFound, error_responses
 from commerce_core.events import emit
 from commerce_core.models import CustomizationRuleSet, Product, Variant
-from commerce_core.params import CONTROL_RE, MultiLine, OneLine, ProductId, VariantId
+from commerce_core.params import (
+    CONTROL_RE,
+    MultiLine,
+    OneLine,
+    ProductId,
+    VariantId,
+    id_path,
+)
 
 router = APIRouter(prefix="/merchant", tags=["merchant"], responses=error_responses(401, 422))
 IMPORT_PATH = "/merchant/catalog/import"
@@ -199,28 +209,75 @@ def delete_variant(_: MerchantDep, session: SessionDep, variant_id: VariantId) -
     return Response(status_code=204)
 
 
-@router.post(IMPORT_PATH.removeprefix("/merchant"), response_model=ImportReport,
-             responses=error_responses(413),
-             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {
-                 "type": "string"}}}, "required": True}})
-async def import_csv(_: MerchantDep, session: SessionDep, request: Request) -> ImportReport:
-    """Import a catalog CSV (the merchant format); bad rows are reported, never half-applied."""
+async def _csv_text(request: Request) -> str:
+    limit = get_settings().max_import_bytes
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
-        if len(raw) > MAX_FILE_BYTES:
-            raise CommerceError("The file is larger than 20 MB.", code="file_too_large",
-                                http_status=413)
+        if len(raw) > limit:
+            raise CommerceError(f"The file is larger than {limit:,} bytes.",
+                                code="file_too_large", http_status=413)
     try:
-        text = bytes(raw).decode("utf-8-sig")
-        report = import_catalog(session=session, text=text)
+        return bytes(raw).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"The file is not UTF-8 text (byte {exc.start}).",
                            code="invalid_file") from None
-    except CatalogFileError as exc:
-        raise InvalidInput(str(exc), code="invalid_file") from None
+
+
+def _import_now(session: Session, text: str) -> ImportReport:
+    report = import_catalog(session=session, text=text)
     _commit(session, "A row")
     return report
+
+
+def _queue_job(session: Session, size: int) -> ImportJobOut:
+    job = jobs.create_job(session=session, file_bytes=size, now=clock.now())
+    session.commit()
+    return jobs.job_out(job)
+
+
+@router.post(IMPORT_PATH.removeprefix("/merchant"), response_model=ImportReport,
+             responses={202: {"model": ImportJobOut, "description": "a large file (or "
+                              "background=true): the import runs as a job, see Location"},
+                        **error_responses(413)},
+             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {
+                 "type": "string"}}}, "required": True}})
+async def import_csv(_: MerchantDep, session: SessionDep, request: Request,
+                     background: Annotated[bool, Query(
+                         description="run as a background job whatever the size")] = False,
+                     ) -> ImportReport | JSONResponse:
+    """Import a catalog CSV (the merchant format); bad rows are reported, never half-applied.
+
+    A file over ``import_sync_max_bytes`` (1 MiB) runs as a background job: the answer is
+    ``202`` with the job and its address (``Location``), to be followed until it ends.
+    """
+    text = await _csv_text(request)
+    size = len(text.encode())
+    settings = get_settings()
+    try:
+        if background or size > settings.import_sync_max_bytes:
+            check_header(text)
+            job = await run_in_threadpool(_queue_job, session, size)
+            jobs.import_runner().submit(
+                factory=sessionmaker(session.get_bind(), expire_on_commit=False),
+                job_id=job.id, text=text, currency=settings.default_currency)
+            return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={
+                "Location": request.app.url_path_for("import_job", job_id=str(job.id))})
+        return await run_in_threadpool(_import_now, session, text)
+    except CatalogFileError as exc:
+        raise InvalidInput(str(exc), code="invalid_file") from None
+
+
+@router.get("/catalog/import-jobs/{job_id}", response_model=ImportJobOut,
+            responses=error_responses(404))
+def import_job(_: MerchantDep, session: SessionDep,
+               job_id: Annotated[int, id_path("import job")]) -> ImportJobOut:
+    """A background import: its status, its progress, and its report once it has ended."""
+    job = jobs.get_job(session=session, job_id=job_id, now=clock.now())
+    session.commit()
+    if job is None:
+        raise NotFound(f"There is no import job {job_id}.", code="import_job_not_found")
+    return jobs.job_out(job)
 
 
 @router.get("/catalog/export", response_class=Response,
