@@ -51,6 +51,7 @@ STOPPED = ("The service stopped during the import; {done} of {total} rows were d
            "Import the file again to finish: rows already imported come out unchanged.")
 NOT_STARTED = "The service stopped before the import began; import the file again."
 GONE = "The import stopped (its server went away); import the file again to finish."
+UNEXPECTED = "The import failed unexpectedly (the error is in the server's log)."
 CLASH = ("A product or SKU of this file was changed by someone else during the import; "
          "import the file again to finish.")
 
@@ -156,6 +157,18 @@ def run_import(*, factory: sessionmaker[Session], job_id: int, text: str, curren
                                                    heartbeat_at=clock.now(), **values):
             raise _Given
 
+    def progress(before: Applied, done: int) -> Callable[[Session, Applied], None]:
+        """Saves the job's progress after a batch, in the batch's transaction."""
+        before = Applied(before.created, before.updated, before.unchanged)
+
+        def save_progress(session: Session, batch: Applied) -> None:
+            total = Applied(before.created, before.updated, before.unchanged)
+            total += batch
+            save(session, rows_done=done, created=total.created, updated=total.updated,
+                 unchanged=total.unchanged)
+
+        return save_progress
+
     def finish(status: ImportJobStatus, failure: str | None = None) -> None:
         with factory() as session:
             if applied.created or applied.updated:
@@ -171,6 +184,7 @@ def run_import(*, factory: sessionmaker[Session], job_id: int, text: str, curren
                     started_at=now, heartbeat_at=now):
                 return  # given up while it waited
             session.commit()
+
         def alive() -> None:
             with factory() as session:
                 save(session)
@@ -191,12 +205,8 @@ def run_import(*, factory: sessionmaker[Session], job_id: int, text: str, curren
             if stopping.is_set():
                 finish(ImportJobStatus.FAILED, STOPPED.format(done=done, total=found.total))
                 return
-            applied += _apply(factory, batch)
             done += sum(len(rows) for _, rows in batch)
-            with factory() as session:
-                save(session, rows_done=done, created=applied.created, updated=applied.updated,
-                     unchanged=applied.unchanged)
-                session.commit()
+            applied += _apply(factory, batch, progress(applied, done))
         finish(ImportJobStatus.SUCCEEDED)
         log.info("catalog import job %s: %d rows, %d created, %d updated, %d unchanged",
                  job_id, found.total, applied.created, applied.updated, applied.unchanged)
@@ -214,13 +224,17 @@ def run_import(*, factory: sessionmaker[Session], job_id: int, text: str, curren
                           "once its heartbeat is stale", job_id)
 
 
-def _apply(factory: sessionmaker[Session], batch: list[Group]) -> Applied:
-    """Apply one batch in its own transaction. A SKU or handle taken meanwhile by another
-    writer (another replica's import) fails the first try; the second sees it and updates."""
+def _apply(factory: sessionmaker[Session], batch: list[Group],
+           progress: Callable[[Session, Applied], None]) -> Applied:
+    """Apply one batch and save the job's progress in one transaction. A SKU or handle
+    taken meanwhile by another writer (another replica's import) fails the first try; the
+    second sees it and updates."""
     for attempt in (1, 2):
         with factory() as session:
             try:
                 applied = apply_groups(session=session, groups=batch)
+                session.flush()
+                progress(session, applied)
                 session.commit()
                 return applied
             except IntegrityError:
@@ -253,13 +267,16 @@ class ImportRunner:
         try:
             while not self._turn.acquire(timeout=settings.import_job_heartbeat_seconds):
                 if self._stopping.is_set():
-                    self._not_started(factory, job_id)
+                    self._give_up(factory, job_id, ImportJobStatus.QUEUED, NOT_STARTED)
                     return
                 if not self._still_queued(factory, job_id):
                     return
             try:
                 run_import(factory=factory, job_id=job_id, text=text, currency=currency,
                            stopping=self._stopping, batch_rows=settings.import_batch_rows)
+            except Exception:  # a bug: logged, and the job says it failed (not "running")
+                log.exception("catalog import job %s failed unexpectedly", job_id)
+                self._give_up(factory, job_id, ImportJobStatus.RUNNING, UNEXPECTED)
             finally:
                 self._turn.release()
         finally:
@@ -280,11 +297,12 @@ class ImportRunner:
             return True
 
     @staticmethod
-    def _not_started(factory: sessionmaker[Session], job_id: int) -> None:
+    def _give_up(factory: sessionmaker[Session], job_id: int, expected: ImportJobStatus,
+                 failure: str) -> None:
         with factory() as session:
             ImportJobRepository(session).update(
-                job_id, expected=ImportJobStatus.QUEUED, status=ImportJobStatus.FAILED,
-                failure=NOT_STARTED, finished_at=clock.now())
+                job_id, expected=expected, status=ImportJobStatus.FAILED, failure=failure,
+                finished_at=clock.now())
             session.commit()
 
     def close(self, timeout: float = 30.0) -> None:
