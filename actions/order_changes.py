@@ -25,6 +25,7 @@ from actions.orders import (
     UNAVAILABLE,
     choose_order,
     items_of,
+    late_payment,
     mentioned_number,
 )
 from actions.shopper import UnverifiedShopper, shopper_of
@@ -101,6 +102,8 @@ def closed(order: Order) -> str | None:
     """Why nothing more can be done with ``order``, if so."""
     if order.payment_status == "refund_pending":
         return f"A refund of order {order.number} is already on its way to your card."
+    if (late := late_payment(order)) is not None:
+        return f"Order {order.number} was cancelled. {late}"
     if order.status in {"cancelled", "refunded"}:
         return f"Order {order.number} was already {order.status}."
     return None
@@ -257,4 +260,6 @@ def cancelled_text(order: Order) -> str:
     if order.payment_status == "refund_pending":
         return (f"Done — order {order.number} is cancelled; the refund of {order.total} "
                 f"{order.currency} is on its way to your card.")
+    if (late := late_payment(order)) is not None:
+        return f"Done — order {order.number} is cancelled. {late}"
     return f"Done — order {order.number} is cancelled. Nothing was charged."

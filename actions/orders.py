@@ -63,6 +63,15 @@ def items_of(order: Order) -> str:
     return ", ".join(f"{line.quantity} × {line.name}" for line in order.lines)
 
 
+def late_payment(order: Order) -> str | None:
+    """For a cancelled order whose payment came after all and went back: that, in words.
+    (Such an order was charged: it must never be said that nothing was.)"""
+    if order.status != "cancelled" or order.payment_status != "refunded":
+        return None
+    return (f"Your payment of {order.total} {order.currency} arrived after its reservation "
+            "had run out; it was refunded to your card.")
+
+
 def describe(order: Order) -> str:
     lines = [f"Order {order.number} {STATUS_TEXT.get(order.status, order.status)}.",
              f"Items: {items_of(order)}.", f"Total: {order.total} {order.currency}."]
@@ -70,6 +79,8 @@ def describe(order: Order) -> str:
         lines.append(f"Ready by {long_date(date.fromisoformat(order.ready_by))}.")
     if order.payment_status == "refund_pending":
         lines.append("A refund is on its way to your card.")
+    if (late := late_payment(order)) is not None:
+        lines.append(late)
     return "\n".join(lines)
 
 

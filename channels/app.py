@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from channels.agent import include as include_agent_console
 from channels.agent import make_desk
+from channels.body_limit import BodyLimit
 from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
@@ -35,8 +36,11 @@ from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webh
 from channels.transcripts import TranscriptHistory
 from commerce_core import clock
 from commerce_core.api import include as include_commerce
+from commerce_core.catalog.jobs import fail_stale_jobs, import_runner
+from commerce_core.catalog.merchant import IMPORT_PATH
+from commerce_core.config import get_settings as get_core_settings
 from commerce_core.db import get_session, get_sessionmaker
-from commerce_core.errors import error_body, install_error_handlers
+from commerce_core.errors import install_error_handlers
 from commerce_core.order.service import expire_reservations
 from commerce_core.payment.routes import default_provider
 from knowledge.config import KnowledgeSettings
@@ -97,6 +101,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             await run_in_threadpool(faq.reload)
         rasa = make_rasa_client(settings)
         factory = app.state.session_factory = session_factory or get_sessionmaker()
+        await run_in_threadpool(fail_stale_jobs, factory=factory)
         history = TranscriptHistory(make_history(settings), factory)
         desk = app.state.desk = make_desk(settings, factory)
         delivery = app.state.delivery = Delivery(settings, history)
@@ -121,6 +126,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             await close_outbound()
             faq.close()
             await stop_telegram_webhook(app.state.telegram)
+            await run_in_threadpool(import_runner().close)  # before the index it tells
             knowledge.close()
             await default_provider().webhooks.aclose()
             await rasa.aclose()
@@ -129,17 +135,9 @@ def create_app(settings: GatewaySettings | None = None, *,
     app = FastAPI(title="Atelier", lifespan=lifespan)
     install_error_handlers(app)
     install_outage_handler(app)
-    app.add_middleware(ChatCors, origins=Origins(settings))
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse(
-                error_body("body_too_large",
-                           f"Request bodies are limited to {settings.max_body_bytes} bytes."),
-                status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes,
+                       paths={f"/api{IMPORT_PATH}": get_core_settings().max_import_bytes})
+    app.add_middleware(ChatCors, origins=Origins(settings))  # outside: a 413 gets CORS too
 
     if session_factory is not None:
         def scoped_session() -> Iterator[Session]:

@@ -70,12 +70,16 @@ class ChatService:
         text = (text or "").strip()
         if not text and not payload:
             raise ChatInputError("empty_message", "The message is empty.")
+        if "\x00" in text:  # no store keeps it (PostgreSQL refuses it in text)
+            raise ChatInputError("invalid_message",
+                                 "The message contains a NUL character; please type it again.")
         if len(text) > self.max_message_chars:
             raise ChatInputError(
                 "message_too_long",
                 f"Messages can be at most {self.max_message_chars} characters long "
                 f"(this one has {len(text)}). Please shorten it or send it in parts.")
-        if payload is not None and not 0 < len(payload) <= MAX_PAYLOAD_CHARS:
+        if payload is not None and (not 0 < len(payload) <= MAX_PAYLOAD_CHARS
+                                    or "\x00" in payload):
             raise ChatInputError("invalid_payload", "That button payload is not valid.")
         return text
 

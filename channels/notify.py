@@ -29,7 +29,8 @@ from channels.redis_link import connect
 from commerce_core.events import DomainEvent
 
 log = logging.getLogger(__name__)
-KINDS = ("order.paid", "order.shipped", "order.delivered", "order.cancelled", "order.refunded")
+KINDS = ("order.paid", "order.shipped", "order.delivered", "order.cancelled", "order.refunded",
+         "order.payment_refunded")
 ROUTES_PER_SHOPPER = 3
 ROUTE_TTL_SECONDS = 30 * 24 * 3600
 SHOPPER_CANCELLED = "cancelled by the shopper"  # commerce_core.payment.service.cancel_order
@@ -52,11 +53,19 @@ def message_for(event: DomainEvent) -> str | None:
     if event.kind == "order.cancelled":
         if data.get("reason") == SHOPPER_CANCELLED:
             return None  # the bot has just said so in the conversation
-        return (f"Your order {number} was cancelled ({data.get('reason')}). Nothing was "
-                "charged; the items are back in the shop.")
+        return (f"Your order {number} was cancelled ({data.get('reason')}); the items are "
+                "back in the shop. A payment for it that still arrives is refunded in full.")
     if event.kind == "order.refunded":
         return (f"The refund of order {number} ({amount}) is on its way back to your "
                 "card; banks usually show it within 5-10 days.")
+    if event.kind == "order.payment_refunded":  # a payment the order could not keep
+        paid = f"{data.get('amount')} {data.get('currency')}"
+        if data.get("reason") == "duplicate_payment":
+            return (f"Order {number} was paid twice. We refunded the second payment of "
+                    f"{paid} to your card; banks usually show it within 5-10 days.")
+        return (f"Your payment for order {number} arrived after its reservation had run out, "
+                f"so the order could not go ahead. We refunded {paid} to your card; banks "
+                "usually show it within 5-10 days.")
     return None
 
 

@@ -47,14 +47,26 @@ def _ts(value: str) -> datetime:
 def payload_of(message: ChatMessage) -> dict[str, Any]:
     """What the shopper saw besides the text: buttons, cards, link (only the parts present)."""
     data = message.model_dump(mode="json", include={"buttons", "cards", "link"})
-    return {key: value for key, value in data.items() if value}
+    return {key: _storable(value) for key, value in data.items() if value}
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with each NUL replaced by U+FFFD: PostgreSQL refuses NUL in text, and a
+    transcript row must not be lost for one character."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
 
 
 def add_message(*, session: Session, conversation_id: str,
                 message: ChatMessage) -> ConversationMessage:
     ensure_conversation(session=session, conversation_id=conversation_id)
     row = ConversationMessage(conversation_id=conversation_id, seq=message.seq,
-                              role=message.role, text=message.text,
+                              role=message.role, text=_storable(message.text),
                               payload=payload_of(message), ts=_ts(message.ts))
     session.add(row)
     session.flush()

@@ -46,7 +46,8 @@ def cmd_import(path: Path) -> int:
             return 2
         session.commit()
     _say(f"{path.name}: {report.rows} rows, {report.created} variants created, "
-         f"{report.updated} updated, {len(report.errors)} errors")
+         f"{report.updated} updated, {report.unchanged} unchanged, "
+         f"{report.errors_total} errors")
     for error in report.errors:
         _say(f"  row {error.row}, column {error.column}: {error.reason}")
     return 1 if report.errors else 0

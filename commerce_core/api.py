@@ -10,7 +10,7 @@ from commerce_core.catalog.merchant import router as merchant_catalog_router
 from commerce_core.catalog.routes import router as catalog_router
 from commerce_core.customization.routes import router as quote_router
 from commerce_core.db import SessionDep
-from commerce_core.errors import install_error_handlers
+from commerce_core.errors import error_responses, install_error_handlers
 from commerce_core.order.routes import router as order_router
 from commerce_core.payment.routes import pages as payment_pages
 from commerce_core.payment.routes import router as payment_router
@@ -20,7 +20,7 @@ router = APIRouter()
 router.include_router(catalog_router)
 router.include_router(merchant_catalog_router)
 router.include_router(quote_router)
-router.include_router(cart_router)
+router.include_router(cart_router, responses=error_responses(401, 404, 409, 413, 422))
 router.include_router(order_router)
 router.include_router(payment_router)
 router.include_router(shipment_router)

@@ -46,6 +46,18 @@ class CoreSettings(BaseSettings):
     total or payment may exceed it (nor be zero or less), whatever the rules say."""
     reservation_minutes: int = 30
     """How long checkout holds stock for an unpaid order."""
+    max_import_bytes: int = 20 * 1024 * 1024
+    """The largest catalog CSV the import takes (other request bodies: the gateway's
+    ``max_body_bytes``)."""
+    import_sync_max_bytes: int = 1024 * 1024
+    """A catalog CSV up to this size is imported within its request; a larger one runs
+    as a background job (``202`` and a job to follow)."""
+    import_batch_rows: int = 500
+    """Rows a background import applies and commits at a time (with its progress)."""
+    import_job_heartbeat_seconds: float = 5.0
+    import_job_stale_seconds: float = 120.0
+    """A queued or running job not heard of for this long was left by a server that went
+    away: it is marked failed."""
     carrier_time_scale: float = 1.0
     """Speed of the simulated carrier: 1.0 = real days; 0.001 delivers in minutes (demos)."""
 

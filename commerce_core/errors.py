@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 
 class CommerceError(Exception):
@@ -32,6 +33,38 @@ class NotFound(CommerceError):
 class InvalidInput(CommerceError):
     code = "invalid_input"
     http_status = 422
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every 4xx/5xx answer: ``{"error": {"code", "message", "details"?}}``."""
+
+    error: ErrorDetail
+
+
+ERROR_DESCRIPTIONS = {
+    400: "the request cannot be read",
+    401: "no valid merchant API key or service token",
+    403: "not allowed from this site",
+    404: "no such resource (or not yours)",
+    409: "conflicts with the current state (a duplicate, an order that moved on)",
+    413: "the body is too large",
+    422: "invalid input; the message says which field and why",
+    429: "too many requests; see Retry-After",
+    502: "the payment provider refused or could not be reached",
+    503: "try again later",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the error statuses a route can answer."""
+    return {code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]}
+            for code in codes}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

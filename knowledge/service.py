@@ -36,6 +36,7 @@ class KnowledgeService:
     def close(self) -> None:
         """Stop following the catalog and wait for a refresh in progress to finish."""
         self._unsubscribe()
+        self._unsubscribe = lambda: None  # a second close is a no-op
         refresher = self._refresher
         if refresher is not None:
             refresher.join(timeout=120)

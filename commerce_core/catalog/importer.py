@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,10 +19,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from commerce_core.catalog.repository import CatalogRepository
-from commerce_core.catalog.schemas import ImportReport, ImportRowError
+from commerce_core.catalog.schemas import MAX_REPORTED_ERRORS, ImportReport, ImportRowError
 from commerce_core.config import get_settings
 from commerce_core.models import Product, Variant
 from commerce_core.money import parse_amount
+from commerce_core.params import CONTROL_RE, MULTI_LINE_CONTROL_RE
 
 REQUIRED_COLUMNS = ("sku", "name", "description", "category", "price", "currency", "stock",
                     "attributes", "image_url")
@@ -31,6 +32,8 @@ MAX_WEIGHT_GRAMS = 100_000
 DEFAULT_WEIGHT_GRAMS = 400
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_STOCK = 1_000_000
+BATCH_ROWS = 500
+"""Rows applied per pair of queries (and per commit in a background import)."""
 SKU_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_ ]{0,39}$")
@@ -38,11 +41,33 @@ LIMITS = {"name": 200, "description": 5000, "category": 60, "image_url": 500, "h
           "attributes": 2000}
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet run a cell as a formula (OWASP's CSV injection list)."""
+
+
+def _formula_like(value: str) -> bool:
+    """Starts like a formula, possibly behind apostrophes (which the escape adds)."""
+    return value.lstrip("'")[:1] in FORMULA_START
+
+
+def escape_cell(value: str) -> str:
+    """A cell for export: a formula-like value is led by an apostrophe, so a spreadsheet
+    shows it as text. A value already led by apostrophes before a formula character gets
+    one more, so that :func:`unescape_cell` gives back exactly the value."""
+    return "'" + value if _formula_like(value) else value
+
+
+def unescape_cell(value: str) -> str:
+    """The value of an imported cell: the apostrophe :func:`escape_cell` added is dropped
+    (and only that one; "'Tis" stays as it is)."""
+    return value[1:] if value[:1] == "'" and _formula_like(value[1:]) else value
+
+
 class CatalogFileError(ValueError):
     """The file as a whole cannot be read (size, encoding, header)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedRow:
     line: int
     sku: str
@@ -94,7 +119,14 @@ def _parse_row(line: int, raw: dict[str, str | None], currency: str | None
 
     if None in raw:  # csv puts surplus cells under the None key
         err("*", "the row has more cells than the header")
-    cell = {k: (raw.get(k) or "").strip() for k in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+    cell = {k: unescape_cell((raw.get(k) or "").strip())
+            for k in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+    for column, value in cell.items():
+        control = MULTI_LINE_CONTROL_RE if column == "description" else CONTROL_RE
+        if (found := control.search(value)) is not None:
+            err(column, f"contains a control character (U+{ord(found.group()):04X})")
+    if errors:
+        return None, errors
     for column, limit in LIMITS.items():
         if len(cell[column]) > limit:
             err(column, f"longer than {limit} characters")
@@ -141,26 +173,74 @@ def _parse_row(line: int, raw: dict[str, str | None], currency: str | None
     ), []
 
 
-def parse_catalog(text: str, currency: str | None = None) -> ParseResult:
-    """Validate every row; rows are numbered as in a spreadsheet (header is row 1)."""
+def _csv_problem(exc: csv.Error) -> str:
+    """The csv module's complaint in the merchant's words."""
+    text = str(exc)
+    if "field limit" in text:
+        return f"a cell is longer than {csv.field_size_limit():,} characters"
+    if "new-line character" in text:
+        return "a line break inside a cell that is not in quotes"
+    return text
+
+
+def _rows(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """The data rows, numbered as in a spreadsheet; a row the csv module cannot read
+    makes the whole file unreadable (what follows it cannot be trusted either)."""
+    index = 1
+    while True:
+        index += 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CatalogFileError(f"row {index}: {_csv_problem(exc)}") from None
+        yield index, raw
+
+
+def _reader(text: str) -> csv.DictReader[str]:
+    """A reader past the header, which must name every required column."""
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise CatalogFileError(f"row 1: {_csv_problem(exc)}") from None
+    header = [h.strip() for h in fieldnames or []]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise CatalogFileError(f"the header lacks the column(s): {', '.join(missing)}")
     reader.fieldnames = header
-    result = ParseResult()
+    return reader
+
+
+def check_header(text: str) -> None:
+    """Raise :class:`CatalogFileError` now if the file's header cannot be imported."""
+    _reader(text)
+
+
+def validated_rows(text: str, currency: str | None
+                   ) -> Iterator[tuple[ParsedRow | None, list[ImportRowError]]]:
+    """Each data row, parsed and checked, or None with its problems. Streams: only the
+    SKUs seen so far are kept (a repeated SKU is refused)."""
     seen: dict[str, int] = {}
-    for index, raw in enumerate(reader, start=2):
-        result.total += 1
+    for index, raw in _rows(_reader(text)):
         row, errors = _parse_row(index, raw, currency)
         if row and row.sku in seen:
             errors = [ImportRowError(row=index, column="sku",
                                      reason=f"duplicate of row {seen[row.sku]}")]
             row = None
-        result.errors.extend(errors)
         if row:
             seen[row.sku] = index
+        yield row, errors
+
+
+def parse_catalog(text: str, currency: str | None = None) -> ParseResult:
+    """Validate every row; rows are numbered as in a spreadsheet (header is row 1)."""
+    result = ParseResult()
+    for row, errors in validated_rows(text, currency):
+        result.total += 1
+        result.errors.extend(errors)
+        if row:
             result.rows.append(row)
     return result
 
@@ -174,11 +254,12 @@ def read_catalog_file(path: Path) -> str:
         raise CatalogFileError(f"{path} is not UTF-8 text (byte {exc.start})") from None
 
 
-def _group(rows: Iterable[ParsedRow]) -> dict[str, list[ParsedRow]]:
+def group_rows(rows: Iterable[ParsedRow]) -> list[Group]:
+    """The rows of each product (by handle; a row without one is a product of its own)."""
     groups: dict[str, list[ParsedRow]] = {}
     for row in rows:
         groups.setdefault(row.handle or slugify(row.sku), []).append(row)
-    return groups
+    return list(groups.items())
 
 
 def product_name(rows: list[ParsedRow]) -> str:
@@ -191,6 +272,96 @@ def product_name(rows: list[ParsedRow]) -> str:
     return rows[0].name
 
 
+@dataclass
+class Applied:
+    """What applying rows changed: variants created, updated, or already so."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: Applied) -> Applied:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+Group = tuple[str, list[ParsedRow]]
+"""A product's handle and its variant rows."""
+
+
+def batches(groups: Iterable[Group], rows: int) -> Iterator[list[Group]]:
+    """Groups in batches of about ``rows`` rows; a product's rows stay together."""
+    batch: list[Group] = []
+    size = 0
+    for group in groups:
+        batch.append(group)
+        size += len(group[1])
+        if size >= rows:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _assign(obj: Product | Variant, **values: object) -> bool:
+    """Set the values that differ; True if any did (an unchanged row writes nothing)."""
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def apply_groups(*, session: Session, groups: list[Group]) -> Applied:
+    """Create or update the products and variants of ``groups`` (keyed by handle and sku)
+    with two queries for the lot; the caller flushes and commits."""
+    repo = CatalogRepository(session)
+    existing = repo.variants_by_sku([r.sku for _, rows in groups for r in rows])
+    products = repo.products_by_handle([handle for handle, _ in groups])
+    applied = Applied()
+    for handle, rows in groups:
+        first = rows[0]
+        shared = {k: v for k, v in first.attributes.items()
+                  if all(r.attributes.get(k) == v for r in rows)}
+        product = products.get(handle)
+        if product is None:
+            product = Product(handle=handle, variants=[])
+            repo.add(product)
+        product_changed = _assign(
+            product, name=product_name(rows), description=first.description,
+            category=first.category, currency=first.currency, image_url=first.image_url,
+            attributes=shared)
+        for row in rows:
+            own = {k: v for k, v in row.attributes.items() if k not in shared}
+            variant = existing.get(row.sku)
+            moved = False
+            if variant is None:
+                variant = Variant(sku=row.sku)
+                product.variants.append(variant)
+            elif variant.product is not product:
+                variant.product = product
+                moved = True
+            changed = _assign(variant, attributes=own, price=row.price, currency=row.currency,
+                              stock=row.stock, weight_grams=row.weight_grams)
+            if variant.id is None:
+                applied.created += 1
+            elif product_changed or moved or changed:
+                applied.updated += 1
+            else:
+                applied.unchanged += 1
+    return applied
+
+
+def make_report(parsed: ParseResult, applied: Applied) -> ImportReport:
+    return ImportReport(created=applied.created, updated=applied.updated,
+                        unchanged=applied.unchanged, rows=parsed.total,
+                        errors=parsed.errors[:MAX_REPORTED_ERRORS],
+                        errors_total=len(parsed.errors))
+
+
 def import_catalog(*, session: Session, text: str, currency: str | None = None
                    ) -> ImportReport:
     """Create or update products and variants from CSV text (keyed by handle and sku).
@@ -198,38 +369,8 @@ def import_catalog(*, session: Session, text: str, currency: str | None = None
     The caller commits. Valid rows are applied even when other rows are rejected.
     """
     parsed = parse_catalog(text, currency or get_settings().default_currency)
-    repo = CatalogRepository(session)
-    existing = repo.variants_by_sku([r.sku for r in parsed.rows])
-    created = updated = 0
-    for handle, rows in _group(parsed.rows).items():
-        first = rows[0]
-        shared = {k: v for k, v in first.attributes.items()
-                  if all(r.attributes.get(k) == v for r in rows)}
-        product = repo.product_by_handle(handle)
-        if product is None:
-            product = Product(handle=handle, variants=[])
-            repo.add(product)
-        product.name = product_name(rows)
-        product.description = first.description
-        product.category = first.category
-        product.currency = first.currency
-        product.image_url = first.image_url
-        product.attributes = shared
-        for row in rows:
-            own = {k: v for k, v in row.attributes.items() if k not in shared}
-            variant = existing.get(row.sku)
-            if variant is None:
-                variant = Variant(sku=row.sku)
-                product.variants.append(variant)
-                created += 1
-            else:
-                variant.product = product
-                updated += 1
-            variant.attributes = own
-            variant.price = row.price
-            variant.currency = row.currency
-            variant.stock = row.stock
-            variant.weight_grams = row.weight_grams
-    session.flush()
-    return ImportReport(created=created, updated=updated, rows=parsed.total,
-                        errors=parsed.errors)
+    applied = Applied()
+    for batch in batches(group_rows(parsed.rows), BATCH_ROWS):
+        applied += apply_groups(session=session, groups=batch)
+        session.flush()
+    return make_report(parsed, applied)

@@ -7,39 +7,55 @@ import io
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from commerce_core import clock
 from commerce_core.auth import MerchantDep
-from commerce_core.catalog import service
+from commerce_core.catalog import jobs, service
 from commerce_core.catalog.importer import (
     KEY_RE,
-    MAX_FILE_BYTES,
     REQUIRED_COLUMNS,
     SKU_RE,
     CatalogFileError,
+    check_header,
+    escape_cell,
     import_catalog,
     slugify,
 )
 from commerce_core.catalog.repository import CatalogRepository
-from commerce_core.catalog.schemas import ImportReport, ProductDetail
+from commerce_core.catalog.schemas import ImportJobOut, ImportReport, ProductDetail
 from commerce_core.config import get_settings
 from commerce_core.customization import service as rules_service
 from commerce_core.customization.repository import RuleRepository
 from commerce_core.db import SessionDep
-from commerce_core.errors import CommerceError, InvalidInput, NotFound
+from commerce_core.errors import CommerceError, InvalidInput, NotFound, error_responses
 from commerce_core.events import emit
 from commerce_core.models import Product, Variant
+from commerce_core.params import (
+    CONTROL_RE,
+    MultiLine,
+    OneLine,
+    ProductId,
+    VariantId,
+    id_path,
+)
 
-router = APIRouter(prefix="/merchant", tags=["merchant"])
+router = APIRouter(prefix="/merchant", tags=["merchant"], responses=error_responses(401, 422))
+IMPORT_PATH = "/merchant/catalog/import"
+"""Under the API's prefix; it takes larger bodies than other routes (``max_import_bytes``)."""
 Price = Annotated[Decimal, Field(ge=0, lt=1_000_000, max_digits=9, decimal_places=2)]
 def _check_attributes(value: dict[str, str]) -> dict[str, str]:
     out = {}
     for key, item in value.items():
         key, item = key.strip().lower(), item.strip().lower()
+        if CONTROL_RE.search(item):
+            raise ValueError(f"attribute {key!r}: must not contain control characters")
         if not KEY_RE.match(key) or not item or len(item) > 100 or "|" in item:
             raise ValueError(f"attribute {key!r}: names are lowercase words, values 1-100 "
                              "characters without '|'")
@@ -75,21 +91,21 @@ class VariantPatch(BaseModel):
 
 
 class ProductIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    category: str = Field(min_length=1, max_length=60)
-    image_url: str = Field(default="", max_length=500)
+    name: OneLine = Field(min_length=1, max_length=200)
+    description: MultiLine = Field(default="", max_length=5000)
+    category: OneLine = Field(min_length=1, max_length=60)
+    image_url: OneLine = Field(default="", max_length=500)
     attributes: Attributes = Field(default_factory=dict)
-    handle: str | None = Field(default=None, max_length=120)
+    handle: OneLine | None = Field(default=None, max_length=120)
     variants: list[VariantIn] = Field(min_length=1, max_length=100)
 
 
 
 class ProductPatch(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-    category: str | None = Field(default=None, min_length=1, max_length=60)
-    image_url: str | None = Field(default=None, max_length=500)
+    name: OneLine | None = Field(default=None, min_length=1, max_length=200)
+    description: MultiLine | None = Field(default=None, max_length=5000)
+    category: OneLine | None = Field(default=None, min_length=1, max_length=60)
+    image_url: OneLine | None = Field(default=None, max_length=500)
     attributes: Attributes | None = None
 
 
@@ -122,7 +138,8 @@ def _commit(session: Session, what: str) -> None:
         raise Duplicate(f"{what} clashes with an existing handle or SKU.") from None
 
 
-@router.post("/products", response_model=ProductDetail, status_code=201)
+@router.post("/products", response_model=ProductDetail, status_code=201,
+             responses=error_responses(409, 413))
 def create_product(_: MerchantDep, session: SessionDep, body: ProductIn) -> ProductDetail:
     currency = get_settings().default_currency
     product = Product(
@@ -137,8 +154,9 @@ def create_product(_: MerchantDep, session: SessionDep, body: ProductIn) -> Prod
     return service.get_product(session=session, product_id=product.id)
 
 
-@router.patch("/products/{product_id}", response_model=ProductDetail)
-def update_product(_: MerchantDep, session: SessionDep, product_id: int,
+@router.patch("/products/{product_id}", response_model=ProductDetail,
+              responses=error_responses(404, 409, 413))
+def update_product(_: MerchantDep, session: SessionDep, product_id: ProductId,
                    body: ProductPatch) -> ProductDetail:
     product = _product(session, product_id)
     for key, value in body.model_dump(exclude_none=True).items():
@@ -147,16 +165,17 @@ def update_product(_: MerchantDep, session: SessionDep, product_id: int,
     return service.get_product(session=session, product_id=product_id)
 
 
-@router.delete("/products/{product_id}", status_code=204)
-def delete_product(_: MerchantDep, session: SessionDep, product_id: int) -> Response:
+@router.delete("/products/{product_id}", status_code=204,
+               responses=error_responses(404, 409))
+def delete_product(_: MerchantDep, session: SessionDep, product_id: ProductId) -> Response:
     session.delete(_product(session, product_id))
     _commit(session, "This product")
     return Response(status_code=204)
 
 
 @router.post("/products/{product_id}/variants", response_model=ProductDetail,
-             status_code=201)
-def add_variant(_: MerchantDep, session: SessionDep, product_id: int,
+             status_code=201, responses=error_responses(404, 409, 413))
+def add_variant(_: MerchantDep, session: SessionDep, product_id: ProductId,
                 body: VariantIn) -> ProductDetail:
     product = _product(session, product_id)
     product.variants.append(Variant(sku=body.sku, price=body.price, currency=product.currency,
@@ -166,8 +185,9 @@ def add_variant(_: MerchantDep, session: SessionDep, product_id: int,
     return service.get_product(session=session, product_id=product_id)
 
 
-@router.patch("/variants/{variant_id}", response_model=ProductDetail)
-def update_variant(_: MerchantDep, session: SessionDep, variant_id: int,
+@router.patch("/variants/{variant_id}", response_model=ProductDetail,
+              responses=error_responses(404, 409, 413))
+def update_variant(_: MerchantDep, session: SessionDep, variant_id: VariantId,
                    body: VariantPatch) -> ProductDetail:
     variant = _variant(session, variant_id)
     for key, value in body.model_dump(exclude_none=True).items():
@@ -176,8 +196,9 @@ def update_variant(_: MerchantDep, session: SessionDep, variant_id: int,
     return service.get_product(session=session, product_id=variant.product_id)
 
 
-@router.delete("/variants/{variant_id}", status_code=204)
-def delete_variant(_: MerchantDep, session: SessionDep, variant_id: int) -> Response:
+@router.delete("/variants/{variant_id}", status_code=204,
+               responses=error_responses(404, 409))
+def delete_variant(_: MerchantDep, session: SessionDep, variant_id: VariantId) -> Response:
     variant = _variant(session, variant_id)
     siblings = session.scalars(select(Variant.id).where(
         Variant.product_id == variant.product_id)).all()
@@ -189,27 +210,75 @@ def delete_variant(_: MerchantDep, session: SessionDep, variant_id: int) -> Resp
     return Response(status_code=204)
 
 
-@router.post("/catalog/import", response_model=ImportReport,
-             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {
-                 "type": "string"}}}, "required": True}})
-async def import_csv(_: MerchantDep, session: SessionDep, request: Request) -> ImportReport:
-    """Import a catalog CSV (the merchant format); bad rows are reported, never half-applied."""
+async def _csv_text(request: Request) -> str:
+    limit = get_settings().max_import_bytes
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
-        if len(raw) > MAX_FILE_BYTES:
-            raise CommerceError("The file is larger than 20 MB.", code="file_too_large",
-                                http_status=413)
+        if len(raw) > limit:
+            raise CommerceError(f"The file is larger than {limit:,} bytes.",
+                                code="file_too_large", http_status=413)
     try:
-        text = bytes(raw).decode("utf-8-sig")
-        report = import_catalog(session=session, text=text)
+        return bytes(raw).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"The file is not UTF-8 text (byte {exc.start}).",
                            code="invalid_file") from None
-    except CatalogFileError as exc:
-        raise InvalidInput(str(exc), code="invalid_file") from None
+
+
+def _import_now(session: Session, text: str) -> ImportReport:
+    report = import_catalog(session=session, text=text)
     _commit(session, "A row")
     return report
+
+
+def _queue_job(session: Session, size: int) -> ImportJobOut:
+    job = jobs.create_job(session=session, file_bytes=size, now=clock.now())
+    session.commit()
+    return jobs.job_out(job)
+
+
+@router.post(IMPORT_PATH.removeprefix("/merchant"), response_model=ImportReport,
+             responses={202: {"model": ImportJobOut, "description": "a large file (or "
+                              "background=true): the import runs as a job, see Location"},
+                        **error_responses(413)},
+             openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {
+                 "type": "string"}}}, "required": True}})
+async def import_csv(_: MerchantDep, session: SessionDep, request: Request,
+                     background: Annotated[bool, Query(
+                         description="run as a background job whatever the size")] = False,
+                     ) -> ImportReport | JSONResponse:
+    """Import a catalog CSV (the merchant format); bad rows are reported, never half-applied.
+
+    A file over ``import_sync_max_bytes`` (1 MiB) runs as a background job: the answer is
+    ``202`` with the job and its address (``Location``), to be followed until it ends.
+    """
+    text = await _csv_text(request)
+    size = len(text.encode())
+    settings = get_settings()
+    try:
+        if background or size > settings.import_sync_max_bytes:
+            check_header(text)
+            job = await run_in_threadpool(_queue_job, session, size)
+            jobs.import_runner().submit(
+                factory=sessionmaker(session.get_bind(), expire_on_commit=False),
+                job_id=job.id, text=text, currency=settings.default_currency)
+            return JSONResponse(job.model_dump(mode="json"), status_code=202, headers={
+                "Location": request.app.url_path_for("import_job", job_id=str(job.id))})
+        return await run_in_threadpool(_import_now, session, text)
+    except CatalogFileError as exc:
+        raise InvalidInput(str(exc), code="invalid_file") from None
+
+
+@router.get("/catalog/import-jobs/{job_id}", response_model=ImportJobOut,
+            responses=error_responses(404))
+def import_job(_: MerchantDep, session: SessionDep,
+               job_id: Annotated[int, id_path("import job")]) -> ImportJobOut:
+    """A background import: its status, its progress, and its report once it has ended."""
+    job = jobs.get_job(session=session, job_id=job_id, now=clock.now())
+    session.commit()
+    if job is None:
+        raise NotFound(f"There is no import job {job_id}.", code="import_job_not_found")
+    return jobs.job_out(job)
 
 
 @router.get("/catalog/export", response_class=Response,
@@ -222,17 +291,19 @@ def export_csv(_: MerchantDep, session: SessionDep) -> Response:
         many = len(product.variants) > 1
         for variant in product.variants:
             attributes = {**product.attributes, **variant.attributes}
-            writer.writerow([
+            # the handle is left out only where the import derives the same one
+            handle = product.handle if many or product.handle != slugify(variant.sku) else ""
+            writer.writerow([escape_cell(str(value)) for value in (
                 variant.sku, product.name, product.description, product.category,
                 f"{variant.price:.2f}", variant.currency, variant.stock,
                 "|".join(f"{k}:{v}" for k, v in attributes.items()), product.image_url,
-                product.handle if many else "", variant.weight_grams])
+                handle, variant.weight_grams)])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="catalog.csv"'})
 
 
 ScopeKind = Annotated[str, Path(pattern="^(category|sku)$")]
-ScopeValue = Annotated[str, Path(max_length=120)]
+ScopeValue = Annotated[OneLine, Path(max_length=120)]
 
 
 def _scope_value(scope_kind: str, scope_value: str) -> str:
@@ -240,7 +311,7 @@ def _scope_value(scope_kind: str, scope_value: str) -> str:
         scope_value.strip().upper())
 
 
-@router.get("/rules/{scope_kind}/{scope_value}")
+@router.get("/rules/{scope_kind}/{scope_value}", responses=error_responses(404))
 def get_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
               scope_value: ScopeValue) -> dict[str, Any]:
     """The rules as stored (also rules that no longer parse, so that they can be fixed)."""
@@ -252,8 +323,7 @@ def get_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
     return rule_set.spec
 
 
-@router.put("/rules/{scope_kind}/{scope_value}",
-            responses={422: {"description": "every problem, naming its option"}})
+@router.put("/rules/{scope_kind}/{scope_value}", responses=error_responses(409, 413))
 def put_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
               scope_value: ScopeValue, spec: dict[str, Any]) -> dict[str, Any]:
     """Create or replace the rules of a category or product (the YAML file's structure).
@@ -267,7 +337,8 @@ def put_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
     return rule_set.spec
 
 
-@router.delete("/rules/{scope_kind}/{scope_value}", status_code=204)
+@router.delete("/rules/{scope_kind}/{scope_value}", status_code=204,
+               responses=error_responses(409))
 def delete_rules(_: MerchantDep, session: SessionDep, scope_kind: ScopeKind,
                  scope_value: ScopeValue) -> Response:
     rules_service.delete_rules(session=session, scope_kind=scope_kind,

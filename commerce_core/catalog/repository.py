@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from commerce_core.models import CustomizationRuleSet, Product, Variant
+from commerce_core.models import (
+    CustomizationRuleSet,
+    ImportJob,
+    ImportJobStatus,
+    Product,
+    Variant,
+)
 
 
 class CatalogRepository:
@@ -46,11 +54,14 @@ class CatalogRepository:
             select(Product).options(selectinload(Product.variants)).order_by(Product.id)
         ).all()
 
-    def product_by_handle(self, handle: str) -> Product | None:
-        return self.session.scalar(
-            select(Product).where(Product.handle == handle)
+    def products_by_handle(self, handles: Sequence[str]) -> dict[str, Product]:
+        if not handles:
+            return {}
+        rows = self.session.scalars(
+            select(Product).where(Product.handle.in_(handles))
             .options(selectinload(Product.variants))
-        )
+        ).all()
+        return {p.handle: p for p in rows}
 
     def variants_by_sku(self, skus: Sequence[str]) -> dict[str, Variant]:
         if not skus:
@@ -79,3 +90,39 @@ class CatalogRepository:
                 CustomizationRuleSet.scope_value == scope_value,
             )
         )
+
+
+class ImportJobRepository:
+    """The rows of background catalog imports; every change is guarded by the status the
+    writer expects, so a job given up by one process is not revived by another."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, job: ImportJob) -> ImportJob:
+        self.session.add(job)
+        self.session.flush()
+        return job
+
+    def get(self, job_id: int) -> ImportJob | None:
+        return self.session.scalar(select(ImportJob).where(ImportJob.id == job_id)
+                                   .execution_options(populate_existing=True))
+
+    def update(self, job_id: int, *, expected: ImportJobStatus, **values: Any) -> bool:
+        """Change the job if it is still ``expected``; False (nothing changed) otherwise."""
+        result = self.session.execute(
+            update(ImportJob).where(ImportJob.id == job_id, ImportJob.status == expected)
+            .values(**values).execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    def fail_stale(self, *, stale_before: datetime, now: datetime, failure: str,
+                   job_id: int | None = None) -> int:
+        """Fail the queued or running jobs (or the one job) not heard of since then."""
+        query = (update(ImportJob)
+                 .where(ImportJob.status.in_([ImportJobStatus.QUEUED, ImportJobStatus.RUNNING]),
+                        ImportJob.heartbeat_at < stale_before)
+                 .values(status=ImportJobStatus.FAILED, failure=failure, finished_at=now)
+                 .execution_options(synchronize_session=False))
+        if job_id is not None:
+            query = query.where(ImportJob.id == job_id)
+        return self.session.execute(query).rowcount

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -43,6 +44,9 @@ class ProductPage(BaseModel):
     offset: int
 
 
+MAX_REPORTED_ERRORS = 1000
+
+
 class ImportRowError(BaseModel):
     row: int
     column: str
@@ -51,6 +55,29 @@ class ImportRowError(BaseModel):
 
 class ImportReport(BaseModel):
     created: int
+    """Variants (rows) created."""
     updated: int
+    """Variants changed, or whose product changed."""
+    unchanged: int = 0
+    """Variants that were already exactly so (nothing written)."""
     rows: int
     errors: list[ImportRowError]
+    """Why rows were rejected (skipped whole): the first 1,000 problems."""
+    errors_total: int = 0
+    """All problems found, also those past the first 1,000."""
+
+
+class ImportJobOut(BaseModel):
+    """A catalog import running in the background (``GET …/catalog/import-jobs/{id}``)."""
+
+    id: int
+    status: Literal["queued", "running", "succeeded", "failed"]
+    rows_total: int | None
+    """Known once the file has been read through."""
+    rows_done: int
+    report: ImportReport | None
+    """Once the job has ended (also when it failed: what was done until then)."""
+    failure: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -11,7 +11,8 @@ from commerce_core.auth import ServiceDep
 from commerce_core.catalog.repository import CatalogRepository
 from commerce_core.customization.service import quote_variant
 from commerce_core.db import SessionDep
-from commerce_core.errors import NotFound
+from commerce_core.errors import NotFound, error_responses
+from commerce_core.params import ProductId
 
 router = APIRouter(tags=["customisation"])
 
@@ -43,8 +44,10 @@ class QuoteOut(BaseModel):
 
 
 @router.post("/products/{product_id:int}/quote", response_model=QuoteOut,
-             responses={422: {"description": "every violated rule, in the shop's words"}})
-def quote(_: ServiceDep, session: SessionDep, product_id: int, body: QuoteIn) -> QuoteOut:
+             responses={**error_responses(401, 404, 413, 422),
+                        422: {**error_responses(422)[422],
+                              "description": "every violated rule, in the shop's words"}})
+def quote(_: ServiceDep, session: SessionDep, product_id: ProductId, body: QuoteIn) -> QuoteOut:
     """Price and ready-by date for chosen options, or every rule they break."""
     product = CatalogRepository(session).get_product(product_id)
     if product is None:

@@ -13,6 +13,7 @@ from commerce_core.models.conversation import (
     ConversationState,
 )
 from commerce_core.models.customer import ChannelIdentity, Customer
+from commerce_core.models.import_job import ImportJob, ImportJobStatus
 from commerce_core.models.order import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
 from commerce_core.models.outbox import OutboxMessage
 from commerce_core.models.payment import Payment, PaymentState, WebhookEvent
@@ -21,7 +22,7 @@ from commerce_core.models.shipment import Shipment
 __all__ = [
     "Agent", "AgentSession", "Base", "Cart", "CartLine", "CartStatus", "ChannelIdentity",
     "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
-    "CustomizationRuleSet", "MerchantApiKey", "Order", "OrderEvent", "OrderLine",
-    "OrderStatus", "OutboxMessage", "Payment", "PaymentState", "PaymentStatus", "Product",
-    "Shipment", "Variant", "WebhookEvent",
+    "CustomizationRuleSet", "ImportJob", "ImportJobStatus", "MerchantApiKey", "Order",
+    "OrderEvent", "OrderLine", "OrderStatus", "OutboxMessage", "Payment", "PaymentState",
+    "PaymentStatus", "Product", "Shipment", "Variant", "WebhookEvent",
 ]

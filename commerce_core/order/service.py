@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -28,9 +29,11 @@ from commerce_core.order.repository import OrderRepository
 from commerce_core.order.schemas import CheckoutIn, OrderEventOut, OrderLineOut, OrderOut
 from commerce_core.order.state import NOT_YET_SHIPPED
 from commerce_core.outbox.repository import OutboxRepository
+from commerce_core.params import CONTROL_RE
 from commerce_core.pricing import shipping_cost, totals
 
 NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{1,16}$")
 
 
 class EmptyCart(CommerceError):
@@ -126,6 +129,8 @@ def to_out(order: Order) -> OrderOut:
 def owned_order(*, session: Session, number: str, customer: Customer | None = None,
                 email: str | None = None) -> Order:
     """An order by number, only for its owner (same customer, or the order's email)."""
+    if not NUMBER_RE.match(number):  # no such number; and not a value for the database
+        raise order_not_found(CONTROL_RE.sub("", number))
     order = OrderRepository(session).by_number(number)
     if order is None:
         raise order_not_found(number)

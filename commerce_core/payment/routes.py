@@ -27,7 +27,7 @@ from commerce_core import clock
 from commerce_core.auth import MerchantDep, ServiceDep
 from commerce_core.config import get_settings
 from commerce_core.db import SessionDep
-from commerce_core.errors import CommerceError
+from commerce_core.errors import CommerceError, error_responses
 from commerce_core.order.schemas import OrderOut
 from commerce_core.order.service import get_order, owned_order
 from commerce_core.order.service import to_out as order_out
@@ -96,7 +96,10 @@ async def webhook_body(request: Request) -> bytes:
 
 # --- payment links ---------------------------------------------------------------------
 
-@router.post("/orders/{order_id}/payment", response_model=PaymentOut, status_code=201)
+@router.post("/orders/{order_id}/payment", response_model=PaymentOut, status_code=201,
+             responses={200: {"model": PaymentOut,
+                              "description": "the payment already opened with this key"},
+                        **error_responses(401, 404, 409, 422, 502)})
 def create_payment(_: ServiceDep, session: SessionDep, provider: ProviderDep,
                    order_id: OrderId, response: Response,
                    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")]
@@ -123,7 +126,8 @@ def create_payment(_: ServiceDep, session: SessionDep, provider: ProviderDep,
 
 # --- the provider's webhook ------------------------------------------------------------
 
-@router.post("/payments/webhook", response_model=WebhookAck)
+@router.post("/payments/webhook", response_model=WebhookAck,
+             responses=error_responses(400, 404, 413, 422, 503))
 def payment_webhook(session: SessionDep, provider: ProviderDep,
                     body: Annotated[bytes, Depends(webhook_body)],
                     signature: Annotated[str | None, Header(alias=signing.SIGNATURE_HEADER)]
@@ -169,7 +173,8 @@ def _refund(session: Session, provider: PaymentProvider, call: service.RefundCal
 
 # --- refunds and cancellation ----------------------------------------------------------
 
-@router.post("/merchant/orders/{order_id}/refund", response_model=OrderOut, tags=["merchant"])
+@router.post("/merchant/orders/{order_id}/refund", response_model=OrderOut, tags=["merchant"],
+             responses=error_responses(401, 404, 409, 422, 502))
 def refund_order(_: MerchantDep, session: SessionDep, provider: ProviderDep,
                  order_id: OrderId) -> OrderOut:
     """Give the whole payment back; the order becomes refunded when the provider confirms
@@ -183,7 +188,8 @@ def refund_order(_: MerchantDep, session: SessionDep, provider: ProviderDep,
 
 
 @router.post("/shoppers/{channel}/{external_id}/orders/{number}/cancel",
-             response_model=OrderOut, tags=["orders"])
+             response_model=OrderOut, tags=["orders"],
+             responses=error_responses(401, 404, 409, 422, 502))
 def cancel_my_order(_: ServiceDep, session: SessionDep, customer: ShopperDep,
                     provider: ProviderDep, number: str) -> OrderOut:
     """The owner cancels: an unpaid order is cancelled, a paid one not yet shipped is
@@ -198,7 +204,8 @@ def cancel_my_order(_: ServiceDep, session: SessionDep, customer: ShopperDep,
 
 
 @router.post("/shoppers/{channel}/{external_id}/orders/{number}/return",
-             response_model=OrderOut, tags=["orders"])
+             response_model=OrderOut, tags=["orders"],
+             responses=error_responses(401, 404, 409, 413, 422))
 def request_my_return(_: ServiceDep, session: SessionDep, customer: ShopperDep,
                       number: str, body: ReturnIn) -> OrderOut:
     """The owner asks to return a shipped order for a refund; the team confirms it and

@@ -28,6 +28,7 @@ from commerce_core.order.repository import OrderRepository
 from commerce_core.order.service import (
     OrderNotCancellable,
     cancel_unpaid,
+    emit_order_event,
     get_order,
     mark_paid,
     mark_refunded,
@@ -43,6 +44,8 @@ REFUNDABLE = frozenset(s for s, moves in ALLOWED.items() if OrderStatus.REFUNDED
 SHOPPER_CANCELLABLE = frozenset({OrderStatus.PAID, OrderStatus.IN_PRODUCTION})
 OPEN = (PaymentState.CREATED, PaymentState.FAILED)
 MONEY_MOVED = frozenset({EventType.PAYMENT_SUCCEEDED, EventType.REFUND_SUCCEEDED})
+UNKEPT = frozenset({"paid_after_cancel", "duplicate_payment"})
+"""Order events of a payment that arrived but could not be kept (and is refunded)."""
 
 
 class IdempotencyConflict(CommerceError):
@@ -210,11 +213,15 @@ def page_view(*, session: Session, token: str, now: datetime) -> PageView | None
     failure = payment.failure_reason if payment.state is PaymentState.FAILED else None
     view = PageView(kind=PageKind.PAYABLE, payment=ref_of(payment), order_number=order.number,
                     message="", last_failure=failure)
+    cancelled = order.status is OrderStatus.CANCELLED
+    if payment.state is PaymentState.SUCCEEDED and cancelled:
+        return _with(view, PageKind.REFUNDED, "This payment arrived after the order had been "
+                                              "cancelled, so it is being refunded.")
     if payment.state is PaymentState.SUCCEEDED:
         return _with(view, PageKind.PAID, "This order is paid. Thank you!")
     if payment.state is PaymentState.REFUNDED or order.status is OrderStatus.REFUNDED:
         return _with(view, PageKind.REFUNDED, "This payment was refunded.")
-    if order.payment_status is not PaymentStatus.UNPAID:
+    if order.payment_status is not PaymentStatus.UNPAID and not cancelled:
         return _with(view, PageKind.PAID, "This order is paid. Thank you!")
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return _with(view, PageKind.CLOSED, "This order was cancelled and can no longer be "
@@ -297,6 +304,10 @@ def _succeeded(session: Session, payment: Payment, event: WebhookEventIn,
     # was cancelled, or another link paid it. Give the money back.
     why = ("paid_after_cancel" if order.status is OrderStatus.CANCELLED
            else "duplicate_payment")
+    if why == "paid_after_cancel":  # money came after all: the order must not say "unpaid"
+        PaymentRepository(session).set_order_payment_status(
+            order, to=PaymentStatus.REFUND_PENDING, expected=PaymentStatus.UNPAID,
+            statuses=(OrderStatus.CANCELLED,))
     OrderRepository(session).record(order, event=why, data={"payment": ref})
     OrderRepository(session).record(order, event="refund_requested",
                                     data={"payment": ref, "by": "automatic", "reason": why})
@@ -329,7 +340,23 @@ def _refunded(session: Session, payment: Payment, event: WebhookEventIn,
     else:  # a payment the order did not keep, or money back after the parcel left
         OrderRepository(session).record(order, event="payment_refunded",
                                         data={"payment": ref, "refund": event.data.provider_ref})
+        _tell_unkept_refund(session, order, payment)
     return EventOutcome("processed")
+
+
+def _tell_unkept_refund(session: Session, order: Order, payment: Payment) -> None:
+    """A payment the order did not keep went back (it came after the order was cancelled,
+    or a second link was paid too): the order says so, and the shopper is told."""
+    ref = payment_ref(payment)
+    why = next((e.type for e in order.events if e.type in UNKEPT
+                and e.data.get("payment") == ref), None)
+    if why is None:
+        return  # money back after the parcel left: the team's refund, told by them
+    PaymentRepository(session).set_order_payment_status(
+        order, to=PaymentStatus.REFUNDED, expected=PaymentStatus.REFUND_PENDING,
+        statuses=(OrderStatus.CANCELLED,))
+    emit_order_event(session=session, order=order, kind="payment_refunded", reason=why,
+                     amount=str(payment.amount), currency=payment.currency)
 
 
 # --- refunds and cancellation ----------------------------------------------------------

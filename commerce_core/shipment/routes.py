@@ -5,16 +5,18 @@ from fastapi import APIRouter
 from commerce_core import clock
 from commerce_core.auth import MerchantDep, ServiceDep
 from commerce_core.db import SessionDep
+from commerce_core.errors import error_responses
 from commerce_core.order.service import get_order, owned_order
+from commerce_core.params import OrderId
 from commerce_core.shipment import service
 from commerce_core.shipment.schemas import ShipmentOut
 from commerce_core.shopper import ShopperDep
 
-router = APIRouter(tags=["shipments"])
+router = APIRouter(tags=["shipments"], responses=error_responses(401, 404, 422))
 
 
 @router.get("/orders/{order_id}/shipment", response_model=ShipmentOut)
-def shipment(_: ServiceDep, session: SessionDep, order_id: int) -> ShipmentOut:
+def shipment(_: ServiceDep, session: SessionDep, order_id: OrderId) -> ShipmentOut:
     order = get_order(session=session, order_id=order_id)
     out = service.track(session=session, order=order, now=clock.now())
     session.commit()
@@ -32,8 +34,8 @@ def my_shipment(_: ServiceDep, session: SessionDep, customer: ShopperDep,
 
 
 @router.post("/merchant/orders/{order_id}/ship", response_model=ShipmentOut,
-             tags=["merchant"])
-def ship(_: MerchantDep, session: SessionDep, order_id: int) -> ShipmentOut:
+             tags=["merchant"], responses=error_responses(409))
+def ship(_: MerchantDep, session: SessionDep, order_id: OrderId) -> ShipmentOut:
     order = get_order(session=session, order_id=order_id)
     now = clock.now()
     service.ship(session=session, order=order, now=now)

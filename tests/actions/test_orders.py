@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +16,23 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.clients.aftersale import AfterSaleClient
+from actions.clients.aftersale import AfterSaleClient, Order
 from actions.order_changes import (
     ActionCancelOrder,
     ActionChangeShippingAddress,
     ActionConfirmOrderChange,
     ActionRequestRefund,
+    cancelled_text,
 )
 from actions.orders import UNAVAILABLE, ActionOrderLookup, ActionOrderStatus
 from actions.shopper import Shopper
+from commerce_core import clock
+from commerce_core.config import get_settings
+from commerce_core.order.service import expire_reservations
+from commerce_core.payment.provider import EventType, PaymentRef, build_event
+from commerce_core.payment.routes import get_provider
 from tests.actions.service_helpers import (
+    SERVICE,
     SHOPPER,
     Shop,
     bot_turn,
@@ -288,6 +297,50 @@ def test_shop_down_at_the_yes_keeps_the_question_open(shop: Shop) -> None:
     messages, _ = run(ActionConfirmOrderChange(shop.aftersale()),
                       answer("affirm", "action_confirm_order_change", f"cancel:{number}"))
     assert messages[0]["text"] == f"Done — order {number} is cancelled. Nothing was charged."
+
+
+def pay_too_late(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:
+    """The order's reservation runs out, then its card is charged after all (and the
+    sandbox refunds it at once); returns the order as the shop now shows it."""
+    link = shop.client.post(f"/api/orders/{order['id']}/payment",
+                            headers={**SERVICE, "Idempotency-Key": f"late-{order['number']}"})
+    assert link.status_code == 201, link.text
+    with shop.db() as session:
+        later = clock.now() + timedelta(minutes=get_settings().reservation_minutes + 1)
+        assert expire_reservations(session=session, now=later) == 1
+        session.commit()
+    provider = shop.app.dependency_overrides[get_provider]()
+    event = build_event(type=EventType.PAYMENT_SUCCEEDED, payment=PaymentRef(
+        token=link.json()["token"], order_id=order["id"], amount=Decimal(order["total"]),
+        currency="EUR"), created=clock.now().timestamp(), provider_ref="ch_late_1")
+    assert shop.client.portal.call(partial(provider.emit, event))
+    return shop.client.get(f"/api/shoppers/web/{SHOPPER}/orders/{order['number']}",
+                           headers=SERVICE).json()
+
+
+def test_an_order_paid_after_its_time_ran_out_is_told_as_refunded(shop: Shop) -> None:
+    # given an order cancelled for want of payment, whose payment came later and went back
+    order = shop.order()
+    number, total = order["number"], order["total"]
+    late = pay_too_late(shop, order)
+    assert (late["status"], late["payment_status"]) == ("cancelled", "refunded")
+    refunded = (f"Your payment of {total} EUR arrived after its reservation had run out; it "
+                "was refunded to your card.")
+    # when the shopper asks where it is
+    messages, _ = run(ActionOrderStatus(shop.aftersale()), status(number))
+    # then the bot says it was charged and refunded, never that nothing was charged
+    assert messages[0]["text"].startswith(f"Order {number} was cancelled.\nItems: ")
+    assert messages[0]["text"].endswith(refunded)
+    # when the shopper asks to cancel it, or for a refund
+    for action, asked in ((ActionCancelOrder, tracker(cancel(number))),
+                          (ActionRequestRefund, refund(number))):
+        messages, events = run(action(shop.aftersale()), asked)
+        assert [m["text"] for m in messages] == [f"Order {number} was cancelled. {refunded}"]
+        assert events == [SlotSet("order_number", number)]
+    # and what the bot says after a cancellation that met such a payment
+    text = cancelled_text(Order.model_validate(late))
+    assert text == f"Done — order {number} is cancelled. {refunded}"
+    assert "Nothing" not in text
 
 
 # --- refund / return --------------------------------------------------------------------

@@ -45,6 +45,8 @@ def test_bot_down_gives_an_apology_and_keeps_the_message(client: TestClient) -> 
     ({"conversation_id": "c-1", "message": "   "}, "empty_message"),
     ({"conversation_id": "bad id!", "message": "hi"}, "invalid_conversation_id"),
     ({"conversation_id": "c-1"}, "empty_message"),
+    ({"conversation_id": "c-1", "message": "blue\x00mug"}, "invalid_message"),
+    ({"conversation_id": "c-1", "payload": "/affirm\x00"}, "invalid_payload"),
 ])
 def test_bad_messages_are_refused_clearly_and_not_recorded(client: TestClient, body: dict,
                                                           code: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
@@ -14,6 +16,10 @@ from fastapi.testclient import TestClient
 from channels.identity import sign_customer_token
 from commerce_core import clock
 from commerce_core.auth import create_api_key
+from commerce_core.config import get_settings
+from commerce_core.order.service import expire_reservations
+from commerce_core.payment.provider import EventType, PaymentRef, build_event
+from commerce_core.payment.routes import get_provider
 from tests.channels.conftest import Gateway
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi
 from tests.channels.fake_rasa import wait_for
@@ -206,3 +212,35 @@ def test_a_telegram_message_that_telegram_refused_is_sent_again_and_recorded_onc
             assert texts(client, "tg-556") == [("bot", text)]
     finally:
         bot_api.stop()
+
+
+def test_a_payment_after_the_reservation_ran_out_is_told_with_its_refund(gateway: Gateway
+                                                                         ) -> None:
+    with gateway() as client:
+        # given a widget shopper whose order was cancelled when its time to pay ran out
+        client.post("/api/chat", json={"conversation_id": "web-late", "message": "hi"})
+        order = place_order(client, "web-late")
+        link = client.post(f"/api/orders/{order['id']}/payment",
+                           headers={**SERVICE, "Idempotency-Key": order["number"]}).json()
+        with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+            later = clock.now() + timedelta(minutes=get_settings().reservation_minutes + 1)
+            assert expire_reservations(session=session, now=later) == 1
+            session.commit()
+        wait_for(lambda: any("was cancelled" in t for _, t in texts(client, "web-late")),
+                 what="the cancellation")
+        # when the card was charged after all (and the sandbox refunds it)
+        provider = client.app.dependency_overrides[get_provider]()  # type: ignore[attr-defined]
+        event = build_event(type=EventType.PAYMENT_SUCCEEDED, payment=PaymentRef(
+            token=link["token"], order_id=order["id"], amount=Decimal(link["amount"]),
+            currency=link["currency"]), created=clock.now().timestamp(), provider_ref="ch_9")
+        assert client.portal.call(partial(provider.emit, event))
+        # then the shopper hears the truth: charged late, and refunded
+        refund_text = (f"Your payment for order {order['number']} arrived after its "
+                       "reservation had run out, so the order could not go ahead. We refunded "
+                       f"{order['total']} EUR to your card; banks usually show it within "
+                       "5-10 days.")
+        wait_for(lambda: ("bot", refund_text) in texts(client, "web-late"),
+                 what="the refund message")
+        said = [t for role, t in texts(client, "web-late") if role == "bot"]
+        assert not any("Nothing was charged" in t for t in said), said
+        assert said.index(refund_text) == len(said) - 1

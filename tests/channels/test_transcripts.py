@@ -67,6 +67,19 @@ def test_every_recorded_message_reaches_the_sql_transcript(
         "web", "c-1", "bot")
 
 
+def test_a_nul_never_loses_a_transcript_row(session_factory: sessionmaker[Session]) -> None:
+    # given text that PostgreSQL cannot store as it is (a bot answer, an agent's reply)
+    history = TranscriptHistory(MemoryHistory(50), session_factory)
+    # when it is recorded
+    record(history, "c-nul", ChatMessage(role="bot", text="odd\x00answer",
+                                         buttons=[Button(title="A\x00", payload="/a")]))
+    # then the row is there, the NUL shown as the replacement character
+    with session_factory() as session:
+        rows = transcript(session=session, conversation_id="c-nul")
+    assert [(r["role"], r["text"]) for r in rows] == [("bot", "odd\ufffdanswer")]
+    assert rows[0]["buttons"] == [{"title": "A\ufffd", "payload": "/a"}]
+
+
 def test_search_finds_words_in_any_case_and_takes_wildcards_literally(
         session_factory: sessionmaker[Session]) -> None:
     history = TranscriptHistory(MemoryHistory(50), session_factory)

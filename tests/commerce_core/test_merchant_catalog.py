@@ -72,8 +72,8 @@ def test_csv_export_then_import_round_trips_and_reports_bad_rows(demo_catalog,
         assert len(rows) >= 300 and rows[0]["sku"] == "CER-MUG-001"
         report = client.post("/api/merchant/catalog/import", headers=merchant,
                              content=exported.content).json()
-        assert (report["created"], report["errors"]) == (0, [])
-        assert report["updated"] == len(rows)
+        assert (report["created"], report["updated"], report["errors"]) == (0, 0, [])
+        assert report["unchanged"] == len(rows)
 
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
@@ -115,3 +115,41 @@ def test_rules_are_editable_and_drive_the_quote(demo_catalog, tmp_path: Path) ->
                               json={"options": {"rush": True, "glitter": "yes"}})
         assert refused.status_code == 422
         assert [v["code"] for v in refused.json()["error"]["details"]] == ["unknown_option"]
+
+
+def test_csv_export_escapes_formulas_and_the_import_reads_them_back(demo_catalog,
+                                                                   tmp_path: Path) -> None:
+    with api(demo_catalog, tmp_path) as client:
+        merchant = merchant_headers(demo_catalog)
+        # given products whose words a spreadsheet would run as formulas
+        names = {"FX-1": '=HYPERLINK("http://evil.example","Click")', "FX-2": "-5% clay",
+                 "FX-3": "@SUM(A1:A9)", "FX-4": "'=already quoted", "FX-5": "'Tis the season"}
+        for sku, name in names.items():
+            created = client.post("/api/merchant/products", headers=merchant, json={
+                **NEW_PRODUCT, "name": name, "description": "+cmd|' /C calc'!A0",
+                "handle": sku.lower(), "variants": [{"sku": sku, "price": "10.00",
+                                                     "stock": 1}]})
+            assert created.status_code == 201, created.text
+        # and one whose handle comes from its name, not from its SKU
+        bowl = client.post("/api/merchant/products", headers=merchant, json=NEW_PRODUCT).json()
+        # when the catalog is exported
+        exported = client.get("/api/merchant/catalog/export", headers=merchant)
+        rows = {r["sku"]: r for r in csv.DictReader(io.StringIO(exported.text))}
+        # then no cell starts with = + - @, and apostrophe-led cells keep their meaning
+        assert {sku: rows[sku]["name"] for sku in names} == {
+            "FX-1": '\'=HYPERLINK("http://evil.example","Click")', "FX-2": "'-5% clay",
+            "FX-3": "'@SUM(A1:A9)", "FX-4": "''=already quoted", "FX-5": "'Tis the season"}
+        assert rows["FX-1"]["description"] == "'+cmd|' /C calc'!A0"
+        cells = [cell for row in rows.values() for cell in row.values()]
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+        # when it is imported again, every value is exactly what it was
+        report = client.post("/api/merchant/catalog/import", headers=merchant,
+                             content=exported.content).json()
+        assert (report["created"], report["errors"]) == (0, [])
+        assert product_id(demo_catalog, "CER-RAKU-1") == bowl["id"]
+        assert client.get(f"/api/products/{bowl['id']}", headers=SERVICE).json()["handle"] == \
+            "raku-tea-bowl"
+        for sku, name in names.items():
+            product = client.get(f"/api/products/{product_id(demo_catalog, sku)}",
+                                 headers=SERVICE).json()
+            assert (product["name"], product["description"]) == (name, "+cmd|' /C calc'!A0")

@@ -31,6 +31,7 @@ from commerce_core.models import (
     Order,
     OrderEvent,
     OrderStatus,
+    OutboxMessage,
     Payment,
     PaymentState,
     Variant,
@@ -641,6 +642,43 @@ def test_a_payment_after_the_reservation_expired_is_refunded_automatically(shop:
     assert "refunded" in page.text and "<form" not in page.text
 
 
+def _news(shop: Shop, order_id: int) -> list[tuple[str, dict[str, Any]]]:
+    """The order news written to the outbox for the shopper, oldest first."""
+    with shop.db() as session:
+        return [(m.kind, m.data) for m in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.stream == f"order:{order_id}")
+            .order_by(OutboxMessage.id))]
+
+
+def test_a_late_payment_tells_the_shopper_of_its_refund(shop: Shop) -> None:
+    # given an order cancelled when its reservation ran out, with a payment link open
+    order = shop.place_order()
+    shop.payment_link(order["id"], "key-late")
+    other = shop.payment_link(order["id"], "key-late-2").json()["url"]
+    [payment, _] = shop.payments(order["id"])
+    with shop.db() as session:
+        later = clock.now() + timedelta(minutes=get_settings().reservation_minutes + 1)
+        assert expire_reservations(session=session, now=later) == 1
+        session.commit()
+    # when the card is charged after all, and the sandbox refunds it
+    event = build_event(type=EventType.PAYMENT_SUCCEEDED, payment=_ref(payment),
+                        created=clock.now().timestamp(), provider_ref="ch_late_9")
+    assert shop.client.portal.call(partial(shop.provider.emit, event))
+    # then the order says the money came and went back, and the shopper is to be told
+    seen = shop.client.get(f"/api/shoppers/web/alice/orders/{order['number']}",
+                           headers=SERVICE).json()
+    assert (seen["status"], seen["payment_status"]) == ("cancelled", "refunded")
+    news = _news(shop, order["id"])
+    assert [kind for kind, _ in news] == ["order.cancelled", "order.payment_refunded"]
+    told = news[-1][1]
+    assert (told["reason"], told["amount"], told["currency"]) == (
+        "paid_after_cancel", order["total"], "EUR")
+    assert told["identities"] == [{"channel": "web", "external_id": "alice"}]
+    # and the other payment page of the order does not call it paid
+    page = shop.client.get(httpx.URL(other).path)
+    assert "cancelled" in page.text and "This order is paid" not in page.text
+
+
 def test_a_second_link_paid_for_a_paid_order_is_refunded(shop: Shop) -> None:
     # given
     order = shop.place_order()
@@ -658,4 +696,9 @@ def test_a_second_link_paid_for_a_paid_order_is_refunded(shop: Shop) -> None:
     assert states == [PaymentState.SUCCEEDED, PaymentState.REFUNDED]
     assert shop.order(order["id"]).status is OrderStatus.PAID
     assert shop.events(order["id"]).count("paid") == 1
+    # the order stays paid by the first payment; the shopper hears of the second's refund
+    assert shop.order(order["id"]).payment_status.value == "paid"
+    [(kind, told)] = [n for n in _news(shop, order["id"]) if n[0] != "order.paid"]
+    assert (kind, told["reason"], told["amount"]) == (
+        "order.payment_refunded", "duplicate_payment", order["total"])
     assert "duplicate_payment" in shop.events(order["id"])

@@ -5,7 +5,7 @@ starts a new conversation.
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-12-11
+Create Date: 2026-12-06
 """
 from collections.abc import Sequence
 
