@@ -4,7 +4,6 @@ person)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -12,17 +11,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from actions.fallback import CLARIFY, OFFER, ActionFallback
-from knowledge.faq_parser import read_faq_file
-from tests.actions.service_helpers import Shop, entity, run, start_shop, tracker, user
+from tests.actions.service_helpers import Shop, entity, faq_answer, run, start_shop, tracker, user
 
-REPO = Path(__file__).resolve().parents[2]
 PERSON = {"title": "Talk to a person", "payload": "/request_human"}
 
 
 @pytest.fixture(scope="module")
 def shipping_answer() -> str:
-    entries = read_faq_file(REPO / "knowledge" / "faq" / "shipping.md").entries
-    return next(e.answer for e in entries if e.question == "How long does delivery take?")
+    return faq_answer("shipping.md", "How long does delivery take?")
 
 
 @pytest.fixture(scope="module")

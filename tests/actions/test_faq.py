@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from rasa_sdk.events import SlotSet
@@ -12,29 +11,24 @@ from sqlalchemy.orm import sessionmaker
 
 from actions.clients.knowledge import KnowledgeClient
 from actions.faq import NOT_SURE, UNAVAILABLE, ActionAnswerFaq, looks_like_question
-from knowledge.faq_parser import read_faq_file
-from knowledge.faq_text import join_paragraphs
 from tests.actions.service_helpers import (
     Shop,
     bot_turn,
     down_settings,
     entity,
+    faq_answer,
     run,
     start_shop,
     tracker,
     user,
 )
 
-REPO = Path(__file__).resolve().parents[2]
 PERSON = {"title": "Talk to a person", "payload": "/request_human"}
 
 
 @pytest.fixture(scope="module")
 def shipping_answer() -> str:
-    """The merchant's answer as the shopper reads it: the file's line wraps joined."""
-    entries = read_faq_file(REPO / "knowledge" / "faq" / "shipping.md").entries
-    return join_paragraphs(
-        next(e.answer for e in entries if e.question == "How long does delivery take?"))
+    return faq_answer("shipping.md", "How long does delivery take?")
 
 
 @pytest.fixture(scope="module")
