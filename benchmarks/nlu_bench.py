@@ -144,7 +144,10 @@ def heldout_examples() -> list[tuple[str, str, set[tuple[str, int, int]]]]:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # bot/ on the path: the pipeline's own components (bot/atelier_nlu), wherever Rasa runs
+    path = os.pathsep.join(p for p in [str(ROOT / "bot"), os.environ.get("PYTHONPATH")] if p)
+    return {**os.environ, "PYTHONPATH": path, "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def _rasa(rasa: str, args: list[str], cwd: Path) -> None:

@@ -44,7 +44,8 @@ start() {  # start NAME CMD...
 # talk to the gateway, never to Rasa, so Rasa serves no CORS.
 export ATELIER_RASA_API_TOKEN="${ATELIER_RASA_API_TOKEN:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
 log "Starting the Rasa server and the action server"
-start rasa "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$ATELIER_RASA_API_TOKEN" \
+# (bot/ on its path: the NLU pipeline's own components, bot/atelier_nlu)
+start rasa env PYTHONPATH="$ROOT/bot:$PYTHONPATH" "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$ATELIER_RASA_API_TOKEN" \
   -i "${ATELIER_APP_HOST:-127.0.0.1}" --port "$RASA_PORT" --model "$MODEL" \
   --endpoints bot/endpoints.yml --credentials bot/credentials.yml
 # rasa-sdk listens on every interface unless SANIC_HOST says otherwise; only Rasa calls it.

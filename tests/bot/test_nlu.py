@@ -78,6 +78,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _served_env() -> dict[str, str]:
+    """As a deployment runs Rasa: the pipeline's own components importable from bot/, and
+    no encoder outside the model (training copied it in)."""
+    env = {k: v for k, v in os.environ.items() if k != "ATELIER_NLU_ENCODER_DIR"}
+    path = os.pathsep.join(p for p in [str(REPO / "bot"), env.get("PYTHONPATH", "")] if p)
+    return {**env, "PYTHONPATH": path, "RASA_TELEMETRY_ENABLED": "false"}
+
+
 @pytest.fixture(scope="module")
 def parse(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     rasa, model = os.environ.get("ATELIER_TEST_RASA_BIN"), os.environ.get(
@@ -91,7 +99,7 @@ def parse(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     log = (workdir / "rasa.log").open("w")
     server = subprocess.Popen(
         [rasa, "run", "--enable-api", "-i", "127.0.0.1", "--port", str(port), "-m", model],
-        cwd=workdir, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+        cwd=workdir, env=_served_env(),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 

@@ -1,0 +1,73 @@
+"""Lay out the NLU sentence encoder for Rasa: the app's MiniLM ONNX graph and tokenizer.
+
+    python scripts/export_nlu_encoder.py TARGET_PARENT     # prints the encoder's folder
+
+Runs in the app's venv (``scripts/setup.sh`` calls it before ``rasa train``): the graph is
+the one the knowledge service exports for single-query search (``knowledge/onnx_encoder.py``:
+the same weights, mean pooling and normalisation inside), reused from its cache when there.
+The folder is named by the graph's key, so a new model or exporter gives a new folder, and
+it holds everything Rasa's featurizer needs: ``encoder.onnx``, the model's own
+``tokenizer.json`` and ``encoder.json`` (name, key, dimension, token limit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from knowledge.config import get_settings
+from knowledge.embedding import model_path
+from knowledge.onnx_encoder import export_graph, graph_key
+
+MODEL = "all-MiniLM-L6-v2"
+log = logging.getLogger("export_nlu_encoder")
+
+
+def export(target_parent: Path, *, model: str = MODEL) -> Path:
+    """The encoder's folder under ``target_parent``, written once per graph key."""
+    directory = model_path(model)
+    key = graph_key(directory)
+    target = target_parent / f"{directory.name}-{key}"
+    if (target / "encoder.json").is_file():
+        return target
+    graph = get_settings().encoder_cache_path / f"{directory.name}-{key}.onnx"
+    if not graph.is_file():
+        from sentence_transformers import SentenceTransformer
+
+        log.info("exporting %s to %s", model, graph)
+        export_graph(SentenceTransformer(str(directory), device="cpu"), graph)
+    pooling = json.loads((directory / "1_Pooling" / "config.json").read_text())
+    limits = json.loads((directory / "sentence_bert_config.json").read_text())
+    target_parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=target_parent, prefix=".export-"))
+    scratch.chmod(0o755)
+    try:
+        shutil.copyfile(graph, scratch / "encoder.onnx")
+        shutil.copyfile(directory / "tokenizer.json", scratch / "tokenizer.json")
+        identity = {"name": model, "graph": key,
+                    "dimension": int(pooling["word_embedding_dimension"]),
+                    "max_tokens": int(limits["max_seq_length"])}
+        (scratch / "encoder.json").write_text(json.dumps(identity, indent=2) + "\n")
+        os.replace(scratch, target)  # readers see a whole folder or none
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("target_parent", type=Path)
+    args = parser.parse_args(argv)
+    sys.stdout.write(f"{export(args.target_parent)}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
