@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import Any
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -42,15 +42,15 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
     """Multinomial logistic regression over [embedding · w ‖ char tf-idf ‖ word tf-idf]."""
 
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         return [SentenceEmbeddingFeaturizer]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["sklearn"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "dense_weight": 2.0,
             "C": 10.0,
@@ -63,30 +63,30 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             "ranking_length": 10,
         }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage,
                  resource: Resource) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self.classes: List[str] = []
-        self.ngrams: List[NgramTfidf] = []
+        self.classes: list[str] = []
+        self.ngrams: list[NgramTfidf] = []
         self.dense_dimension = 0
-        self.coef: Optional[np.ndarray] = None
-        self.intercept: Optional[np.ndarray] = None
+        self.coef: np.ndarray | None = None
+        self.intercept: np.ndarray | None = None
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         for key in ("char_ngrams", "word_ngrams"):
             low, high = config.get(key, cls.get_default_config()[key])
             if not 1 <= low <= high:
                 raise InvalidConfigException(f"{cls.__name__}: bad {key} {[low, high]}")
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceIntentClassifier":
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SentenceIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _dense(self, messages: List[Message]) -> np.ndarray:
+    def _dense(self, messages: list[Message]) -> np.ndarray:
         rows = []
         for message in messages:
             _, sentence = message.get_dense_features(TEXT)
@@ -96,7 +96,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             rows.append(sentence.features.reshape(-1))
         return np.vstack(rows) * float(self.config["dense_weight"])
 
-    def _features(self, messages: List[Message]) -> csr_matrix:
+    def _features(self, messages: list[Message]) -> csr_matrix:
         texts = [message.get(TEXT) or "" for message in messages]
         blocks = [csr_matrix(self._dense(messages))]
         blocks += [part.transform(texts) for part in self.ngrams]
@@ -130,7 +130,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.persist()
         return self._resource
 
-    def probabilities(self, messages: List[Message]) -> np.ndarray:
+    def probabilities(self, messages: list[Message]) -> np.ndarray:
         """Softmax of the linear scores: what ``predict_proba`` of the fitted model gives."""
         assert self.coef is not None and self.intercept is not None
         scores = self._features(messages) @ self.coef.T + self.intercept
@@ -138,14 +138,14 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self.coef is None:
             return messages
         with_text = [m for m in messages if m.get(TEXT)]
         if not with_text:
             return messages
         length = int(self.config["ranking_length"])
-        for message, probabilities in zip(with_text, self.probabilities(with_text)):
+        for message, probabilities in zip(with_text, self.probabilities(with_text), strict=True):
             ranking = [{"name": self.classes[i], "confidence": float(probabilities[i])}
                        for i in np.argsort(-probabilities)]
             message.set(INTENT, ranking[0], add_to_output=True)
@@ -166,9 +166,9 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                      **{f"idf{i}": part.idf for i, part in enumerate(self.ngrams)})
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any
-             ) -> "SentenceIntentClassifier":
+             ) -> SentenceIntentClassifier:
         component = cls(config, model_storage, resource)
         try:
             with model_storage.read_from(resource) as directory:
@@ -183,5 +183,5 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         component.classes = list(state["classes"])
         component.dense_dimension = int(state["dense_dimension"])
         component.ngrams = [NgramTfidf.from_dict(part, weights)
-                            for part, weights in zip(state["ngrams"], idf)]
+                            for part, weights in zip(state["ngrams"], idf, strict=True)]
         return component

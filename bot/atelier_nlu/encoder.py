@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import BaseSettings
@@ -26,13 +27,13 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 class EncoderSettings(BaseSettings):
     """Where the set-up left the exported encoder (only read while training)."""
 
-    nlu_encoder_dir: Optional[Path] = None
+    nlu_encoder_dir: Path | None = None
 
     class Config:
         env_prefix = "ATELIER_"
 
 
-def identity(directory: Path) -> Dict[str, Any]:
+def identity(directory: Path) -> dict[str, Any]:
     """The encoder's ``encoder.json``: model name, graph key, dimension, token limit."""
     return json.loads((directory / IDENTITY_FILE).read_text(encoding="utf-8"))
 
@@ -82,7 +83,7 @@ class SentenceEncoder:
         encodings = self._tokenizer.encode_batch(list(texts)) if texts else []
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), batch_size):
-            rows: List[int] = order[start:start + batch_size]
+            rows: list[int] = order[start:start + batch_size]
             width = max(len(encodings[i].ids) for i in rows)
             ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros_like(ids)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -34,7 +34,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             **DenseFeaturizer.get_default_config(),
             "encoder_dir": None,
@@ -43,24 +43,24 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["onnxruntime", "tokenizers"]
 
-    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage,
-                 resource: Resource, encoder: Optional[SentenceEncoder] = None) -> None:
+    def __init__(self, config: dict[str, Any], name: str, model_storage: ModelStorage,
+                 resource: Resource, encoder: SentenceEncoder | None = None) -> None:
         super().__init__(name, config)
         self._model_storage = model_storage
         self._resource = resource
         self._encoder = encoder
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         if int(config.get("threads") or 0) < 1 or int(config.get("batch_size") or 0) < 1:
             raise InvalidConfigException(f"{cls.__name__}: threads and batch_size must be >= 1")
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEmbeddingFeaturizer":
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SentenceEmbeddingFeaturizer:
         return cls(config, execution_context.node_name, model_storage, resource)
 
     def _source(self) -> Path:
@@ -78,20 +78,20 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any
-             ) -> "SentenceEmbeddingFeaturizer":
+             ) -> SentenceEmbeddingFeaturizer:
         with model_storage.read_from(resource) as directory:
             encoder = SentenceEncoder(directory, threads=int(config["threads"]))
         return cls(config, execution_context.node_name, model_storage, resource, encoder)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._encoder is None:
             raise RuntimeError(f"{type(self).__name__} was used before it was trained")
         with_text = [m for m in messages if m.get(TEXT)]
         vectors = self._encoder.encode([m.get(TEXT) for m in with_text],
                                        batch_size=int(self._config["batch_size"]))
-        for message, vector in zip(with_text, vectors):
+        for message, vector in zip(with_text, vectors, strict=True):
             self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
         return messages
 

@@ -9,7 +9,8 @@ in training pulls a message towards an intent.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, List, Sequence, Tuple
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_matrix, diags
@@ -33,8 +34,8 @@ class NgramTfidf:
     an array instead of a pickled object.
     """
 
-    def __init__(self, analyzer: str, ngram_range: Tuple[int, int], min_df: int = 1,
-                 vocabulary: Dict[str, int] | None = None,
+    def __init__(self, analyzer: str, ngram_range: tuple[int, int], min_df: int = 1,
+                 vocabulary: dict[str, int] | None = None,
                  idf: np.ndarray | None = None) -> None:
         self.analyzer = analyzer
         self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
@@ -42,12 +43,12 @@ class NgramTfidf:
         self.vocabulary = vocabulary
         self.idf = idf
 
-    def _counter(self, vocabulary: Dict[str, int] | None = None) -> CountVectorizer:
+    def _counter(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
         return CountVectorizer(analyzer=self.analyzer, ngram_range=self.ngram_range,
                                min_df=1 if vocabulary else self.min_df, lowercase=False,
                                token_pattern=WORD, vocabulary=vocabulary, dtype=np.float64)
 
-    def fit(self, texts: Sequence[str]) -> "NgramTfidf":
+    def fit(self, texts: Sequence[str]) -> NgramTfidf:
         counter = self._counter()
         counts = counter.fit_transform([normalise(t) for t in texts])
         self.vocabulary = {term: int(i) for term, i in counter.vocabulary_.items()}
@@ -63,16 +64,13 @@ class NgramTfidf:
         counts.data = np.log(counts.data) + 1.0
         return normalize(counts @ diags(self.idf), norm="l2", copy=False).tocsr()
 
-    def to_dict(self) -> Dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """What :meth:`from_dict` needs, the idf aside (it goes into the array file)."""
         return {"analyzer": self.analyzer, "ngram_range": list(self.ngram_range),
                 "min_df": self.min_df, "vocabulary": self.vocabulary}
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any], idf: np.ndarray) -> "NgramTfidf":
+    def from_dict(cls, data: dict[str, Any], idf: np.ndarray) -> NgramTfidf:
         return cls(data["analyzer"], tuple(data["ngram_range"]), data["min_df"],
                    {str(k): int(v) for k, v in data["vocabulary"].items()}, idf)
 
-
-def sizes(parts: List[NgramTfidf]) -> List[int]:
-    return [len(p.vocabulary or {}) for p in parts]
