@@ -42,6 +42,8 @@ class NgramTfidf:
         self.min_df = int(min_df)
         self.vocabulary = vocabulary
         self.idf = idf
+        self._fixed: CountVectorizer | None = None
+        """Built once: scikit-learn validates a given vocabulary on an instance's first use."""
 
     def _counter(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
         return CountVectorizer(analyzer=self.analyzer, ngram_range=self.ngram_range,
@@ -52,6 +54,7 @@ class NgramTfidf:
         counter = self._counter()
         counts = counter.fit_transform([normalise(t) for t in texts])
         self.vocabulary = {term: int(i) for term, i in counter.vocabulary_.items()}
+        self._fixed = None
         documents = np.bincount(counts.indices, minlength=counts.shape[1])
         self.idf = np.log((1 + counts.shape[0]) / (1 + documents)) + 1.0
         return self
@@ -59,7 +62,9 @@ class NgramTfidf:
     def transform(self, texts: Iterable[str]) -> csr_matrix:
         if self.vocabulary is None or self.idf is None:
             raise RuntimeError("NgramTfidf.transform before fit")
-        counts = self._counter(self.vocabulary).transform([normalise(t) for t in texts])
+        if self._fixed is None:
+            self._fixed = self._counter(self.vocabulary)
+        counts = self._fixed.transform([normalise(t) for t in texts])
         counts = csr_matrix(counts, dtype=np.float64)
         counts.data = np.log(counts.data) + 1.0
         return normalize(counts @ diags(self.idf), norm="l2", copy=False).tocsr()
