@@ -20,6 +20,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -61,6 +62,13 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             "max_iter": 1000,
             "tol": 1e-3,
             "ranking_length": 10,
+            # A message is called out of scope only when the model is sure of it; below
+            # this it is not understood (nlu_fallback: the bot asks to rephrase and, the
+            # second time, offers a person). Everything unfamiliar, keyboard mashing
+            # included, lands nearest the broad out-of-scope class, but a real everyday
+            # question is recognised as one with more confidence (bot/config.yml).
+            "out_of_scope_intent": "out_of_scope",
+            "out_of_scope_threshold": 0.65,
         }
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage,
@@ -169,6 +177,11 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         for message, probabilities in zip(with_text, self.probabilities(with_text), strict=True):
             ranking = [{"name": self.classes[i], "confidence": float(probabilities[i])}
                        for i in np.argsort(-probabilities)]
+            unsure = float(self.config["out_of_scope_threshold"])
+            if (ranking[0]["name"] == self.config["out_of_scope_intent"]
+                    and ranking[0]["confidence"] < unsure):
+                ranking.insert(0, {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                                   "confidence": unsure})
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking[:length] if length > 0 else ranking,
                         add_to_output=True)

@@ -17,6 +17,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from atelier_nlu.encoder import EncoderSettings, SentenceEncoder, copy_encoder
+from atelier_nlu.ngrams import canonical
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +28,12 @@ logger = logging.getLogger(__name__)
 class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Adds the all-MiniLM-L6-v2 embedding of a message's text as its sentence feature.
 
-    Training copies the exported encoder (``encoder_dir``, else ``ATELIER_NLU_ENCODER_DIR``
-    as ``scripts/setup.sh`` sets it) into the model's storage, so ``rasa run`` needs
-    nothing outside the model. Only sentence features are set: the intent classifier
-    reads one vector per message, and no component here needs one per token.
+    Order numbers and email addresses are encoded in one canonical spelling
+    (:func:`atelier_nlu.ngrams.canonical`). Training copies the exported encoder
+    (``encoder_dir``, else ``ATELIER_NLU_ENCODER_DIR`` as ``scripts/setup.sh`` sets it) into
+    the model's storage, so ``rasa run`` needs nothing outside the model. Only sentence
+    features are set: the intent classifier reads one vector per message, and no component
+    here needs one per token.
     """
 
     @staticmethod
@@ -89,7 +92,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         if self._encoder is None:
             raise RuntimeError(f"{type(self).__name__} was used before it was trained")
         with_text = [m for m in messages if m.get(TEXT)]
-        vectors = self._encoder.encode([m.get(TEXT) for m in with_text],
+        vectors = self._encoder.encode([canonical(m.get(TEXT)) for m in with_text],
                                        batch_size=int(self._config["batch_size"]))
         for message, vector in zip(with_text, vectors, strict=True):
             self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)

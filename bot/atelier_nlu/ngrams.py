@@ -19,11 +19,23 @@ from sklearn.preprocessing import normalize
 
 DIGIT = re.compile(r"\d")
 WORD = r"(?u)\b\w+\b"
+ORDER_NUMBER = re.compile(r"\bAT-[A-Z0-9]{6}\b|#\d{4,}\b|\b\d{6,}\b", re.IGNORECASE)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def canonical(text: str) -> str:
+    """Every order number and email address written the same way.
+
+    They are codes: the letters of "AT-JWDMC9" or of a shopper's address say nothing about
+    what the shopper wants, yet the encoder's word pieces and the n-grams would read them.
+    The patterns are those of the entities (nlu_data/regexes.yml).
+    """
+    return EMAIL.sub("name@example.com", ORDER_NUMBER.sub("AT-123456", text))
 
 
 def normalise(text: str) -> str:
-    """Lower case, digits reduced to their shape."""
-    return DIGIT.sub("0", text.lower())
+    """Canonical codes, lower case, digits reduced to their shape."""
+    return DIGIT.sub("0", canonical(text).lower())
 
 
 class NgramTfidf:

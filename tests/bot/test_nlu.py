@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 HELDOUT = REPO / "bot" / "nlu_eval" / "heldout.yml"
 ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<entity>[^)]+)\)|\{[^}]*\})")
 # Measured with the chosen pipeline (bot/config.yml, fallback included): served intent
-# accuracy 0.951 (0.872 with the previous, n-gram-only pipeline), entity F1 0.960.
+# accuracy 0.945 (0.872 with the previous, n-gram-only pipeline), entity F1 0.960.
 MIN_INTENT_ACCURACY = 0.92
 MIN_ENTITY_F1 = 0.92
 

@@ -31,7 +31,7 @@ REALISTIC = REPO / "bot" / "nlu_eval" / "realistic.yml"
 HELDOUT = REPO / "bot" / "nlu_eval" / "heldout.yml"
 DEV = REPO / "bot" / "nlu_eval" / "dev.yml"
 # Served figures of the chosen pipeline (bot/config.yml) on the realistic set: in-scope
-# accuracy 0.915, out-of-scope false-accept 6.6%. The goals are >= 0.92 and <= 10%; the
+# accuracy 0.916, out-of-scope false-accept 7.7%. The goals are >= 0.92 and <= 10%; the
 # accuracy floor guards what is reached until the goal is.
 MIN_IN_SCOPE_ACCURACY = 0.90
 MAX_FALSE_ACCEPT_RATE = 0.10
