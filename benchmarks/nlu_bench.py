@@ -1,17 +1,21 @@
-"""NLU pipelines compared on the held-out set: a light pipeline (sparse features + logistic
-regression, entities from regexes and lookup tables) against DIET.
+"""NLU pipelines compared: the previous light pipeline (n-gram features + Rasa's logistic
+regression) against the chosen one (MiniLM sentence embeddings + tf-idf n-grams in one
+logistic regression, bot/atelier_nlu), both with entities from regexes and lookup tables.
 
     python -m benchmarks.nlu_bench          # writes benchmarks/report/nlu_choice.md
 
 Each candidate is trained on nlu_data/ only (``rasa train nlu``), evaluated with
 ``rasa test nlu --nlu bot/nlu_eval/heldout.yml``, then served by ``rasa run --enable-api``
-to time ``POST /model/parse`` on every held-out message. Rasa lives in its own Python 3.10
-venv, so everything goes through its command line.
+to time ``POST /model/parse`` on every held-out message and to score what it answers on
+the held-out, development and realistic sets (summary figures only). Rasa lives in its own
+Python 3.10 venv, so everything goes through its command line; the chosen pipeline's
+sentence encoder is exported with this (the app's) venv first, as the set-up does.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -32,8 +36,11 @@ from benchmarks.common import REPORT_DIR, Report, Series, percentile, plt
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "bot" / "nlu_eval" / "heldout.yml"
+SETS = {"dev": ROOT / "bot" / "nlu_eval" / "dev.yml",
+        "realistic": ROOT / "bot" / "nlu_eval" / "realistic.yml"}
+"""Scored on the served model by scripts/eval_nlu.py's figures (never per message)."""
 PARSE_RUNS = 2
-FALLBACK_THRESHOLD, FALLBACK_AMBIGUITY = 0.3, 0.05
+FALLBACK_THRESHOLD, FALLBACK_AMBIGUITY = 0.25, 0.05
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.4)
 AMBIGUITY = (0.0, 0.05, 0.1)
 
@@ -54,32 +61,43 @@ _REGEX_EXTRACTOR = """\
     use_lookup_tables: true
     use_regexes: true
 """
-_TAIL = f"""\
+
+
+def _tail(threshold: float, ambiguity: float) -> str:
+    return f"""\
   - name: EntitySynonymMapper
   - name: FallbackClassifier
-    threshold: {FALLBACK_THRESHOLD}
-    ambiguity_threshold: {FALLBACK_AMBIGUITY}
+    threshold: {threshold}
+    ambiguity_threshold: {ambiguity}
 """
+
+
 CANDIDATES: dict[str, str] = {
-    "light (LogReg + regex/lookup entities)": _COMMON_HEAD + """\
+    "light (n-grams + Rasa LogReg)": _COMMON_HEAD + """\
   - name: LogisticRegressionClassifier
     max_iter: 200
     random_state: 7
-""" + _REGEX_EXTRACTOR + _TAIL,
-    "DIET (intents + entities, 60 epochs)": _COMMON_HEAD + """\
-  - name: DIETClassifier
-    epochs: 60
-    constrain_similarities: true
-    random_seed: 7
-""" + _TAIL,
-    "DIET intents + regex/lookup entities": _COMMON_HEAD + """\
-  - name: DIETClassifier
-    epochs: 60
-    entity_recognition: false
-    constrain_similarities: true
-    random_seed: 7
-""" + _REGEX_EXTRACTOR + _TAIL,
+""" + _REGEX_EXTRACTOR + _tail(0.3, 0.05),
+    "MiniLM + tf-idf LogReg (chosen)": """\
+  - name: WhitespaceTokenizer
+  - name: atelier_nlu.featurizer.SentenceEmbeddingFeaturizer
+  - name: atelier_nlu.classifier.SentenceIntentClassifier
+    dense_weight: 2.0
+    C: 10.0
+""" + _REGEX_EXTRACTOR + _tail(FALLBACK_THRESHOLD, FALLBACK_AMBIGUITY),
 }
+
+
+def _evaluator():
+    """scripts/eval_nlu.py, whose figures ``make eval-nlu`` prints."""
+    spec = importlib.util.spec_from_file_location("eval_nlu", ROOT / "scripts" / "eval_nlu.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\]\((?P<entity>[^)]+)\)")
 
 
@@ -94,6 +112,8 @@ class Result:
     fallback_rate: float = 0.0
     served_accuracy: float = 0.0
     latency: Series | None = None
+    sets: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    """Per set of SETS: served (accuracy, in-scope accuracy, out-of-scope false-accept)."""
     top: list[tuple[float, float, bool]] = field(default_factory=list)
     """(confidence of the best real intent, its lead over the next, was it right) per
     held-out message."""
@@ -112,8 +132,7 @@ def rasa_bin() -> str:
     configured = os.environ.get("ATELIER_TEST_RASA_BIN")
     if configured:
         return configured
-    cache = Path(os.environ.get("ATELIER_CACHE_DIR") or Path(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "atelier")
+    cache = _cache_dir()
     lines = "".join(f"{hashlib.sha256((ROOT / p).read_bytes()).hexdigest()}  {p}\n"
                     for p in sorted(["requirements/rasa.txt", "requirements/rasa310.lock"]))
     digest = hashlib.sha256(lines.encode()).hexdigest()[:16]
@@ -143,12 +162,31 @@ def heldout_examples() -> list[tuple[str, str, set[tuple[str, int, int]]]]:
     return examples
 
 
+def _cache_dir() -> Path:
+    return Path(os.environ.get("ATELIER_CACHE_DIR") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "atelier")
+
+
+def encoder_dir() -> str:
+    """The chosen pipeline's sentence encoder, exported as scripts/setup.sh does."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "export_nlu_encoder.py"),
+         str(_cache_dir() / "nlu-encoders")], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}, timeout=1800)
+    if result.returncode != 0:
+        raise RuntimeError(f"exporting the NLU encoder failed:\n{result.stderr[-3000:]}")
+    return result.stdout.strip().splitlines()[-1]
+
+
 def _env() -> dict[str, str]:
-    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # bot/ on the path: the pipeline's own components (bot/atelier_nlu), wherever Rasa runs
+    path = os.pathsep.join(p for p in [str(ROOT / "bot"), os.environ.get("PYTHONPATH")] if p)
+    return {**os.environ, "PYTHONPATH": path, "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def _rasa(rasa: str, args: list[str], cwd: Path) -> None:
-    result = subprocess.run([rasa, *args], cwd=cwd, env=_env(), capture_output=True,
+def _rasa(rasa: str, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run([rasa, *args], cwd=cwd, env=env or _env(), capture_output=True,
                             text=True, timeout=1800)
     if result.returncode != 0:
         raise RuntimeError(f"rasa {' '.join(args)} failed:\n{result.stderr[-3000:]}")
@@ -212,6 +250,14 @@ def serve_and_parse(rasa: str, model: Path, result: Result,
         result.served_entity_f1 = 2 * precision * recall / max(precision + recall, 1e-9)
         result.fallback_rate = fallbacks / len(examples)
         result.served_accuracy = right_intent / len(examples)
+        evaluator = _evaluator()
+        for name, path in SETS.items():
+            predictions = [evaluator.Prediction(text, label, _post(
+                f"{url}/model/parse", {"text": text})["intent"]["name"] or evaluator.FALLBACK)
+                for text, label in evaluator.read_set(path)]
+            scores = evaluator.score(predictions, top=0)
+            result.sets[name] = (scores.accuracy, scores.in_scope_accuracy,
+                                 scores.false_accept_rate)
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -227,7 +273,8 @@ def evaluate(name: str, pipeline: str, workdir: Path, rasa: str) -> Result:
     start = time.perf_counter()
     _rasa(rasa, ["train", "nlu", "--nlu", str(ROOT / "nlu_data"), "--config", str(config),
                  "--domain", str(ROOT / "bot" / "domain"), "--out", str(workdir),
-                 "--fixed-model-name", slug], ROOT / "bot")
+                 "--fixed-model-name", slug], ROOT / "bot",
+          {**_env(), "ATELIER_NLU_ENCODER_DIR": encoder_dir()})
     result.train_seconds = time.perf_counter() - start
     model = workdir / f"{slug}.tar.gz"
     out = workdir / f"{slug}-results"
@@ -248,13 +295,17 @@ def evaluate(name: str, pipeline: str, workdir: Path, rasa: str) -> Result:
 def _table(results: list[Result], n_examples: int) -> str:
     lines = ["| pipeline | train s | intent accuracy | intent macro F1 | entity F1 (rasa test, "
              "per extractor) | entity F1 served | served accuracy / nlu_fallback | parse ms "
-             "p50 / p95 |", "|---|---|---|---|---|---|---|---|"]
+             "p50 / p95 | " + " | ".join(f"{name}: accuracy / in-scope / false-accept"
+                                        for name in SETS) + " |",
+             "|---|---|---|---|---|---|---|---|" + "---|" * len(SETS)]
     for r in results:
         entity = ", ".join(f"{k} {v:.3f}" for k, v in r.entity_f1.items()) or "–"
         lines.append(f"| {r.name} | {r.train_seconds:.0f} | {r.intent_accuracy:.3f} | "
                      f"{r.intent_macro_f1:.3f} | {entity} | {r.served_entity_f1:.3f} | "
                      f"{r.served_accuracy:.3f} / {r.fallback_rate:.1%} | "
-                     f"{r.p50():.1f} / {r.p95():.1f} |")
+                     f"{r.p50():.1f} / {r.p95():.1f} | " + " | ".join(
+                         "{:.3f} / {:.3f} / {:.1%}".format(*r.sets[name]) for name in SETS)
+                     + " |")
     return "\n".join(lines) + (
         f"\n\n{n_examples} held-out messages (bot/nlu_eval/heldout.yml, never trained on). "
         "Train seconds are the wall time of `rasa train nlu`, start-up included. Intent "
@@ -262,7 +313,10 @@ def _table(results: list[Result], n_examples: int) -> str:
         "`served` figures come from `POST /model/parse` of `rasa run --enable-api`: exact "
         "entity spans after all extractors, and the share of messages turned into "
         f"`nlu_fallback` at threshold {FALLBACK_THRESHOLD}, ambiguity {FALLBACK_AMBIGUITY}. "
-        f"Parse time is measured from this client, {PARSE_RUNS} passes over the set.")
+        f"Parse time is measured from this client, {PARSE_RUNS} passes over the set. "
+        "The last columns score the served model (fallback included) on the development "
+        "set the pipeline was tuned on and on the realistic set (scripts/eval_nlu.py's "
+        "figures; false-accept: out-of-scope messages taken for a shopping or order action).")
 
 
 def _thresholds(results: list[Result]) -> str:
@@ -313,7 +367,7 @@ def run(report: Report) -> list[Result]:
     rasa = rasa_bin()
     workdir = Path(tempfile.mkdtemp(prefix="atelier-nlu-bench-"))
     results = [evaluate(name, pipeline, workdir, rasa) for name, pipeline in CANDIDATES.items()]
-    report.text("NLU: light pipeline vs DIET on held-out data",
+    report.text("NLU: n-gram pipeline vs sentence embeddings + n-grams",
                 _table(results, len(heldout_examples())) + "\n\n" + _thresholds(results)
                 + "\n\n" + _figure(results))
     return results

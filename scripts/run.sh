@@ -45,7 +45,7 @@ export ATELIER_RASA_API_TOKEN="${ATELIER_RASA_API_TOKEN:-$(od -An -N24 -tx1 /dev
 # The gateway signs each turn's shopper with it; Rasa's channel and the action server act
 # only on that signature.
 export ATELIER_IDENTITY_SECRET="${ATELIER_IDENTITY_SECRET:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
-# Rasa imports its channel and tracker store from bot/.
+# Rasa imports its channel, tracker store and NLU components (bot/atelier_nlu) from bot/.
 entry component rasa "http://127.0.0.1:$RASA_PORT/status?token=$ATELIER_RASA_API_TOKEN" 300 -- \
   env PYTHONPATH="$ROOT/bot:$PYTHONPATH" \
   "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$ATELIER_RASA_API_TOKEN" \

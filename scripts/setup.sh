@@ -74,10 +74,16 @@ setup_model() {
   local dir; dir="$(model_dir)"
   if [ -f "$dir/model.tar.gz" ]; then return 0; fi
   log "Training the Rasa model (inputs changed; about a minute)"
-  local rasa_py; rasa_py="$(venv_rasa)/bin/python"
+  local rasa_py encoder; rasa_py="$(venv_rasa)/bin/python"
+  # The pipeline's sentence encoder is exported with the app's venv; training copies it
+  # into the model, which then needs nothing else to run.
+  encoder="$(cd "$ROOT" && PYTHONPATH="$ROOT" "$(venv_app)/bin/python" \
+      scripts/export_nlu_encoder.py "$CACHE_DIR/nlu-encoders")" \
+    || die "exporting the NLU sentence encoder failed"
   rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-  (cd "$ROOT/bot" && "$rasa_py" -m rasa train --data data ../nlu_data --config config.yml \
-      --domain domain --out "$dir.tmp" --fixed-model-name model --quiet)
+  (cd "$ROOT/bot" && ATELIER_NLU_ENCODER_DIR="$encoder" "$rasa_py" -m rasa train --data data \
+      ../nlu_data --config config.yml --domain domain --out "$dir.tmp" \
+      --fixed-model-name model --quiet)
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 

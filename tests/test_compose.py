@@ -122,5 +122,9 @@ def test_build_files_exist_and_copy_existing_paths() -> None:
             continue
         dockerfile = REPO / service["build"]["dockerfile"]
         assert dockerfile.exists()
-        for source in re.findall(r"^COPY (\S+)", dockerfile.read_text(), flags=re.M):
+        text = dockerfile.read_text()
+        stages = set(re.findall(r"^FROM \S+ AS (\S+)", text, flags=re.M | re.I))
+        for stage in re.findall(r"^COPY --from=(\S+)", text, flags=re.M):
+            assert stage in stages, f"{dockerfile.name} copies from unknown stage {stage}"
+        for source in re.findall(r"^COPY (?!--)(\S+)", text, flags=re.M):
             assert (REPO / source).exists(), f"{dockerfile.name} copies missing {source}"

@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 HELDOUT = REPO / "bot" / "nlu_eval" / "heldout.yml"
 ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<entity>[^)]+)\)|\{[^}]*\})")
 # Measured with the chosen pipeline (bot/config.yml, fallback included): served intent
-# accuracy 0.872, served entity F1 0.960.
-MIN_INTENT_ACCURACY = 0.84
+# accuracy 0.945 (0.872 with the previous, n-gram-only pipeline), entity F1 0.960.
+MIN_INTENT_ACCURACY = 0.92
 MIN_ENTITY_F1 = 0.92
 
 
@@ -78,6 +78,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _served_env() -> dict[str, str]:
+    """As a deployment runs Rasa: the pipeline's own components importable from bot/, and
+    no encoder outside the model (training copied it in)."""
+    env = {k: v for k, v in os.environ.items() if k != "ATELIER_NLU_ENCODER_DIR"}
+    path = os.pathsep.join(p for p in [str(REPO / "bot"), env.get("PYTHONPATH", "")] if p)
+    return {**env, "PYTHONPATH": path, "RASA_TELEMETRY_ENABLED": "false"}
+
+
 @pytest.fixture(scope="module")
 def parse(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     rasa, model = os.environ.get("ATELIER_TEST_RASA_BIN"), os.environ.get(
@@ -91,7 +99,7 @@ def parse(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     log = (workdir / "rasa.log").open("w")
     server = subprocess.Popen(
         [rasa, "run", "--enable-api", "-i", "127.0.0.1", "--port", str(port), "-m", model],
-        cwd=workdir, env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+        cwd=workdir, env=_served_env(),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
@@ -169,3 +177,42 @@ def test_no_ordinal_or_quantity_where_there_is_none(parse) -> None:
                  "12 rue des Lilas, 75011 Paris, France", "it takes 3 days"]:
         entities = [e for e in parse(text)["entities"] if e["entity"] in ("ordinal", "quantity")]
         assert not entities, (text, entities)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    # synonyms, money amounts and other shops' order numbers on after-sale requests
+    ("i'm still waiting for a reimbursement of 120 euros", "request_refund"),
+    ("expecting a rebate of 80 euros on my last order", "request_refund"),
+    ("what's the ETA for order 550193384721?", "order_status"),
+    ("any eta on parcel #552310", "order_status"),
+    # a complaint, or a person asked for in anger, goes to a person
+    ("i want to lodge a complaint about your service", "request_human"),
+    ("how do I reach a damn human", "request_human"),
+    # policy questions asked without an order are the FAQ's
+    ("which payment options do u take", "faq"),
+    ("is there a charge if i cancel my order early", "faq"),
+    # order numbers and email addresses are codes: their letters never change the intent
+    ("please cancel AT-JWDMC9", "cancel_order"),
+    ("e2e-1a2b3c4d@example.com", "inform"),
+    # everyday questions, even with money or a delivery in them, are not the shop's
+    ("transfer 300 euros to my savings account", "out_of_scope"),
+    ("track my uber eats delivery", "out_of_scope"),
+])
+def test_real_shoppers_phrasing_reaches_the_intended_intent(parse, text: str,
+                                                            intent: str) -> None:
+    assert parse(text)["intent"]["name"] == intent
+
+
+@pytest.mark.parametrize(("text", "order_number"), [
+    ("expecting a rebate of 80 euros on my last order", None),
+    ("refund the 49.99 you charged twice", None),
+    ("still waiting on the €250 compensation you owe me", None),
+    ("what's the ETA for order 550193384721?", "550193384721"),
+    ("any eta on parcel #552310", "#552310"),
+])
+def test_amounts_and_long_numbers_are_never_quantities(parse, text: str,
+                                                       order_number: str | None) -> None:
+    entities = parse(text)["entities"]
+    assert [e for e in entities if e["entity"] == "quantity"] == [], entities
+    numbers = [text[e["start"]:e["end"]] for e in entities if e["entity"] == "order_number"]
+    assert numbers == ([order_number] if order_number else []), entities

@@ -1,0 +1,87 @@
+"""The NLU pipeline's own components (bot/atelier_nlu), run in Rasa's venv.
+
+The trained model (ATELIER_TEST_RASA_MODEL) must carry its sentence encoder, and that
+encoder must give the vectors the app's MiniLM gives (the graph is the app's, quantised);
+the classifier's n-gram features must be scikit-learn's tf-idf, which its stored state
+replaces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TEXTS = ["where is my order 448120993817 please", "hi", "can i get a refund of €49.99",
+         "i want to lodge a complaint about your service, three weeks and still no parcel"]
+
+
+def _rasa_python() -> str:
+    rasa = os.environ.get("ATELIER_TEST_RASA_BIN")
+    if not rasa:
+        pytest.fail("ATELIER_TEST_RASA_BIN is not set: run the suite with 'make test'.",
+                    pytrace=False)
+    return str(Path(rasa).with_name("python"))
+
+
+def _in_rasa_venv(code: str, *args: str) -> str:
+    result = subprocess.run([_rasa_python(), "-c", code, *args], capture_output=True,
+                            text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(REPO / "bot")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_the_model_carries_its_encoder_and_encodes_as_the_app_does(tmp_path: Path) -> None:
+    # given the files of the trained model
+    model = os.environ.get("ATELIER_TEST_RASA_MODEL")
+    if not model:
+        pytest.fail("ATELIER_TEST_RASA_MODEL is not set: run the suite with 'make test'.",
+                    pytrace=False)
+    with tarfile.open(model) as archive:
+        archive.extractall(tmp_path, filter="data")
+    found = [p.parent for p in tmp_path.rglob("encoder.onnx")]
+    # when Rasa's side encodes texts with the encoder found inside it
+    assert len(found) == 1 and (found[0] / "tokenizer.json").is_file(), found
+    identity = json.loads((found[0] / "encoder.json").read_text())
+    vectors = np.array(json.loads(_in_rasa_venv(
+        "import json, sys\nfrom pathlib import Path\n"
+        "from atelier_nlu.encoder import SentenceEncoder\n"
+        "texts = json.loads(sys.argv[2])\n"
+        "print(json.dumps(SentenceEncoder(Path(sys.argv[1])).encode(texts).tolist()))",
+        str(found[0]), json.dumps(TEXTS))))
+    # then they are the app's MiniLM vectors, up to the int8 quantisation
+    from knowledge.embedding import Embedder
+
+    expected = Embedder(identity["name"], query_backend="torch").encode(TEXTS)
+    assert vectors.shape == expected.shape == (len(TEXTS), identity["dimension"])
+    cosines = (vectors * expected).sum(axis=1)
+    assert np.all(cosines > 0.97), cosines
+
+
+def test_ngram_tfidf_is_scikit_learns_tfidf_on_normalised_text() -> None:
+    out = _in_rasa_venv(
+        "import json, sys\nimport numpy as np\n"
+        "from sklearn.feature_extraction.text import TfidfVectorizer\n"
+        "from atelier_nlu.ngrams import WORD, NgramTfidf, normalise\n"
+        "texts = json.loads(sys.argv[1])\nresult = []\n"
+        "for analyzer, grams in [('char_wb', (2, 5)), ('word', (1, 2))]:\n"
+        "    ours = NgramTfidf(analyzer, grams, 1).fit(texts)\n"
+        "    theirs = TfidfVectorizer(analyzer=analyzer, ngram_range=grams, lowercase=False,\n"
+        "                             token_pattern=WORD, sublinear_tf=True)\n"
+        "    expected = theirs.fit_transform([normalise(t) for t in texts]).toarray()\n"
+        "    stored = NgramTfidf.from_dict(ours.to_dict(), ours.idf)\n"
+        "    got = stored.transform(texts).toarray()\n"
+        "    result.append([ours.vocabulary == theirs.vocabulary_,\n"
+        "                   float(np.abs(got - expected).max())])\n"
+        "print(json.dumps([result, normalise('Order #448120 x2 €49.99')]))",
+        json.dumps(TEXTS * 2 + ["Where's my ORDER 552310?"]))
+    comparisons, normalised = json.loads(out)
+    assert all(same and diff < 1e-12 for same, diff in comparisons), comparisons
+    assert normalised == "order at-000000 x0 €00.00"
