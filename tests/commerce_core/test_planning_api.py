@@ -34,6 +34,7 @@ from commerce_core.models import (
     Product,
     Variant,
 )
+from commerce_core.planning.settings import get_planning_settings
 from tests.commerce_core.helpers import SERVICE, api, merchant_headers
 
 CERAMICS_RULES = {
@@ -241,6 +242,23 @@ def test_production_plan_with_enough_capacity_keeps_every_promise(shop: Shop) ->
     plan = shop.get("/api/merchant/production-plan", capacity=70).json()
     assert plan["late_orders"] == [] and plan["promise_slips"] == []
     assert not any(w["overloaded"] for w in plan["weeks"][1:])
+
+
+def test_the_plan_uses_the_shops_capacity_setting(shop: Shop,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    rush, _, _ = _workshop_orders(shop)
+    get_planning_settings.cache_clear()
+    default = shop.get("/api/merchant/production-plan").json()
+    assert default["capacity_days_per_week"] == 5
+    assert [x["order_number"] for x in default["late_orders"]] == [rush]
+    monkeypatch.setenv("ATELIER_WORKSHOP_DAYS_PER_WEEK", "70")
+    get_planning_settings.cache_clear()
+    try:
+        roomy = shop.get("/api/merchant/production-plan").json()
+    finally:
+        monkeypatch.undo()
+        get_planning_settings.cache_clear()
+    assert roomy["capacity_days_per_week"] == 70 and roomy["late_orders"] == []
 
 
 def test_making_days_attribute_sets_the_effort_per_unit(shop: Shop) -> None:
