@@ -75,6 +75,8 @@ def _centred_level(total: np.ndarray) -> np.ndarray:
     """The 2x52 centred moving average (the classical decomposition's trend), held flat
     at the ends where the window does not fit."""
     n = len(total)
+    if n <= SEASON:  # one year or less: no window to centre, its mean is the level
+        return np.full(n, float(np.mean(total)))
     weights = np.ones(SEASON + 1)
     weights[0] = weights[-1] = 0.5
     weights /= SEASON

@@ -146,7 +146,8 @@ def product_forecasts(*, session: Session, now: datetime, weeks: int, level: flo
         starts = [v.first_sale for v in item.variants if v.first_sale is not None]
         rows.append(ProductForecast(
             product_id=product.id, name=product.name, category=product.category,
-            made_to_order=making.is_made_to_order(product),
+            made_to_order=any(making.is_made_to_order(product, v.variant)
+                              for v in item.variants),
             skus=[v.variant.sku for v in item.variants], method=_method(item.variants),
             units_sold=sum(v.units_sold for v in item.variants),
             weeks_since_first_sale=result.history_weeks - min(starts) if starts else 0,

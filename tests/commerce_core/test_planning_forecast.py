@@ -171,3 +171,9 @@ def test_aggregate_adds_means_and_variances() -> None:
 def test_week_of_year_folds_week_53() -> None:
     assert week_of_year(date(2020, 12, 28)) == SEASON - 1  # ISO week 53 of 2020
     assert week_of_year(date(2021, 1, 4)) == 0
+
+
+@pytest.mark.parametrize("weeks", [SEASON - 1, SEASON, SEASON + 1])
+def test_a_profile_from_about_a_year_of_history(weeks: int) -> None:
+    profile = seasonal_profile(100 * WAVE[WOY[:weeks]], WOY[:weeks])
+    assert profile.shape == (SEASON,) and profile.mean() == pytest.approx(1.0)
