@@ -298,3 +298,15 @@ def test_restock_suggests_whole_units_for_low_stock_only(shop: Shop) -> None:
     assert listed["RING-1"]["action"] == "reorder"
     assert listed["RING-1"]["suggested_quantity"] == 0
     assert listed["VASE-1"]["forecast_over_lead_time"] == 0
+
+
+def test_a_variant_made_to_order_is_planned_not_restocked(shop: Shop) -> None:
+    with shop.db() as session:
+        vase = session.get(Variant, _variant_id(session, "VASE-1"))
+        assert vase is not None
+        vase.attributes = {"made_to_order": "yes"}
+        session.commit()
+    products = shop.get("/api/merchant/forecast").json()["products"]
+    assert next(p for p in products if p["skus"] == ["VASE-1"])["made_to_order"] is True
+    listed = shop.get("/api/merchant/restock-suggestions", include_all="true").json()
+    assert {s["sku"] for s in listed["suggestions"]} == {"BOWL-1", "RING-1"}
