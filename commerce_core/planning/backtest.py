@@ -186,6 +186,15 @@ def score(panel: Panel, runs: dict[str, Run], *, reference: str = "snaive"
     return scores
 
 
+def at_step(run: Run, step: int) -> Run:
+    """The forecasts of ``run`` made ``step`` weeks ahead only."""
+    keep = [i for i, s in enumerate(run.steps) if s == step]
+    return Run(method=run.method, rows=[run.rows[i] for i in keep],
+               origins=[run.origins[i] for i in keep], steps=[step] * len(keep),
+               mean=[run.mean[i] for i in keep], low=[run.low[i] for i in keep],
+               high=[run.high[i] for i in keep], chosen=[run.chosen[i] for i in keep])
+
+
 def _abs_errors(panel: Panel, run: Run) -> np.ndarray:
     rows, origins = np.array(run.rows, dtype=int), np.array(run.origins, dtype=int)
     actual = panel.sales[rows, origins + np.array(run.steps, dtype=int) - 1]

@@ -34,6 +34,7 @@ from commerce_core.planning.backtest import (
     Panel,
     Run,
     Score,
+    at_step,
     backtest,
     forecast_panel,
     rolling_origins,
@@ -129,8 +130,8 @@ def write_forecasts(out: Path, panel: Panel, runs: dict[str, Run],
                         f"{result.high[h]:g}", result.method])
 
 
-def report(stream: TextIO, scores: list[Score], *, panel: Panel, origins: list[int],
-           horizon: int, level: float) -> None:
+def report(stream: TextIO, scores: list[Score], by_step: dict[str, list[float]], *,
+           panel: Panel, origins: list[int], horizon: int, level: float) -> None:
     stream.write(
         f"{len(panel.skus)} products, {panel.weeks} weeks "
         f"({panel.first_monday} to {panel.monday(panel.weeks) - timedelta(days=1)}); "
@@ -143,6 +144,10 @@ def report(stream: TextIO, scores: list[Score], *, panel: Panel, origins: list[i
                                            METHODS.index(s.method))):
         stream.write(f"{s.method:<10} {s.mase:6.3f} {s.relative_mae:7.3f} {s.coverage:6.1%} "
                      f"{s.width:6.2f} {s.products:8d} {s.points:7d}\n")
+    stream.write("MASE by weeks ahead:\n" + f"{'method':<10}" + "".join(
+        f" {'h' + str(h):>6}" for h in range(1, horizon + 1)) + "\n")
+    for method in sorted(by_step, key=lambda m: (m not in BASELINES, METHODS.index(m))):
+        stream.write(f"{method:<10}" + "".join(f" {v:6.3f}" for v in by_step[method]) + "\n")
     stream.write("MASE: mean over products of the mean over origins of MAE / in-sample "
                  "one-step naive MAE; relMAE: summed absolute error / seasonal naive's; "
                  "cover: share of weeks inside the interval.\n")
@@ -182,8 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     future = forecast_panel(panel, origin=panel.weeks, horizon=args.horizon,
                             level=args.interval, methods=methods)
     write_forecasts(args.out, panel, runs, future, args.horizon)
-    report(sys.stdout, score(panel, runs), panel=panel, origins=origins, horizon=args.horizon,
-           level=args.interval)
+    by_step = {method: [] for method in runs}
+    for step in range(1, args.horizon + 1):
+        for result in score(panel, {m: at_step(r, step) for m, r in runs.items()}):
+            by_step[result.method].append(result.mase)
+    report(sys.stdout, score(panel, runs), by_step, panel=panel, origins=origins,
+           horizon=args.horizon, level=args.interval)
     sys.stdout.write(f"forecasts written to {args.out}\n")
     return 0
 

@@ -13,6 +13,7 @@ import pytest
 from commerce_core.planning import evaluate, simulate
 from commerce_core.planning.backtest import (
     Panel,
+    at_step,
     backtest,
     naive_scale,
     rolling_origins,
@@ -62,6 +63,12 @@ def test_mase_relative_mae_and_coverage_by_hand() -> None:
     assert mean.coverage == pytest.approx(0.75) and naive.coverage == pytest.approx(0.75)
     assert mean.width == pytest.approx((2 * np.sqrt(1 + 1 / 8) * 2 + 0) / 4)
     assert mean.points == naive.points == 4
+    # one week ahead: errors 1 (mean) and 2 (naive); two weeks ahead: 3 and 4
+    first = {s.method: s.mase for s in score(panel, {m: at_step(r, 1) for m, r in runs.items()})}
+    second = {s.method: s.mase for s in score(panel, {m: at_step(r, 2)
+                                                      for m, r in runs.items()})}
+    assert first == pytest.approx({"mean": 0.5, "snaive": 1.0})
+    assert second == pytest.approx({"mean": 1.5, "snaive": 2.0})
 
 
 def _write(path: Path, text: str) -> Path:
@@ -106,9 +113,12 @@ def test_the_evaluation_command(tmp_path: Path, capsys: pytest.CaptureFixture[st
     # then every method is scored and every forecast written
     assert code == 0
     printed = capsys.readouterr().out
-    table = {line.split()[0]: line.split() for line in printed.splitlines()
-             if line.split() and line.split()[0] in METHODS}
-    assert list(table) == list(METHODS)
+    lines = [line.split() for line in printed.splitlines()]
+    rows = [cells for cells in lines if cells and cells[0] in METHODS]
+    table = {cells[0]: cells for cells in rows[:len(METHODS)]}
+    by_step = {cells[0]: cells[1:] for cells in rows[len(METHODS):]}
+    assert list(table) == list(by_step) == list(METHODS)
+    assert all(len(mases) == 4 for mases in by_step.values())  # one per week ahead
     for method in METHODS:
         mase, relative = float(table[method][1]), float(table[method][2])
         assert mase > 0 and relative > 0
