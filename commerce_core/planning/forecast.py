@@ -121,7 +121,7 @@ def seasonal_profile(total: np.ndarray, woy: np.ndarray, *,
     signal_var = max(float(np.mean(deviation ** 2) - np.mean(smooth_noise)), 0.0)
     shrink = signal_var / (signal_var + smooth_noise) if signal_var > 0 else np.zeros(SEASON)
     shrink = np.where(seen, shrink, 0.0)
-    profile = np.maximum(base + shrink * deviation, 0.05)
+    profile = np.maximum(base + shrink * deviation, 0.2)
     return profile / profile.mean()
 
 
