@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup run test bench lint model eval-search eval-nlu eval-faq
+.PHONY: help setup run test bench lint model eval-search eval-nlu eval-faq eval-forecast
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -34,3 +34,6 @@ eval-nlu: ## Score the NLU model on realistic messages: make eval-nlu SET=… MO
 
 eval-faq: ## Score the FAQ per half: make eval-faq DIR=… PARAPHRASES=… OUT_OF_SCOPE=… ARGS=--tune (default: demo and bike FAQs)
 	@bash scripts/eval_faq.sh "$(DIR)" "$(PARAPHRASES)" "$(OUT_OF_SCOPE)" -- $(ARGS)
+
+eval-forecast: ## Backtest demand forecasts: make eval-forecast SALES=… OUT=… HORIZON=8 INTERVAL=0.8 (default: generated sales of a small maker)
+	@bash scripts/eval_forecast.sh "$(SALES)" "$(OUT)" "$(HORIZON)" "$(INTERVAL)" -- $(ARGS)
