@@ -25,6 +25,16 @@ from commerce_core.models import Base
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CATALOG = REPO / "commerce_core" / "demo" / "catalog.csv"
 DEMO_RULES = REPO / "commerce_core" / "demo" / "customization"
+DEMO_FAQ = REPO / "knowledge" / "faq"
+
+
+def demo_faq_answer(file: str, question: str) -> str:
+    """A demo FAQ entry's answer as the shopper reads it: the file's line wraps joined."""
+    from knowledge.faq_parser import read_faq_file
+    from knowledge.faq_text import join_paragraphs
+
+    return join_paragraphs(next(e.answer for e in read_faq_file(DEMO_FAQ / file).entries
+                                if e.question == question))
 
 
 def _require_env(name: str, what: str) -> str:

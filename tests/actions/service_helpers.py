@@ -138,12 +138,3 @@ def down_settings() -> ActionSettings:
         port = s.getsockname()[1]
     return ActionSettings(api_url=f"http://127.0.0.1:{port}/api")
 
-
-def faq_answer(file: str, question: str) -> str:
-    """A demo FAQ entry's answer as the shopper reads it: the file's line wraps joined."""
-    from knowledge.faq_parser import read_faq_file
-    from knowledge.faq_text import join_paragraphs
-
-    path = Path(__file__).resolve().parents[2] / "knowledge" / "faq" / file
-    return join_paragraphs(next(e.answer for e in read_faq_file(path).entries
-                                if e.question == question))

@@ -16,19 +16,19 @@ from tests.actions.service_helpers import (
     bot_turn,
     down_settings,
     entity,
-    faq_answer,
     run,
     start_shop,
     tracker,
     user,
 )
+from tests.conftest import demo_faq_answer
 
 PERSON = {"title": "Talk to a person", "payload": "/request_human"}
 
 
 @pytest.fixture(scope="module")
 def shipping_answer() -> str:
-    return faq_answer("shipping.md", "How long does delivery take?")
+    return demo_faq_answer("shipping.md", "How long does delivery take?")
 
 
 @pytest.fixture(scope="module")

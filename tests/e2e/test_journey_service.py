@@ -19,8 +19,8 @@ from channels.chat import BOT_DOWN_APOLOGY
 from commerce_core.config import get_settings
 from commerce_core.payment import signing
 from commerce_core.payment.provider import EventType, PaymentRef, build_event
-from knowledge.faq_parser import read_faq_file
 from tests.channels.web_chat import chat_body, owner
+from tests.conftest import demo_faq_answer
 from tests.e2e.stack import RASA_TOKEN, REPO, Stack
 
 pytestmark = pytest.mark.e2e
@@ -176,8 +176,7 @@ def test_somebody_elses_order_is_not_shown(stack: Stack) -> None:
 
 def test_faq_answered_then_not_sure_then_a_person(stack: Stack) -> None:
     conversation = new_conversation()
-    answer = next(e.answer for e in read_faq_file(REPO / "knowledge" / "faq" / "shipping.md")
-                  .entries if e.question == "How long does delivery take?")
+    answer = demo_faq_answer("shipping.md", "How long does delivery take?")
     messages = say(stack, conversation, "how long does delivery take?")
     assert "\n\n".join(bot_texts(messages)) == answer.strip()  # one message per paragraph
     messages = say(stack, conversation, "do you sell concert tickets?")
