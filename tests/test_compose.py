@@ -5,6 +5,7 @@ and its wiring (ports, environment, health checks, dependencies) is checked agai
 the settings classes and the Rasa endpoints.
 """
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -15,19 +16,50 @@ from compose_spec import PyCompose
 from actions.config import ActionSettings
 from channels.config import GatewaySettings
 from commerce_core.config import CoreSettings
+from commerce_core.planning.settings import PlanningSettings
 from knowledge.config import KnowledgeSettings
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE_TEXT = (REPO / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES = COMPOSE["services"]
-LONG_RUNNING = ["postgres", "redis", "app", "actions", "rasa", "telegram"]
+LONG_RUNNING = ["postgres", "redis", "app", "actions", "rasa", "telegram", "proxy"]
 
 
-def test_compose_file_is_valid_compose_spec() -> None:
-    parsed = PyCompose.from_yaml(COMPOSE_TEXT)
+class MissingVariable(Exception):
+    pass
+
+
+def interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's interpolation: ``${VAR}``, ``${VAR:-default}``, ``${VAR:?error}``."""
+    def one(match: re.Match[str]) -> str:
+        name, operator, argument = match.group(1), match.group(2) or "", match.group(3) or ""
+        value = env.get(name, "")
+        if operator == ":?" and not value:
+            raise MissingVariable(f"{name}: {argument}")
+        if operator == ":-" and not value:
+            return argument
+        return value
+    return re.sub(r"\$\{([A-Z0-9_]+)(?:(:[-?])([^}]*))?\}", one, text)
+
+
+def _filled_env_example() -> dict[str, str]:
+    """.env.example as a shop fills it in: every required secret set."""
+    return {name: f"{name.lower()}0123456789"
+            for name, value in _env_example().items() if not value}
+
+
+def test_compose_file_is_valid_compose_spec_once_interpolated() -> None:
+    parsed = PyCompose.from_yaml(interpolate(COMPOSE_TEXT, _filled_env_example()))
     parsed.validate()
     assert set(parsed.service_names()) == {*LONG_RUNNING, "migrate"}
+
+
+def test_compose_refuses_to_start_while_a_required_secret_is_empty() -> None:
+    env = _filled_env_example()
+    env["ATELIER_POSTGRES_PASSWORD"] = ""
+    with pytest.raises(MissingVariable, match="ATELIER_POSTGRES_PASSWORD"):
+        interpolate(COMPOSE_TEXT, env)
 
 
 @pytest.mark.parametrize("service", LONG_RUNNING)
@@ -40,7 +72,9 @@ def test_only_the_gateway_is_published_on_the_port_the_code_uses() -> None:
     # Rasa's channel would skip the gateway's limits and handoff, and an action acts for
     # whichever shopper its tracker names: both stay on the compose network.
     published = {name: s["ports"] for name, s in SERVICES.items() if s.get("ports")}
-    assert published == {"app": ["8000:8000"]}
+    assert published == {"app": ["8000:8000"],
+                          "proxy": ["80:80", "443:443", "443:443/udp"]}
+    assert SERVICES["proxy"]["profiles"] == ["proxy"]
     assert "--port" in SERVICES["app"]["command"] and "8000" in SERVICES["app"]["command"]
     assert SERVICES["actions"]["command"][-2:] == ["--port", "5055"]
     assert SERVICES["rasa"]["command"][SERVICES["rasa"]["command"].index("--port") + 1] == "5005"
@@ -60,7 +94,7 @@ def test_app_environment_names_real_settings_and_production_secrets() -> None:
     fields = set()
     for settings in (CoreSettings, GatewaySettings, KnowledgeSettings, ActionSettings):
         fields |= {f"ATELIER_{name.upper()}" for name in settings.model_fields}
-    assert set(env) <= fields, set(env) - fields
+    assert set(env) - {"FORWARDED_ALLOW_IPS"} <= fields, set(env) - fields  # uvicorn's own
     assert env["ATELIER_ENVIRONMENT"] == "production"
     assert env["ATELIER_DATABASE_URL"].startswith("postgresql://")
     assert env["ATELIER_DATABASE_URL"].split("@")[1].startswith("postgres:5432/")
@@ -128,3 +162,84 @@ def test_build_files_exist_and_copy_existing_paths() -> None:
             assert stage in stages, f"{dockerfile.name} copies from unknown stage {stage}"
         for source in re.findall(r"^COPY (?!--)(\S+)", text, flags=re.M):
             assert (REPO / source).exists(), f"{dockerfile.name} copies missing {source}"
+
+
+def _interpolated(text: str) -> set[str]:
+    return set(re.findall(r"\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}", text))
+
+
+def _env_example() -> dict[str, str]:
+    """Every ``NAME=value`` line of .env.example, commented out or not."""
+    lines = (REPO / ".env.example").read_text().splitlines()
+    found = (re.fullmatch(r"#? ?(ATELIER_[A-Z0-9_]+)=(.*)", line) for line in lines)
+    return {m.group(1): m.group(2) for m in found if m}
+
+
+def test_env_example_lists_every_setting_and_every_variable_of_the_compose_file() -> None:
+    documented = _env_example()
+    fields = set()
+    for settings in (CoreSettings, PlanningSettings, GatewaySettings, KnowledgeSettings,
+                     ActionSettings):
+        fields |= {f"ATELIER_{name.upper()}" for name in settings.model_fields}
+    assert fields - set(documented) == set()
+    assert _interpolated(COMPOSE_TEXT) - set(documented) == set()
+    # The required secrets are there, left empty, so that a copy fails until filled in
+    required = {name for name in _interpolated(COMPOSE_TEXT)
+                if re.search(r"\$\{" + name + r":\?", COMPOSE_TEXT)}
+    assert required >= {"ATELIER_POSTGRES_PASSWORD", "ATELIER_IDENTITY_SECRET"}
+    uncommented = {m.group(1): m.group(2) for line in
+                   (REPO / ".env.example").read_text().splitlines()
+                   if (m := re.fullmatch(r"(ATELIER_[A-Z0-9_]+)=(.*)", line))}
+    assert uncommented == {name: "" for name in required}
+
+
+def test_no_password_is_written_in_the_compose_file() -> None:
+    required = r"\$\{ATELIER_POSTGRES_PASSWORD:\?[^}]+\}"
+    assert re.fullmatch(required, SERVICES["postgres"]["environment"]["POSTGRES_PASSWORD"])
+    url = SERVICES["app"]["environment"]["ATELIER_DATABASE_URL"]
+    assert re.fullmatch(f"postgresql://atelier:{required}@postgres:5432/atelier", url)
+    assert "atelier@" not in COMPOSE_TEXT and "POSTGRES_PASSWORD: atelier" not in COMPOSE_TEXT
+
+
+def test_app_processes_read_the_env_file_and_the_wiring_wins() -> None:
+    for name in ("app", "actions", "telegram", "migrate"):
+        assert SERVICES[name]["env_file"] == [{"path": ".env", "required": False}], name
+        assert SERVICES[name]["environment"] == SERVICES["app"]["environment"], name
+
+
+def test_the_merchants_faq_folder_is_a_mounted_volume_not_part_of_the_image() -> None:
+    env = SERVICES["app"]["environment"]
+    mounts = {re.sub(r"^\$\{[^}]*\}", "", volume).split(":")[1]: volume
+              for volume in SERVICES["app"]["volumes"] if not volume.startswith("app-data")}
+    assert env["ATELIER_FAQ_DIR"] in mounts
+    assert mounts[env["ATELIER_FAQ_DIR"]].startswith("${ATELIER_FAQ_HOST_DIR:-./knowledge/faq}")
+    assert not mounts[env["ATELIER_FAQ_DIR"]].endswith(":ro")  # the app appends entries too
+    assert "/srv/shop/files" in mounts
+
+
+def test_the_https_proxy_forwards_to_the_app_and_is_the_only_trusted_forwarder() -> None:
+    proxy = SERVICES["proxy"]
+    caddyfile = REPO / "docker" / "Caddyfile"
+    assert "./docker/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert "reverse_proxy app:8000" in caddyfile.read_text()
+    assert "{$ATELIER_DOMAIN}" in caddyfile.read_text()
+    address = proxy["networks"]["default"]["ipv4_address"]
+    assert SERVICES["app"]["environment"]["FORWARDED_ALLOW_IPS"] == address
+    default_address = re.fullmatch(r"\$\{ATELIER_PROXY_ADDRESS:-(.+)\}", address).group(1)
+    subnet = COMPOSE["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    default_subnet = re.fullmatch(r"\$\{ATELIER_NETWORK_SUBNET:-(.+)\}", subnet).group(1)
+    assert ipaddress.ip_address(default_address) in ipaddress.ip_network(default_subnet)
+    assert proxy["depends_on"] == {"app": {"condition": "service_healthy"}}
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_images() -> None:
+    ignored = (REPO / ".dockerignore").read_text().splitlines()
+    for pattern in (".env", ".git", "var/", "bot/models/", "**/__pycache__/"):
+        assert pattern in ignored, pattern
+    for service in SERVICES.values():  # nothing a Dockerfile copies is ignored
+        if "build" not in service:
+            continue
+        text = (REPO / service["build"]["dockerfile"]).read_text()
+        for source in re.findall(r"^COPY (?!--)(\S+)", text, flags=re.M):
+            top = source.split("/")[0]
+            assert f"{top}/" not in ignored and top not in ignored, source
