@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +25,7 @@ from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
+from channels.operations import router as operations_router
 from channels.origins import ChatCors, Origins
 from channels.ownership import ConversationOwners
 from channels.rasa_client import make_rasa_client
@@ -41,6 +42,8 @@ from commerce_core.catalog.merchant import IMPORT_PATH
 from commerce_core.config import get_settings as get_core_settings
 from commerce_core.db import get_session, get_sessionmaker
 from commerce_core.errors import install_error_handlers
+from commerce_core.observability.http import RequestContext
+from commerce_core.observability.queues import watch_queues
 from commerce_core.order.service import expire_reservations
 from commerce_core.payment.routes import default_provider
 from knowledge.config import KnowledgeSettings
@@ -101,6 +104,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             await run_in_threadpool(faq.reload)
         rasa = make_rasa_client(settings)
         factory = app.state.session_factory = session_factory or get_sessionmaker()
+        stop_watching_queues = watch_queues(factory)
         await run_in_threadpool(fail_stale_jobs, factory=factory)
         history = TranscriptHistory(make_history(settings), factory)
         desk = app.state.desk = make_desk(settings, factory)
@@ -120,6 +124,7 @@ def create_app(settings: GatewaySettings | None = None, *,
         try:
             yield
         finally:
+            stop_watching_queues()
             expiry.cancel()
             timeouts.cancel()
             await delivery.aclose()
@@ -138,6 +143,8 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        paths={f"/api{IMPORT_PATH}": get_core_settings().max_import_bytes})
     app.add_middleware(ChatCors, origins=Origins(settings))  # outside: a 413 gets CORS too
+    app.add_middleware(RequestContext)  # outermost: every answer has its request id
+    app.state.settings = settings
 
     if session_factory is not None:
         def scoped_session() -> Iterator[Session]:
@@ -152,15 +159,11 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.include_router(chat_router)
     app.include_router(telegram_router)
     include_agent_console(app, settings)
+    app.include_router(operations_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
     async def demo_shop() -> FileResponse:
         return FileResponse(STATIC_DIR / "demo" / "index.html")
-
-    @app.get("/health", tags=["health"])
-    async def health(request: Request) -> dict[str, object]:
-        knowledge: KnowledgeService = request.app.state.knowledge
-        return {"status": "ok", "products_indexed": len(knowledge.index.docs)}
 
     return app

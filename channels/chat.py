@@ -24,6 +24,7 @@ from channels.identity import IdentityError, Shopper, default_shopper
 from channels.messages import ChatMessage, from_rasa
 from channels.pending import MemoryPending, Pending, PendingTurn
 from channels.rasa_client import ActionsUnavailable, BotUnavailable, RasaClient
+from commerce_core.observability.metrics import timed_turn
 
 if TYPE_CHECKING:
     from channels.desk import HandoffDesk
@@ -207,6 +208,7 @@ class ChatService:
             if forget is not None:
                 await forget(conversation_id)
 
+    @timed_turn
     async def handle_turn(self, conversation_id: str, text: str, *, payload: str | None = None,
                           client_id: str | None = None,
                           shopper: Shopper | None = None) -> list[ChatMessage]:

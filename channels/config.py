@@ -36,6 +36,8 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     history_limit: int = 200
     warm_search_on_start: bool = True
+    metrics_token: SecretStr | None = None
+    """When set, ``/metrics`` answers only ``Authorization: Bearer <token>``."""
 
     widget_origins: str = ""
     """Comma-separated origins of the shop sites that embed the widget

@@ -22,6 +22,7 @@ from channels.identity import TELEGRAM_PREFIX
 from commerce_core.models import Conversation, ConversationEvent
 from commerce_core.models import ConversationState as State
 from commerce_core.models.base import utcnow
+from commerce_core.observability.metrics import HANDOFFS
 
 REASONS = {"shopper_request", "repeated_failure", "frustrated", "faq_unanswered", "agent"}
 MAX_SUMMARY = 500
@@ -108,7 +109,8 @@ def transition(*, session: Session, conversation_id: str, expected: State, targe
             raise TransitionError("agent_required", "An agent must take the conversation.")
         values["agent_id"] = agent_id
     elif target == State.WAITING:
-        values.update(handoff_reason=reason if reason in REASONS else "shopper_request",
+        reason = reason if reason in REASONS else "shopper_request"
+        values.update(handoff_reason=reason,
                       summary=(summary or "")[:MAX_SUMMARY] or None, waiting_since=now,
                       queue_reminded=False, timeout_notified_at=None, agent_id=None)
     else:
@@ -133,6 +135,8 @@ def transition(*, session: Session, conversation_id: str, expected: State, targe
                                   reason=reason, created_at=now))
     session.flush()
     session.expire_all()
+    if target == State.WAITING:
+        HANDOFFS.labels(values["handoff_reason"]).inc()
 
 
 def move(*, session: Session, conversation_id: str, target: State,

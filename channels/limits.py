@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from channels.chat import ChatInputError
 from channels.config import GatewaySettings
 from channels.redis_link import connect
+from commerce_core.observability.metrics import RATE_LIMITED
 
 log = logging.getLogger(__name__)
 MAX_LOCAL_BUCKETS = 100_000
@@ -162,9 +163,13 @@ class RateLimiter:
             RateLimited: the conversation or the address is over its limit.
         """
         wait = await self.buckets.take(f"conv:{conversation_id}", self.conversation)
+        scope = "conversation"
         if ip:
-            wait = max(wait, await self.buckets.take(f"ip:{ip}", self.ip))
+            by_ip = await self.buckets.take(f"ip:{ip}", self.ip)
+            if by_ip > wait:
+                wait, scope = by_ip, "ip"
         if wait > 0:
+            RATE_LIMITED.labels(scope).inc()
             raise RateLimited(wait)
 
     async def first_refusal(self, conversation_id: str, refused: RateLimited) -> bool:

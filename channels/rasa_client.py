@@ -11,6 +11,8 @@ import httpx
 
 from channels.assertion import sign_shopper
 from channels.config import GatewaySettings
+from commerce_core.observability.logs import REQUEST_ID_HEADER, request_id
+from commerce_core.observability.metrics import RASA_DURATION
 
 WEBHOOK_PATH = "/webhooks/atelier/webhook"
 
@@ -48,12 +50,31 @@ class RasaClient:
     async def send(self, conversation_id: str, message: str, *,
                    metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Ask the bot; ``metadata["shopper"]`` (``{"channel", "external_id"}``) is signed
-        for this conversation now, so a message sent again later is signed afresh.
+        for this conversation now, so a message sent again later is signed afresh. The
+        request id of the turn goes with it (``metadata["request_id"]``), for the logs of
+        Rasa's actions.
 
         Raises:
             ActionsUnavailable: the action server is down; Rasa kept nothing of the turn.
             BotUnavailable: Rasa is down, starting, failing or refused the signature.
         """
+        started, outcome = time.perf_counter(), "unavailable"
+        try:
+            answers = await self._send(conversation_id, message, metadata=metadata)
+        except ActionsUnavailable:
+            outcome = "actions_unavailable"
+            raise
+        else:
+            outcome = "ok"
+            return answers
+        finally:
+            RASA_DURATION.labels(outcome).observe(time.perf_counter() - started)
+
+    async def _send(self, conversation_id: str, message: str, *,
+                    metadata: dict[str, Any] | None) -> list[dict[str, Any]]:
+        rid = request_id.get()
+        if rid is not None:
+            metadata = {**(metadata or {}), "request_id": rid}
         body: dict[str, Any] = {"sender": conversation_id, "message": message}
         if metadata is not None:
             body["metadata"] = metadata
@@ -62,7 +83,9 @@ class RasaClient:
                     secret=self._identity_secret, conversation_id=conversation_id,
                     shopper=metadata["shopper"], now=time.time())}
         try:
-            response = await self._client.post(WEBHOOK_PATH, json=body)
+            response = await self._client.post(
+                WEBHOOK_PATH, json=body,
+                headers={REQUEST_ID_HEADER: rid} if rid is not None else None)
         except httpx.HTTPError as exc:
             raise BotUnavailable(str(exc) or type(exc).__name__) from exc
         if response.status_code != 200:

@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from commerce_core.observability.metrics import ERRORS
+
 
 class CommerceError(Exception):
     code = "commerce_error"
@@ -68,6 +70,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The JSON body of every error answer; counted by ``code`` for ``/metrics``."""
+    ERRORS.labels(code).inc()
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if details is not None:
         body["error"]["details"] = details

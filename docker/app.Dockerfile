@@ -16,4 +16,5 @@ RUN useradd --system --home /srv/atelier atelier && mkdir -p /var/lib/atelier \
 USER atelier
 ENV ATELIER_DATA_DIR=/var/lib/atelier ATELIER_ENCODER_CACHE_DIR=/var/lib/atelier/encoders
 EXPOSE 8000 5055
-CMD ["python", "-m", "uvicorn", "channels.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["python", "-m", "uvicorn", "channels.app:create_app", "--factory", "--host", "0.0.0.0", \
+     "--port", "8000", "--log-config", "commerce_core/observability/logging.yml"]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from commerce_core.auth import require_service
+from commerce_core.observability.metrics import FAQ_ANSWERS
 from knowledge.faq_index import Candidate
 from knowledge.faq_service import FaqService
 from knowledge.faq_text import join_paragraphs
@@ -72,6 +73,7 @@ async def answer_question(body: FaqQuestion, faq: FaqDep) -> FaqAnswered | FaqUn
     """The answer of the entry that confidently matches the question, or the closest
     entries when none does: a doubtful answer is never given."""
     result = await run_in_threadpool(faq.answer, body.question)
+    FAQ_ANSWERS.labels("declined" if result.best is None else "answered").inc()
     if result.best is None:
         return FaqUnanswered(candidates=[_candidate(c) for c in result.candidates])
     entry = result.best.entry

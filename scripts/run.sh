@@ -45,6 +45,8 @@ export ATELIER_RASA_API_TOKEN="${ATELIER_RASA_API_TOKEN:-$(od -An -N24 -tx1 /dev
 # The gateway signs each turn's shopper with it; Rasa's channel and the action server act
 # only on that signature.
 export ATELIER_IDENTITY_SECRET="${ATELIER_IDENTITY_SECRET:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}"
+# The app and the action server log JSON lines, each with the request id of its turn.
+LOG_CONFIG="$ROOT/commerce_core/observability/logging.yml"
 # Rasa imports its channel, tracker store and NLU components (bot/atelier_nlu) from bot/.
 entry component rasa "http://127.0.0.1:$RASA_PORT/status?token=$ATELIER_RASA_API_TOKEN" 300 -- \
   env PYTHONPATH="$ROOT/bot:$PYTHONPATH" \
@@ -54,14 +56,15 @@ entry component rasa "http://127.0.0.1:$RASA_PORT/status?token=$ATELIER_RASA_API
 # rasa-sdk listens on every interface unless SANIC_HOST says otherwise; only Rasa calls it.
 entry component actions "http://127.0.0.1:$ACTIONS_PORT/health" 90 -- \
   env SANIC_HOST="${ATELIER_APP_HOST:-127.0.0.1}" \
-  "$APP_VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT"
+  "$APP_VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
+  --logging-config_file "$LOG_CONFIG"
 entry step "Database: migrating and loading the demo shop" -- \
   "$APP_VENV/bin/python" -m commerce_core load-demo --if-empty
 entry step "Search index: checking (built on first run, about half a minute)" -- \
   "$APP_VENV/bin/python" -m knowledge build-index
 entry component app "http://127.0.0.1:$APP_PORT/health" 180 -- \
   "$APP_VENV/bin/python" -m uvicorn channels.app:create_app --factory \
-  --host "${ATELIER_APP_HOST:-127.0.0.1}" --port "$APP_PORT"
+  --host "${ATELIER_APP_HOST:-127.0.0.1}" --port "$APP_PORT" --log-config "$LOG_CONFIG"
 # Telegram in polling mode: the worker fetches the bot's updates (no public address
 # needed). In webhook mode the app receives them at /telegram/webhook instead.
 if [ -n "${ATELIER_TELEGRAM_TOKEN:-}" ] && [ "${ATELIER_TELEGRAM_MODE:-polling}" = polling ]; then
@@ -75,6 +78,7 @@ entry ready "" \
   "    Commerce API docs:               http://localhost:$APP_PORT/docs" \
   "    Rasa server:                     http://localhost:$RASA_PORT/" \
   "    Action server:                   http://localhost:$ACTIONS_PORT/health" \
+  "    Readiness and metrics:           http://localhost:$APP_PORT/ready  /metrics" \
   "  Press Ctrl-C to stop." ""
 
 cd "$ROOT"

@@ -76,7 +76,8 @@ def test_only_the_gateway_is_published_on_the_port_the_code_uses() -> None:
                           "proxy": ["80:80", "443:443", "443:443/udp"]}
     assert SERVICES["proxy"]["profiles"] == ["proxy"]
     assert "--port" in SERVICES["app"]["command"] and "8000" in SERVICES["app"]["command"]
-    assert SERVICES["actions"]["command"][-2:] == ["--port", "5055"]
+    actions = SERVICES["actions"]["command"]
+    assert actions[actions.index("--port") + 1] == "5055"
     assert SERVICES["rasa"]["command"][SERVICES["rasa"]["command"].index("--port") + 1] == "5005"
 
 
@@ -243,3 +244,22 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_images() -> None:
         for source in re.findall(r"^COPY (?!--)(\S+)", text, flags=re.M):
             top = source.split("/")[0]
             assert f"{top}/" not in ignored and top not in ignored, source
+
+
+def test_the_app_is_healthy_when_ready_and_start_up_has_no_dependency_cycle() -> None:
+    assert "/ready" in " ".join(SERVICES["app"]["healthcheck"]["test"])
+    # /ready needs Rasa and the actions: neither may wait for the app's health
+    graph = {name: set(service.get("depends_on", {})) for name, service in SERVICES.items()}
+    done: set[str] = set()
+    while len(done) < len(graph):
+        free = {name for name, needs in graph.items() if name not in done and needs <= done}
+        assert free, f"dependency cycle among {set(graph) - done}"
+        done |= free
+
+
+def test_app_and_actions_log_json_with_the_shared_logging_config() -> None:
+    config = "commerce_core/observability/logging.yml"
+    assert (REPO / config).exists()
+    app, actions = SERVICES["app"]["command"], SERVICES["actions"]["command"]
+    assert app[app.index("--log-config") + 1] == config
+    assert actions[actions.index("--logging-config_file") + 1] == config

@@ -14,6 +14,8 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 RASA_TOKEN = "rasa-api-token-for-tests"
+LOG_CONFIG = REPO / "commerce_core" / "observability" / "logging.yml"
+"""The logging of make run: JSON lines with request ids (app and action server)."""
 """Rasa runs with it as in every deployment: its HTTP API (trackers) refuses callers without."""
 IDENTITY_SECRET = "identity-secret-for-tests"
 """Shared by the gateway, Rasa's channel and the action server, as ``make run`` does."""
@@ -77,8 +79,8 @@ class Stack:
             self._spawn_rasa()
         self._spawn_actions()
         self._spawn("app", [sys.executable, "-m", "uvicorn", "channels.app:create_app",
-                            "--factory", "--host", "127.0.0.1", "--port", str(self.app_port)],
-                    REPO)
+                            "--factory", "--host", "127.0.0.1", "--port", str(self.app_port),
+                            "--log-config", str(LOG_CONFIG)], REPO)
         checks = {"app": f"{self.app_url}/health", "actions": self._actions_health}
         if self.with_rasa:
             checks["rasa"] = self._rasa_health
@@ -120,7 +122,8 @@ class Stack:
 
     def _spawn_actions(self) -> None:
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-                                "--port", str(self.actions_port)], REPO)
+                                "--port", str(self.actions_port),
+                                "--logging-config_file", str(LOG_CONFIG)], REPO)
 
     def _stop(self, name: str, url: str, timeout: float) -> None:
         """Stop one process (the others go on) and wait until its port is shut: Sanic's
