@@ -33,6 +33,7 @@ from channels.limits import RateLimited, RateLimiter, make_limiter
 from channels.messages import Button, Card, ChatMessage, Link
 from channels.telegram.buttons import ButtonStore
 from channels.telegram.markdown import to_telegram_html
+from channels.telegram.photos import photo_source
 from channels.telegram.render import (
     MAX_CAPTION,
     MAX_TEXT,
@@ -289,10 +290,13 @@ class TelegramChannel:
         parts = split_text(caption, MAX_CAPTION)
         links = [Link(title="View in the shop", url=card.url)] if card.url else []
         markup = keyboard(card.buttons, self.buttons, links=links, public_url=self.public_url)
+        photo = photo_source(card.image_url, public_url=self.public_url)
+        if photo is None:  # a picture Telegram cannot show: the card as text
+            return await self.send_text(conversation_id, caption, card.buttons, links)
         try:
             await self.retry.call("sendPhoto", partial(
                 self.bot.send_photo, chat_id=chat_id_for(conversation_id),
-                photo=absolute_url(card.image_url, self.public_url), caption=parts[0],
+                photo=photo, caption=parts[0],
                 reply_markup=markup if len(parts) == 1 else None),
                 conversation_id=conversation_id)
         except TelegramError as exc:

@@ -1,14 +1,27 @@
 """A fake Telegram Bot API server, and helpers to drive a bot against it.
 
-It speaks the HTTP Bot API the way python-telegram-bot uses it (form-encoded parameters,
-``{"ok": ..., "result": ...}`` answers), serves queued updates to ``getUpdates``, records
-every call, and can be told to fail the next calls of a method (429 flood control, 5xx,
-400), so the real PTB code runs end to end without Telegram's servers.
+It speaks the HTTP Bot API the way python-telegram-bot uses it (form-encoded or multipart
+parameters, ``{"ok": ..., "result": ...}`` answers), serves queued updates to
+``getUpdates``, records every call, and can be told to fail the next calls of a method
+(429 flood control, 5xx, 400), so the real PTB code runs end to end without Telegram's
+servers.
+
+It is as strict as Telegram's published Bot API where a real bot would be refused
+(``400 Bad Request`` with Telegram's descriptions): a photo is a JPEG, PNG or WebP file
+of at most 10 MB, uploaded or at an http(s) URL that Telegram's servers can reach (not
+localhost or a private address, not an SVG); texts hold 1-4096 characters and captions
+at most 1024 (counted in UTF-16 code units after the HTML markup); HTML parse mode allows
+only Telegram's tags, properly nested, and the entities ``&lt; &gt; &amp; &quot;`` and
+numeric ones; inline buttons carry 1-64 bytes of callback data or a reachable URL.
+Refused calls are recorded too, with their refusal (``Call.refused``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.policy
+import io
+import ipaddress
 import itertools
 import json
 import threading
@@ -16,11 +29,15 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from html.parser import HTMLParser
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import uvicorn
 from fastapi import FastAPI
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -52,6 +69,8 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    refused: str | None = None
+    """Telegram's description when the stand-in refused the call as Telegram would."""
 
     @property
     def chat_id(self) -> int | None:
@@ -99,10 +118,14 @@ class FakeBotApi:
                     and (chat_id is None or c.chat_id == chat_id)]
 
     def sent(self, chat_id: int) -> list[Call]:
-        """What the bot showed in a chat: messages and photos, in order."""
+        """What the bot showed in a chat: messages and photos, in order (not the refused)."""
         with self._lock:
             return [c for c in self.calls if c.method in ("sendMessage", "sendPhoto")
-                    and c.chat_id == chat_id]
+                    and c.chat_id == chat_id and c.refused is None]
+
+    def refused(self) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.refused is not None]
 
     def wait_for(self, check: Callable[[], T], timeout: float = 30.0, what: str = "") -> T:
         """Poll ``check`` until it returns something truthy; fail after ``timeout``."""
@@ -141,10 +164,14 @@ class FakeBotApi:
                                  "description": "Unauthorized"}, status_code=401)
         method = request.path_params["method"]
         params = await _params(request)
+        refusal = check_call(method, params)
         with self._lock:
-            self.calls.append(Call(method, params))
-            failures = self._failures.get(method)
+            self.calls.append(Call(method, params, refused=refusal))
+            failures = self._failures.get(method) if refusal is None else None
             failure = failures.pop(0) if failures else None
+        if refusal is not None:
+            return JSONResponse({"ok": False, "error_code": 400, "description": refusal},
+                                status_code=400)
         if failure is not None:
             return JSONResponse(failure[1], status_code=failure[0])
         if method == "getUpdates":
@@ -175,13 +202,30 @@ class FakeBotApi:
 
 async def _params(request: Request) -> dict[str, Any]:
     raw: dict[str, Any] = dict(request.query_params)
+    content_type = request.headers.get("content-type", "")
     body = await request.body()
-    if body and request.headers.get("content-type", "").startswith("application/json"):
+    if content_type.startswith("multipart/form-data"):  # a file upload
+        raw.update(_multipart(content_type, body))
+    elif body and content_type.startswith("application/json"):
         raw.update(json.loads(body))
     elif body:
         raw.update(parse_qsl(body.decode(), keep_blank_values=True))
     return {k: json.loads(v) if k in JSON_PARAMS and isinstance(v, str) else v
             for k, v in raw.items()}
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """The fields of a multipart/form-data body; files as :class:`Upload`."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        fields[str(name)] = (Upload(filename, payload) if filename is not None
+                             else payload.decode())
+    return fields
 
 
 def _ok(result: Any) -> JSONResponse:
@@ -199,6 +243,171 @@ ANSWERS: dict[str, Callable[[FakeBotApi, dict[str, Any]], Any]] = {
     "sendPhoto": lambda api, p: api._message(p, caption=p.get("caption"), photo=[
         {"file_id": "photo-1", "file_unique_id": "p1", "width": 640, "height": 640}]),
 }
+
+
+# --- what Telegram refuses
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content: bytes
+
+
+MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
+             "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote"}
+HTML_ENTITIES = {"lt", "gt", "amp", "quot"}
+PHOTO_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+
+
+def check_call(method: str, params: dict[str, Any]) -> str | None:
+    """Telegram's description of why it would refuse the call, or None."""
+    if method == "sendMessage":
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return "Bad Request: message text is empty"
+        visible = _visible(text, params.get("parse_mode"))
+        if isinstance(visible, Refusal):
+            return visible.description
+        if not visible.strip():
+            return "Bad Request: message text is empty"
+        if _utf16(visible) > MAX_TEXT:
+            return "Bad Request: message is too long"
+    elif method == "sendPhoto":
+        refusal = _check_photo(params.get("photo"))
+        if refusal is not None:
+            return refusal
+        caption = _visible(params.get("caption") or "", params.get("parse_mode"))
+        if isinstance(caption, Refusal):
+            return caption.description
+        if _utf16(caption) > MAX_CAPTION:
+            return "Bad Request: message caption is too long"
+    if method in ("sendMessage", "sendPhoto"):
+        return _check_keyboard(params.get("reply_markup"))
+    return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    description: str
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _public(url: str) -> bool:
+    """Whether Telegram's servers could open ``url`` (an http(s) URL of a public host)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_global
+    except ValueError:
+        return "." in host and not host.endswith((".localhost", ".local", ".internal"))
+
+
+def _check_photo(photo: Any) -> str | None:
+    if isinstance(photo, Upload):
+        data = photo.content
+        riff_webp = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+        if not (data.startswith(PHOTO_MAGIC) or riff_webp):
+            return "Bad Request: IMAGE_PROCESS_FAILED"
+        if len(data) > MAX_PHOTO_BYTES:
+            return "Bad Request: file is too big"
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+        if width + height > 10000 or max(width, height) > 20 * min(width, height):
+            return "Bad Request: PHOTO_INVALID_DIMENSIONS"
+        return None
+    if not isinstance(photo, str) or not photo:
+        return "Bad Request: there is no photo in the request"
+    if "://" not in photo:
+        return None  # a file_id of a photo Telegram already has
+    if not _public(photo):
+        return "Bad Request: wrong HTTP URL specified"
+    if PurePosixPath(urlsplit(photo).path).suffix.lower() in {".svg", ".gif", ".bmp",
+                                                              ".tiff", ".html"}:
+        return "Bad Request: wrong type of the web page content"
+    return None
+
+
+def _check_keyboard(markup: Any) -> str | None:
+    if not markup:
+        return None
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if not button.get("text"):
+                return "Bad Request: text buttons are unallowed in the inline keyboard"
+            data, url = button.get("callback_data"), button.get("url")
+            if (data is None) == (url is None):
+                return "Bad Request: BUTTON_TYPE_INVALID"
+            if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
+                return "Bad Request: BUTTON_DATA_INVALID"
+            if url is not None and not _public(url):
+                return (f"Bad Request: inline keyboard button URL '{url}' is invalid: "
+                        "Wrong HTTP URL")
+    return None
+
+
+class _TelegramHtml(HTMLParser):
+    """Reads a text in Telegram's HTML parse mode: its visible text, or why it is refused."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.text: list[str] = []
+        self.open: list[str] = []
+        self.error: str | None = None
+
+    def _fail(self, message: str) -> None:
+        if self.error is None:
+            self.error = f"Bad Request: can't parse entities: {message}"
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag not in HTML_TAGS:
+            self._fail(f'Unsupported start tag "{tag}"')
+        elif tag == "a" and not values.get("href"):
+            self._fail('Expected "href" attribute of tag "a"')
+        elif tag == "span" and values.get("class") != "tg-spoiler":
+            self._fail('Tag "span" must have class "tg-spoiler"')
+        self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._fail(f'Unsupported start tag "{tag}/"')
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            self._fail(f'Can\'t find end tag corresponding to start tag "{tag}"'
+                       if tag not in self.open else f'Unmatched end tag "{tag}"')
+            return
+        self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in HTML_ENTITIES:
+            self._fail(f'Unsupported HTML entity "&{name};"')
+        self.text.append({"lt": "<", "gt": ">", "amp": "&", "quot": '"'}.get(name, ""))
+
+    def handle_charref(self, name: str) -> None:
+        self.text.append(chr(int(name[1:], 16) if name[:1] in "xX" else int(name)))
+
+
+def _visible(text: str, parse_mode: Any) -> str | Refusal:
+    if parse_mode is None:
+        return text
+    if parse_mode != "HTML":
+        return Refusal(f"Bad Request: unsupported parse_mode {parse_mode}")
+    parser = _TelegramHtml()
+    parser.feed(text)
+    parser.close()
+    if parser.error is None and parser.open:
+        parser._fail(f'Can\'t find end tag corresponding to start tag "{parser.open[-1]}"')
+    return Refusal(parser.error) if parser.error is not None else "".join(parser.text)
 
 
 # --- updates as Telegram sends them

@@ -7,6 +7,7 @@ Rasa would answer is covered by ``tests/e2e/test_telegram.py``).
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import re
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from pydantic import ValidationError
 
 from channels.chat import BOT_DOWN_APOLOGY, ChatService
@@ -32,6 +34,8 @@ from channels.telegram.channel import (
     UNKNOWN_COMMAND,
     conversation_id_for,
 )
+from channels.telegram.markdown import to_telegram_html
+from channels.telegram.photos import STATIC_DIR, photo_source
 from channels.telegram.render import (
     MAX_CAPTION,
     absolute_url,
@@ -41,18 +45,23 @@ from channels.telegram.render import (
     telegram_length,
 )
 from channels.telegram.runtime import TelegramBot
+from knowledge.faq_parser import read_faq_file
+from knowledge.faq_text import join_paragraphs
 from tests.channels.conftest import Gateway
 from tests.channels.fake_bot_api import (
     TOKEN,
     FakeBotApi,
     LoopThread,
+    Upload,
     button_update,
+    check_call,
     sticker_update,
     text_update,
     webhook_gateway,
 )
 from tests.channels.fake_rasa import FakeRasa
 from tests.channels.web_chat import recorded
+from tests.conftest import DEMO_FAQ
 
 SECRET = "s3cret-token_for-tests"
 RATE_NOTICE = re.compile(r"You're sending messages too quickly\. Please wait \d+ s and try again\.")
@@ -216,16 +225,16 @@ def test_network_errors_are_retried_then_given_up_and_logged(
 def test_cards_go_as_photos_and_as_text_when_telegram_refuses_the_photo(
         polling: Polling, api: FakeBotApi, chat_id: int) -> None:
     cards = [Card(id=i, sku=f"CER-MUG-00{i}", name=f"Mug {i}", price="29.5", currency="EUR",
-                  image_url="/static/img/placeholder/ceramics.svg",
+                  image_url=f"/static/img/products/cer-mug-00{i}.png",
                   buttons=[Button(title="Tell me more", payload=f"/product_details{i}")])
              for i in (1, 2)]
     api.fail_next("sendPhoto", 1, (400, {"ok": False, "error_code": 400, "description":
-                                         "Bad Request: wrong type of the web page content"}))
+                                         "Bad Request: failed to get HTTP URL content"}))
     assert deliver(polling, chat_id, ChatMessage(role="bot", text="Here is what I found:",
                                                  cards=cards))
     shown = api.sent(chat_id)
     assert [c.method for c in shown] == ["sendMessage", "sendPhoto", "sendMessage", "sendPhoto"]
-    assert shown[1].params["photo"] == "https://shop.example/static/img/placeholder/ceramics.svg"
+    assert shown[1].params["photo"] == "https://shop.example/static/img/products/cer-mug-001.png"
     assert shown[2].params["text"] == "Mug 1\n€29.50 · In stock"  # the refused card, as text
     assert shown[3].params["caption"] == "Mug 2\n€29.50 · In stock"
     for call, card in zip(shown[2:], cards, strict=True):
@@ -477,3 +486,106 @@ def test_two_webhook_replicas_share_the_limit_and_tell_the_shopper_once(
         history = recorded(b, conversation_id)
         assert [m["text"] for m in history if m["role"] == "shopper"] == ["message 1",
                                                                          "message 2"]
+
+
+# --- what Telegram accepts: the stand-in is as strict as the Bot API
+
+def test_a_card_whose_picture_telegram_cannot_show_goes_as_text_without_a_refusal(
+        polling: Polling, api: FakeBotApi, chat_id: int) -> None:
+    card = Card(id=9, sku="CER-MUG-009", name="Mug 9", price="29", currency="EUR",
+                image_url="/static/img/placeholder/ceramics.svg")
+    assert deliver(polling, chat_id, ChatMessage(role="bot", text="One:", cards=[card]))
+    assert [c.method for c in api.sent(chat_id)] == ["sendMessage", "sendMessage"]
+    assert api.calls_to("sendPhoto", chat_id) == []
+
+
+def test_a_shop_telegram_cannot_reach_uploads_its_own_pictures(
+        polling: Polling, api: FakeBotApi, chat_id: int) -> None:
+    channel = polling.bot.channel
+    card = Card(id=1, sku="CER-MUG-001", name="Cobalt Mug", price="32", currency="EUR",
+                image_url="/static/img/products/cer-mug-001.png")
+    channel.public_url = "http://localhost:8000"  # make run on a laptop
+    try:
+        assert deliver(polling, chat_id, ChatMessage(role="bot", text="One:", cards=[card]))
+    finally:
+        channel.public_url = "https://shop.example"
+    [photo] = api.calls_to("sendPhoto", chat_id)
+    assert photo.refused is None
+    assert isinstance(photo.params["photo"], Upload)
+    assert photo.params["photo"].content == (STATIC_DIR / "img/products/cer-mug-001.png"
+                                             ).read_bytes()
+
+
+@pytest.mark.parametrize(("photo", "where"), [
+    ("http://localhost:8000/static/img/products/cer-mug-001.png", "public_url"),
+    ("http://192.168.1.20/static/a.png", "public_url"),
+    ("https://shop.example/static/img/placeholder/ceramics.svg", "photo"),
+])
+def test_photos_telegram_could_not_fetch_are_never_sent_by_url(photo: str, where: str) -> None:
+    refusal = check_call("sendPhoto", {"chat_id": 1, "photo": photo})
+    assert refusal is not None and refusal.startswith("Bad Request")
+    image_url = "/static/img/products/cer-mug-001.png" if where == "public_url" else photo
+    public_url = photo.split("/static/")[0] if where == "public_url" else "https://shop.example"
+    source = photo_source(image_url, public_url=public_url)
+    assert source is None or isinstance(source, bytes)  # uploaded, or the card goes as text
+
+
+def test_uploads_must_be_real_pictures_of_sane_dimensions() -> None:
+    png = (STATIC_DIR / "img/products/cer-mug-001.png").read_bytes()
+    svg = (STATIC_DIR / "img/placeholder/ceramics.svg").read_bytes()
+    assert check_call("sendPhoto", {"chat_id": 1, "photo": Upload("a.png", png)}) is None
+    assert check_call("sendPhoto", {"chat_id": 1, "photo": Upload("a.svg", svg)}) == \
+        "Bad Request: IMAGE_PROCESS_FAILED"
+    strip = io.BytesIO()
+    Image.new("RGB", (2100, 100)).save(strip, format="PNG")
+    assert check_call("sendPhoto", {"chat_id": 1, "photo": Upload("s.png", strip.getvalue())}) \
+        == "Bad Request: PHOTO_INVALID_DIMENSIONS"
+
+
+@pytest.mark.parametrize(("text", "refusal"), [
+    ("<b>bold", 'Can\'t find end tag corresponding to start tag "b"'),
+    ("<b><i>x</b></i>", "end tag"),
+    ("<h1>Title</h1>", 'Unsupported start tag "h1"'),
+    ("Tom &amp; Jerry &nbsp;", 'Unsupported HTML entity "&nbsp;"'),
+    ('<a>no address</a>', 'Expected "href" attribute'),
+])
+def test_html_that_telegram_cannot_parse_is_refused(text: str, refusal: str) -> None:
+    answer = check_call("sendMessage", {"chat_id": 1, "text": text, "parse_mode": "HTML"})
+    assert answer is not None and "can't parse entities" in answer and refusal in answer
+
+
+def test_lengths_buttons_and_callback_data_are_checked_as_telegram_does() -> None:
+    assert check_call("sendMessage", {"chat_id": 1, "text": "😀" * 2048}) is None
+    assert check_call("sendMessage", {"chat_id": 1, "text": "😀" * 2049}) == \
+        "Bad Request: message is too long"  # 4098 UTF-16 code units
+    assert check_call("sendMessage", {"chat_id": 1, "text": "<b></b>",
+                                      "parse_mode": "HTML"}) == "Bad Request: message text is empty"
+    caption = "<b>" + "x" * 1024 + "</b>"
+    assert check_call("sendPhoto", {"chat_id": 1, "photo": "https://shop.example/a.png",
+                                    "caption": caption, "parse_mode": "HTML"}) is None
+    assert check_call("sendPhoto", {"chat_id": 1, "photo": "https://shop.example/a.png",
+                                    "caption": "x" * 1025}) == \
+        "Bad Request: message caption is too long"
+    def keyboard_of(button: dict[str, str]) -> dict[str, object]:
+        return {"chat_id": 1, "text": "Choose", "reply_markup": {"inline_keyboard": [[button]]}}
+    assert check_call("sendMessage", keyboard_of({"text": "Go", "callback_data": "x" * 64})) \
+        is None
+    assert check_call("sendMessage", keyboard_of({"text": "Go", "callback_data": "x" * 65})) \
+        == "Bad Request: BUTTON_DATA_INVALID"
+    assert "Wrong HTTP URL" in check_call("sendMessage", keyboard_of(
+        {"text": "Pay", "url": "http://localhost:8000/pay/t"}))
+
+
+def test_every_demo_faq_answer_is_html_telegram_accepts(demo_faq_answers: list[str]) -> None:
+    assert len(demo_faq_answers) >= 20
+    for answer in demo_faq_answers:
+        for part in to_telegram_html(answer):
+            assert check_call("sendMessage", {"chat_id": 1, "text": part,
+                                              "parse_mode": "HTML"}) is None, part
+
+
+@pytest.fixture(scope="module")
+def demo_faq_answers() -> list[str]:
+    """Every demo FAQ answer as the bot sends it (line wraps joined)."""
+    return [join_paragraphs(entry.answer) for path in sorted(DEMO_FAQ.glob("*.md"))
+            for entry in read_faq_file(path).entries]

@@ -196,10 +196,11 @@ def test_shopper_greets_picks_a_quick_reply_and_sees_mug_cards_in_firefox(
     expected = mug_cards()
     assert [c["name"] for c in seen["cards"]] == [c["name"] for c in expected]
     assert [c["price"] for c in seen["cards"]] == [f"€{c['price']}" for c in expected]
-    for card in seen["cards"]:
+    for card, shown in zip(seen["cards"], expected, strict=True):
         assert "Mug" in card["name"]
         assert card["buttons"] == CARD_BUTTONS, card
-        assert card["image"]["src"].endswith("/static/img/placeholder/ceramics.svg"), card
+        assert card["image"]["src"].endswith(shown["image_url"]), card
+        assert shown["image_url"].startswith("/static/img/products/"), shown
     assert seen["cards"][0]["image"]["loaded"], "the first card's picture did not load"
     # a card's button sends its payload
     assert expected[0]["buttons"][0]["payload"] in seen["card_button_answer"]
