@@ -2,6 +2,7 @@
 
     python -m knowledge.eval_faq [--dir DIR] [--paraphrases F] [--out-of-scope F]
                                  [--also DIR PARAPHRASES OUT_OF_SCOPE]...
+                                 [--check DIR PARAPHRASES OUT_OF_SCOPE]...
                                  [--threshold T] [--margin M] [--tune]
 
 The evaluation set (``knowledge/faq_eval/``) holds shopper questions labelled with the
@@ -15,7 +16,11 @@ order of a hash of their text, alternately; out-of-scope questions the same way.
 threshold is tuned on the first half only (``--tune``), and both halves are reported.
 ``--also`` adds another FAQ with its own evaluation set (``faq_eval/bike`` holds one of
 another trade): each is reported on its own, and ``--tune`` then chooses one threshold
-and margin for all of them, so they do not learn one FAQ's vocabulary.
+and margin for all of them, so they do not learn one FAQ's vocabulary. ``--check`` adds
+an FAQ that is reported the same way but never tuned on (``faq_eval/climbing``, a
+climbing wall's community-style FAQ never used to choose a weight or threshold): a check
+that the choice generalises. Each FAQ's report ends with the service's query latency (p50,
+p95 of encoding and ranking one question).
 
 Tuning objective: the largest share of paraphrases answered with the right entry, among
 the (threshold, margin) pairs that abstain on at least 97% of the out-of-scope questions

@@ -145,8 +145,8 @@ class FaqIndex:
     which has almost no ``Also asked``; figures below are the held-out halves, answered
     right / wrong / out-of-scope declined, at the threshold and margin that keep at most
     3% wrong answers and 97% declined on both tuning halves). The climbing wall's
-    community-style FAQ in ``faq_eval/climbing`` (short answers, no ``Also asked``) was
-    written afterwards as a check and is never tuned on; its figures are over all of it:
+    community-style FAQ in ``faq_eval/climbing`` (short answers, no ``Also asked``) is a
+    check never used to choose a weight or threshold; its figures are over all of it:
 
     ======================================  ===============  ===============  ===============
     scoring (threshold and margin tuned)    demo, held-out   bike, held-out   climbing, all

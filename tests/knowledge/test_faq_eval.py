@@ -106,28 +106,29 @@ def test_the_shipped_eval_set_is_large_valid_and_independent_of_the_faq() -> Non
     assert hit == {e.question for e in entries}  # every entry is asked about
 
 
-def test_the_other_trade_faq_is_mostly_question_and_answer_and_fully_asked_about() -> None:
-    bike = REPO / "knowledge/faq_eval/bike"
-    paraphrases = load_paraphrases(bike / "paraphrases.tsv")
-    out_of_scope = load_out_of_scope(bike / "out_of_scope.txt")
-    entries, problems = check_directory(bike / "faq")
+def valid_eval_set(directory: Path) -> tuple[list[FaqEntry], int, int]:
+    """The FAQ in ``directory/faq`` with its paraphrase and out-of-scope counts, once
+    checked: files without problems, a valid set, and every entry asked about."""
+    paraphrases = load_paraphrases(directory / "paraphrases.tsv")
+    out_of_scope = load_out_of_scope(directory / "out_of_scope.txt")
+    entries, problems = check_directory(directory / "faq")
     assert problems == []
-    assert len(entries) >= 60 and len(paraphrases) >= 400 and len(out_of_scope) >= 150
-    assert sum(bool(e.also_asked) for e in entries) < len(entries) / 5
     assert check_eval_set(entries, paraphrases, out_of_scope) == []
     assert {p.expected for p in paraphrases} == {e.question for e in entries}
+    return entries, len(paraphrases), len(out_of_scope)
+
+
+def test_the_other_trade_faq_is_mostly_question_and_answer_and_fully_asked_about() -> None:
+    entries, paraphrases, out_of_scope = valid_eval_set(REPO / "knowledge/faq_eval/bike")
+    assert len(entries) >= 60 and paraphrases >= 400 and out_of_scope >= 150
+    assert sum(bool(e.also_asked) for e in entries) < len(entries) / 5
 
 
 def test_the_community_style_check_faq_is_valid_and_fully_asked_about() -> None:
-    climbing = REPO / "knowledge/faq_eval/climbing"
-    paraphrases = load_paraphrases(climbing / "paraphrases.tsv")
-    out_of_scope = load_out_of_scope(climbing / "out_of_scope.txt")
-    entries, problems = check_directory(climbing / "faq")
-    assert problems == []
-    assert len(entries) >= 30 and len(paraphrases) >= 90 and len(out_of_scope) >= 40
+    entries, paraphrases, out_of_scope = valid_eval_set(
+        REPO / "knowledge/faq_eval/climbing")
+    assert len(entries) >= 30 and paraphrases >= 90 and out_of_scope >= 40
     assert not any(e.also_asked for e in entries)
-    assert check_eval_set(entries, paraphrases, out_of_scope) == []
-    assert {p.expected for p in paraphrases} == {e.question for e in entries}
 
 
 def test_a_near_verbatim_question_is_answered_below_the_threshold_and_margin() -> None:
