@@ -2,6 +2,7 @@
 
     python -m knowledge.eval_faq [--dir DIR] [--paraphrases F] [--out-of-scope F]
                                  [--also DIR PARAPHRASES OUT_OF_SCOPE]...
+                                 [--check DIR PARAPHRASES OUT_OF_SCOPE]...
                                  [--threshold T] [--margin M] [--tune]
 
 The evaluation set (``knowledge/faq_eval/``) holds shopper questions labelled with the
@@ -15,7 +16,11 @@ order of a hash of their text, alternately; out-of-scope questions the same way.
 threshold is tuned on the first half only (``--tune``), and both halves are reported.
 ``--also`` adds another FAQ with its own evaluation set (``faq_eval/bike`` holds one of
 another trade): each is reported on its own, and ``--tune`` then chooses one threshold
-and margin for all of them, so they do not learn one FAQ's vocabulary.
+and margin for all of them, so they do not learn one FAQ's vocabulary. ``--check`` adds
+an FAQ that is reported the same way but never tuned on (``faq_eval/climbing``, a
+climbing wall's community-style FAQ never used to choose a weight or threshold): a check
+that the choice generalises. Each FAQ's report ends with the service's query latency (p50,
+p95 of encoding and ranking one question).
 
 Tuning objective: the largest share of paraphrases answered with the right entry, among
 the (threshold, margin) pairs that abstain on at least 97% of the out-of-scope questions
@@ -32,7 +37,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import math
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,13 +47,19 @@ from pathlib import Path
 
 from knowledge.embedding import get_embedder
 from knowledge.faq_parser import FaqEntry, normalise_question
-from knowledge.faq_service import ANSWER_MARGIN, ANSWER_THRESHOLD, FaqService, is_confident
+from knowledge.faq_service import (
+    ANSWER_MARGIN,
+    ANSWER_THRESHOLD,
+    FaqService,
+    is_confident,
+    is_near_verbatim,
+)
 
 EVAL_DIR = Path(__file__).with_name("faq_eval")
 FAQ_DIR = Path(__file__).with_name("faq")
 MIN_OUT_OF_SCOPE_ABSTENTION = 0.97
 MAX_WRONG_ANSWERS = 0.03
-THRESHOLDS = [round(0.30 + 0.01 * i, 2) for i in range(151)]
+THRESHOLDS = [round(0.30 + 0.01 * i, 2) for i in range(271)]
 MARGINS = [round(0.01 * i, 2) for i in range(21)]
 
 
@@ -68,11 +81,15 @@ class Ranked:
     """Normalised expected heading; None for an out-of-scope question."""
     service_ranked: tuple[tuple[str, float], ...]
     """(normalised heading, score) of the closest entries, best first."""
+    near_verbatim: bool = False
+    """Whether the question nearly repeats a phrasing of the best entry (answered anyway)."""
+    seconds: float = 0.0
+    """How long the service took to rank the entries for the question."""
 
     def decided(self, threshold: float, margin: float) -> str | None:
         """The heading the service would answer with, or None if it would abstain."""
         if is_confident([score for _, score in self.service_ranked], threshold=threshold,
-                        margin=margin):
+                        margin=margin, near_verbatim=self.near_verbatim):
             return self.service_ranked[0][0]
         return None
 
@@ -166,12 +183,16 @@ def rank_questions(service: FaqService, questions: Sequence[str],
     """Ask the service once per question; thresholds are then applied without it."""
     ranked = []
     for question, label in zip(questions, expected, strict=True):
+        started = time.perf_counter()
         candidates = service.rank(question)
+        seconds = time.perf_counter() - started
         ranked.append(Ranked(
             question=question,
             expected=normalise_question(label) if label is not None else None,
             service_ranked=tuple((normalise_question(c.entry.question), c.score)
-                                 for c in candidates)))
+                                 for c in candidates),
+            near_verbatim=bool(candidates) and is_near_verbatim(candidates[0]),
+            seconds=seconds))
     return ranked
 
 
@@ -269,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--also", nargs=3, type=Path, action="append", default=[],
                         metavar=("DIR", "PARAPHRASES", "OUT_OF_SCOPE"),
                         help="another FAQ and its evaluation set, reported (and tuned) too")
+    parser.add_argument("--check", nargs=3, type=Path, action="append", default=[],
+                        metavar=("DIR", "PARAPHRASES", "OUT_OF_SCOPE"),
+                        help="another FAQ and its evaluation set, reported but never tuned "
+                             "on (a check that the choice generalises)")
     parser.add_argument("--threshold", type=float, default=ANSWER_THRESHOLD)
     parser.add_argument("--margin", type=float, default=ANSWER_MARGIN)
     parser.add_argument("--tune", action="store_true",
@@ -279,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sets = [_load_set(args.dir, args.paraphrases, args.out_of_scope)]
         sets += [_load_set(*also) for also in args.also]
+        checks = len(args.check)
+        sets += [_load_set(*check) for check in args.check]
     except (OSError, UnicodeDecodeError, EvalSetError) as exc:
         out.write(f"cannot read the evaluation set: {exc}\n")
         return 2
@@ -295,9 +322,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         services.append(service)
     try:
-        report = run_sets([(s, i.paraphrases, i.out_of_scope) for s, i in zip(
-            services, sets, strict=True)], threshold=args.threshold, margin=args.margin,
-            tune_first=args.tune)
+        every = [(s, i.paraphrases, i.out_of_scope) for s, i in zip(services, sets,
+                                                                      strict=True)]
+        cut = len(every) - checks
+        report = run_sets(every[:cut], threshold=args.threshold, margin=args.margin,
+                          tune_first=args.tune, checks=every[cut:])
     except EvalSetError as exc:
         out.write(f"{exc}\n")
         return 1
@@ -330,26 +359,44 @@ def _rank_halves(service: FaqService, paraphrases: Sequence[Labelled],
     }
 
 
-def run_sets(sets: Sequence[tuple[FaqService, Sequence[Labelled], Sequence[str]]], *,
-             threshold: float = ANSWER_THRESHOLD, margin: float = ANSWER_MARGIN,
-             tune_first: bool = False) -> str:
-    """Every set ranked once; one threshold and margin (tuned on all tuning halves if
-    asked) applied to each; a report per set."""
+def latency(ranked: Sequence[Ranked]) -> str:
+    """The median and 95th percentile of the time the service took per question."""
+    times = sorted(r.seconds for r in ranked)
+    if not times:
+        return "query latency: no question"
+    p50 = times[len(times) // 2]
+    p95 = times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)]
+    return (f"query latency (encoding and ranking, {len(times)} questions): "
+            f"p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms")
+
+
+SetToRank = tuple[FaqService, Sequence[Labelled], Sequence[str]]
+
+
+def run_sets(sets: Sequence[SetToRank], *, threshold: float = ANSWER_THRESHOLD,
+             margin: float = ANSWER_MARGIN, tune_first: bool = False,
+             checks: Sequence[SetToRank] = ()) -> str:
+    """Every set ranked once; one threshold and margin (tuned on the tuning halves of
+    ``sets`` if asked, never on ``checks``) applied to each; a report per set."""
     ranked = [_rank_halves(*item) for item in sets]
+    checked = [_rank_halves(*item) for item in checks]
     head = ""
     if tune_first:
         threshold, margin = tune_jointly([halves["tuning"] for halves in ranked])
         head = ("tuned on the tuning halves of every set: " if len(sets) > 1
                 else "tuned on the tuning half: ")
     reports = [f"{head}threshold {threshold:.2f}, margin {margin:.2f}"]
-    for (service, _, _), halves in zip(sets, ranked, strict=True):
+    for number, ((service, _, _), halves) in enumerate(zip(
+            [*sets, *checks], [*ranked, *checked], strict=True)):
         metrics = {name: evaluate(p, o, threshold=threshold, margin=margin)
                    for name, (p, o) in halves.items()}
         metrics["all"] = evaluate(halves["tuning"][0] + halves["held-out"][0],
                                   halves["tuning"][1] + halves["held-out"][1],
                                   threshold=threshold, margin=margin)
-        reports.append(f"FAQ: {len(service.entries)} entries from {service.directory}\n"
-                       + format_report(metrics))
+        never = " (never tuned on)" if number >= len(sets) else ""
+        every = [r for p, o in halves.values() for r in (*p, *o)]
+        reports.append(f"FAQ: {len(service.entries)} entries from {service.directory}{never}\n"
+                       + format_report(metrics) + "\n" + latency(every))
     return "\n".join(reports)
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Score the FAQ on a labelled set: answered right / wrong / declined per half (tuning and
 # held-out), see knowledge/eval_faq.py. With no arguments: the demo FAQ and, for
-# generalisation, the bike workshop's FAQ of knowledge/faq_eval/bike.
+# generalisation, the bike workshop's FAQ of knowledge/faq_eval/bike (both tuned on with
+# --tune) and the climbing wall's community FAQ of knowledge/faq_eval/climbing (never).
 # Usage: scripts/eval_faq.sh [DIR [PARAPHRASES [OUT_OF_SCOPE]]] [-- extra arguments, e.g. --tune]
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -13,7 +14,9 @@ shift $(( $# < 3 ? $# : 3 ))
 args=()
 if [ -z "$dir$paraphrases$out_of_scope" ]; then
   bike="$ROOT/knowledge/faq_eval/bike"
-  args=(--also "$bike/faq" "$bike/paraphrases.tsv" "$bike/out_of_scope.txt")
+  climbing="$ROOT/knowledge/faq_eval/climbing"
+  args=(--also "$bike/faq" "$bike/paraphrases.tsv" "$bike/out_of_scope.txt"
+        --check "$climbing/faq" "$climbing/paraphrases.tsv" "$climbing/out_of_scope.txt")
 fi
 args=(--dir "${dir:-$ROOT/knowledge/faq}"
       --paraphrases "${paraphrases:-$ROOT/knowledge/faq_eval/paraphrases.tsv}"

@@ -67,11 +67,36 @@ def test_order_answers_match_the_reservation_and_tax_settings(
         "What currency are your prices in?"].answer.replace("**", "")
 
 
-def test_the_demo_faq_answers_shoppers_and_abstains_off_topic(embedder: Embedder) -> None:
-    faq = FaqService(directory=FAQ_DIR, embedder_factory=lambda: embedder)
+@pytest.fixture(scope="module")
+def faq(embedder: Embedder) -> FaqService:
+    """The demo FAQ, embedded once for the tests that ask it questions."""
+    service = FaqService(directory=FAQ_DIR, embedder_factory=lambda: embedder)
+    service.reload()
+    return service
+
+
+def test_the_demo_faq_answers_shoppers_and_abstains_off_topic(faq: FaqService) -> None:
     answered = faq.answer("do you ship to japan")
     assert answered.best is not None
     assert answered.best.entry.question == "Which countries do you ship to?"
     off_topic = faq.answer("what's the weather like in lyon")
     assert off_topic.best is None
     assert len(off_topic.candidates) == 3
+
+
+@pytest.mark.parametrize(("question", "entry"), [
+    ("can you wrap it as a present?", "Do you offer gift wrapping?"),
+    ("how long does shipping take", "How long does delivery take?"),
+])
+def test_policy_questions_asked_without_an_order_are_answered(
+        faq: FaqService, question: str, entry: str) -> None:
+    answered = faq.answer(question)
+    assert answered.best is not None
+    assert answered.best.entry.question == entry
+
+
+def test_a_policy_question_too_far_from_one_entry_offers_the_right_one(
+        faq: FaqService) -> None:
+    offered = faq.answer("if my sister doesn't like it can she send it back?")
+    assert offered.best is None
+    assert "What is your returns policy?" in [c.entry.question for c in offered.candidates]
