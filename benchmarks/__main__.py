@@ -7,7 +7,14 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from benchmarks import checkout_bench, gateway_bench, knowledge_bench, nlu_bench, search_bench
+from benchmarks import (
+    checkout_bench,
+    fullstack_bench,
+    gateway_bench,
+    knowledge_bench,
+    nlu_bench,
+    search_bench,
+)
 from benchmarks.common import Report
 
 
@@ -20,6 +27,7 @@ def main() -> int:
     knowledge_bench.run(report)
     knowledge_bench.relevance(report)
     nlu_bench.run(report)
+    fullstack_bench.run(report)
     header = (f"# Atelier benchmark report\n\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
               f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}. Medians and p95 are taken per run; "

@@ -4,7 +4,10 @@
 # throwaway servers.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$ROOT/scripts/services.sh"
-bash "$ROOT/scripts/setup.sh" venvs
+bash "$ROOT/scripts/setup.sh" venvs model
+# The full-stack benchmark runs the real trained model in the Rasa venv.
+export ATELIER_BENCH_RASA_BIN="$(venv_rasa)/bin/rasa"
+export ATELIER_BENCH_RASA_MODEL="$(model_dir)/model.tar.gz"
 if [ -z "${ATELIER_BENCH_DATABASE_URL:-}" ]; then
   trap stop_test_services EXIT
   start_test_postgres
