@@ -211,6 +211,8 @@ class ActionChangeQuantity(CommerceAction):
         if not cart.lines:
             dispatcher.utter_message(text="Your cart is empty, so there is nothing to change.")
             return []
+        if how_many_fewer(tracker) is not None:  # "one less", "take two off"
+            return await ActionRemoveFromCart(self.client).act(dispatcher, tracker, domain)
         quantity = parse_quantity(latest_entities(tracker).get("quantity"))
         if quantity is None:
             digits = re.findall(r"\b\d{1,3}\b", tracker.latest_message.get("text") or "")

@@ -191,3 +191,15 @@ def test_remove_a_number_of_pieces_takes_them_off_the_line(shop: Shop, text: str
         assert f"× {left} — " in messages[0]["cart"]
     else:
         assert messages[0]["text"].startswith("I removed Hand-Thrown Ceramic Mug")
+
+
+@pytest.mark.parametrize("text", ["one less", "remove 1", "take one off"])
+def test_a_quantity_change_that_takes_some_off_lowers_the_line(shop: Shop, text: str) -> None:
+    # given three of one piece; the NLU may read these as a change of quantity
+    shop.add("CER-MUG-001", 3)
+    # when
+    messages, _ = run(ActionChangeQuantity(shop.client()), tracker(
+        text, "change_quantity", [entity("quantity", "1")] if "1" in text else []))
+    # then one goes, not all but one
+    assert [x["quantity"] for x in shop.cart()["lines"]] == [2]
+    assert messages[0]["response"] == "utter_cart_fewer"
