@@ -2,9 +2,9 @@
 
 The NLU reads "skip" as ``stop`` (out of a form it means "leave it"), so the stop rules
 of the preferences and customisation forms run ``action_skip_question`` first: when the
-message only asks to skip, the asked question is answered "any" (or, for an optional
-personalisation, "none") and ``question_skipped`` tells the rules to go on with the form;
-otherwise the form is left as before.
+message only asks to skip, the asked preference is answered "any" (an optional
+personalisation is left unchosen) and ``question_skipped`` tells the rules to go on with
+the form; otherwise, or when the question must be answered, the form is left as before.
 """
 
 from __future__ import annotations
