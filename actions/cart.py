@@ -20,12 +20,17 @@ from actions.common import (
     parse_quantity,
 )
 from actions.shopper import shopper_of
+from actions.sizes import has_sizes, label, size_buttons, sizes_of, variant_of, wanted_size
 
 MAX_QUANTITY = 99
 CART_BUTTONS = [{"title": "View cart", "payload": "/view_cart"},
                 {"title": "Check out", "payload": "/checkout"}]
 _WORD = re.compile(r"[a-z]{3,}")
-_SIZE = re.compile(r"\bsize\s+([a-z0-9]{1,6}(?: ?(?:cm|ml|mm))?)\b", re.I)
+# "remove one", "take two off", "one less": how many to take off a line (not "remove the
+# second one", which names the line)
+_FEWER = re.compile(r"\b(?:remove|take(?: away| off| out)?|delete|drop|minus)\s+"
+                    r"(one|two|three|four|five|an?|\d{1,2})\b(?!\s*(?:st|nd|rd|th)\b)"
+                    r"|\b(one|two|three|an?|\d{1,2})\s+(?:less|fewer)\b", re.I)
 
 
 def describe_options(options: dict[str, Any]) -> str:
@@ -48,18 +53,14 @@ def cart_text(cart: Cart) -> str:
         f"{money(cart.total, cart.currency)} (incl. {money(cart.tax, cart.currency)} VAT)."])
 
 
-def choose_variant(product: Product, text: str) -> tuple[int, str]:
+def choose_variant(product: Product, size: str | None) -> tuple[int, str]:
     """(variant id, " (size L)" or "") for the size the shopper named, else the first
-    size in stock."""
-    named = _SIZE.search(text or "")
-    sized = [v for v in product.variants if named
-             and v.attributes.get("size", "").casefold() == named.group(1).casefold()]
+    variant in stock."""
+    sized = variant_of(product, size) if size else None
     in_stock = [v for v in product.variants if v.stock > 0]
-    variant = (sized or in_stock or product.variants)[0]
-    sizes = {v.attributes.get("size") for v in product.variants}
-    size = variant.attributes.get("size")
-    return variant.id, (f" (size {size.upper() if len(size) <= 2 else size})"
-                        if size and len(sizes) > 1 else "")
+    variant = sized or (in_stock or product.variants)[0]
+    chosen = variant.attributes.get("size")
+    return variant.id, (f" (size {label(chosen)})" if chosen and has_sizes(product) else "")
 
 
 def find_line(tracker: Tracker, cart: Cart) -> CartLine | None:
@@ -79,6 +80,15 @@ def find_line(tracker: Tracker, cart: Cart) -> CartLine | None:
     if len(named) == 1:
         return named[0]
     return cart.lines[0] if len(cart.lines) == 1 else None
+
+
+def how_many_fewer(tracker: Tracker) -> int | None:
+    """How many pieces "remove one" / "take two off" takes off a line; None when the
+    message removes the line itself ("remove the mug", "remove the second one")."""
+    found = _FEWER.search(tracker.latest_message.get("text") or "")
+    if found is None:
+        return None
+    return parse_quantity((found.group(1) or found.group(2)).lower())
 
 
 def which_line_buttons(cart: Cart, intent: str, quantity: int | None = None) -> list[dict]:
@@ -105,7 +115,13 @@ class ActionAddToCart(CommerceAction):
         state = tracker.get_slot("customization") or {}
         options = state.get("choices", {}) if state.get("product_id") == product_id else {}
         product = await self.client.product(int(product_id))
-        variant_id, size = choose_variant(product, tracker.latest_message.get("text") or "")
+        if state.get("product_id") == product_id and state.get("variant_id"):
+            variant_id, size = int(state["variant_id"]), f" (size {state['size']})"
+        else:
+            named = wanted_size(tracker)
+            if has_sizes(product) and (named is None or variant_of(product, named) is None):
+                return self._ask_size(dispatcher, product, named, quantity)
+            variant_id, size = choose_variant(product, named)
         try:
             cart = await self.client.add_to_cart(
                 shopper_of(tracker).path, variant_id=variant_id, quantity=quantity,
@@ -125,6 +141,22 @@ class ActionAddToCart(CommerceAction):
                  f"subtotal {money(cart.subtotal, cart.currency)}.",
             buttons=[*CART_BUTTONS, {"title": "Keep shopping", "payload": "/search_product"}])
         return [SlotSet("product_id", product_id), SlotSet("customization", None)]
+
+
+    @staticmethod
+    def _ask_size(dispatcher: CollectingDispatcher, product: Product, named: str | None,
+                  quantity: int) -> list[EventType]:
+        """Which of the sizes in stock: one button each, which adds that variant."""
+        sizes = sizes_of(product, in_stock=True)
+        extra = {"quantity": str(quantity)} if quantity != 1 else {}
+        shown = ", ".join(label(s) for s in sizes) or "none at the moment"
+        buttons = size_buttons(sizes, "add_to_cart", product_id=str(product.id), **extra)
+        if named is None:
+            dispatcher.utter_message(response="utter_ask_size", sizes=shown, buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_size_not_in_stock", size=label(named),
+                                     name=product.name, sizes=shown, buttons=buttons)
+        return [SlotSet("product_id", str(product.id))]
 
 
 class ActionViewCart(CommerceAction):
@@ -155,6 +187,13 @@ class ActionRemoveFromCart(CommerceAction):
             dispatcher.utter_message(text="Which item should I remove?",
                                      buttons=which_line_buttons(cart, "remove_from_cart"))
             return []
+        fewer = how_many_fewer(tracker)
+        if fewer is not None and fewer < line.quantity:
+            left = line.quantity - fewer
+            cart = await self.client.set_quantity(shopper, line_id=line.id, quantity=left)
+            dispatcher.utter_message(response="utter_cart_fewer", quantity=left,
+                                     name=line.name, cart=cart_text(cart))
+            return []
         cart = await self.client.remove_line(shopper, line_id=line.id)
         dispatcher.utter_message(text=f"I removed {line.name} from your cart.\n"
                                       f"{cart_text(cart)}")
@@ -172,6 +211,8 @@ class ActionChangeQuantity(CommerceAction):
         if not cart.lines:
             dispatcher.utter_message(text="Your cart is empty, so there is nothing to change.")
             return []
+        if how_many_fewer(tracker) is not None:  # "one less", "take two off"
+            return await ActionRemoveFromCart(self.client).act(dispatcher, tracker, domain)
         quantity = parse_quantity(latest_entities(tracker).get("quantity"))
         if quantity is None:
             digits = re.findall(r"\b\d{1,3}\b", tracker.latest_message.get("text") or "")

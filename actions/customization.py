@@ -18,11 +18,22 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients import CommerceClient, CommerceError, CommerceUnavailable, Quote
+from actions.clients import CommerceClient, CommerceError, CommerceUnavailable, Product, Quote
 from actions.common import UNAVAILABLE, CommerceAction, explain, is_skip, mentioned_product
 from actions.common import money as fmt_money
+from actions.sizes import (
+    has_sizes,
+    label,
+    size_answer,
+    size_buttons,
+    sizes_of,
+    variant_of,
+    wanted_size,
+)
 
 log = logging.getLogger(__name__)
+SIZE = "size"
+"""Name and kind of the size question (not an option of the rules: it picks the variant)."""
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|sure|ok|okay|please|yes please|go on|why not)\b", re.I)
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{1,200})[\"”’']")
 _SPEC_KEYS = ("name", "label", "kind", "values", "max_length", "charset", "required",
@@ -163,6 +174,8 @@ class ActionStartCustomization(CommerceAction):
         product = await self.client.product(int(product_id))
         options = [{k: o[k] for k in _SPEC_KEYS if k in o} for o in product.customization]
         options.sort(key=lambda o: not o.get("required"))  # what must be chosen comes first
+        if has_sizes(product):  # the size first: it says which variant is personalised
+            options.insert(0, size_spec(product))
         state = {"product_id": str(product.id), "name": product.name,
                  "currency": product.currency, "options": options, "choices": {},
                  "answered": []}
@@ -180,6 +193,36 @@ class ActionStartCustomization(CommerceAction):
         return [*events, SlotSet("can_customize", True)]
 
 
+def size_spec(product: Product) -> dict[str, Any]:
+    """The size question of a product whose variants come in sizes: its answer picks the
+    variant, so an option that would resize to one of those sizes is not asked."""
+    sizes = sizes_of(product, in_stock=True)
+    return {"name": SIZE, "kind": SIZE, "required": True, "values": sizes,
+            "variants": {s.casefold(): v.id for s in sizes
+                         if (v := variant_of(product, s)) is not None}}
+
+
+def choose_size(dispatcher: CollectingDispatcher, tracker: Tracker, state: dict[str, Any],
+                spec: dict[str, Any]) -> dict[str, Any]:
+    """The form's slots after an answer to the size question."""
+    size = size_answer(tracker)
+    variant = spec["variants"].get(size.casefold()) if size else None
+    if size is None or variant is None:
+        if size and (wanted_size(tracker) or len(size) <= 2):
+            dispatcher.utter_message(response="utter_size_not_in_stock", size=label(size),
+                                     name=state["name"], sizes=_sizes_text(spec))
+        return {"option_answer": None}
+    resizes = [o["name"] for o in state.get("options", []) if o.get("kind") == "choice"
+               and size.casefold() in {_token(v) for v in o.get("values", [])}]
+    return {"option_answer": None, "customization": {
+        **state, "variant_id": variant, "size": label(size),
+        "answered": [*state.get("answered", []), SIZE, *resizes]}}
+
+
+def _sizes_text(spec: dict[str, Any]) -> str:
+    return ", ".join(label(s) for s in spec.get("values", [])) or "none at the moment"
+
+
 class ActionAskOptionAnswer(Action):
     def name(self) -> str:
         return "action_ask_option_answer"
@@ -188,7 +231,10 @@ class ActionAskOptionAnswer(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         state = tracker.get_slot("customization")
         spec = current_option(state)
-        if spec is not None:
+        if spec is not None and spec["kind"] == SIZE:
+            dispatcher.utter_message(response="utter_ask_size", sizes=_sizes_text(spec),
+                                     buttons=size_buttons(spec["values"], "inform"))
+        elif spec is not None:
             text, buttons = question(spec, state.get("currency", "EUR"))
             dispatcher.utter_message(text=text, buttons=buttons)
         return []
@@ -212,6 +258,8 @@ class ValidateCustomizationForm(FormValidationAction):
         spec = current_option(state)
         if spec is None:
             return {"option_answer": None}
+        if spec["kind"] == SIZE:
+            return choose_size(dispatcher, tracker, state, spec)
         name = spec["name"]
         chosen = answer_value(spec, tracker, value)
         choices = {k: v for k, v in state.get("choices", {}).items() if k != name}
@@ -248,8 +296,9 @@ class ActionQuoteCustomization(CommerceAction):
         if not state or not state.get("product_id"):
             return []
         quote = await self.client.quote(int(state["product_id"]), state.get("choices", {}))
+        name = f"{state['name']} (size {state['size']})" if state.get("size") else state["name"]
         dispatcher.utter_message(
-            text=f"{describe_quote(quote, state['name'])} Shall I add it to your cart?",
+            text=f"{describe_quote(quote, name)} Shall I add it to your cart?",
             buttons=[{"title": "Yes, add it", "payload": "/affirm"},
                      {"title": "No thanks", "payload": "/deny"}])
         return [SlotSet("product_id", state["product_id"])]

@@ -166,12 +166,18 @@ class ActionSearchProducts(CommerceAction):
         query = query_from_slots(tracker)
         if not query.text:
             query = query.model_copy(update={"text": tracker.latest_message.get("text") or ""})
-        page = await self.client.search_page(query)
-        if not page.results:
-            return show_results(dispatcher, page, query, "")
-        low, high = _price_range(applied(query, page))
-        return show_results(dispatcher, page, query,
-                            intro(page.results, page.interpretation, low=low, high=high))
+        return await show_search(self.client, dispatcher, query)
+
+
+async def show_search(client: CommerceClient, dispatcher: CollectingDispatcher,
+                      query: SearchQuery) -> list[EventType]:
+    """Search and show the cards, introduced with what the shop read from the words."""
+    page = await client.search_page(query)
+    if not page.results:
+        return show_results(dispatcher, page, query, "")
+    low, high = _price_range(applied(query, page))
+    return show_results(dispatcher, page, query,
+                        intro(page.results, page.interpretation, low=low, high=high))
 
 
 async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any]

@@ -10,8 +10,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients.commerce import CommerceError, CommerceUnavailable
+from actions.clients.commerce import (
+    CommerceClient,
+    CommerceError,
+    CommerceUnavailable,
+    SearchQuery,
+)
 from actions.clients.knowledge import FaqAnswer, KnowledgeClient
+from actions.config import get_settings
+from actions.discovery import show_search
 from actions.handoff import shopper_texts
 
 log = logging.getLogger(__name__)
@@ -23,6 +30,11 @@ PERSON_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
 QUESTION_START = re.compile(
     r"^\s*(how|what|when|where|why|who|which|can|could|do|does|did|is|are|will|would|should|"
     r"may|have|has)\b", re.IGNORECASE)
+
+
+_AVAILABILITY = re.compile(
+    r"^\s*(?:(?:do|does|did) (?:you|the shop|they)(?: still)? (?:have|sell|stock|carry|make)|"
+    r"have you got|got any|any chance you have)\b|\b(?:available|in stock|for sale)\b", re.I)
 
 
 def looks_like_question(text: str) -> bool:
@@ -55,9 +67,25 @@ def say_answer(dispatcher: CollectingDispatcher, result: FaqAnswer) -> list[Even
     return [SlotSet("faq_candidates", questions), SlotSet("handoff_offer", "faq_unanswered")]
 
 
+async def named_product(commerce: CommerceClient, question: str) -> bool:
+    """Whether ``question`` asks if the shop has a product it names ("do you have the Blue
+    Willow mug?"), read against the live catalog."""
+    if not _AVAILABILITY.search(question):
+        return False
+    try:
+        return (await commerce.interpret(question)).product is not None
+    except CommerceError:
+        return False  # the FAQ may still answer
+
+
 class ActionAnswerFaq(Action):
-    def __init__(self, client: KnowledgeClient | None = None) -> None:
+    """The merchant's answer; a question whether the shop has a product it names shows
+    that product instead."""
+
+    def __init__(self, client: KnowledgeClient | None = None,
+                 commerce: CommerceClient | None = None) -> None:
         self.client = client or KnowledgeClient()
+        self.commerce = commerce or CommerceClient()
 
     def name(self) -> str:
         return "action_answer_faq"
@@ -69,6 +97,14 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(text="What would you like to know? Ask me about "
                                           "shipping, returns, care or personalisation.")
             return []
+        if not str(tracker.latest_message.get("text") or "").startswith("/") and \
+                await named_product(self.commerce, question):
+            query = SearchQuery(text=question[:300], limit=get_settings().search_page_size,
+                                interpret=True)
+            try:
+                return await show_search(self.commerce, dispatcher, query)
+            except CommerceError:
+                pass  # the FAQ may still answer
         try:
             result = await self.client.answer(question)
         except CommerceUnavailable:

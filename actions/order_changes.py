@@ -8,6 +8,7 @@ carries it out on an affirm that answers that very question.
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -17,6 +18,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.aftersale import AfterSaleClient, Order, OrderNotFound
 from actions.clients.commerce import CommerceError, CommerceUnavailable
+from actions.clients.knowledge import KnowledgeClient
+from actions.faq import ActionAnswerFaq, looks_like_question
 from actions.handoff import hand_off, offered_reason, previous_action
 from actions.orders import (
     NO_ORDERS,
@@ -31,6 +34,13 @@ from actions.orders import (
 from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)
+_ORDER_WORD = re.compile(r"\b(?:orders?|my (?:parcel|package|purchase|delivery))\b", re.I)
+_HYPOTHETICAL = re.compile(
+    r"^\s*(?:and |but |so )?(?:if|what if|in case|suppose|say|when)\b|\b(?:can|could|may|will|"
+    r"would|is|are) (?:she|he|they|someone|somebody|the recipient|the person|people|my "
+    r"(?:sister|brother|mum|mom|mother|dad|father|friend|wife|husband|partner|son|"
+    r"daughter|girlfriend|boyfriend|aunt|uncle|grandma|grandmother|grandpa|colleague))\b",
+    re.I)
 
 YES_NO = [{"title": "Yes, please", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 # the confirming action asks again ("try again?") when the shop could not be reached
@@ -42,13 +52,26 @@ RETURN_NEXT = ("The team will confirm it by email and send you the studio's addr
                "Once the parcel is back with us, you're refunded within 5 working days.")
 
 
+def policy_question(tracker: Tracker) -> bool:
+    """A question about the shop's policy rather than an order: hypothetical or about
+    someone else, with no order named ("if my sister doesn't like it can she send it
+    back?"). Such a question is not about the order the conversation discussed before."""
+    text = str(tracker.latest_message.get("text") or "")
+    return (not text.startswith("/") and looks_like_question(text)
+            and bool(_HYPOTHETICAL.search(text)) and mentioned_number(tracker) is None
+            and not _ORDER_WORD.search(text))
+
+
 class OrderAction(Action, ABC):
-    """Finds the order the shopper means: named now, discussed before, or one to choose."""
+    """Finds the order the shopper means: named now, discussed before, or one to choose.
+    A policy question read as this action's intent is answered from the FAQ instead."""
 
     intent = ""
 
-    def __init__(self, client: AfterSaleClient | None = None) -> None:
+    def __init__(self, client: AfterSaleClient | None = None,
+                 knowledge: KnowledgeClient | None = None) -> None:
         self.client = client or AfterSaleClient()
+        self.faq = ActionAnswerFaq(knowledge)
 
     async def find(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Order | None:
         """The order, or None after telling the shopper why (raises CommerceUnavailable)."""
@@ -72,6 +95,8 @@ class OrderAction(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if policy_question(tracker):
+            return await self.faq.run(dispatcher, tracker, domain)
         try:
             order = await self.find(dispatcher, tracker)
             if order is None:

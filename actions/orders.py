@@ -188,10 +188,10 @@ class ActionOrderLookup(Action):
             order = await self.client.lookup(number, email)
             parcel = (await self.client.shipment_by_id(order.id)
                       if order.status in SHIPPED else None)
-        except OrderNotFound:
-            dispatcher.utter_message(text=f"I can't find an order {number} placed with "
-                                          f"{email}. Please check both, or ask for a person.")
-            return [SlotSet("lookup_number", None)]
+        except OrderNotFound:  # the number is kept: another email retries the lookup
+            dispatcher.utter_message(response="utter_order_lookup_not_found", number=number,
+                                     email=email)
+            return [SlotSet("lookup_number", number)]
         except CommerceUnavailable:
             dispatcher.utter_message(text=UNAVAILABLE)
             return []

@@ -58,6 +58,10 @@ class Shop:
             return int(session.scalars(select(Variant.product_id)
                                        .where(Variant.sku == sku)).one())
 
+    def variant_id(self, sku: str) -> int:
+        with self.db() as session:
+            return int(session.scalars(select(Variant.id).where(Variant.sku == sku)).one())
+
     def cart(self) -> dict[str, Any]:
         return self.http.get(CART, headers=SERVICE).json()
 

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from rasa_sdk.events import SlotSet
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,13 +59,13 @@ def test_add_with_quantity_and_the_customisation_just_quoted(shop: Shop) -> None
 
 
 def test_a_card_button_adds_one_without_the_options_of_another_product(shop: Shop) -> None:
-    mug, ring = str(shop.sku_id("CER-MUG-001")), str(shop.sku_id("JWL-RNG-001"))
+    mug, cactus = str(shop.sku_id("CER-MUG-001")), str(shop.sku_id("PRT-ART-017"))
     state = {"product_id": mug, "choices": {"glaze": "sage green"}}
     run(ActionAddToCart(shop.client()), tracker(
-        "/add_to_cart", "add_to_cart", [entity("product_id", ring)],
+        "/add_to_cart", "add_to_cart", [entity("product_id", cactus)],
         slots={"customization": state}))
     assert [(x["sku"], x["quantity"], x["options"]) for x in shop.cart()["lines"]] == [
-        ("JWL-RNG-001", 1, {})]
+        ("PRT-ART-017", 1, {})]
 
 
 def test_a_piece_that_must_be_personalised_first_says_why(shop: Shop) -> None:
@@ -149,11 +150,56 @@ def test_empty_cart_and_api_down(shop: Shop) -> None:
     assert [m["text"] for m in messages] == [UNAVAILABLE] and events == []
 
 
-def test_a_named_size_is_added_else_the_first_in_stock(shop: Shop) -> None:
+def test_a_named_size_is_added_else_the_size_is_asked_from_the_variants(shop: Shop) -> None:
     ring = str(shop.sku_id("JWL-RNG-002"))
     messages, _ = run(ActionAddToCart(shop.client()), tracker(
         "add the ring in size N", "add_to_cart", slots={"product_id": ring}))
     assert " (size N) to your cart." in messages[0]["text"]
-    run(ActionAddToCart(shop.client()), tracker("add it", "add_to_cart",
-                                                slots={"product_id": ring}))
-    assert [x["sku"] for x in shop.cart()["lines"]] == ["JWL-RNG-003", "JWL-RNG-001"]
+    # when no size is named: the sizes in stock are asked, each a button that adds it
+    messages, events = run(ActionAddToCart(shop.client()), tracker(
+        "add it", "add_to_cart", slots={"product_id": ring}))
+    assert [(m["response"], m["sizes"]) for m in messages] == [("utter_ask_size", "J, L, N")]
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Size J", "Size L", "Size N"]
+    assert events == [SlotSet("product_id", ring)]
+    assert messages[0]["buttons"][1]["payload"] == \
+        f'/add_to_cart{{"product_id": "{ring}", "size": "l"}}'
+    run(ActionAddToCart(shop.client()), tracker(
+        "/add_to_cart", "add_to_cart", [entity("product_id", ring), entity("size", "l")]))
+    # and a size no variant in stock has (P is sold out, K never made) is told as such
+    for size in ("P", "K"):
+        messages, _ = run(ActionAddToCart(shop.client()), tracker(
+            f"add it in size {size}", "add_to_cart", slots={"product_id": ring}))
+        assert (messages[0]["response"], messages[0]["size"]) == ("utter_size_not_in_stock",
+                                                                  size)
+    assert [x["sku"] for x in shop.cart()["lines"]] == ["JWL-RNG-003", "JWL-RNG-002"]
+
+
+@pytest.mark.parametrize(("text", "left"), [("remove one", 2), ("take two off", 1),
+                                            ("one less please", 2), ("remove 3", 0),
+                                            ("remove the mug", 0)])
+def test_remove_a_number_of_pieces_takes_them_off_the_line(shop: Shop, text: str,
+                                                           left: int) -> None:
+    # given three of one piece
+    shop.add("CER-MUG-001", 3)
+    # when
+    messages, _ = run(ActionRemoveFromCart(shop.client()), tracker(text, "remove_from_cart"))
+    # then only as many as said go: the line stays with the rest
+    lines = shop.cart()["lines"]
+    assert [x["quantity"] for x in lines] == ([left] if left else [])
+    if left:
+        assert (messages[0]["response"], messages[0]["quantity"]) == ("utter_cart_fewer", left)
+        assert f"× {left} — " in messages[0]["cart"]
+    else:
+        assert messages[0]["text"].startswith("I removed Hand-Thrown Ceramic Mug")
+
+
+@pytest.mark.parametrize("text", ["one less", "remove 1", "take one off"])
+def test_a_quantity_change_that_takes_some_off_lowers_the_line(shop: Shop, text: str) -> None:
+    # given three of one piece; the NLU may read these as a change of quantity
+    shop.add("CER-MUG-001", 3)
+    # when
+    messages, _ = run(ActionChangeQuantity(shop.client()), tracker(
+        text, "change_quantity", [entity("quantity", "1")] if "1" in text else []))
+    # then one goes, not all but one
+    assert [x["quantity"] for x in shop.cart()["lines"]] == [2]
+    assert messages[0]["response"] == "utter_cart_fewer"

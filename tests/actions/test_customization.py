@@ -169,3 +169,25 @@ def test_commerce_api_down_keeps_every_answer(shop: Shop) -> None:
         "/customize_product", "customize_product", [entity("product_id", "1")]))
     assert [m["text"] for m in messages] == [UNAVAILABLE]
     assert slots_of(events) == {"can_customize": False}
+
+
+def test_a_ring_in_sizes_asks_the_size_from_its_variants_and_needs_no_resize(shop: Shop
+                                                                           ) -> None:
+    # given a ring made in sizes J, L, N (in stock) and P (sold out)
+    state = start(shop, "JWL-RNG-001")["customization"]
+    assert [o["name"] for o in state["options"]][:2] == ["size", "engraving"]
+    asked, _ = run(ActionAskOptionAnswer(), tracker("x", "inform",
+                                                    slots={"customization": state}))
+    assert (asked[0]["response"], asked[0]["sizes"]) == ("utter_ask_size", "J, L, N")
+    assert asked[0]["buttons"][2] == {"title": "Size N", "payload": '/inform{"size": "n"}'}
+    # when a size no variant in stock has is given, it is told and asked again
+    messages, slots = answer(shop, state, "P")
+    assert (messages[0]["response"], messages[0]["size"]) == ("utter_size_not_in_stock", "P")
+    assert "customization" not in slots
+    # when the shopper says N (which the NLU may read as "no")
+    messages, slots = answer(shop, state, "N", intent="deny")
+    # then the size N variant is chosen and resizing is not asked
+    chosen = slots["customization"]
+    assert messages == [] and chosen["variant_id"] == shop.variant_id("JWL-RNG-003")
+    assert chosen["size"] == "N" and chosen["answered"] == ["size", "ring_resize"]
+    assert current_option(chosen)["name"] == "engraving"

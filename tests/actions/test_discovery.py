@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.clients import SearchQuery
 from actions.common import SKIP, UNAVAILABLE
 from actions.discovery import ActionRefineSearch, ActionSearchProducts, ActionShowProduct
+from actions.faq import ActionAnswerFaq
 from actions.preferences import ActionResetPreferences
 from tests.actions.shopping_helpers import (
     Shop,
@@ -320,3 +321,16 @@ def test_a_message_that_changes_nothing_says_how_to_refine(shop: Shop) -> None:
     messages, events = run(ActionRefineSearch(shop.client()), tracker(
         "for me", "inform", slots=first))
     assert [m["response"] for m in messages] == ["utter_how_to_refine"] and events == []
+
+
+@pytest.mark.parametrize("question", ["do you have the Blue Willow mug?",
+                                      "is the blue willow mug available?"])
+def test_asking_whether_the_shop_has_a_product_it_names_shows_it(shop: Shop,
+                                                                 question: str) -> None:
+    # given the question read as a FAQ, in a conversation with an older search
+    t = tracker(question, "faq", slots={"search_text": "green candles"})
+    # when
+    messages, events = run(ActionAnswerFaq(commerce=shop.client()), t)
+    # then the product is shown, not an answer about something else
+    assert messages[0]["custom"]["cards"][0]["name"] == "Blue Willow Ceramic Mug"
+    assert slots_of(events)["shown_products"][0] == str(shop.sku_id("CER-MUG-004"))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from actions.clients.knowledge import KnowledgeClient
 from actions.faq import NOT_SURE, UNAVAILABLE, ActionAnswerFaq, looks_like_question
+from actions.order_changes import ActionCancelOrder, ActionRequestRefund
 from tests.actions.service_helpers import (
     Shop,
     bot_turn,
@@ -92,3 +93,18 @@ def test_knowledge_api_down_gives_an_apology() -> None:
     ("my order?", True), ("blue mugs", False), ("whatever", False), ("showcase", False)])
 def test_what_looks_like_a_question(text: str, question: bool) -> None:
     assert looks_like_question(text) is question
+
+
+@pytest.mark.parametrize(("action", "question"), [
+    (ActionRequestRefund, "if my sister doesn't like it can she send it back?"),
+    (ActionCancelOrder, "what if I change my mind, can I still cancel?"),
+])
+def test_a_policy_question_read_as_an_order_change_is_answered_from_the_faq(
+        shop: Shop, action: type, question: str) -> None:
+    # given a conversation that discussed an order (which the question does not name)
+    t = tracker(user(question, action.intent), slots={"order_number": "AT-ZZZZZZ"})
+    # when
+    messages, events = run(action(shop.aftersale(), shop.knowledge()), t)
+    # then the FAQ answers, exactly as it answers the question asked as one
+    assert (messages, events) == run(ActionAnswerFaq(shop.knowledge()), t)
+    assert messages and "AT-ZZZZZZ" not in str(messages)

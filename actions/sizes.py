@@ -1,0 +1,72 @@
+"""Sizes come from the product's variants: the shopper picks one of the sizes in stock
+and the variant of that size goes in the cart (a ring in size N is the size N ring, not
+the first ring in stock resized for a fee)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from actions.clients import Product
+from actions.clients.commerce import Variant
+from actions.common import latest_entities
+
+_SIZE_IN_TEXT = re.compile(r"\bsize\s+([a-z0-9]{1,6}(?: ?(?:cm|ml|mm))?)\b", re.I)
+_SIZE_ANSWER = re.compile(r"^\s*(?:(?:in |a |the )?size\s+)?([a-z0-9]{1,6}(?: ?(?:cm|ml|mm))?)"
+                          r"(?:,?\s*please)?\s*[.!]?\s*$", re.I)
+
+
+def label(size: str) -> str:
+    """How a size is shown: letter sizes in capitals ("N"), others as written ("350 ml")."""
+    return size.upper() if len(size) <= 2 else size
+
+
+def sizes_of(product: Product, *, in_stock: bool = False) -> list[str]:
+    """The distinct sizes of the product's variants, in the catalog's order."""
+    sizes: list[str] = []
+    for variant in product.variants:
+        size = variant.attributes.get("size")
+        if size and size not in sizes and (variant.stock > 0 or not in_stock):
+            sizes.append(size)
+    return sizes
+
+
+def has_sizes(product: Product) -> bool:
+    """Whether the shopper must choose a size: its variants come in more than one."""
+    return len(sizes_of(product)) > 1
+
+
+def variant_of(product: Product, size: str) -> Variant | None:
+    """The variant of ``size`` in stock, or None."""
+    return next((v for v in product.variants if v.stock > 0
+                 and v.attributes.get("size", "").casefold() == size.strip().casefold()),
+                None)
+
+
+def wanted_size(tracker: Tracker) -> str | None:
+    """The size the latest message names: a size button's entity, or "size N" in the text."""
+    entity = latest_entities(tracker).get("size")
+    if entity:
+        return entity
+    found = _SIZE_IN_TEXT.search(str(tracker.latest_message.get("text") or ""))
+    return found.group(1).lower() if found else None
+
+
+def size_answer(tracker: Tracker) -> str | None:
+    """The size an answer to "which size?" gives: a button, "size N", or just "N"."""
+    named = wanted_size(tracker)
+    if named:
+        return named
+    text = str(tracker.latest_message.get("text") or "")
+    found = None if text.startswith("/") else _SIZE_ANSWER.match(text)
+    return found.group(1).lower() if found else None
+
+
+def size_buttons(sizes: list[str], intent: str, **entities: str) -> list[dict[str, Any]]:
+    """One button per size, sending ``intent`` with the size (and ``entities``)."""
+    def payload(size: str) -> str:
+        fields = ", ".join(f'"{k}": "{v}"' for k, v in {**entities, "size": size}.items())
+        return f"/{intent}{{{fields}}}"
+    return [{"title": f"Size {label(s)}", "payload": payload(s)} for s in sizes]

@@ -1,0 +1,57 @@
+""""Skip" during a form skips the question asked, not the whole form.
+
+The NLU reads "skip" as ``stop`` (out of a form it means "leave it"), so the stop rules
+of the preferences and customisation forms run ``action_skip_question`` first: when the
+message only asks to skip, the asked preference is answered "any" (an optional
+personalisation is left unchosen) and ``question_skipped`` tells the rules to go on with
+the form; otherwise, or when the question must be answered, the form is left as before.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import SKIP
+from actions.customization import current_option
+from actions.preferences import QUESTIONS
+
+_SKIP_ONLY = re.compile(
+    r"^\s*(?:skip|pass|next)(?:\s+(?:it|this|that|this one|that one|(?:this |that |the )?"
+    r"question))?(?:\s*,?\s*please)?\s*[.!]*\s*$", re.I)
+
+
+def asks_to_skip(text: str) -> bool:
+    """Whether a message only asks to skip the question ("skip", "skip this one", "pass")."""
+    return bool(_SKIP_ONLY.match(text or ""))
+
+
+def skipped(tracker: Tracker) -> list[EventType]:
+    """The slots that skip the question the active form asked, or [] when none can be."""
+    loop = (tracker.active_loop or {}).get("name")
+    if loop == "preferences_form":
+        asked = tracker.get_slot("requested_slot")
+        return [SlotSet(asked, SKIP)] if asked in QUESTIONS else []
+    if loop == "customization_form":
+        state = dict(tracker.get_slot("customization") or {})
+        spec = current_option(state)
+        if spec is None or spec.get("required"):
+            return []
+        state["answered"] = [*state.get("answered", []), spec["name"]]
+        return [SlotSet("customization", state)]
+    return []
+
+
+class ActionSkipQuestion(Action):
+    def name(self) -> str:
+        return "action_skip_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = str(tracker.latest_message.get("text") or "")
+        events = skipped(tracker) if asks_to_skip(text) else []
+        return [*events, SlotSet("question_skipped", bool(events))]

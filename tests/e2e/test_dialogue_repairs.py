@@ -1,0 +1,231 @@
+"""Walk-throughs a new shopper tried in the widget, each as a conversation through
+``POST /api/chat`` with the real trained model, the action server and the app."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.stack import RASA_TOKEN, REPO, Stack
+from tests.e2e.test_journey_shopping import SERVICE, Chat, button, cards, text
+
+pytestmark = pytest.mark.e2e
+ADDRESS = {"name": "Ada Lovelace", "line1": "12 rue des Arts", "city": "Lyon",
+           "postal_code": "69001", "country": "FR"}
+
+
+def actions_after(chat: Chat, message: str) -> list[str]:
+    """The actions Rasa ran for the last user message ``message``, as its tracker has them."""
+    events = httpx.get(f"http://127.0.0.1:{chat.stack.rasa_port}/conversations/{chat.id}"
+                       "/tracker", params={"token": RASA_TOKEN}, timeout=30).json()["events"]
+    last = max(i for i, e in enumerate(events)
+               if e["event"] == "user" and e.get("text") == message)
+    return [e["name"] for e in events[last:] if e["event"] == "action"
+            and e["name"] != "action_listen"]
+
+
+def shop_api(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
+    response = httpx.request(method, f"{stack.app_url}/api{path}", timeout=30,
+                             **{"headers": SERVICE, **kwargs})
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def place_order(stack: Stack, shopper: str, email: str) -> dict[str, Any]:
+    """An order of one plate placed by ``shopper`` with ``email`` (as checkout does)."""
+    base = f"/shoppers/web/{shopper}"
+    shop_api(stack, "POST", f"{base}/cart/lines", json={"sku": "CER-PLT-001", "quantity": 1})
+    return shop_api(stack, "POST", f"{base}/checkout",
+                    json={"email": email, "address": ADDRESS})
+
+
+def personalise(chat: Chat, found: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    card = next((c for c in cards(found) if c["name"] == name), None)
+    assert card is not None, [c["name"] for c in cards(found)]
+    return chat.press(button([{"text": "", "buttons": card["buttons"], "cards": []}],
+                             "Personalise"))
+
+
+def test_skip_on_who_is_it_for_skips_only_that_question(stack: Stack) -> None:
+    # given a vague request whose form reached "who is it for?"
+    chat = Chat(stack)
+    assert text(chat.say("I'm looking for a present")) == \
+        "What kind of piece are you thinking of?"
+    assert text(chat.say("ceramics")) == "What budget do you have in mind?"
+    asked = chat.say("under 60 euros")
+    assert text(asked) == "Who is it for, or what is the occasion?"
+    # when the shopper presses Skip
+    reply = chat.press(button(asked, "Skip"))
+    # then the next question comes, and then the search
+    assert text(reply) == "Any colour or style you'd like?", text(reply)
+    found = chat.say("no preference")
+    assert all(Decimal(c["price"]) <= 60 for c in cards(found))
+    # and a typed "skip" on another question skips it too
+    chat = Chat(stack)
+    chat.say("I'm looking for a present")
+    assert text(chat.say("skip")) == "What budget do you have in mind?"
+
+
+def test_remove_one_after_make_it_3_leaves_2(stack: Stack) -> None:
+    chat = Chat(stack)
+    found = chat.say("show me cobalt rim dinner plates")
+    assert cards(found)[0]["name"] == "Cobalt Rim Dinner Plate"
+    assert text(chat.say("add the first one to my cart")).startswith(
+        "Added 1 × Cobalt Rim Dinner Plate")
+    chat.say("make it 3")
+    assert [x["quantity"] for x in chat.cart()["lines"]] == [3]
+    # when
+    reply = chat.say("remove one")
+    # then
+    assert text(reply).startswith("Done: 2 × Cobalt Rim Dinner Plate left in your cart."), \
+        text(reply)
+    assert [x["quantity"] for x in chat.cart()["lines"]] == [2]
+
+
+def test_a_rings_size_is_asked_from_its_variants_and_costs_no_resize(stack: Stack) -> None:
+    # given the silver stacking ring, made in sizes J, L and N (P is sold out)
+    chat = Chat(stack)
+    found = chat.say("show me silver stacking rings")
+    asked = personalise(chat, found, "Silver Stacking Ring")
+    # then its size is asked first, from the sizes in stock
+    assert "Which size would you like? In stock: J, L, N." in text(asked), text(asked)
+    # when the shopper says N
+    reply = chat.say("N")
+    # then no resizing is offered; the engraving is asked and takes accented letters
+    assert text(reply).startswith("Hand engraving"), text(reply)
+    assert "Resize" not in text(reply)
+    assert text(chat.say("Pour Chloé")).startswith("Would you like recycled card jewellery box")
+    quote = text(chat.say("no"))
+    assert quote.startswith("Silver Stacking Ring (size N) with hand engraving: Pour Chloé "
+                            "(+15.00 EUR): 53.00 EUR each"), quote
+    assert text(chat.say("yes")).startswith("Added 1 × Silver Stacking Ring (size N)")
+    # and the size N ring is in the cart, with no resize
+    [line] = chat.cart()["lines"]
+    assert line["sku"] == "JWL-RNG-003" and "ring_resize" not in line["options"]
+    assert line["options"]["engraving"] == "Pour Chloé"
+    assert Decimal(line["line_total"]) == Decimal("53.00")
+    # and a ring added from its card asks the size too
+    chat = Chat(stack)
+    found = chat.say("show me silver stacking rings")
+    card = next(c for c in cards(found) if c["name"] == "Silver Stacking Ring")
+    asked = chat.press(button([{"text": "", "buttons": card["buttons"], "cards": []}],
+                              "Add to cart"))
+    assert text(asked) == "Which size would you like? In stock: J, L, N."
+    assert text(chat.press(button(asked, "Size L"))).startswith(
+        "Added 1 × Silver Stacking Ring (size L)")
+    assert [x["sku"] for x in chat.cart()["lines"]] == ["JWL-RNG-002"]
+
+
+@pytest.mark.parametrize("inscription", ["Pour Chloé", "Für Jürgen", "Zoë", "Łódź",
+                                         "Ångström"])
+def test_an_inscription_takes_the_letters_of_any_european_language(stack: Stack,
+                                                                   inscription: str) -> None:
+    chat = Chat(stack)
+    found = chat.say("show me cobalt rim dinner plates")
+    assert text(personalise(chat, found, "Cobalt Rim Dinner Plate")).startswith(
+        "Let's personalise Cobalt Rim Dinner Plate.")
+    # "skip" passes the glaze, and only the glaze
+    assert text(chat.say("skip")).startswith("Hand-painted inscription")
+    reply = chat.say(inscription)
+    assert "won't work" not in text(reply), text(reply)
+    assert text(reply).startswith("Would you like gift box"), text(reply)
+    assert f"hand-painted inscription: {inscription} (+6.00 EUR)" in text(chat.say("no"))
+
+
+def test_a_returns_question_without_an_order_goes_to_the_faq(stack: Stack) -> None:
+    # given a shopper whose order here was cancelled
+    chat = Chat(stack)
+    order = place_order(stack, chat.id, f"{chat.id}@example.com")
+    chat.say(f"cancel order {order['number']}")
+    assert "is cancelled" in text(chat.say("yes"))
+    # when
+    question = "if my sister doesn't like it can she send it back?"
+    reply = text(chat.say(question))
+    # then the FAQ answers it, not the order
+    assert "action_answer_faq" in actions_after(chat, question)
+    assert order["number"] not in reply, reply
+
+
+def test_gift_wrapping_is_answered_not_personalised_after_the_piece_left_the_cart(
+        stack: Stack) -> None:
+    # given a plate that was personalised, then added and removed
+    chat = Chat(stack)
+    found = chat.say("show me cobalt rim dinner plates")
+    personalise(chat, found, "Cobalt Rim Dinner Plate")
+    chat.say("stop")
+    assert text(chat.say("add the first one to my cart")).startswith("Added 1 ×")
+    chat.say("remove the plate")
+    assert chat.cart()["lines"] == []
+    # when
+    question = "can you wrap it as a present?"
+    reply = text(chat.say(question))
+    # then
+    assert actions_after(chat, question) == ["action_answer_faq"], reply
+    assert "personalise" not in reply.lower()
+
+
+@pytest.mark.parametrize("ask", ["show me the Blue Willow mug",
+                                 "do you have the Blue Willow mug?"])
+def test_a_product_asked_by_name_is_shown(stack: Stack, ask: str) -> None:
+    # given a shopper with something in the cart already
+    chat = Chat(stack)
+    shop_api(stack, "POST", f"/shoppers/web/{chat.id}/cart/lines",
+             json={"sku": "CER-PLT-001", "quantity": 1})
+    chat.say("what's in my cart?")
+    # when
+    found = chat.say(ask)
+    # then
+    assert cards(found)[0]["name"] == "Blue Willow Ceramic Mug", text(found)
+
+
+def test_a_product_type_imported_a_minute_ago_is_found_without_retraining(
+        stack: Stack) -> None:
+    # given a board the merchant imported through the API while the bot was running
+    done = subprocess.run([sys.executable, "-m", "commerce_core", "create-api-key",
+                           "repairs"], cwd=REPO, env=stack.env(), capture_output=True,
+                          text=True, check=True)
+    merchant = {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
+    board = shop_api(stack, "POST", "/merchant/products", headers=merchant, json={
+        "name": "Ridgeway Grazing Board", "category": "woodwork",
+        "description": "One long plank for a spread of cheese, bread and fruit, oiled by hand.",
+        "attributes": {"type": "board", "material": "walnut", "colour": "brown"},
+        "variants": [{"sku": "WDW-RDG-901", "price": "75.00", "stock": 4}]})
+    deadline = time.monotonic() + 120
+    while [r["id"] for r in shop_api(stack, "GET", "/products/search", params={
+            "q": "Ridgeway Grazing Board", "limit": "1"})["results"]] != [board["id"]]:
+        assert time.monotonic() < deadline, "the board never reached the search index"
+        time.sleep(0.5)
+    # when
+    found = Chat(stack).say("a walnut cheese board")
+    # then
+    assert cards(found)[0]["id"] == board["id"], text(found)
+
+
+def test_show_me_more_pages_on_to_the_next_results(stack: Stack) -> None:
+    chat = Chat(stack)
+    first = [c["id"] for c in cards(chat.say("show me blue ceramic mugs"))]
+    more = chat.say("show me more")
+    assert text(more).startswith("Here are some more"), text(more)
+    second = [c["id"] for c in cards(more)]
+    assert second and not set(first) & set(second)
+
+
+def test_a_lookup_with_the_wrong_email_is_retried_with_the_right_one(stack: Stack) -> None:
+    # given an order placed from another device with right@example.com
+    chat = Chat(stack)
+    order = place_order(stack, f"{chat.id}-laptop", "right@example.com")
+    number = order["number"]
+    assert "tell me the email address" in text(chat.say(f"where is my order {number}?"))
+    # when the shopper gives a wrong email, then the right one
+    wrong = text(chat.say("wrong@example.com"))
+    assert wrong.startswith(f"I can't find an order {number} placed with wrong@example.com. "
+                            "If you used another email address"), wrong
+    right = text(chat.say("right@example.com"))
+    # then the lookup is tried again and finds it
+    assert right.startswith(f"Order {number} is waiting for payment."), right
