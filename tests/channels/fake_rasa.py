@@ -41,6 +41,8 @@ class FakeRasa:
     """The gateway's default ``identity_secret``."""
     received: list[dict[str, Any]] = field(default_factory=list)
     raw: list[dict[str, Any]] = field(default_factory=list)
+    tried: list[dict[str, Any]] = field(default_factory=list)
+    """Every body posted while up, accepted or not, as posted."""
     attempts: int = 0
     """Messages posted while up, accepted or not."""
     answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -67,6 +69,7 @@ class FakeRasa:
         body = await request.json()
         with self._lock:
             self.attempts += 1
+            self.tried.append(body)
         try:
             shopper = verified_shopper(body.get("metadata"), conversation_id=body["sender"],
                                        secret=self.identity_secret, now=time.time())
