@@ -5,7 +5,8 @@ answers the action server's ``/health``.
 
 Like the real channel it refuses (401) a message without a valid shopper assertion of the
 gateway. It records every accepted request (sender, message, metadata with the verified
-shopper; the bodies as sent in ``raw``; the replaced tracker events), answers
+shopper, the turn's ``turn_id`` beside it; the bodies as sent in ``raw``; the replaced
+tracker events), answers
 ``You said: <message>`` unless a canned answer is set for the message, and can be switched
 down (503) and up, or its action server down (503 ``actions_unavailable``).
 """
@@ -80,9 +81,11 @@ class FakeRasa:
                                 status_code=503)
         with self._lock:
             self.raw.append(body)
-            self.received.append({**body, "metadata": {
-                **body["metadata"], "shopper": {"channel": shopper.channel,
-                                                "external_id": shopper.external_id}}})
+            metadata = dict(body["metadata"])
+            self.received.append({**body, "turn_id": metadata.pop("turn_id", None),
+                                  "metadata": {**metadata, "shopper": {
+                                      "channel": shopper.channel,
+                                      "external_id": shopper.external_id}}})
         if self.delay:
             await asyncio.sleep(self.delay)
         canned = self.answers.get(body["message"])

@@ -113,7 +113,7 @@ def test_every_turn_has_an_id_of_its_own(gateway: Gateway, fake_rasa: FakeRasa) 
         say(client, "c-turns", "hello")
         say(client, "c-turns", "hello")
         say(client, "c-other", "hello")
-    ids = [r["metadata"]["turn_id"] for r in fake_rasa.received]
+    ids = [r["turn_id"] for r in fake_rasa.received]
     assert len(ids) == len(set(ids)) == 3
 
 
