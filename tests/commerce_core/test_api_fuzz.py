@@ -3,6 +3,7 @@ FAQ, chat, history, agent console, Telegram webhook, health), on SQLite and Post
 input the schema describes makes it fail with a 5xx, and every status it answers is
 documented for that operation."""
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -23,13 +24,16 @@ from commerce_core.catalog.importer import import_catalog, read_catalog_file
 from commerce_core.customization.loader import load_rule_files
 from commerce_core.models import Agent
 from knowledge.config import KnowledgeSettings
+from tests.channels.fake_bot_api import FakeBotApi
 from tests.commerce_core.helpers import merchant_headers
 from tests.conftest import DEMO_CATALOG, DEMO_RULES, _clean
 
 HEADERS: dict[str, Callable[[], dict[str, str]]] = {}
 """``merchant``: a merchant API key (commerce, search and FAQ routes); ``agent``: a new
 agent console session, as a bearer token (what API clients of the console send), for each
-case, since a case may sign out."""
+case, since a case may sign out; ``telegram``: the webhook's secret token, as Telegram
+sends it."""
+TELEGRAM_SECRET = "fuzz-webhook-secret_0123"
 MAX_EXAMPLES = 10
 """Per operation; about 55 operations on two databases keep the run to a few minutes."""
 
@@ -58,12 +62,21 @@ def fuzzed_app(request: pytest.FixtureRequest,
 
     HEADERS["merchant"] = lambda: merchant
     HEADERS["agent"] = agent_session
-    app = create_app(GatewaySettings(rasa_url="http://127.0.0.1:9"),
-                     session_factory=factory,
+    HEADERS["telegram"] = lambda: {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    telegram = FakeBotApi().start()  # Telegram's servers, at the wire
+    settings = GatewaySettings(
+        rasa_url="http://127.0.0.1:9", telegram_token=telegram.token,
+        telegram_api_url=telegram.base_url, telegram_file_url=telegram.file_url,
+        telegram_mode="webhook", telegram_webhook_secret=TELEGRAM_SECRET,
+        public_url="https://shop.example")
+    app = create_app(settings, session_factory=factory,
                      knowledge_settings=KnowledgeSettings(data_dir=tmp_path_factory.mktemp("ix")))
-    with TestClient(app):  # lifespan: knowledge service and chat service in app.state
-        yield app
-    _clean(engine)
+    try:
+        with TestClient(app):  # lifespan: knowledge, chat and Telegram services in app.state
+            yield app
+    finally:
+        telegram.stop()
+        _clean(engine)
 
 
 def fuzz(operation: schemathesis.APIOperation, headers: Callable[[], dict[str, str]]
@@ -89,9 +102,15 @@ def test_no_input_causes_a_server_error_or_an_undocumented_status(fuzzed_app: Fa
             "/api/products/search", "/telegram/webhook", "/health",
             "/api/health"} <= paths
     assert len(operations) >= 50
+    # the Telegram webhook is served (not a 404 for want of a bot) once its bot runs
+    deadline = time.monotonic() + 60
+    while not fuzzed_app.state.telegram.bot.running:
+        assert time.monotonic() < deadline, "the Telegram bot did not start"
+        time.sleep(0.1)
     failures: dict[str, str] = {}
     for operation in operations:
-        headers = HEADERS["agent" if operation.path.startswith("/agent/") else "merchant"]
+        headers = HEADERS["agent" if operation.path.startswith("/agent/") else
+                          "telegram" if operation.path.startswith("/telegram/") else "merchant"]
         try:
             fuzz(operation, headers)
         except (Exception, BaseExceptionGroup) as exc:  # a FailureGroup (with a repro), a crash
