@@ -36,6 +36,16 @@ _ADDRESS_LEAD = re.compile(r"^\s*(?:my address is|address:|ship (?:it )?to|send 
 _NAME_LEAD = re.compile(r"^\s*(?:my name is|my name's|name:|i am|i'm|it's|it is|this is)\s+",
                         re.I)
 _NAME = re.compile(r"^[^\W\d_][\w .'-]{1,118}$")
+_TURN_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def checkout_key(tracker: Tracker) -> str | None:
+    """The Idempotency-Key of the order this turn places: the gateway's id of the shopper's
+    turn (``metadata.turn_id``), the same when the turn is replayed after the action server
+    died mid-turn, so the replay gets the order back instead of placing a second one."""
+    metadata = tracker.latest_message.get("metadata")
+    turn_id = metadata.get("turn_id") if isinstance(metadata, dict) else None
+    return f"turn-{turn_id}" if isinstance(turn_id, str) and _TURN_ID.match(turn_id) else None
 
 
 def parse_address(text: str, *, name: str) -> tuple[Address | None, str]:
@@ -210,7 +220,8 @@ class ActionPlaceOrder(CommerceAction):
             return []
         try:
             order = await self.client.checkout(shopper_of(tracker).path, email=email,
-                                               address=Address.model_validate(address))
+                                               address=Address.model_validate(address),
+                                               idempotency_key=checkout_key(tracker))
         except CommerceError as exc:
             if exc.code == "invalid_request":
                 dispatcher.utter_message(text=f"{explain(exc)} Say \"checkout\" to fix it.")

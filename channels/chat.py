@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,11 @@ BOT_DOWN_APOLOGY = ("Sorry, I'm having trouble answering right now. Your message
                     "and I'll answer it as soon as I'm back.")
 NO_ANSWER_APOLOGY = ("Sorry, I couldn't find an answer to that. Could you put it another way, "
                      "or ask to talk to a person?")
+
+
+def new_turn_id() -> str:
+    """The id of one shopper turn, kept with it while it waits for the bot."""
+    return uuid.uuid4().hex
 
 
 class ChatInputError(ValueError):
@@ -215,11 +221,15 @@ class ChatService:
         """Run one shopper turn; returns the recorded answers (none while an agent holds it).
 
         ``shopper`` is who the gateway vouches for (a signed customer token); by default
-        the conversation itself. It goes to the bot as metadata with every message.
+        the conversation itself. It goes to the bot as metadata with every message, with
+        the turn's id (``turn_id``), which stays the same when a waiting message is sent
+        again: the actions place an order with it as the Idempotency-Key, so a turn
+        replayed after the action server died mid-turn never places a second one.
         """
         text = self.validate(conversation_id, text, payload)
         try:
-            metadata = {"shopper": (shopper or default_shopper(conversation_id)).as_metadata()}
+            metadata = {"shopper": (shopper or default_shopper(conversation_id)).as_metadata(),
+                        "turn_id": new_turn_id()}
         except IdentityError as exc:
             raise ChatInputError(exc.code, exc.message) from exc
         async with self._locks[conversation_id]:

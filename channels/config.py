@@ -9,6 +9,16 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TELEGRAM_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+PLACEHOLDER_SECRET = "change-me"
+MIN_SECRET_CHARS = 16
+
+
+def placeholder(secret: str) -> bool:
+    """A secret left at the default, a "change me" placeholder, one character repeated, or
+    too short to be a secret."""
+    folded = secret.lower().replace("_", "-")
+    return (len(secret) < MIN_SECRET_CHARS or "change-me" in folded or "changeme" in folded
+            or len(set(secret)) == 1)
 
 
 class GatewaySettings(BaseSettings):
@@ -16,6 +26,9 @@ class GatewaySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ATELIER_", extra="ignore")
 
+    environment: Literal["development", "test", "production"] = "development"
+    """``production`` refuses to start with a secret left at a placeholder (see
+    :meth:`_check_production_secrets`)."""
     rasa_url: str = "http://127.0.0.1:5005"
     action_endpoint_url: str = "http://127.0.0.1:5055/webhook"
     """Where Rasa calls the action server (``bot/endpoints.yml`` reads the same variable)."""
@@ -29,7 +42,7 @@ class GatewaySettings(BaseSettings):
     rasa_api_token: SecretStr | None = None
     """The ``--auth-token`` of Rasa's HTTP API (``/status``, tracker wipes); the shoppers'
     turns go to its channel, signed with ``identity_secret`` instead."""
-    identity_secret: SecretStr = SecretStr("change-me")
+    identity_secret: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     """Shared with Rasa's channel and the action server: the gateway signs each turn's
     shopper with it (channels/assertion.py). Rasa refuses the placeholder."""
     max_message_chars: int = 2000
@@ -145,6 +158,28 @@ class GatewaySettings(BaseSettings):
                              "A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         if self.telegram_mode == "webhook" and self.telegram_token and secret is None:
             raise ValueError("ATELIER_TELEGRAM_WEBHOOK_SECRET is required in webhook mode")
+        return self
+
+    @model_validator(mode="after")
+    def _check_production_secrets(self) -> Self:
+        """In production every secret the gateway signs or authenticates with must be set
+        to a real one: a placeholder would let anyone sign shoppers' turns or customer
+        tokens, or call Rasa's HTTP API. Optional ones are checked when set."""
+        if self.environment != "production":
+            return self
+        secrets = {"IDENTITY_SECRET": self.identity_secret, "RASA_API_TOKEN": self.rasa_api_token,
+                   "WIDGET_SECRET": self.widget_secret,
+                   "TELEGRAM_WEBHOOK_SECRET": self.telegram_webhook_secret}
+        required = {"IDENTITY_SECRET", "RASA_API_TOKEN"}
+        for name, secret in secrets.items():
+            if secret is None and name not in required:
+                continue
+            if secret is None or placeholder(secret.get_secret_value()):
+                raise ValueError(
+                    f"ATELIER_{name} is {'unset' if secret is None else 'a placeholder'}: "
+                    f"in production (ATELIER_ENVIRONMENT=production) it must be a secret of "
+                    f"at least {MIN_SECRET_CHARS} random characters, for example from "
+                    "`openssl rand -hex 32`")
         return self
 
 

@@ -26,9 +26,12 @@ class PendingTurn(BaseModel):
     message: str
     """What goes to the bot: the text, or a button's payload."""
     metadata: dict[str, object]
+    """As first sent, with the turn's ``turn_id``, so a message sent again is the same turn
+    (the shopper's signature is renewed at each send)."""
     needs_actions: bool = False
-    """It waits because the action server was down: it goes to the bot again only once
-    the action server answers (each try would add a failed turn to the bot's tracker)."""
+    """It waits because the action server was down: Rasa kept nothing of the turn, and it
+    goes to the bot again only once the action server answers its health check (a try
+    before would only be refused again)."""
 
 
 class Pending(Protocol):

@@ -36,7 +36,7 @@ from channels.messages import ChatMessage
 from channels.origins import NOT_ALLOWED
 from channels.ownership import ConversationOwners, OwnershipError, new_secret
 from channels.redis_link import RETRY_AFTER_SECONDS
-from commerce_core.errors import error_body
+from commerce_core.errors import error_body, error_response, error_responses
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -96,11 +96,18 @@ def _refusal(exc: ChatInputError | IdentityError | OwnershipError) -> JSONRespon
     return JSONResponse(body, status_code=422)
 
 
+UNAVAILABLE = error_response(503, "the conversation store (Redis) is down for a moment; "
+                                  "nothing was lost, try again (Retry-After)")
+SECRET_REFUSED = error_response(403, "missing or wrong conversation secret, or an id of "
+                                     "another channel")
+TOKEN_REFUSED = error_response(401, "invalid or expired customer token")
+
+
 @router.post("/api/chat", response_model=ChatResponse, tags=["chat"],
-             responses={422: {"description": "invalid or oversized message, reserved id"},
-                        401: {"description": "invalid or expired customer token"},
-                        403: {"description": "missing or wrong conversation secret"},
-                        429: {"description": "too many messages"}})
+             responses={**error_response(422, "invalid or oversized message, reserved id"),
+                        **TOKEN_REFUSED, **SECRET_REFUSED, **error_responses(413),
+                        **error_response(429, "too many messages; see Retry-After"),
+                        **UNAVAILABLE})
 async def chat(body: ChatRequest, chat: ChatDep, delivery: DeliveryDep, owners: OwnersDep,
                request: Request) -> ChatResponse | JSONResponse:
     """Send one shopper message to the bot and return the bot's messages.
@@ -133,7 +140,8 @@ async def chat(body: ChatRequest, chat: ChatDep, delivery: DeliveryDep, owners: 
 
 @router.get("/api/chat/{conversation_id}/history", response_model=list[ChatMessage],
             tags=["chat"],
-            responses={403: {"description": "missing or wrong conversation secret"}})
+            responses={**TOKEN_REFUSED, **SECRET_REFUSED,
+                       **error_response(422, "not a conversation id"), **UNAVAILABLE})
 async def history(
         conversation_id: str, chat: ChatDep, delivery: DeliveryDep, owners: OwnersDep,
         after: Annotated[int, Query(ge=0)] = 0,

@@ -69,6 +69,11 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
             for code in codes}
 
 
+def error_response(code: int, description: str) -> dict[int | str, dict[str, Any]]:
+    """One error status with a description of its own (what it means on this route)."""
+    return {code: {"model": ErrorOut, "description": description}}
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     """The JSON body of every error answer; counted by ``code`` for ``/metrics``."""
     ERRORS.labels(code).inc()

@@ -12,12 +12,14 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from commerce_core.auth import require_service
+from commerce_core.errors import error_responses
 from commerce_core.observability.metrics import FAQ_ANSWERS
 from knowledge.faq_index import Candidate
 from knowledge.faq_service import FaqService
 from knowledge.faq_text import join_paragraphs
 
-router = APIRouter(tags=["faq"], dependencies=[Depends(require_service)])
+router = APIRouter(tags=["faq"], dependencies=[Depends(require_service)],
+                   responses=error_responses(401, 413, 422))
 MAX_QUESTION_CHARS = 1000
 
 

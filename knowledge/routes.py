@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from commerce_core.auth import require_service
-from commerce_core.errors import InvalidInput, NotFound
+from commerce_core.errors import InvalidInput, NotFound, error_response, error_responses
 from knowledge import understanding
 from knowledge.schemas import (
     Interpretation,
@@ -35,7 +35,8 @@ from knowledge.search import (
 from knowledge.service import KnowledgeService
 from knowledge.understood_search import search_understood
 
-router = APIRouter(tags=["search"], dependencies=[Depends(require_service)])
+router = APIRouter(tags=["search"], dependencies=[Depends(require_service)],
+                   responses=error_responses(401, 422))
 ATTR_NAME_RE = re.compile(r"^[a-z][a-z0-9_ ]{0,39}$")
 MAX_ATTR_FILTERS = 10
 
@@ -77,7 +78,8 @@ def boost_preferences(request: Request) -> dict[str, tuple[str, ...]]:
     return _prefixed(request, "boost.", "boost")
 
 
-@router.get("/products/search", response_model=SearchResponse)
+@router.get("/products/search", response_model=SearchResponse,
+            responses=error_response(404, "``like`` names no product"))
 async def search_products(
     knowledge: KnowledgeDep,
     attributes: Annotated[dict[str, tuple[str, ...]], Depends(attribute_filters)],
@@ -119,7 +121,8 @@ async def search_products(
                           results=[_item(h) for h in hits])
 
 
-@router.post("/products/interpret", response_model=Interpretation)
+@router.post("/products/interpret", response_model=Interpretation,
+             responses=error_responses(413))
 async def interpret_words(knowledge: KnowledgeDep, body: InterpretRequest) -> Interpretation:
     """What a shopper's words ask for in the live catalog, without searching."""
     reading = await run_in_threadpool(lambda: knowledge.understanding.interpret(body.text))

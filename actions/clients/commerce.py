@@ -327,9 +327,14 @@ class CommerceClient:
     async def remove_line(self, shopper: str, *, line_id: int) -> Cart:
         return Cart.model_validate(await self._delete(f"{shopper}/cart/lines/{line_id}"))
 
-    async def checkout(self, shopper: str, *, email: str, address: Address) -> Order:
+    async def checkout(self, shopper: str, *, email: str, address: Address,
+                       idempotency_key: str | None = None) -> Order:
+        """Place the order of the shopper's cart. With ``idempotency_key``, a checkout sent
+        again with it gets the order it placed (the API answers 200), never a second one."""
         body = {"email": email, "address": address.model_dump()}
-        return Order.model_validate(await self._post(f"{shopper}/checkout", body))
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return Order.model_validate(await self._post(f"{shopper}/checkout", body,
+                                                     headers=headers))
 
     async def create_payment(self, order_id: int, *, idempotency_key: str) -> Payment:
         data = await self._post(f"/orders/{order_id}/payment",

@@ -36,7 +36,13 @@ from channels.handoff import TransitionError, queue
 from channels.transcripts import delete_customer_data, search
 from commerce_core.auth import Unauthorized
 from commerce_core.db import SessionDep
-from commerce_core.errors import CommerceError, InvalidInput, error_body
+from commerce_core.errors import (
+    CommerceError,
+    InvalidInput,
+    error_body,
+    error_response,
+    error_responses,
+)
 from commerce_core.models import Agent
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -48,7 +54,13 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",  # the console's own requests keep their Origin
     "Cache-Control": "no-store",
 }
-router = APIRouter(prefix="/agent/api", tags=["agent"])
+router = APIRouter(prefix="/agent/api", tags=["agent"], responses={
+    **error_response(401, "no console session (sign in), or a wrong email or password"),
+    **error_response(422, "invalid input; the message says which field and why")})
+CROSS_SITE = error_response(403, "a change with the session cookie from a page of another "
+                                 "site (channels/agent/csrf.py)")
+CHANGE = {**CROSS_SITE, **error_response(404, "no such conversation"),
+          **error_response(409, "the conversation is not in a state that allows it")}
 page_router = APIRouter()
 
 
@@ -143,7 +155,9 @@ def _too_many(wait: float) -> JSONResponse:
 
 
 @router.post("/login", response_model=None,
-             responses={429: {"description": "wait (Retry-After) before trying"}})
+             responses={**error_response(403, "a sign-in from a page of another site"),
+                        **error_responses(413),
+                        **error_response(429, "wait (Retry-After) before trying")})
 def login(body: LoginIn, request: Request, response: Response,
           session: SessionDep) -> dict | JSONResponse:
     throttle, settings = _throttle(request), _settings(request)
@@ -166,7 +180,7 @@ def login(body: LoginIn, request: Request, response: Response,
     return {"token": token, "agent": _agent_json(agent)}
 
 
-@router.post("/logout")
+@router.post("/logout", responses=CROSS_SITE)
 def logout(request: Request, response: Response, session: SessionDep, _: AgentDep) -> dict:
     token = token_of(request.headers.get("authorization"), request.cookies.get(COOKIE))
     if token:
@@ -187,12 +201,13 @@ def get_queue(agent: AgentDep, session: SessionDep) -> dict:
     return {name: [e.as_json() for e in entries] for name, entries in lists.items()}
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}",
+            responses=error_response(404, "no such conversation"))
 def get_conversation(_: AgentDep, session: SessionDep, conversation_id: ConversationId) -> dict:
     return conversation_detail(session=session, conversation_id=conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/claim")
+@router.post("/conversations/{conversation_id}/claim", responses=CHANGE)
 async def claim(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId) -> dict:
     try:
         await desk.claim(agent=agent, conversation_id=conversation_id)
@@ -201,7 +216,8 @@ async def claim(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId)
     return {"ok": True, "state": "agent"}
 
 
-@router.post("/conversations/{conversation_id}/reply")
+@router.post("/conversations/{conversation_id}/reply",
+             responses={**CHANGE, **error_responses(413)})
 async def reply(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId,
                 body: ReplyIn) -> dict:
     try:
@@ -213,7 +229,7 @@ async def reply(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId,
     return message.model_dump(mode="json")
 
 
-@router.post("/conversations/{conversation_id}/handback")
+@router.post("/conversations/{conversation_id}/handback", responses=CHANGE)
 async def hand_back(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId) -> dict:
     try:
         await desk.hand_back(agent=agent, conversation_id=conversation_id)
@@ -222,7 +238,7 @@ async def hand_back(agent: AgentDep, desk: DeskDep, conversation_id: Conversatio
     return {"ok": True, "state": "bot"}
 
 
-@router.post("/conversations/{conversation_id}/close")
+@router.post("/conversations/{conversation_id}/close", responses=CHANGE)
 async def close(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId) -> dict:
     try:
         await desk.close(agent=agent, conversation_id=conversation_id)
@@ -239,7 +255,9 @@ def search_transcripts(_: AgentDep, session: SessionDep, q: str = "") -> dict:
         raise InvalidInput(str(exc), code="invalid_search") from None
 
 
-@router.delete("/customers/{channel}/{external_id}")
+@router.delete("/customers/{channel}/{external_id}",
+               responses={**CROSS_SITE, **error_response(
+                   503, "Redis is down: nothing was deleted; try again (Retry-After)")})
 async def delete_customer(_: AgentDep, session: SessionDep, chat: ChatDep, request: Request,
                           channel: str, external_id: str) -> dict:
     """Delete a customer's personal data, and wipe their conversations from the bot.

@@ -22,7 +22,7 @@ from channels.chat import ChatService
 from channels.config import GatewaySettings
 from channels.limits import RateLimiter
 from channels.telegram.runtime import WEBHOOK_PATH, TelegramBot
-from commerce_core.errors import error_body
+from commerce_core.errors import error_body, error_response, error_responses
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -95,7 +95,20 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=status)
 
 
-@router.post(WEBHOOK_PATH, include_in_schema=False)
+UPDATE_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "title": "Update", "required": ["update_id"],
+    "description": "A Telegram Update (https://core.telegram.org/bots/api#update)",
+    "properties": {"update_id": {"type": "integer"}}}}}}}
+
+
+@router.post(WEBHOOK_PATH, tags=["telegram"], openapi_extra=UPDATE_BODY, responses={
+    200: {"description": "taken; answered in the background",
+          "content": {"application/json": {"example": {"ok": True}}}},
+    **error_response(400, "not a Telegram update"),
+    **error_response(403, "wrong or missing X-Telegram-Bot-Api-Secret-Token"),
+    **error_response(404, "Telegram is not served by this gateway (no token, or polling)"),
+    **error_responses(413),
+    **error_response(503, "the Telegram bot is starting; Telegram retries")})
 async def telegram_webhook(
     request: Request,
     secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")] = None,

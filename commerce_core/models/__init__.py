@@ -14,13 +14,21 @@ from commerce_core.models.conversation import (
 )
 from commerce_core.models.customer import ChannelIdentity, Customer
 from commerce_core.models.import_job import ImportJob, ImportJobStatus
-from commerce_core.models.order import Order, OrderEvent, OrderLine, OrderStatus, PaymentStatus
+from commerce_core.models.order import (
+    CheckoutKey,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+)
 from commerce_core.models.outbox import OutboxMessage
 from commerce_core.models.payment import Payment, PaymentState, WebhookEvent
 from commerce_core.models.shipment import Shipment
 
 __all__ = [
     "Agent", "AgentSession", "Base", "Cart", "CartLine", "CartStatus", "ChannelIdentity",
+    "CheckoutKey",
     "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
     "CustomizationRuleSet", "ImportJob", "ImportJobStatus", "MerchantApiKey", "Order",
     "OrderEvent", "OrderLine", "OrderStatus", "OutboxMessage", "Payment", "PaymentState",

@@ -5,7 +5,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String
+from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commerce_core.models.base import Base, TimestampMixin, UtcDateTime, text_enum, utcnow
@@ -82,4 +82,20 @@ class OrderEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str | None] = mapped_column(String(24))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CheckoutKey(Base):
+    """The ``Idempotency-Key`` of a checkout and the order it placed: a checkout sent again
+    with the same key (a replayed chat turn) gets that order back instead of a second one.
+    Keys belong to one customer, so another shopper's key never names their order."""
+
+    __tablename__ = "checkout_key"
+    __table_args__ = (UniqueConstraint("customer_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    order_id: Mapped[int] = mapped_column(ForeignKey("order.id", ondelete="CASCADE"),
+                                          index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from commerce_core.models import (
     ChannelIdentity,
+    CheckoutKey,
     Order,
     OrderEvent,
     OrderLine,
@@ -45,6 +47,25 @@ class OrderRepository:
         return self.session.scalars(select(ChannelIdentity)
                                     .where(ChannelIdentity.customer_id == customer_id)
                                     .order_by(ChannelIdentity.id)).all()
+
+    def by_checkout_key(self, customer_id: int, key: str) -> Order | None:
+        """The order the customer's checkout with this Idempotency-Key placed, if any."""
+        return self.session.scalar(
+            select(Order).join(CheckoutKey, CheckoutKey.order_id == Order.id)
+            .where(CheckoutKey.customer_id == customer_id, CheckoutKey.key == key)
+            .options(selectinload(Order.lines), selectinload(Order.events)))
+
+    def add_checkout_key(self, *, customer_id: int, key: str, order_id: int) -> bool:
+        """Note that ``key`` placed the order; False (nothing noted) if it already placed
+        one, in a request that committed meanwhile."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(CheckoutKey(customer_id=customer_id, key=key,
+                                             order_id=order_id))
+                self.session.flush()
+        except IntegrityError:
+            return False
+        return True
 
     def number_taken(self, number: str) -> bool:
         return self.session.scalar(select(Order.id).where(Order.number == number)) is not None

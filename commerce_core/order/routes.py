@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 
 from commerce_core import clock
 from commerce_core.auth import MerchantDep, ServiceDep
@@ -15,14 +15,29 @@ from commerce_core.shopper import ShopperDep
 
 router = APIRouter(tags=["orders"], responses=error_responses(401, 422))
 OrderNumber = Annotated[str, Query(min_length=3, max_length=16)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
+                                               max_length=100, pattern=r"^[ -~]+$")]
 
 
 @router.post("/shoppers/{channel}/{external_id}/checkout", response_model=OrderOut,
-             status_code=201, responses=error_responses(404, 409, 413))
-def checkout(_: ServiceDep, session: SessionDep, customer: ShopperDep,
-             details: CheckoutIn) -> OrderOut:
-    order = service.checkout(session=session, customer=customer, details=details,
-                             now=clock.now())
+             status_code=201,
+             responses={200: {"model": OrderOut, "description": "The order this customer's "
+                              "checkout with the same Idempotency-Key placed before"},
+                        **error_responses(404, 409, 413)})
+def checkout(_: ServiceDep, session: SessionDep, customer: ShopperDep, details: CheckoutIn,
+             response: Response, idempotency_key: IdempotencyKey = None) -> OrderOut:
+    """Place the order of the customer's cart (201). With an ``Idempotency-Key`` (the chat
+    sends the id of the shopper's turn), a checkout sent again gets the order that key
+    placed (200) instead of another one."""
+    if idempotency_key is None:
+        order = service.checkout(session=session, customer=customer, details=details,
+                                 now=clock.now())
+    else:
+        order, placed = service.checkout_once(session=session, customer=customer,
+                                              details=details, key=idempotency_key,
+                                              now=clock.now())
+        if not placed:
+            response.status_code = 200
     session.commit()
     return service.to_out(order)
 

@@ -41,6 +41,11 @@ class EmptyCart(CommerceError):
     http_status = 409
 
 
+class IdempotencyConflict(CommerceError):
+    code = "idempotency_conflict"
+    http_status = 409
+
+
 class OrderNotCancellable(CommerceError):
     code = "order_not_cancellable"
     http_status = 409
@@ -110,6 +115,34 @@ def checkout(*, session: Session, customer: Customer, details: CheckoutIn,
     session.flush()
     orders.record(order, event="placed", data={"total": str(order.total)})
     return order
+
+
+def checkout_once(*, session: Session, customer: Customer, details: CheckoutIn, key: str,
+                  now: datetime) -> tuple[Order, bool]:
+    """:func:`checkout` at most once per Idempotency-Key of the customer: ``(order, placed)``.
+
+    A request sent again with the key of a checkout that went through (the client never
+    heard the answer: a replayed chat turn, a retry after a time-out) gets that order back,
+    ``placed`` False, and nothing changes. A concurrent request with the same key waits on
+    the cart's lock and then finds the cart checked out and the key's order committed.
+
+    Raises:
+        IdempotencyConflict: the same key placed an order in a request that committed
+            between this one's checks (the caller rolls back; a retry gets the order).
+    """
+    orders = OrderRepository(session)
+    if (placed := orders.by_checkout_key(customer.id, key)) is not None:
+        return placed, False
+    try:
+        order = checkout(session=session, customer=customer, details=details, now=now)
+    except EmptyCart:
+        if (placed := orders.by_checkout_key(customer.id, key)) is not None:
+            return placed, False
+        raise
+    if not orders.add_checkout_key(customer_id=customer.id, key=key, order_id=order.id):
+        raise IdempotencyConflict("An order was placed with this Idempotency-Key by another "
+                                  "request at the same moment; send it again to get it.")
+    return order, True
 
 
 def to_out(order: Order) -> OrderOut:

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query
 from commerce_core import clock
 from commerce_core.auth import MerchantDep
 from commerce_core.db import SessionDep
+from commerce_core.errors import error_responses
 from commerce_core.planning import production, service
 from commerce_core.planning.schemas import ForecastOut, PlanOut, RestockOut
 from commerce_core.planning.settings import get_planning_settings
 
-router = APIRouter(prefix="/merchant", tags=["planning"])
+router = APIRouter(prefix="/merchant", tags=["planning"], responses=error_responses(401, 422))
 MAX_WEEKS = 26
 Weeks = Annotated[int, Query(ge=1, le=MAX_WEEKS, description="Weeks ahead, this one first")]
 Level = Annotated[float, Query(ge=0.5, le=0.99, description="Probability the interval holds")]

@@ -5,7 +5,8 @@ answers the action server's ``/health``.
 
 Like the real channel it refuses (401) a message without a valid shopper assertion of the
 gateway. It records every accepted request (sender, message, metadata with the verified
-shopper; the bodies as sent in ``raw``; the replaced tracker events), answers
+shopper, the turn's ``turn_id`` beside it; the bodies as sent in ``raw``; the replaced
+tracker events), answers
 ``You said: <message>`` unless a canned answer is set for the message, and can be switched
 down (503) and up, or its action server down (503 ``actions_unavailable``).
 """
@@ -41,6 +42,8 @@ class FakeRasa:
     """The gateway's default ``identity_secret``."""
     received: list[dict[str, Any]] = field(default_factory=list)
     raw: list[dict[str, Any]] = field(default_factory=list)
+    tried: list[dict[str, Any]] = field(default_factory=list)
+    """Every body posted while up, accepted or not, as posted."""
     attempts: int = 0
     """Messages posted while up, accepted or not."""
     answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -67,6 +70,7 @@ class FakeRasa:
         body = await request.json()
         with self._lock:
             self.attempts += 1
+            self.tried.append(body)
         try:
             shopper = verified_shopper(body.get("metadata"), conversation_id=body["sender"],
                                        secret=self.identity_secret, now=time.time())
@@ -77,9 +81,11 @@ class FakeRasa:
                                 status_code=503)
         with self._lock:
             self.raw.append(body)
-            self.received.append({**body, "metadata": {
-                **body["metadata"], "shopper": {"channel": shopper.channel,
-                                                "external_id": shopper.external_id}}})
+            metadata = dict(body["metadata"])
+            self.received.append({**body, "turn_id": metadata.pop("turn_id", None),
+                                  "metadata": {**metadata, "shopper": {
+                                      "channel": shopper.channel,
+                                      "external_id": shopper.external_id}}})
         if self.delay:
             await asyncio.sleep(self.delay)
         canned = self.answers.get(body["message"])

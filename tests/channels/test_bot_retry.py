@@ -100,8 +100,21 @@ def test_a_turn_rasa_kept_nothing_of_waits_for_the_action_server_and_is_signed_a
         assert fake_rasa.attempts == 2
         [sent] = fake_rasa.raw
         assert sent["metadata"]["shopper"]["issued_at"] >= int(back_at)
-        assert fake_rasa.received[0]["metadata"] == {
-            "shopper": {"channel": "web", "external_id": "c-actions"}}
+        assert fake_rasa.received[0]["metadata"]["shopper"] == {
+            "channel": "web", "external_id": "c-actions"}
+        # and it is the same turn: the id the actions place its order with is unchanged
+        first_try, sent_again = fake_rasa.tried
+        assert sent_again["metadata"]["turn_id"] == first_try["metadata"]["turn_id"]
+        assert len(sent_again["metadata"]["turn_id"]) == 32
+
+
+def test_every_turn_has_an_id_of_its_own(gateway: Gateway, fake_rasa: FakeRasa) -> None:
+    with gateway(bot_retry_seconds=3600) as client:
+        say(client, "c-turns", "hello")
+        say(client, "c-turns", "hello")
+        say(client, "c-other", "hello")
+    ids = [r["turn_id"] for r in fake_rasa.received]
+    assert len(ids) == len(set(ids)) == 3
 
 
 def test_a_gateway_with_another_secret_is_refused_and_its_message_waits(

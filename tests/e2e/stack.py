@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 RASA_TOKEN = "rasa-api-token-for-tests"
@@ -27,6 +30,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            child = int(stat.parent.name)
+            found += [child, *_descendants(child)]
+    return found
+
+
+def trained_rasa() -> tuple[str, str]:
+    """The Rasa executable and trained model the suite runs (``make test`` sets them)."""
+    rasa_bin = os.environ.get("ATELIER_TEST_RASA_BIN")
+    model = os.environ.get("ATELIER_TEST_RASA_MODEL")
+    if not rasa_bin or not model or not os.path.exists(model):
+        pytest.fail("ATELIER_TEST_RASA_BIN / ATELIER_TEST_RASA_MODEL must name the Rasa "
+                    "executable and a trained model: run the suite with 'make test'.",
+                    pytrace=False)
+    return rasa_bin, model
+
+
 @dataclass
 class Stack:
     workdir: Path
@@ -38,6 +66,11 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     with_rasa: bool = True
     """False starts only the app and the action server (``rasa test`` runs the model)."""
+    redis_url: str | None = None
+    """The gateway's Redis (``ATELIER_REDIS_URL``); none by default, as ``make run``."""
+    actions_api_url: str | None = None
+    """Where the action server reaches the commerce API, when not straight at the app
+    (a relay of a test's own)."""
 
     @property
     def app_url(self) -> str:
@@ -60,12 +93,15 @@ class Stack:
             "ATELIER_BOT_RETRY_SECONDS": "1",
             "HF_HUB_OFFLINE": "1",
         })
+        if self.redis_url:
+            env["ATELIER_REDIS_URL"] = self.redis_url
         return env
 
-    def _spawn(self, name: str, args: list[str], cwd: Path) -> None:
+    def _spawn(self, name: str, args: list[str], cwd: Path,
+               env: dict[str, str] | None = None) -> None:
         log = (self.workdir / f"{name}.log").open("ab")  # a restart goes on in the same log
-        self.processes[name] = subprocess.Popen(args, cwd=cwd, env=self.env(), stdout=log,
-                                                stderr=subprocess.STDOUT)
+        self.processes[name] = subprocess.Popen(args, cwd=cwd, env=env or self.env(),
+                                                stdout=log, stderr=subprocess.STDOUT)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.workdir / f"{name}.log"
@@ -121,9 +157,12 @@ class Stack:
                              "credentials.yml"], REPO / "bot")
 
     def _spawn_actions(self) -> None:
+        env = self.env()
+        if self.actions_api_url:
+            env["ATELIER_API_URL"] = self.actions_api_url
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(self.actions_port),
-                                "--logging-config_file", str(LOG_CONFIG)], REPO)
+                                "--logging-config_file", str(LOG_CONFIG)], REPO, env)
 
     def _stop(self, name: str, url: str, timeout: float) -> None:
         """Stop one process (the others go on) and wait until its port is shut: Sanic's
@@ -131,6 +170,19 @@ class Stack:
         process = self.processes[name]
         process.terminate()
         process.wait(timeout=timeout)
+        self._await_shut(name, url, timeout)
+
+    def _kill(self, name: str, url: str, timeout: float) -> None:
+        """SIGKILL the process and every process it started (a worker must not live on to
+        answer), as a crash or the OOM killer would, and wait until its port is shut."""
+        process = self.processes[name]
+        for pid in [*_descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+        self._await_shut(name, url, timeout)
+
+    def _await_shut(self, name: str, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -144,6 +196,14 @@ class Stack:
     def stop_actions(self, timeout: float = 30.0) -> None:
         """Stop the action server; Rasa and the app go on."""
         self._stop("actions", self._actions_health, timeout)
+
+    def kill_actions(self, timeout: float = 30.0) -> None:
+        """Kill the action server outright; Rasa and the app go on."""
+        self._kill("actions", self._actions_health, timeout)
+
+    def kill_rasa(self, timeout: float = 30.0) -> None:
+        """Kill the Rasa server outright; the action server and the app go on."""
+        self._kill("rasa", self._rasa_health, timeout)
 
     def start_actions(self, timeout: float = 60.0) -> None:
         """Start the action server again and wait until it answers."""
