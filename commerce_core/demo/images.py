@@ -257,4 +257,4 @@ def generate(catalog: Path = CATALOG, image_dir: Path = IMAGE_DIR) -> int:
 
 if __name__ == "__main__":
     count = generate()
-    print(f"{count} picture(s) written to {IMAGE_DIR}", file=sys.stderr)
+    sys.stderr.write(f"{count} picture(s) written to {IMAGE_DIR}\n")
