@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cart import cart_text
 from actions.clients import Address, CommerceError, CommerceUnavailable
-from actions.common import UNAVAILABLE, CommerceAction, explain, latest_entities, money
+from actions.common import UNAVAILABLE, CommerceAction, explain, in_turn, latest_entities, money
 from actions.shopper import shopper_of
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -91,6 +91,7 @@ class ActionStartCheckout(CommerceAction):
     def name(self) -> str:
         return "action_start_checkout"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         events = await super().run(dispatcher, tracker, domain)
@@ -129,6 +130,8 @@ class ActionStartCheckout(CommerceAction):
 
 
 class ValidateCheckoutForm(FormValidationAction):
+    run = in_turn(FormValidationAction.run)
+
     def name(self) -> str:
         return "validate_checkout_form"
 

@@ -3,11 +3,13 @@ reading which product, line or quantity the shopper means."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -15,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import CommerceClient, CommerceError, CommerceUnavailable
 from actions.shopper import UnverifiedShopper
+from commerce_core.observability.logs import accept_request_id, request_id
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +133,27 @@ def explain(exc: CommerceError) -> str:
     return f"Sorry, that didn't work: {exc.message}"
 
 
+def bind_turn(tracker: Tracker) -> None:
+    """Log and call the API under the request id the gateway gave this turn (its
+    ``metadata.request_id``), so one shopper turn can be followed across the processes."""
+    metadata = tracker.latest_message.get("metadata")
+    given = metadata.get("request_id") if isinstance(metadata, dict) else None
+    request_id.set(accept_request_id(given if isinstance(given, str) else None))
+
+
+RunMethod = TypeVar("RunMethod", bound=Callable[..., Awaitable[list[EventType]]])
+
+
+def in_turn(run: RunMethod) -> RunMethod:
+    """Decorates an action's ``run``: it runs under the turn's request id."""
+    @functools.wraps(run)
+    async def wrapper(self: Action, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: dict[str, Any]) -> list[EventType]:
+        bind_turn(tracker)
+        return await run(self, dispatcher, tracker, domain)
+    return wrapper  # type: ignore[return-value]
+
+
 class CommerceAction(Action, ABC):
     """An action that talks to the commerce API (one client per action instance).
 
@@ -147,6 +171,7 @@ class CommerceAction(Action, ABC):
                   domain: dict[str, Any]) -> list[EventType]:
         raise NotImplementedError
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         try:

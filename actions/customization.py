@@ -19,7 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import CommerceClient, CommerceError, CommerceUnavailable, Product, Quote
-from actions.common import UNAVAILABLE, CommerceAction, explain, is_skip, mentioned_product
+from actions.common import UNAVAILABLE, CommerceAction, explain, in_turn, is_skip, mentioned_product
 from actions.common import money as fmt_money
 from actions.sizes import (
     has_sizes,
@@ -158,6 +158,7 @@ class ActionStartCustomization(CommerceAction):
     def name(self) -> str:
         return "action_start_customization"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         events = await super().run(dispatcher, tracker, domain)
@@ -227,6 +228,7 @@ class ActionAskOptionAnswer(Action):
     def name(self) -> str:
         return "action_ask_option_answer"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         state = tracker.get_slot("customization")
@@ -241,6 +243,8 @@ class ActionAskOptionAnswer(Action):
 
 
 class ValidateCustomizationForm(FormValidationAction):
+    run = in_turn(FormValidationAction.run)
+
     def __init__(self, client: CommerceClient | None = None) -> None:
         self.client = client or CommerceClient()
 

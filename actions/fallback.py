@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clients.aftersale import AfterSaleClient
 from actions.clients.commerce import CommerceError
 from actions.clients.knowledge import KnowledgeClient
+from actions.common import in_turn
 from actions.faq import PERSON_BUTTON, looks_like_question, say_answer
 from actions.handoff import hand_off, is_frustrated
 from actions.orders import mentioned_email
@@ -68,6 +69,7 @@ class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "")

@@ -17,6 +17,7 @@ from actions.clients.commerce import (
     SearchQuery,
 )
 from actions.clients.knowledge import FaqAnswer, KnowledgeClient
+from actions.common import in_turn
 from actions.config import get_settings
 from actions.discovery import show_search
 from actions.handoff import shopper_texts
@@ -90,6 +91,7 @@ class ActionAnswerFaq(Action):
     def name(self) -> str:
         return "action_answer_faq"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         question = question_of(tracker)

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.aftersale import AfterSaleClient
 from actions.clients.commerce import CommerceError
+from actions.common import in_turn
 from actions.shopper import shopper_of
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "")
@@ -154,6 +156,7 @@ class ActionHandback(Action):
     def name(self) -> str:
         return "action_handback"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(text=BACK_TEXT)

@@ -19,6 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clients.aftersale import AfterSaleClient, Order, OrderNotFound
 from actions.clients.commerce import CommerceError, CommerceUnavailable
 from actions.clients.knowledge import KnowledgeClient
+from actions.common import in_turn
 from actions.faq import ActionAnswerFaq, looks_like_question
 from actions.handoff import hand_off, offered_reason, previous_action
 from actions.orders import (
@@ -93,6 +94,7 @@ class OrderAction(Action, ABC):
                                           "your order confirmation email.")
             return None
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         if policy_question(tracker):
@@ -234,6 +236,7 @@ class ActionConfirmOrderChange(Action):
     def name(self) -> str:
         return "action_confirm_order_change"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         yes = tracker.latest_message.get("intent", {}).get("name") == "affirm"

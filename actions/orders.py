@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.aftersale import AfterSaleClient, NotShipped, Order, OrderNotFound, Shipment
 from actions.clients.commerce import CommerceError, CommerceUnavailable
+from actions.common import in_turn
 from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class ActionOrderStatus(Action):
     def name(self) -> str:
         return "action_order_status"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         number = mentioned_number(tracker)
@@ -172,6 +174,7 @@ class ActionOrderLookup(Action):
     def name(self) -> str:
         return "action_order_lookup"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         number = mentioned_number(tracker) or tracker.get_slot("lookup_number")

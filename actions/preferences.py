@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.budget import Budget, parse_budget
 from actions.clients import CommerceClient, CommerceError, Interpretation
-from actions.common import SKIP, is_skip, latest_entities
+from actions.common import SKIP, in_turn, is_skip, latest_entities
 from actions.discovery import SLOT_OF
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ class ActionResetPreferences(Action):
     def name(self) -> str:
         return "action_reset_preferences"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         entities = latest_entities(tracker)
@@ -131,6 +132,8 @@ class ActionResetPreferences(Action):
 class ValidatePreferencesForm(FormValidationAction):
     """Answers are read against the live catalog first ("a walnut board" names a type the
     model was never trained on); the NLU's entities are used when the shop cannot read."""
+
+    run = in_turn(FormValidationAction.run)
 
     def __init__(self, client: CommerceClient | None = None) -> None:
         self.client = client or CommerceClient()

@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SKIP
+from actions.common import SKIP, in_turn
 from actions.customization import current_option
 from actions.preferences import QUESTIONS
 
@@ -50,6 +50,7 @@ class ActionSkipQuestion(Action):
     def name(self) -> str:
         return "action_skip_question"
 
+    @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "")

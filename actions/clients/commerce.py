@@ -10,6 +10,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from actions.config import ActionSettings, get_settings
+from commerce_core.observability.logs import REQUEST_ID_HEADER, request_id
 
 
 class CommerceError(Exception):
@@ -242,7 +243,8 @@ class CommerceClient:
         return httpx.AsyncClient(
             base_url=self.settings.api_url.rstrip("/"),
             timeout=self.settings.api_timeout_seconds,
-            headers={"Authorization": f"Bearer {self.settings.service_token}"},
+            headers={"Authorization": f"Bearer {self.settings.service_token}",
+                     **_turn_header()},
             transport=self._transport,
         )
 
@@ -340,3 +342,10 @@ class CommerceClient:
         data = await self._post(f"/orders/{order_id}/payment",
                                 headers={"Idempotency-Key": idempotency_key})
         return Payment.model_validate(data)
+
+
+def _turn_header() -> dict[str, str]:
+    """The turn's request id (actions.common.bind_turn), for the API's logs."""
+    rid = request_id.get()
+    return {REQUEST_ID_HEADER: rid} if rid is not None else {}
+

@@ -33,6 +33,8 @@ def test_one_turn_can_be_followed_in_the_json_logs_and_is_counted(stack: Stack) 
     assert all({"time", "level", "logger", "message"} <= set(e) for e in app_lines)
     turn_lines = [e for e in app_lines if e.get("request_id") == rid]
     assert any("POST /api/chat" in e["message"] for e in turn_lines), turn_lines
+    # the action the turn ran called the API with the same id (through Rasa's metadata)
+    assert any("/api/products/search" in e["message"] for e in turn_lines), turn_lines
     metrics = httpx.get(f"{stack.app_url}/metrics", timeout=10).text
     assert 'atelier_turn_duration_seconds_count{channel="web"}' in metrics
     assert 'atelier_rasa_request_duration_seconds_count{outcome="ok"}' in metrics

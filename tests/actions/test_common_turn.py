@@ -1,0 +1,51 @@
+"""Actions run under the request id of their turn and send it with their API calls."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clients import CommerceClient
+from actions.common import in_turn
+from actions.config import ActionSettings
+from commerce_core.observability.logs import request_id
+
+
+def tracker_with(metadata: dict[str, Any]) -> Tracker:
+    return Tracker("web-1", {}, {"text": "hi", "metadata": metadata}, [], False, None, {},
+                   "action_listen")
+
+
+class AskTheApi(Action):
+    def __init__(self, client: CommerceClient) -> None:
+        self.client = client
+
+    def name(self) -> str:
+        return "action_ask_the_api"
+
+    @in_turn
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        await self.client._request("GET", "/health")
+        return []
+
+
+def test_the_turns_request_id_goes_with_the_actions_api_calls() -> None:
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("X-Request-ID"))
+        return httpx.Response(200, json={"status": "ok"})
+
+    client = CommerceClient(ActionSettings(), transport=httpx.MockTransport(answer))
+    action = AskTheApi(client)
+    for metadata in ({"request_id": "turn-0123456789"}, {"request_id": "bad id\n"}, {}):
+        asyncio.run(action.run(CollectingDispatcher(), tracker_with(metadata), {}))
+    assert seen[0] == "turn-0123456789"
+    assert seen[1] is not None and seen[1] != "bad id\n" and len(seen[1]) == 32
+    assert seen[2] is not None and seen[2] != seen[1]
+    assert request_id.get() is None  # each run set it in its own context only
