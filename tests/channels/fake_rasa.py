@@ -5,7 +5,8 @@ answers the action server's ``/health``.
 
 Like the real channel it refuses (401) a message without a valid shopper assertion of the
 gateway. It records every accepted request (sender, message, metadata with the verified
-shopper, the turn's ``turn_id`` beside it; the bodies as sent in ``raw``; the replaced
+shopper, the turn's ``turn_id`` and ``request_id`` beside it; the bodies as sent in
+``raw``; the replaced
 tracker events), answers
 ``You said: <message>`` unless a canned answer is set for the message, and can be switched
 down (503) and up, or its action server down (503 ``actions_unavailable``).
@@ -83,6 +84,7 @@ class FakeRasa:
             self.raw.append(body)
             metadata = dict(body["metadata"])
             self.received.append({**body, "turn_id": metadata.pop("turn_id", None),
+                                  "request_id": metadata.pop("request_id", None),
                                   "metadata": {**metadata, "shopper": {
                                       "channel": shopper.channel,
                                       "external_id": shopper.external_id}}})

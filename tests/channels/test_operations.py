@@ -77,7 +77,8 @@ def test_a_turn_is_timed_per_channel_and_carries_its_request_id_to_rasa(
         metrics = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["X-Request-ID"] == "turn-0123456789"
-    assert fake_rasa.received[-1]["metadata"]["request_id"] == "turn-0123456789"
+    assert fake_rasa.received[-1]["request_id"] == "turn-0123456789"
+    assert fake_rasa.raw[-1]["metadata"]["request_id"] == "turn-0123456789"
     assert sample("atelier_turn_duration_seconds_count", channel="web") == turns + 1
     assert sample("atelier_rasa_request_duration_seconds_count", outcome="ok") == rasa_ok + 1
     assert sample("atelier_http_request_duration_seconds_count", method="POST",
