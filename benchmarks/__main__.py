@@ -7,13 +7,21 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from benchmarks import checkout_bench, gateway_bench, knowledge_bench, nlu_bench, search_bench
+from benchmarks import (
+    checkout_bench,
+    gateway_bench,
+    knowledge_bench,
+    nlu_bench,
+    recommend_bench,
+    search_bench,
+)
 from benchmarks.common import Report
 
 
 def main() -> int:
     report = Report()
     search_bench.run(report)
+    recommend_bench.run(report)
     checkout_bench.run(report)
     gateway_bench.run(report)
     gateway_bench.run_agent_replies(report)

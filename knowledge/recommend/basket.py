@@ -25,8 +25,9 @@ import numpy as np
 from scipy import sparse
 
 EASE_MAX_ITEMS = 5000
-EASE_LAMBDA = 200.0
-"""The L2 weight; tuned on the validation part of the training baskets (Ta Feng)."""
+EASE_LAMBDA = 50.0
+"""The L2 weight, chosen on the validation part of the Ta Feng training baskets (hit@10
+of EASE alone: 0.118 at 50 and 200, 0.1175 at 500; MRR@10 best at 50)."""
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from knowledge.recommend.content import ContentModel
 
 Mode = Literal["popularity", "cosine", "ease", "content", "hybrid"]
 MODES: tuple[Mode, ...] = ("popularity", "cosine", "ease", "content", "hybrid")
-WEIGHTS: Mapping[str, float] = {"ease": 1.0, "cosine": 0.3, "content": 0.15,
+WEIGHTS: Mapping[str, float] = {"ease": 1.0, "cosine": 0.3, "content": 0.3,
                                 "popularity": 0.05}
+"""Chosen on the validation part of the Ta Feng training baskets (``--tune``)."""
 Signal = Literal["ease", "cosine", "content", "popularity"]
 
 
@@ -48,7 +49,7 @@ class Signals:
     content: np.ndarray
     popularity: np.ndarray
     best: dict[str, np.ndarray]
-    """Per signal, the index of the seed that gave the most (-1: none)."""
+    """For EASE and the cosine, the index of the seed that gave the most (-1: none)."""
     orders: np.ndarray
 
 
@@ -97,7 +98,7 @@ class Hybrid:
             raw, seed = self.basket.cosine(seeds)
             cosine, best["cosine"] = spread(raw, 0.0), spread(seed, -1)
         if "content" in need:
-            content, best["content"] = self.content.similarity(seeds)
+            content = self.content.similarity(seeds)
         top = orders.max() if n else 0.0
         popularity = np.log1p(orders) / np.log1p(top) if top > 0 else zero
         return Signals(ease=ease, cosine=cosine, content=content, popularity=popularity,
@@ -139,8 +140,12 @@ class Hybrid:
                            orders=int(signals.orders[p])) for p in candidates[order]]
         for position in candidates[order]:
             signal: Signal = names[int(np.argmax(stacked[:, position]))]  # type: ignore[assignment]
-            seed_index = int(signals.best.get(signal, np.full(1, -1))[position]
-                             ) if signal in signals.best else -1
+            if signal == "content":
+                seed_index = int(self.content.closest_seed(seeds, np.array([position]))[0])
+            elif signal in signals.best:
+                seed_index = int(signals.best[signal][position])
+            else:
+                seed_index = -1
             seed = seeds[seed_index] if seed_index >= 0 else None
             product_id = int(self.content.product_ids[position])
             out.append(Scored(

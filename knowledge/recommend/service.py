@@ -23,7 +23,6 @@ import numpy as np
 from scipy import sparse
 from sqlalchemy.orm import Session, sessionmaker
 
-from commerce_core.customer.service import find_customer
 from commerce_core.events import DomainEvent, subscribe
 from knowledge.product_index import ProductDoc, ProductIndex
 from knowledge.recommend.basket import BasketModel, Seed
@@ -224,11 +223,8 @@ class RecommendService:
     def history_of(self, *, channel: str, external_id: str) -> list[int]:
         """What the shopper bought before (empty for a shopper the shop does not know)."""
         with self.session_factory() as session:
-            customer = find_customer(session=session, channel=channel,
-                                     external_id=external_id)
-            if customer is None:
-                return []
-            return OrderHistoryRepository(session).bought_by(customer.id)
+            return OrderHistoryRepository(session).bought_by(channel=channel,
+                                                             external_id=external_id)
 
     def recommend(self, *, cart: Sequence[int] = (), product: int | None = None,
                   bought: Sequence[int] = (), exclude: Sequence[int] = (),
@@ -245,7 +241,8 @@ class RecommendService:
             ranked = view.hybrid.rank(seeds, limit=limit, allowed=view.in_stock,
                                       exclude=[*cart, *exclude,
                                                *([product] if product is not None else [])])
-        names = {d.id: d.name for d in view.index.docs.values()}
+        names = {s.product_id: view.index.docs[s.product_id].name for s in seeds
+                 if s.product_id in view.index.docs}
         return [self._recommendation(view, item, names) for item in ranked]
 
     @staticmethod

@@ -91,10 +91,14 @@ def test_cosine_divides_the_orders_together_by_both_popularities() -> None:
 
 def test_content_finds_the_like_product_nobody_bought_yet() -> None:
     content = ContentModel.build(DOCS)
-    scores, best = content.similarity([Seed(1, 1.0, "viewed")])
-    ranked = [int(content.product_ids[i]) for i in np.argsort(-scores)]
+    seeds = [Seed(4, 1.0, "cart"), Seed(1, 1.0, "viewed")]
+    scores = content.similarity(seeds[1:])
+    ranked = [int(content.product_ids[i]) for i in np.argsort(-scores, kind="stable")]
     assert ranked[:2] == [1, 7]  # itself, then the other blue ceramic mug of that price
-    assert best[content.position[7]] == 0
+    assert list(content.closest_seed(seeds, np.array([content.position[7],
+                                                      content.position[5]]))) == [1, 0]
+    both = content.similarity(seeds)
+    assert np.allclose(both, (scores + content.similarity(seeds[:1])) / 2)
 
 
 def test_the_hybrid_never_offers_the_cart_the_excluded_or_what_is_not_allowed() -> None:
