@@ -24,7 +24,6 @@ weights and EASE λ values, so the held-out queries are never tuned on.
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import logging
 import random
@@ -39,6 +38,7 @@ import numpy as np
 from tqdm import tqdm
 
 from knowledge.eval_search import Catalog, EvalInputError, load_catalog
+from knowledge.eval_search import _read_tsv as read_tsv
 from knowledge.recommend.basket import EASE_LAMBDA, BasketModel, Seed
 from knowledge.recommend.content import ContentModel
 from knowledge.recommend.hybrid import MODES, WEIGHTS, Hybrid, Mode
@@ -67,23 +67,10 @@ class Orders:
 
 
 def _read_tsv(path: Path, header: tuple[str, ...]) -> Iterable[tuple[int, list[str]]]:
-    if path.stat().st_size > MAX_TSV_BYTES:
-        raise EvalInputError(f"{path} is larger than {MAX_TSV_BYTES // 2**20} MB")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        first = next(reader, None)
-        if first is None or tuple(c.strip() for c in first) != header:
-            raise EvalInputError(f"{path}: the header must be {'<TAB>'.join(header)}")
-        for line, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) != len(header):
-                raise EvalInputError(f"{path} line {line}: {len(header)} cells expected, "
-                                     f"{len(cells)} found")
-            cells = [c.strip() for c in cells]
-            if not all(cells):
-                raise EvalInputError(f"{path} line {line}: an empty cell")
-            yield line, cells
+    for line, cells in read_tsv(path, header, max_bytes=MAX_TSV_BYTES):
+        if not all(cells):
+            raise EvalInputError(f"{path} line {line}: an empty cell")
+        yield line, cells
 
 
 def read_groups(path: Path, catalog: Catalog, key: str) -> tuple[dict[str, list[int]], int]:

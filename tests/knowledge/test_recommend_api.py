@@ -23,13 +23,11 @@ from commerce_core.payment.sandbox import SandboxProvider
 from knowledge.config import KnowledgeSettings
 from knowledge.product_index import ProductIndex
 from knowledge.recommend.service import SNAPSHOT_FILE
+from tests.commerce_core.helpers import SERVICE, Shopper
 from tests.conftest import DEMO_CATALOG, DEMO_RULES, _migrated
 
-SERVICE = {"Authorization": "Bearer change-me"}
 URL = "/api/recommendations"
-ADDRESS = {"name": "Ada Lovelace", "line1": "12 rue des Arts", "city": "Lyon",
-           "postal_code": "69001", "country": "FR"}
-CARD = {"name": "Ada Lovelace", "number": "4242 4242 4242 4242", "expiry": "12/39",
+CARD = {"name": "Jeanne Martin", "number": "4242 4242 4242 4242", "expiry": "12/39",
         "cvc": "123"}
 
 
@@ -48,13 +46,11 @@ class Shop:
 
     def buy(self, shopper: str, *skus: str) -> None:
         """Cart → checkout → payment link → the sandbox page paid with a good card."""
-        base = f"/api/shoppers/web/{shopper}"
+        buyer = Shopper(self.client, shopper)
         for sku in skus:
-            added = self.client.post(f"{base}/cart/lines", headers=SERVICE,
-                                     json={"sku": sku, "quantity": 1})
+            added = buyer.add(sku)
             assert added.status_code == 201, added.text
-        order = self.client.post(f"{base}/checkout", headers=SERVICE,
-                                 json={"email": f"{shopper}@example.com", "address": ADDRESS})
+        order = buyer.checkout(email=f"{shopper}@example.com")
         assert order.status_code == 201, order.text
         link = self.client.post(f"/api/orders/{order.json()['id']}/payment",
                                 headers={**SERVICE, "Idempotency-Key": f"pay-{shopper}"})
