@@ -131,17 +131,19 @@ class Hybrid:
         # ties (e.g. no orders at all) go to the more ordered, then the lower id
         order = np.lexsort((self.content.product_ids[candidates], -signals.orders[candidates],
                             -total[candidates]))[:limit]
-        names = list(parts)
-        stacked = np.vstack([parts[name] for name in names])
-        out = []
+        chosen = candidates[order]
         if not explain:
             return [Scored(product_id=int(self.content.product_ids[p]), score=float(total[p]),
                            signal="popularity", seed=None, together=0,
-                           orders=int(signals.orders[p])) for p in candidates[order]]
-        for position in candidates[order]:
-            signal: Signal = names[int(np.argmax(stacked[:, position]))]  # type: ignore[assignment]
+                           orders=int(signals.orders[p])) for p in chosen]
+        names = list(parts)
+        strongest = np.vstack([parts[name][chosen] for name in names]).argmax(axis=0)
+        closest = self.content.closest_seed(seeds, chosen)
+        out = []
+        for position, which, like in zip(chosen, strongest, closest, strict=True):
+            signal: Signal = names[int(which)]  # type: ignore[assignment]
             if signal == "content":
-                seed_index = int(self.content.closest_seed(seeds, np.array([position]))[0])
+                seed_index = int(like)
             elif signal in signals.best:
                 seed_index = int(signals.best[signal][position])
             else:

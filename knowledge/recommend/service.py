@@ -40,6 +40,9 @@ SYNC_EASE_MAX = 1500
 event (a 1,500-product inverse takes about 0.1 s); beyond, on a background thread."""
 HISTORY_WEIGHT = 0.5
 """A product bought in a past order counts half as much as one in the cart or viewed."""
+HISTORY_PRODUCTS = 20
+"""The most recently bought products that speak for a returning shopper (each one more
+costs every request a little)."""
 
 
 class UnknownProduct(LookupError):
@@ -149,11 +152,13 @@ class RecommendService:
 
     def _on_order_paid(self, event: DomainEvent) -> None:
         """Learn a paid order at once (the next request already sees it)."""
+        if self._model is None:
+            return  # not loaded yet: loading reads every paid order, this one included
         order_id = int(event.data["order_id"])
-        model = self.model
         with self.session_factory() as session:
             rows = list(OrderHistoryRepository(session).baskets(order_ids=[order_id]))
         with self._lock:
+            model = self.model
             if order_id in self._learnt:
                 return  # the snapshot or a retrain saw it already
             for _, products in rows:
@@ -223,8 +228,8 @@ class RecommendService:
     def history_of(self, *, channel: str, external_id: str) -> list[int]:
         """What the shopper bought before (empty for a shopper the shop does not know)."""
         with self.session_factory() as session:
-            return OrderHistoryRepository(session).bought_by(channel=channel,
-                                                             external_id=external_id)
+            return OrderHistoryRepository(session).bought_by(
+                channel=channel, external_id=external_id, limit=HISTORY_PRODUCTS)
 
     def recommend(self, *, cart: Sequence[int] = (), product: int | None = None,
                   bought: Sequence[int] = (), exclude: Sequence[int] = (),
