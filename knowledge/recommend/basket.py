@@ -177,7 +177,14 @@ class BasketModel:
         """Orders holding both products (by id)."""
         self.flush()
         i, j = self.position.get(a), self.position.get(b)
-        return 0 if i is None or j is None else int(self.counts[i, j])
+        if i is None or j is None:
+            return 0
+        counts = self._counts
+        if not counts.has_sorted_indices:
+            counts.sort_indices()
+        start, end = counts.indptr[i], counts.indptr[i + 1]
+        k = start + int(np.searchsorted(counts.indices[start:end], j))
+        return int(counts.data[k]) if k < end and counts.indices[k] == j else 0
 
     def _seed_positions(self, seeds: Sequence[Seed]
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
