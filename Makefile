@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup run test bench lint model eval-search eval-nlu eval-faq eval-forecast
+.PHONY: help setup run test bench lint model eval-search eval-nlu eval-faq eval-forecast eval-recs
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -37,3 +37,6 @@ eval-faq: ## Score the FAQ per half: make eval-faq DIR=… PARAPHRASES=… OUT_O
 
 eval-forecast: ## Backtest demand forecasts: make eval-forecast SALES=… OUT=… HORIZON=8 INTERVAL=0.8 (default: generated sales of a small maker)
 	@bash scripts/eval_forecast.sh "$(SALES)" "$(OUT)" "$(HORIZON)" "$(INTERVAL)" -- $(ARGS)
+
+eval-recs: ## Score recommendations: make eval-recs PRODUCTS=… TRAIN=… QUERIES=… OUT=… ANSWERS=… (default: Ta Feng baskets)
+	@bash scripts/eval_recs.sh "$(PRODUCTS)" "$(TRAIN)" "$(QUERIES)" "$(OUT)" "$(ANSWERS)" -- $(ARGS)

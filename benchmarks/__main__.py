@@ -13,6 +13,7 @@ from benchmarks import (
     gateway_bench,
     knowledge_bench,
     nlu_bench,
+    recommend_bench,
     search_bench,
 )
 from benchmarks.common import Report
@@ -21,6 +22,7 @@ from benchmarks.common import Report
 def main() -> int:
     report = Report()
     search_bench.run(report)
+    recommend_bench.run(report)
     checkout_bench.run(report)
     gateway_bench.run(report)
     gateway_bench.run_agent_replies(report)

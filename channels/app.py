@@ -51,6 +51,8 @@ from knowledge.config import get_settings as get_knowledge_settings
 from knowledge.embedding import get_embedder
 from knowledge.faq_routes import router as faq_router
 from knowledge.faq_service import FaqService
+from knowledge.recommend.routes import router as recommend_router
+from knowledge.recommend.service import RecommendService
 from knowledge.routes import router as search_router
 from knowledge.service import KnowledgeService
 
@@ -94,6 +96,9 @@ def create_app(settings: GatewaySettings | None = None, *,
         knowledge = KnowledgeService(settings=ks,
                                      session_factory=session_factory or get_sessionmaker())
         app.state.knowledge = knowledge
+        recommender = app.state.recommender = RecommendService(
+            index=lambda: knowledge.index,
+            session_factory=session_factory or get_sessionmaker(), directory=ks.index_path)
         faq = FaqService(directory=ks.faq_dir,
                          embedder_factory=lambda: get_embedder(ks.embedding_model))
         faq.start()
@@ -102,6 +107,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             await run_in_threadpool(knowledge.refresh)
             await run_in_threadpool(knowledge.embedder.encode_one, "warm up")
             await run_in_threadpool(faq.reload)
+            await run_in_threadpool(recommender.view)
         rasa = make_rasa_client(settings)
         factory = app.state.session_factory = session_factory or get_sessionmaker()
         stop_watching_queues = watch_queues(factory)
@@ -132,6 +138,7 @@ def create_app(settings: GatewaySettings | None = None, *,
             faq.close()
             await stop_telegram_webhook(app.state.telegram)
             await run_in_threadpool(import_runner().close)  # before the index it tells
+            recommender.close()
             knowledge.close()
             await default_provider().webhooks.aclose()
             await rasa.aclose()
@@ -156,6 +163,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     include_commerce(app)
     app.include_router(search_router, prefix="/api")
     app.include_router(faq_router, prefix="/api")
+    app.include_router(recommend_router, prefix="/api")
     app.include_router(chat_router)
     app.include_router(telegram_router)
     include_agent_console(app, settings)

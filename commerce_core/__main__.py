@@ -121,7 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         _say("catalog already has products: demo shop not reloaded")
         return 0
     status = cmd_import(DEMO_DIR / "catalog.csv")
-    return status or cmd_rules(DEMO_DIR / "customization")
+    return status or cmd_rules(DEMO_DIR / "customization") or cmd_demo_orders()
+
+
+def cmd_demo_orders() -> int:
+    """The demo shop's year of delivered orders (commerce_core/demo/orders.py)."""
+    from commerce_core.demo import orders as demo_orders
+
+    with get_sessionmaker()() as session:
+        added = demo_orders.load(session=session)
+        session.commit()
+    _say(f"{added} demo orders loaded" if added else "demo orders already loaded")
+    return 0
 
 
 if __name__ == "__main__":

@@ -107,9 +107,10 @@ def load_catalog(path: Path) -> Catalog:
     return Catalog(docs=docs, product_of_sku=product_of_sku)
 
 
-def _read_tsv(path: Path, header: tuple[str, ...]) -> Iterable[tuple[int, list[str]]]:
-    if path.stat().st_size > MAX_TSV_BYTES:
-        raise EvalInputError(f"{path} is larger than {MAX_TSV_BYTES // 2**20} MB")
+def _read_tsv(path: Path, header: tuple[str, ...], *, max_bytes: int = MAX_TSV_BYTES
+              ) -> Iterable[tuple[int, list[str]]]:
+    if path.stat().st_size > max_bytes:
+        raise EvalInputError(f"{path} is larger than {max_bytes // 2**20} MB")
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         first = next(reader, None)

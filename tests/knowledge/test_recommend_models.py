@@ -1,0 +1,155 @@
+"""The recommender's methods on small hand-made order histories."""
+
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from knowledge.product_index import ProductDoc, VariantDoc
+from knowledge.recommend.basket import BasketModel, Seed
+from knowledge.recommend.content import ContentModel
+from knowledge.recommend.hybrid import Hybrid, reason
+from knowledge.recommend.ratings import customers_like_you, pearson
+
+BASKETS = [[1, 2], [1, 2], [1, 2, 3], [2, 3], [3, 4], [4, 5], [1, 5], [2, 6], [1, 2, 4]]
+
+
+def _doc(product_id: int, name: str, category: str, price: str, stock: int = 5,
+         **attributes: str) -> ProductDoc:
+    return ProductDoc(id=product_id, name=name, description="", category=category,
+                      currency="EUR", image_url="",
+                      variants=(VariantDoc(sku=f"SKU-{product_id}", price=Decimal(price),
+                                           stock=stock, attributes=attributes),))
+
+
+DOCS = [_doc(1, "cobalt mug", "ceramics", "32", colour="blue", type="mug"),
+        _doc(2, "milk jug", "ceramics", "30", colour="white", type="jug"),
+        _doc(3, "tea towel", "textiles", "12", colour="blue", type="tea towel"),
+        _doc(4, "oak board", "woodwork", "45", colour="brown", type="board"),
+        _doc(5, "butter knife", "woodwork", "14", colour="brown", type="knife"),
+        _doc(6, "teapot", "ceramics", "98", colour="white", type="teapot"),
+        _doc(7, "speckled mug", "ceramics", "34", colour="blue", type="mug")]
+
+
+def _dense_counts(baskets: list[list[int]], ids: list[int]) -> np.ndarray:
+    x = np.zeros((len(baskets), len(ids)))
+    for row, basket in enumerate(baskets):
+        for p in basket:
+            x[row, ids.index(p)] = 1
+    return x.T @ x
+
+
+def test_learning_order_by_order_gives_the_counts_of_learning_them_all_at_once() -> None:
+    at_once = BasketModel()
+    at_once.fit(BASKETS)
+    one_by_one = BasketModel()
+    for basket in BASKETS:
+        one_by_one.add_basket(basket)
+    expected = _dense_counts(BASKETS, at_once.product_ids)
+    assert np.array_equal(at_once.counts.toarray(), expected)
+    assert one_by_one.product_ids == at_once.product_ids
+    one_by_one.flush()
+    assert np.array_equal(one_by_one.counts.toarray(), expected)
+    assert one_by_one.together(1, 2) == 4 and one_by_one.together(5, 6) == 0
+    assert list(one_by_one.frequency()) == list(np.diag(expected))
+
+
+def test_ease_is_the_closed_form_of_steck_2019() -> None:
+    model = BasketModel(ease_lambda=2.0)
+    model.fit(BASKETS)
+    model.refit_ease()
+    gram = _dense_counts(BASKETS, model.product_ids) + 2.0 * np.eye(6)
+    p = np.linalg.inv(gram)
+    b = np.eye(6) - p / np.diag(p)  # B = I - P diagMat(1 / diag(P))
+    assert np.allclose(model.ease_weights.weights, b, atol=1e-5)
+    assert np.allclose(np.diag(model.ease_weights.weights), 0.0)
+    scores, best = model.ease([Seed(1, 1.0, "cart"), Seed(3, 1.0, "cart")])
+    positions = [model.position[1], model.position[3]]
+    assert np.allclose(scores, b[positions].sum(axis=0), atol=1e-5)
+    assert best[model.position[2]] in (0, 1)
+
+
+def test_ease_covers_only_the_most_bought_products_when_told_to() -> None:
+    model = BasketModel(ease_max_items=3)
+    model.fit(BASKETS)
+    model.refit_ease()
+    covered = sorted(model.product_ids[i] for i in model.ease_weights.items)
+    assert covered == [1, 2, 3]  # bought in 5, 6 and 3 orders; 4 is in 3 too, but later
+    scores, _ = model.ease([Seed(1, 1.0, "cart")])
+    assert scores[model.position[5]] == 0.0 and scores[model.position[2]] > 0
+
+
+def test_cosine_divides_the_orders_together_by_both_popularities() -> None:
+    model = BasketModel()
+    model.fit(BASKETS)
+    scores, best = model.cosine([Seed(1, 1.0, "viewed")])
+    frequency = {p: model.frequency()[model.position[p]] for p in model.product_ids}
+    assert scores[model.position[2]] == pytest.approx(4 / np.sqrt(frequency[1] * frequency[2]))
+    assert scores[model.position[6]] == 0.0
+    assert best[model.position[2]] == 0 and best[model.position[6]] == -1
+
+
+def test_content_finds_the_like_product_nobody_bought_yet() -> None:
+    content = ContentModel.build(DOCS)
+    seeds = [Seed(4, 1.0, "cart"), Seed(1, 1.0, "viewed")]
+    scores = content.similarity(seeds[1:])
+    ranked = [int(content.product_ids[i]) for i in np.argsort(-scores, kind="stable")]
+    assert ranked[:2] == [1, 7]  # itself, then the other blue ceramic mug of that price
+    assert list(content.closest_seed(seeds, np.array([content.position[7],
+                                                      content.position[5]]))) == [1, 0]
+    both = content.similarity(seeds)
+    assert np.allclose(both, (scores + content.similarity(seeds[:1])) / 2)
+
+
+def test_the_hybrid_never_offers_the_cart_the_excluded_or_what_is_not_allowed() -> None:
+    model = BasketModel()
+    model.fit(BASKETS)
+    model.refit_ease()
+    hybrid = Hybrid(basket=model, content=ContentModel.build(DOCS))
+    seeds = [Seed(1, 1.0, "cart")]
+    first = hybrid.rank(seeds, limit=3, exclude=[1])
+    assert first[0].product_id == 2 and 1 not in [s.product_id for s in first]
+    allowed = np.ones(len(DOCS), dtype=bool)
+    allowed[hybrid.content.position[2]] = False  # out of stock
+    second = hybrid.rank(seeds, limit=10, exclude=[1, 4], allowed=allowed)
+    assert {s.product_id for s in second} == {3, 5, 6, 7}
+    assert [s.score for s in second] == sorted((s.score for s in second), reverse=True)
+
+
+def test_reasons_say_what_the_shopper_can_check() -> None:
+    model = BasketModel()
+    model.fit(BASKETS)
+    model.refit_ease()
+    hybrid = Hybrid(basket=model, content=ContentModel.build(DOCS))
+    names = {d.id: d.name for d in DOCS}
+    by_id = {s.product_id: s for s in hybrid.rank([Seed(1, 1.0, "viewed")], limit=6,
+                                                   exclude=[1])}
+    assert reason(by_id[2], names) == "bought together with the cobalt mug 4 times"
+    assert reason(by_id[7], names) == "like the cobalt mug you viewed"  # never bought
+    [popular] = hybrid.rank([], limit=1)
+    assert popular.product_id == 2
+    assert reason(popular, names) == "popular in the shop: ordered 6 times"
+
+
+def test_a_product_added_after_training_is_recommendable_from_its_content() -> None:
+    model = BasketModel()
+    model.fit(BASKETS)
+    model.refit_ease()
+    new = _doc(8, "cobalt espresso cup", "ceramics", "30", colour="blue", type="mug")
+    hybrid = Hybrid(basket=model, content=ContentModel.build([*DOCS, new]))
+    ranked = [s.product_id for s in hybrid.rank([Seed(7, 1.0, "viewed")], limit=3,
+                                                exclude=[7])]
+    assert 8 in ranked
+
+
+def test_pearson_is_computed_over_co_rated_products_only() -> None:
+    alice = {1: 5.0, 2: 3.0, 3: 4.0, 9: 1.0}
+    bob = {1: 4.0, 2: 2.0, 3: 3.0, 7: 5.0}
+    carol = {1: 1.0, 2: 5.0, 3: 2.0}
+    assert pearson(alice, bob) == pytest.approx(1.0)
+    assert pearson(alice, carol) == pytest.approx(-4 / np.sqrt(2 * 78 / 9))  # by hand
+    assert pearson(alice, {1: 5.0}) is None  # one product in common says nothing
+    assert pearson({1: 3.0, 2: 3.0}, bob) is None  # no variance
+    predicted = customers_like_you({1: alice, 2: bob, 3: carol}, 1)
+    assert set(predicted) == {7}  # carol disagrees with alice and is left out
+    assert predicted[7] == pytest.approx(13 / 4 + (5.0 - 14 / 4))
