@@ -93,7 +93,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
         self._weights: list[np.ndarray] | None = None
-        # The training lines' unit-length embeddings and the index of each one's intent.
+        # The training lines' unit-length embeddings and the index of each one's intent,
+        # grouped by intent.
         self.examples: np.ndarray | None = None
         self.example_intents: np.ndarray | None = None
 
@@ -164,9 +165,11 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.coef = np.asarray(model.coef_, dtype=np.float64)
         self._weights = None
         self.intercept = np.asarray(model.intercept_, dtype=np.float64)
-        self.examples = self._embeddings(examples).astype(np.float32)
-        self.example_intents = np.array([self.classes.index(e.get(INTENT)) for e in examples],
-                                        dtype=np.int32)
+        intents = np.array([self.classes.index(e.get(INTENT)) for e in examples],
+                           dtype=np.int32)
+        order = np.argsort(intents, kind="stable")
+        self.examples = self._embeddings(examples).astype(np.float32)[order]
+        self.example_intents = intents[order]
         self.persist()
         return self._resource
 
@@ -210,8 +213,10 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         assert self.examples is not None and self.example_intents is not None
         similarity = embeddings.astype(np.float32) @ self.examples.T
         out = np.zeros((len(embeddings), len(self.classes)), dtype=np.float64)
+        # The lines are grouped by intent (train), so each intent's are one slice.
+        edges = np.searchsorted(self.example_intents, np.arange(len(self.classes) + 1))
         for index in range(len(self.classes)):
-            own = similarity[:, self.example_intents == index]
+            own = similarity[:, edges[index]:edges[index + 1]]
             k = min(int(self.config["neighbours"]), own.shape[1])
             if k == 0:
                 out[:, index] = -1.0
