@@ -1,4 +1,4 @@
-"""Rasa intent classifier: one logistic regression over meaning and spelling.
+"""Rasa intent classifier: one logistic regression over meaning and spelling, and neighbours.
 
 Its features are the message's dense sentence features (the MiniLM embedding of
 :class:`atelier_nlu.featurizer.SentenceEmbeddingFeaturizer`), scaled by ``dense_weight``,
@@ -6,6 +6,13 @@ next to tf-idf character and word n-grams of the text (:mod:`atelier_nlu.ngrams`
 own ``LogisticRegressionClassifier`` fixes C at 1, which leaves a unit-length embedding
 under-used (figures in ``bot/config.yml``), and pickles its model; this one stores the
 weights and vocabularies as an array file and JSON.
+
+The regression's probabilities are blended with the training lines nearest in meaning:
+for each intent, the mean cosine similarity of the message's embedding to its
+``neighbours`` closest training lines, turned into probabilities by a softmax at
+``neighbour_temperature``, weighs ``neighbour_weight`` of the answer. A linear model draws
+one boundary per intent; an unusual phrasing that sits right next to a few lines of its
+intent is still read as they are (figures in ``bot/config.yml``).
 """
 
 from __future__ import annotations
@@ -40,7 +47,8 @@ ARRAYS_FILE = "weights.npz"
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
 class SentenceIntentClassifier(IntentClassifier, GraphComponent):
-    """Multinomial logistic regression over [embedding · w ‖ char tf-idf ‖ word tf-idf]."""
+    """Logistic regression over [embedding · w ‖ char tf-idf ‖ word tf-idf], blended with
+    the nearest training lines in meaning."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -62,6 +70,9 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             "max_iter": 1000,
             "tol": 1e-3,
             "ranking_length": 10,
+            "neighbours": 3,
+            "neighbour_temperature": 0.05,
+            "neighbour_weight": 0.35,
             # A message is called out of scope only when the model is sure of it; below
             # this it is not understood (nlu_fallback: the bot asks to rephrase and, the
             # second time, offers a person). Everything unfamiliar, keyboard mashing
@@ -82,6 +93,10 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.coef: np.ndarray | None = None
         self.intercept: np.ndarray | None = None
         self._weights: list[np.ndarray] | None = None
+        # The training lines' unit-length embeddings and the index of each one's intent,
+        # grouped by intent.
+        self.examples: np.ndarray | None = None
+        self.example_intents: np.ndarray | None = None
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -89,6 +104,15 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             low, high = config.get(key, cls.get_default_config()[key])
             if not 1 <= low <= high:
                 raise InvalidConfigException(f"{cls.__name__}: bad {key} {[low, high]}")
+        defaults = cls.get_default_config()
+        weight = float(config.get("neighbour_weight", defaults["neighbour_weight"]))
+        if not 0.0 <= weight <= 1.0:
+            raise InvalidConfigException(f"{cls.__name__}: neighbour_weight {weight} is not "
+                                         "between 0 and 1")
+        if int(config.get("neighbours", defaults["neighbours"])) < 1 or float(config.get(
+                "neighbour_temperature", defaults["neighbour_temperature"])) <= 0:
+            raise InvalidConfigException(f"{cls.__name__}: neighbours must be >= 1 and "
+                                         "neighbour_temperature > 0")
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -96,6 +120,10 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         return cls(config, model_storage, resource)
 
     def _dense(self, messages: list[Message]) -> np.ndarray:
+        return self._embeddings(messages) * float(self.config["dense_weight"])
+
+    @staticmethod
+    def _embeddings(messages: list[Message]) -> np.ndarray:
         rows = []
         for message in messages:
             _, sentence = message.get_dense_features(TEXT)
@@ -103,7 +131,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                 raise ValueError(f"no sentence embedding for {message.get(TEXT)!r}: the "
                                  "pipeline needs SentenceEmbeddingFeaturizer before this")
             rows.append(sentence.features.reshape(-1))
-        return np.vstack(rows) * float(self.config["dense_weight"])
+        return np.vstack(rows)
 
     def _features(self, messages: list[Message]) -> csr_matrix:
         texts = [message.get(TEXT) or "" for message in messages]
@@ -137,6 +165,11 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.coef = np.asarray(model.coef_, dtype=np.float64)
         self._weights = None
         self.intercept = np.asarray(model.intercept_, dtype=np.float64)
+        intents = np.array([self.classes.index(e.get(INTENT)) for e in examples],
+                           dtype=np.int32)
+        order = np.argsort(intents, kind="stable")
+        self.examples = self._embeddings(examples).astype(np.float32)[order]
+        self.example_intents = intents[order]
         self.persist()
         return self._resource
 
@@ -163,9 +196,33 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         scores = self._dense(messages) @ dense + self.intercept
         for part, weights in zip(self.ngrams, ngrams, strict=True):
             scores = scores + part.transform(texts) @ weights
-        scores = np.asarray(scores) - np.max(scores, axis=1, keepdims=True)
-        exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        linear = _softmax(np.asarray(scores))
+        weight = float(self.config["neighbour_weight"])
+        if weight == 0.0 or self.examples is None or self.example_intents is None:
+            return linear
+        return (1.0 - weight) * linear + weight * _softmax(
+            self.neighbour_similarity(self._embeddings(messages))
+            / float(self.config["neighbour_temperature"]))
+
+    def neighbour_similarity(self, embeddings: np.ndarray) -> np.ndarray:
+        """Per message and intent: mean cosine of its ``neighbours`` closest training lines.
+
+        An intent with fewer training lines than ``neighbours`` is averaged over those it
+        has.
+        """
+        assert self.examples is not None and self.example_intents is not None
+        similarity = embeddings.astype(np.float32) @ self.examples.T
+        out = np.zeros((len(embeddings), len(self.classes)), dtype=np.float64)
+        # The lines are grouped by intent (train), so each intent's are one slice.
+        edges = np.searchsorted(self.example_intents, np.arange(len(self.classes) + 1))
+        for index in range(len(self.classes)):
+            own = similarity[:, edges[index]:edges[index + 1]]
+            k = min(int(self.config["neighbours"]), own.shape[1])
+            if k == 0:
+                out[:, index] = -1.0
+                continue
+            out[:, index] = np.partition(own, own.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+        return out
 
     def process(self, messages: list[Message]) -> list[Message]:
         if self.coef is None:
@@ -196,7 +253,10 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             state = {"classes": self.classes, "dense_dimension": self.dense_dimension,
                      "ngrams": [part.to_dict() for part in self.ngrams]}
             (directory / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
+            neighbours = ({} if self.examples is None else
+                          {"examples": self.examples, "example_intents": self.example_intents})
             np.savez(directory / ARRAYS_FILE, coef=self.coef, intercept=self.intercept,
+                     **neighbours,
                      **{f"idf{i}": part.idf for i, part in enumerate(self.ngrams)})
 
     @classmethod
@@ -211,6 +271,9 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                     component.coef = arrays["coef"]
                     component.intercept = arrays["intercept"]
                     idf = [arrays[f"idf{i}"] for i in range(len(state["ngrams"]))]
+                    if "examples" in arrays:
+                        component.examples = arrays["examples"]
+                        component.example_intents = arrays["example_intents"]
         except (ValueError, FileNotFoundError):
             logger.debug("%s: no trained model in %s", cls.__name__, resource.name)
             return component
@@ -219,3 +282,9 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         component.ngrams = [NgramTfidf.from_dict(part, weights)
                             for part, weights in zip(state["ngrams"], idf, strict=True)]
         return component
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - np.max(scores, axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)

@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 HELDOUT = REPO / "bot" / "nlu_eval" / "heldout.yml"
 ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<entity>[^)]+)\)|\{[^}]*\})")
 # Measured with the chosen pipeline (bot/config.yml, fallback included): served intent
-# accuracy 0.945 (0.872 with the previous, n-gram-only pipeline), entity F1 0.960.
-MIN_INTENT_ACCURACY = 0.92
+# accuracy 0.960 (0.945 before the nearest-lines blend, 0.872 with the n-gram-only
+# pipeline), entity F1 0.960.
+MIN_INTENT_ACCURACY = 0.94
 MIN_ENTITY_F1 = 0.92
 
 
@@ -197,6 +198,11 @@ def test_no_ordinal_or_quantity_where_there_is_none(parse) -> None:
     # everyday questions, even with money or a delivery in them, are not the shop's
     ("transfer 300 euros to my savings account", "out_of_scope"),
     ("track my uber eats delivery", "out_of_scope"),
+    ("what's the mortgage rate at my bank at the moment", "out_of_scope"),
+    # more synonyms, typos and long numbers
+    ("where's the compensation of 45 euros you promised", "request_refund"),
+    ("can i get a live agent on the chat", "request_human"),
+    ("wen does my pakage arrive, order 20931847561", "order_status"),
 ])
 def test_real_shoppers_phrasing_reaches_the_intended_intent(parse, text: str,
                                                             intent: str) -> None:

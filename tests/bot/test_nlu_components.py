@@ -85,3 +85,74 @@ def test_ngram_tfidf_is_scikit_learns_tfidf_on_normalised_text() -> None:
     comparisons, normalised = json.loads(out)
     assert all(same and diff < 1e-12 for same, diff in comparisons), comparisons
     assert normalised == "order at-000000 x0 €00.00"
+
+
+NEIGHBOUR_CHECK = r'''
+import json, sys
+from pathlib import Path
+import numpy as np
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from atelier_nlu.classifier import SentenceIntentClassifier
+
+def message(text, vector, intent=None):
+    data = {TEXT: text, **({INTENT: intent} if intent else {})}
+    m = Message(data=data)
+    unit = np.asarray(vector, dtype=np.float32)
+    m.add_features(Features((unit / np.linalg.norm(unit))[None, :], "sentence", TEXT, "test"))
+    return m
+
+lines = json.loads(sys.argv[2])
+config = {"neighbours": 2, "neighbour_temperature": 0.1, "neighbour_weight": 0.4,
+          "min_df": 1}
+storage = LocalModelStorage(Path(sys.argv[1]))
+resource = Resource("intents")
+trained = SentenceIntentClassifier(config, storage, resource)
+trained.train(TrainingData([message(t, v, i) for t, v, i in lines]))
+loaded = SentenceIntentClassifier.load({**SentenceIntentClassifier.get_default_config(),
+                                       **config}, storage, resource, None)
+linear = SentenceIntentClassifier({**config, "neighbour_weight": 0.0}, storage, resource)
+for name in ("classes", "ngrams", "dense_dimension", "coef", "intercept"):
+    setattr(linear, name, getattr(trained, name))
+query = [message("a parcel refund", [0.9, 0.1, 0.3]), message("hello", [0.1, 0.2, 0.9])]
+print(json.dumps({
+    "classes": trained.classes,
+    "similarity": trained.neighbour_similarity(np.vstack(
+        [m.get_dense_features(TEXT)[1].features for m in query])).tolist(),
+    "blended": trained.probabilities(query).tolist(),
+    "loaded": loaded.probabilities(query).tolist(),
+    "linear": linear.probabilities(query).tolist()}))
+'''
+
+
+def test_intent_probabilities_blend_the_linear_model_with_the_nearest_training_lines(
+        tmp_path: Path) -> None:
+    # given training lines of two intents with known unit vectors (three of one, two of
+    # the other), a classifier using the 2 nearest lines of each intent, weight 0.4, T 0.1
+    lines = [("refund please", [1, 0, 0], "request_refund"),
+             ("money back", [1, 1, 0], "request_refund"),
+             ("refund my parcel", [0, 0, 1], "request_refund"),
+             ("hi there", [0, 1, 1], "greet"),
+             ("hello", [0, 1, 0], "greet")]
+    # when it is trained, stored, loaded and asked about two messages
+    out = json.loads(_in_rasa_venv(NEIGHBOUR_CHECK, str(tmp_path), json.dumps(lines)))
+    # then each intent's neighbour similarity is the mean cosine of its 2 nearest lines
+    units = {text: np.array(v, float) / np.linalg.norm(v) for text, v, _ in lines}
+    queries = [np.array(v) / np.linalg.norm(v) for v in ([0.9, 0.1, 0.3], [0.1, 0.2, 0.9])]
+    assert out["classes"] == ["greet", "request_refund"]
+    expected = [[float(np.mean(sorted(q @ units[t] for t, _, i in lines if i == intent)[-2:]))
+                 for intent in out["classes"]] for q in queries]
+    assert np.allclose(out["similarity"], expected, atol=1e-6)
+    # and the probabilities are 0.6 of the linear model's and 0.4 of the softmax of those
+    # similarities at temperature 0.1, the same after loading the stored model
+    scaled = np.array(expected) / 0.1
+    neighbours = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    neighbours /= neighbours.sum(axis=1, keepdims=True)
+    wanted = 0.6 * np.array(out["linear"]) + 0.4 * neighbours
+    assert np.allclose(out["blended"], wanted, atol=1e-6)
+    assert np.allclose(out["loaded"], out["blended"], atol=1e-9)
+    assert not np.allclose(out["linear"], out["blended"], atol=1e-3)
