@@ -5,6 +5,7 @@ freed), and on SIGTERM leaves no process and no port behind."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -158,6 +159,15 @@ def test_make_run_restarts_a_killed_action_server_and_stops_everything_on_sigter
     assert "Training the Rasa model" not in run.output()
     conversation = f"make-run-{uuid.uuid4().hex[:8]}"
     assert [m for m in say(run, conversation, "hi") if m["role"] == "bot"]
+    # its output shows the app's and the actions' JSON log lines, and the turn is measured
+    logged = [json.loads(line.split("] ", 1)[1]) for line in run.output().splitlines()
+              if line.startswith(("[app] {", "[actions] {"))]
+    assert any(e["logger"] == "uvicorn.access" and "POST /api/chat" in e["message"]
+               and e.get("request_id") for e in logged), run.output()[-3000:]
+    metrics = httpx.get(f"{run.app_url}/metrics", timeout=10).text
+    assert re.search(r'^atelier_turn_duration_seconds_count\{channel="web"\} [1-9]', metrics,
+                     re.M)
+    assert httpx.get(f"{run.app_url}/ready", timeout=10).json()["status"] == "ready"
     children = descendants(run.process.pid)
     old_main = action_server_main(run)
     old_group = {old_main} | descendants(old_main)
