@@ -165,14 +165,10 @@ def run(report: Report) -> None:
     embedder.encode(texts, batch_size=64)
     throughput = len(texts) / (time.perf_counter() - start)
 
-    # One new query at a time through each backend, interleaved so both see the same load.
-    fresh = iter(distinct_queries(2 * RUNS * SAMPLES, seed=5))
-    torch_encoder = Embedder("all-MiniLM-L6-v2", query_backend="torch")
-    torch_series = Series("encode one new query, torch (1 thread)")
-    onnx_series = Series(f"encode one new query, {embedder.query_backend} (1 thread)")
+    # One new query at a time through ONNX Runtime.
+    fresh = iter(distinct_queries(RUNS * SAMPLES, seed=5))
+    onnx_series = Series("encode one new query, ONNX Runtime (1 thread)")
     for _ in range(RUNS):
-        torch_series.runs.append(time_calls(lambda: torch_encoder.encode_one(next(fresh)),
-                                            SAMPLES))
         onnx_series.runs.append(time_calls(lambda: embedder.encode_one(next(fresh)), SAMPLES))
 
     faq_series, faq_again = faq_latency(embedder)
@@ -217,14 +213,13 @@ def run(report: Report) -> None:
 
     report.latency_table(
         "Knowledge: FAQ answers and search at 50,000 products",
-        [torch_series, onnx_series, faq_series, faq_again, plain, priced, api],
-        "One FAISS thread, one encoder thread per query (the app's encoder: "
-        f"{embedder.query_backend}). Every search query is a new text, "
+        [onnx_series, faq_series, faq_again, plain, priced, api],
+        "One FAISS thread, one ONNX Runtime thread per query. Every search query is a new text, "
         "so its time includes encoding it; a question asked before reuses its cached "
         "vector. Synthetic products have short titles and descriptions. The API figures go "
         "through an in-process ASGI client to the app over the same products in SQLite.")
     report.plot("knowledge_latency", "Query encoding, FAQ and 50k-product search latency",
-                [torch_series, onnx_series, faq_series, faq_again, plain, priced, api])
+                [onnx_series, faq_series, faq_again, plain, priced, api])
     report.text("Embedding and index build", "\n".join([
         f"- embedding throughput: {throughput:.0f} short texts/s (batch 64)",
         f"- {SYNTHETIC:,} synthetic products imported as merchant CSV in "

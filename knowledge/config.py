@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Self
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,11 +21,10 @@ class KnowledgeSettings(BaseSettings):
     embedding_model: str = "all-MiniLM-L6-v2"
     faq_dir: Path = REPO_ROOT / "knowledge" / "faq"
     search_threads: int = 1
-    query_encoder: Literal["onnx", "torch"] = "onnx"
-    """How one query is encoded; both give the same vector, ONNX Runtime in less time."""
     encoder_cache_dir: Path | None = None
-    """Where the exported ONNX query encoder is kept; default ``~/.cache/atelier/encoders``
-    (outside the data directory, so test runs and fresh checkouts share one export)."""
+    """Where the sentence encoder's ONNX graph, built from the model's weights, is kept;
+    default ``~/.cache/atelier/encoders`` (outside the data directory, so test runs and
+    fresh checkouts share one build)."""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Self:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.onnx_encoder import OnnxQueryEncoder
+from knowledge.onnx_encoder import OnnxEncoder
+
+log = logging.getLogger(__name__)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -38,51 +41,50 @@ and popular queries recur, so their vectors are reused instead of recomputed."""
 
 
 class Embedder:
-    """Encodes texts to L2-normalised float32 vectors.
+    """Encodes texts to L2-normalised float32 vectors through ONNX Runtime.
 
-    A single query is encoded on one thread, through ONNX Runtime by default
-    (:mod:`knowledge.onnx_encoder`), else through torch. One thread, because on this
-    2-core machine with the other core busy torch's default two threads gave p95
-    150–500 ms per query against 19–22 ms on one: the workers wait for each other whenever
-    one of them is descheduled. Batches (index builds) go through torch on every thread.
+    The graph is built from the model's weights (:mod:`knowledge.onnx_encoder`); no torch.
+    A single query is encoded on one thread: on this 2-core machine with the other core busy,
+    two threads per query gave p95 150–500 ms against 19–22 ms on one, the workers waiting
+    for each other whenever one of them is descheduled. Batches (index builds) use every
+    core.
 
     Args:
         name: a model of :data:`KNOWN_MODELS` or a directory holding one.
-        query_backend: ``"onnx"`` or ``"torch"`` for single queries.
-        cache_dir: where the exported ONNX graph is kept (required for ``"onnx"``).
+        cache_dir: where the built graph is kept; default the settings' encoder cache.
         query_threads: threads for one query.
     """
 
-    def __init__(self, name: str, *, query_backend: str = "torch",
-                 cache_dir: Path | None = None, query_threads: int = 1) -> None:
-        from sentence_transformers import SentenceTransformer
+    def __init__(self, name: str, *, cache_dir: Path | None = None,
+                 query_threads: int = 1) -> None:
+        if cache_dir is None:
+            from knowledge.config import get_settings
 
-        if query_backend not in ("onnx", "torch"):
-            raise ValueError(f"unknown query encoder {query_backend!r}; use onnx or torch")
-        if query_backend == "onnx" and cache_dir is None:
-            raise ValueError("the ONNX query encoder needs a cache directory")
+            cache_dir = get_settings().encoder_cache_path
         self.name = name
-        directory = model_path(name)
-        self._model = SentenceTransformer(str(directory), device="cpu")
-        self.dimension = int(self._model.get_embedding_dimension())
+        self._encoder = OnnxEncoder(model_dir=model_path(name), cache_dir=cache_dir,
+                                    query_threads=query_threads)
+        self.dimension = self._encoder.dimension
+        self.graph_path = self._encoder.path
         self._lock = threading.Lock()
-        self._query_threads = query_threads
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._onnx: OnnxQueryEncoder | None = None
-        if query_backend == "onnx":
-            assert cache_dir is not None
-            self._onnx = OnnxQueryEncoder(model=self._model, model_dir=directory,
-                                          cache_dir=cache_dir, threads=query_threads)
-        self.query_backend = query_backend
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64,
                progress: bool = False) -> np.ndarray:
+        """One row per text; ``progress`` logs each tenth of a long run."""
+        texts = list(texts)
+        step = max(batch_size, len(texts) // 10)
+        parts = []
         with self._lock:
-            vectors = self._model.encode(
-                list(texts), batch_size=batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=progress,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            for start in range(0, len(texts), step):
+                parts.append(self._encoder.encode(texts[start:start + step],
+                                                  batch_size=batch_size))
+                if progress:
+                    log.info("encoded %d of %d texts", min(start + step, len(texts)),
+                             len(texts))
+        if not parts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
     def clear_query_cache(self) -> None:
         with self._lock:
@@ -95,7 +97,7 @@ class Embedder:
             if cached is not None:
                 self._queries.move_to_end(text)
                 return cached
-            vector = self._onnx(text) if self._onnx is not None else self._torch_one(text)
+            vector = self._encoder(text)
             vector.flags.writeable = False
             self._queries[text] = vector
             if len(self._queries) > QUERY_CACHE_SIZE:
@@ -103,24 +105,7 @@ class Embedder:
             return vector
 
 
-    def _torch_one(self, text: str) -> np.ndarray:
-        import torch
-
-        threads = torch.get_num_threads()
-        torch.set_num_threads(self._query_threads)
-        try:
-            vector = self._model.encode([text], normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False)[0]
-        finally:
-            torch.set_num_threads(threads)
-        return np.ascontiguousarray(vector, dtype=np.float32)
-
-
 @lru_cache(maxsize=4)
-def get_embedder(name: str, query_backend: str | None = None) -> Embedder:
-    """The process's embedder for ``name``; the query backend defaults to the settings'."""
-    from knowledge.config import get_settings
-
-    settings = get_settings()
-    return Embedder(name, query_backend=query_backend or settings.query_encoder,
-                    cache_dir=settings.encoder_cache_path)
+def get_embedder(name: str) -> Embedder:
+    """The process's embedder for ``name``."""
+    return Embedder(name)

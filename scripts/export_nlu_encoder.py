@@ -3,8 +3,9 @@
     python scripts/export_nlu_encoder.py TARGET_PARENT     # prints the encoder's folder
 
 Runs in the app's venv (``scripts/setup.sh`` calls it before ``rasa train``): the graph is
-the one the knowledge service exports for single-query search (``knowledge/onnx_encoder.py``:
-the same weights, mean pooling and normalisation inside), reused from its cache when there.
+the one the knowledge service builds from the model's weights for search
+(``knowledge/onnx_encoder.py``: mean pooling and normalisation inside, no torch), reused
+from its cache when there.
 The folder is named by the graph's key, so a new model or exporter gives a new folder, and
 it holds everything Rasa's featurizer needs: ``encoder.onnx``, the model's own
 ``tokenizer.json`` and ``encoder.json`` (name, key, dimension, token limit, quantisation).
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from knowledge.config import get_settings
 from knowledge.embedding import model_path
-from knowledge.onnx_encoder import export_graph, graph_key
+from knowledge.onnx_encoder import graph_key, graph_path, max_tokens, model_config
 
 MODEL = "all-MiniLM-L6-v2"
 QUANTISATION = "int8-dynamic-matmul-per-channel"
@@ -51,14 +52,7 @@ def export(target_parent: Path, *, model: str = MODEL) -> Path:
     target = target_parent / f"{directory.name}-{key}-int8"
     if (target / "encoder.json").is_file():
         return target
-    graph = get_settings().encoder_cache_path / f"{directory.name}-{key}.onnx"
-    if not graph.is_file():
-        from sentence_transformers import SentenceTransformer
-
-        log.info("exporting %s to %s", model, graph)
-        export_graph(SentenceTransformer(str(directory), device="cpu"), graph)
-    pooling = json.loads((directory / "1_Pooling" / "config.json").read_text())
-    limits = json.loads((directory / "sentence_bert_config.json").read_text())
+    graph = graph_path(directory, get_settings().encoder_cache_path)
     target_parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=target_parent, prefix=".export-"))
     scratch.chmod(0o755)
@@ -66,8 +60,8 @@ def export(target_parent: Path, *, model: str = MODEL) -> Path:
         quantise(graph, scratch / "encoder.onnx")
         shutil.copyfile(directory / "tokenizer.json", scratch / "tokenizer.json")
         identity = {"name": model, "graph": key, "quantisation": QUANTISATION,
-                    "dimension": int(pooling["word_embedding_dimension"]),
-                    "max_tokens": int(limits["max_seq_length"])}
+                    "dimension": int(model_config(directory)["hidden_size"]),
+                    "max_tokens": max_tokens(directory)}
         (scratch / "encoder.json").write_text(json.dumps(identity, indent=2) + "\n")
         os.replace(scratch, target)  # readers see a whole folder or none
     finally:

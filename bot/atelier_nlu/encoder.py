@@ -1,9 +1,10 @@
 """The MiniLM sentence encoder as a self-contained folder: ONNX graph, tokenizer, identity.
 
-The app exports the graph once from the sentence-transformers model it also uses for
-search (mean pooling and L2 normalisation inside the graph, see
-``knowledge/onnx_encoder.py``); ``scripts/export_nlu_encoder.py`` lays it out here with the
-model's own WordPiece tokenizer. Rasa's venv only needs ONNX Runtime and ``tokenizers``.
+The app builds the graph once from the model's weights, the one it also uses for search
+(mean pooling and L2 normalisation inside the graph, no torch: see
+``knowledge/onnx_encoder.py``); ``scripts/export_nlu_encoder.py`` lays it out here,
+quantised, with the model's own WordPiece tokenizer. Rasa's venv only needs ONNX Runtime
+and ``tokenizers``.
 """
 
 from __future__ import annotations

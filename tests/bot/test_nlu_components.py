@@ -59,7 +59,7 @@ def test_the_model_carries_its_encoder_and_encodes_as_the_app_does(tmp_path: Pat
     # then they are the app's MiniLM vectors, up to the int8 quantisation
     from knowledge.embedding import Embedder
 
-    expected = Embedder(identity["name"], query_backend="torch").encode(TEXTS)
+    expected = Embedder(identity["name"]).encode(TEXTS)
     assert vectors.shape == expected.shape == (len(TEXTS), identity["dimension"])
     cosines = (vectors * expected).sum(axis=1)
     assert np.all(cosines > 0.97), cosines
