@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from redis.exceptions import RedisError
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from channels.config import GatewaySettings
 from channels.redis_link import connect
@@ -61,7 +62,7 @@ async def _database(request: Request) -> str:
             session.execute(text("SELECT 1"))
     try:
         await asyncio.wait_for(run_in_threadpool(ping), CHECK_SECONDS)
-    except Exception as exc:  # any driver error means the same to a load balancer
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
         return f"down: {type(exc).__name__}"
     return "ok"
 

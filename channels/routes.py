@@ -37,6 +37,7 @@ from channels.origins import NOT_ALLOWED
 from channels.ownership import ConversationOwners, OwnershipError, new_secret
 from channels.redis_link import RETRY_AFTER_SECONDS
 from commerce_core.errors import error_body, error_response, error_responses
+from commerce_core.observability.logs import new_request_id, request_id
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -207,6 +208,7 @@ async def _handle_frame(queue: asyncio.Queue[Any], chat: ChatService, conversati
         queue.put_nowait(_error("invalid_frame", "'text' must be a string."))
         return
     queue.put_nowait({"type": "typing", "on": True})
+    request_id.set(new_request_id())  # each turn of the socket is a request of its own
     try:
         await delivery.limiter.check(conversation_id=conversation_id, ip=ip)
         await chat.handle_turn(conversation_id, text, payload=payload,

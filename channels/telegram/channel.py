@@ -44,6 +44,7 @@ from channels.telegram.render import (
     telegram_length,
 )
 from channels.telegram.retry import RetryPolicy
+from commerce_core.observability.logs import new_request_id, request_id
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +198,7 @@ class TelegramChannel:
         except TelegramError as exc:  # only a courtesy
             log.debug("typing indicator failed: %s", exc,
                       extra={"conversation_id": conversation_id})
+        request_id.set(new_request_id())  # the update's turn, in every log line
         try:
             answers = await self.chat.handle_turn(conversation_id, text, payload=payload)
         except ChatInputError as exc:  # e.g. too long: not forwarded, the shopper hears why

@@ -6,15 +6,18 @@ import json
 import logging
 import re
 import sys
+from pathlib import Path
 
 from prometheus_client import REGISTRY
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.handoff import State, ensure_conversation, move
 from commerce_core.observability.logs import JsonFormatter, RequestIdFilter, request_id
+from commerce_core.observability.queues import QueueCollector
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
-from tests.channels.web_chat import chat_body
+from tests.channels.web_chat import chat_body, chat_socket
 from tests.commerce_core.helpers import SERVICE
 from tests.e2e.stack import free_port
 
@@ -155,3 +158,19 @@ def test_log_lines_are_json_with_the_request_id_and_extra_fields() -> None:
     assert entry["request_id"] == "turn-0123456789"
     assert entry["conversation_id"] == "web-1"
     assert "ValueError: boom" in entry["exception"]
+
+
+def test_each_turn_of_a_socket_has_a_request_id_of_its_own(gateway: Gateway,
+                                                            fake_rasa: FakeRasa) -> None:
+    with gateway() as client, chat_socket(client, "web-socket-ids") as ws:
+        for text in ("hello", "again"):
+            ws.send_json({"type": "message", "text": text})
+            while ws.receive_json().get("role") != "bot":
+                pass
+    ids = [r["request_id"] for r in fake_rasa.received if r["sender"] == "web-socket-ids"]
+    assert len(ids) == 2 and all(ids) and ids[0] != ids[1]
+
+
+def test_metrics_are_served_while_the_database_is_away(tmp_path: Path) -> None:
+    gone = sessionmaker(create_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}"))
+    assert list(QueueCollector(gone).collect()) == []
