@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -238,23 +239,30 @@ class CommerceClient:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings or get_settings()
         self._transport = transport
+        self._pool: httpx.AsyncClient | None = None
+        self._pool_loop: asyncio.AbstractEventLoop | None = None
 
     def _client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.settings.api_url.rstrip("/"),
-            timeout=self.settings.api_timeout_seconds,
-            headers={"Authorization": f"Bearer {self.settings.service_token}",
-                     **_turn_header()},
-            transport=self._transport,
-        )
+        """The connections to the API of the running event loop, kept open between calls
+        (a turn makes several; a new connection each cost a TCP handshake and a client's
+        set-up); made afresh on another loop, as the tests run each in a loop of its own."""
+        loop = asyncio.get_running_loop()
+        if self._pool is None or self._pool_loop is not loop or self._pool.is_closed:
+            self._pool = httpx.AsyncClient(
+                base_url=self.settings.api_url.rstrip("/"),
+                timeout=self.settings.api_timeout_seconds,
+                headers={"Authorization": f"Bearer {self.settings.service_token}"},
+                transport=self._transport)
+            self._pool_loop = loop
+        return self._pool
 
     async def _request(self, method: str, path: str, *, params: Any = None,
                        json: Any = None, headers: dict[str, str] | None = None) -> Any:
         """One API call; errors become CommerceError (4xx) or CommerceUnavailable."""
         try:
-            async with self._client() as client:
-                response = await client.request(method, path, params=params, json=json,
-                                                headers=headers)
+            response = await self._client().request(
+                method, path, params=params, json=json,
+                headers={**_turn_header(), **(headers or {})})
         except httpx.HTTPError as exc:
             raise CommerceUnavailable(f"commerce API unreachable: {exc}", "unavailable",
                                       503) from exc

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import httpx
+import uvicorn
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from actions.clients import CommerceClient
 from actions.common import in_turn
 from actions.config import ActionSettings
 from commerce_core.observability.logs import request_id
+from tests.e2e.stack import free_port
 
 
 def tracker_with(metadata: dict[str, Any]) -> Tracker:
@@ -49,3 +57,33 @@ def test_the_turns_request_id_goes_with_the_actions_api_calls() -> None:
     assert seen[1] is not None and seen[1] != "bad id\n" and len(seen[1]) == 32
     assert seen[2] is not None and seen[2] != seen[1]
     assert request_id.get() is None  # each run set it in its own context only
+
+
+def test_the_calls_of_a_turn_share_one_connection_to_the_api() -> None:
+    ports: list[int] = []
+
+    async def health(request: Request) -> JSONResponse:
+        assert request.client is not None
+        ports.append(request.client.port)
+        return JSONResponse({"status": "ok"})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[Route("/api/health", health)]),
+                                           host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        client = CommerceClient(ActionSettings(api_url=f"http://127.0.0.1:{port}/api"))
+
+        async def turn() -> None:
+            for _ in range(3):
+                await client._request("GET", "/health")
+
+        asyncio.run(turn())
+        asyncio.run(turn())  # another event loop: connections of its own
+    finally:
+        server.should_exit = True
+    assert len(ports) == 6
+    assert len(set(ports[:3])) == 1 and len(set(ports[3:])) == 1
