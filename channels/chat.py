@@ -302,30 +302,28 @@ class ChatService:
                                 await self.handoff.after_bot(conversation_id, answers))
         return True
 
-    async def retry_pending(self, *, every: float) -> None:
-        """Answer waiting messages once the bot is back, and record what was kept while
-        Redis was down once it is back (runs for the app's lifetime)."""
-        while True:
-            await asyncio.sleep(every)
-            if self.backlog.redis_paused():
-                continue
-            try:
-                for conversation_id in self.backlog.conversations():
-                    async with self._locks[conversation_id]:
-                        await self._replay_backlog(conversation_id)
-                conversations = await self.pending.conversations()
-                if not conversations or not await self.rasa.healthy():
-                    continue
-                for conversation_id in conversations:
-                    async with self._locks[conversation_id]:
-                        if self.backlog.holds(conversation_id):
-                            continue  # Redis failed again meanwhile
-                        claim = await self.pending.claim(conversation_id)
-                        if claim is None:
-                            continue  # another replica is answering them
-                        try:
-                            await self._answer_pending(conversation_id)
-                        finally:
-                            await self.pending.release(conversation_id, claim)
-            except RedisError as exc:
-                self._redis_failed(exc)
+    async def answer_waiting(self) -> None:
+        """Answer waiting messages if the bot is back, and record what was kept while
+        Redis was down if it is back (a periodic job of the app)."""
+        if self.backlog.redis_paused():
+            return
+        try:
+            for conversation_id in self.backlog.conversations():
+                async with self._locks[conversation_id]:
+                    await self._replay_backlog(conversation_id)
+            conversations = await self.pending.conversations()
+            if not conversations or not await self.rasa.healthy():
+                return
+            for conversation_id in conversations:
+                async with self._locks[conversation_id]:
+                    if self.backlog.holds(conversation_id):
+                        continue  # Redis failed again meanwhile
+                    claim = await self.pending.claim(conversation_id)
+                    if claim is None:
+                        continue  # another replica is answering them
+                    try:
+                        await self._answer_pending(conversation_id)
+                    finally:
+                        await self.pending.release(conversation_id, claim)
+        except RedisError as exc:
+            self._redis_failed(exc)
