@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from channels.backlog import Backlog, Kept
 from channels.bus import Bus, LocalBus
 from channels.history import History
-from channels.identity import IdentityError, Shopper, default_shopper
+from channels.identity import IdentityError, Shopper, channel_of, default_shopper
 from channels.messages import ChatMessage, from_rasa
 from channels.pending import MemoryPending, Pending, PendingTurn
 from channels.rasa_client import ActionsUnavailable, BotUnavailable, RasaClient
@@ -214,7 +214,7 @@ class ChatService:
             if forget is not None:
                 await forget(conversation_id)
 
-    @timed_turn
+    @timed_turn(channel_of)
     async def handle_turn(self, conversation_id: str, text: str, *, payload: str | None = None,
                           client_id: str | None = None,
                           shopper: Shopper | None = None) -> list[ChatMessage]:

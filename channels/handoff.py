@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channels.identity import TELEGRAM_PREFIX
+from channels.identity import channel_of
 from commerce_core.models import Conversation, ConversationEvent
 from commerce_core.models import ConversationState as State
 from commerce_core.models.base import utcnow
@@ -58,8 +58,7 @@ def identity_of(conversation_id: str) -> tuple[str, str]:
     The rule of :func:`channels.identity.default_shopper`: ``tg-<chat id>`` is a Telegram
     chat, any other id a web session; the conversation id is the external id.
     """
-    channel = "telegram" if conversation_id.startswith(TELEGRAM_PREFIX) else "web"
-    return channel, conversation_id
+    return channel_of(conversation_id), conversation_id
 
 
 def ensure_conversation(*, session: Session, conversation_id: str,

@@ -30,6 +30,11 @@ CUSTOMER_REF_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_TOKEN_CHARS = 200
 
 
+def channel_of(conversation_id: str) -> str:
+    """``telegram`` for ``tg-<chat id>`` conversations, else ``web``."""
+    return "telegram" if conversation_id.startswith(TELEGRAM_PREFIX) else "web"
+
+
 @dataclass(frozen=True)
 class Shopper:
     channel: str

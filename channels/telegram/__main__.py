@@ -21,8 +21,8 @@ from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
+from channels.identity import TELEGRAM_PREFIX
 from channels.rasa_client import make_rasa_client
-from channels.telegram.channel import CONVERSATION_PREFIX
 from channels.telegram.runtime import TelegramBot
 from channels.transcripts import TranscriptHistory
 from commerce_core.db import get_sessionmaker
@@ -63,7 +63,7 @@ async def run_polling(settings: GatewaySettings) -> None:
                        handoff=desk, bus=delivery.bus, pending=delivery.pending)
     desk.bind(chat)
     bot = TelegramBot(settings, chat, mode="polling", limiter=delivery.limiter)
-    chat.add_outbound(CONVERSATION_PREFIX, bot.channel.deliver)  # late answers, notices
+    chat.add_outbound(TELEGRAM_PREFIX, bot.channel.deliver)  # late answers, notices
     retry = asyncio.create_task(run_every("answering messages waiting for the bot",
                                           settings.bot_retry_seconds, chat.answer_waiting,
                                           wait_first=True))
