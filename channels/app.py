@@ -23,6 +23,7 @@ from channels.body_limit import BodyLimit
 from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
+from channels.errors import install_gateway_error_handler
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.operations import router as operations_router
 from channels.origins import ChatCors, Origins
@@ -130,6 +131,7 @@ def create_app(settings: GatewaySettings | None = None, *,
 
     app = FastAPI(title="Atelier", lifespan=lifespan)
     install_error_handlers(app)
+    install_gateway_error_handler(app)
     install_outage_handler(app)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        paths={f"/api{IMPORT_PATH}": get_core_settings().max_import_bytes})

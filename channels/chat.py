@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 
 from channels.backlog import Backlog, Kept
 from channels.bus import Bus, LocalBus
+from channels.errors import GatewayError
 from channels.history import History
 from channels.identity import IdentityError, Shopper, channel_of, default_shopper
 from channels.messages import ChatMessage, from_rasa
@@ -46,10 +47,11 @@ def new_turn_id() -> str:
     return uuid.uuid4().hex
 
 
-class ChatInputError(ValueError):
+class ChatInputError(GatewayError, ValueError):
+    """A message or conversation id the chat does not take (422)."""
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message)
 
 
 class OutboundFailed(RuntimeError):

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from channels.errors import GatewayError
 from channels.identity import channel_of
 from commerce_core.models import Conversation, ConversationEvent
 from commerce_core.models import ConversationState as State
@@ -44,12 +45,13 @@ HELD_BY_AGENT = {State.AGENT}
 """Moves out of these states may only be made by the agent who holds the conversation."""
 
 
-class TransitionError(Exception):
-    """A move that is not allowed, or that lost a race (the state is no longer expected)."""
+class TransitionError(GatewayError):
+    """A move that is not allowed, or that lost a race (the state is no longer expected):
+    409, or 404 for a conversation that does not exist."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message,
+                         http_status=404 if code == "conversation_not_found" else 409)
 
 
 def identity_of(conversation_id: str) -> tuple[str, str]:
