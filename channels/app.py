@@ -14,7 +14,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +23,7 @@ from channels.body_limit import BodyLimit
 from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
+from channels.errors import install_gateway_error_handler
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.operations import router as operations_router
 from channels.origins import ChatCors, Origins
@@ -35,17 +35,17 @@ from channels.telegram.outbound import start_telegram_outbound
 from channels.telegram.webhook import router as telegram_router
 from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webhook
 from channels.transcripts import TranscriptHistory
-from commerce_core import clock
 from commerce_core.api import include as include_commerce
 from commerce_core.catalog.jobs import fail_stale_jobs, import_runner
 from commerce_core.catalog.merchant import IMPORT_PATH
 from commerce_core.config import get_settings as get_core_settings
 from commerce_core.db import get_session, get_sessionmaker
 from commerce_core.errors import install_error_handlers
+from commerce_core.jobs import run_every
 from commerce_core.observability.http import RequestContext
 from commerce_core.observability.queues import watch_queues
-from commerce_core.order.service import expire_reservations
 from commerce_core.payment.routes import default_provider
+from commerce_core.tasks import start_commerce_jobs
 from knowledge.config import KnowledgeSettings
 from knowledge.config import get_settings as get_knowledge_settings
 from knowledge.embedding import get_embedder
@@ -58,24 +58,6 @@ from knowledge.service import KnowledgeService
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
-
-
-async def expire_unpaid_orders(factory: sessionmaker[Session], every: float = 60.0) -> None:
-    """Give back the stock of orders whose payment did not arrive in time."""
-    def run_once() -> int:
-        with factory() as session:
-            count = expire_reservations(session=session, now=clock.now())
-            session.commit()
-            return count
-
-    while True:
-        try:
-            count = await run_in_threadpool(run_once)
-            if count:
-                log.info("released the stock of %d unpaid orders", count)
-        except SQLAlchemyError:
-            log.exception("expiring unpaid orders failed; retrying in %.0f s", every)
-        await asyncio.sleep(every)
 
 
 def make_history(settings: GatewaySettings) -> History:
@@ -125,14 +107,17 @@ def create_app(settings: GatewaySettings | None = None, *,
         app.state.telegram = await start_telegram_webhook(settings, app.state.chat,
                                                           limiter=delivery.limiter)
         close_outbound = start_telegram_outbound(settings, app.state.chat, app.state.telegram)
-        expiry = asyncio.create_task(expire_unpaid_orders(session_factory or get_sessionmaker()))
-        timeouts = asyncio.create_task(desk.run_timeouts(settings.handoff_check_seconds))
+        stop_commerce_jobs = start_commerce_jobs(
+            factory=factory, parcel_check_seconds=settings.parcel_check_seconds)
+        timeouts = asyncio.create_task(run_every("checking waiting conversations",
+                                                 settings.handoff_check_seconds,
+                                                 desk.notify_timeouts))
         try:
             yield
         finally:
             stop_watching_queues()
-            expiry.cancel()
             timeouts.cancel()
+            await stop_commerce_jobs()
             await delivery.aclose()
             await close_outbound()
             faq.close()
@@ -146,6 +131,7 @@ def create_app(settings: GatewaySettings | None = None, *,
 
     app = FastAPI(title="Atelier", lifespan=lifespan)
     install_error_handlers(app)
+    install_gateway_error_handler(app)
     install_outage_handler(app)
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        paths={f"/api{IMPORT_PATH}": get_core_settings().max_import_bytes})

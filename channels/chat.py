@@ -20,8 +20,9 @@ from redis.exceptions import RedisError
 
 from channels.backlog import Backlog, Kept
 from channels.bus import Bus, LocalBus
+from channels.errors import GatewayError
 from channels.history import History
-from channels.identity import IdentityError, Shopper, default_shopper
+from channels.identity import IdentityError, Shopper, channel_of, default_shopper
 from channels.messages import ChatMessage, from_rasa
 from channels.pending import MemoryPending, Pending, PendingTurn
 from channels.rasa_client import ActionsUnavailable, BotUnavailable, RasaClient
@@ -46,10 +47,11 @@ def new_turn_id() -> str:
     return uuid.uuid4().hex
 
 
-class ChatInputError(ValueError):
+class ChatInputError(GatewayError, ValueError):
+    """A message or conversation id the chat does not take (422)."""
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message)
 
 
 class OutboundFailed(RuntimeError):
@@ -214,7 +216,7 @@ class ChatService:
             if forget is not None:
                 await forget(conversation_id)
 
-    @timed_turn
+    @timed_turn(channel_of)
     async def handle_turn(self, conversation_id: str, text: str, *, payload: str | None = None,
                           client_id: str | None = None,
                           shopper: Shopper | None = None) -> list[ChatMessage]:
@@ -302,30 +304,28 @@ class ChatService:
                                 await self.handoff.after_bot(conversation_id, answers))
         return True
 
-    async def retry_pending(self, *, every: float) -> None:
-        """Answer waiting messages once the bot is back, and record what was kept while
-        Redis was down once it is back (runs for the app's lifetime)."""
-        while True:
-            await asyncio.sleep(every)
-            if self.backlog.redis_paused():
-                continue
-            try:
-                for conversation_id in self.backlog.conversations():
-                    async with self._locks[conversation_id]:
-                        await self._replay_backlog(conversation_id)
-                conversations = await self.pending.conversations()
-                if not conversations or not await self.rasa.healthy():
-                    continue
-                for conversation_id in conversations:
-                    async with self._locks[conversation_id]:
-                        if self.backlog.holds(conversation_id):
-                            continue  # Redis failed again meanwhile
-                        claim = await self.pending.claim(conversation_id)
-                        if claim is None:
-                            continue  # another replica is answering them
-                        try:
-                            await self._answer_pending(conversation_id)
-                        finally:
-                            await self.pending.release(conversation_id, claim)
-            except RedisError as exc:
-                self._redis_failed(exc)
+    async def answer_waiting(self) -> None:
+        """Answer waiting messages if the bot is back, and record what was kept while
+        Redis was down if it is back (a periodic job of the app)."""
+        if self.backlog.redis_paused():
+            return
+        try:
+            for conversation_id in self.backlog.conversations():
+                async with self._locks[conversation_id]:
+                    await self._replay_backlog(conversation_id)
+            conversations = await self.pending.conversations()
+            if not conversations or not await self.rasa.healthy():
+                return
+            for conversation_id in conversations:
+                async with self._locks[conversation_id]:
+                    if self.backlog.holds(conversation_id):
+                        continue  # Redis failed again meanwhile
+                    claim = await self.pending.claim(conversation_id)
+                    if claim is None:
+                        continue  # another replica is answering them
+                    try:
+                        await self._answer_pending(conversation_id)
+                    finally:
+                        await self.pending.release(conversation_id, claim)
+        except RedisError as exc:
+            self._redis_failed(exc)

@@ -12,11 +12,10 @@ import asyncio
 import contextlib
 import logging
 import time
+from functools import partial
 
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from channels.bus import Bus, make_bus
 from channels.chat import CONVERSATION_ID_RE, ChatService
@@ -29,28 +28,9 @@ from channels.notify import ConversationRoutes, Notifier
 from channels.origins import Origins
 from channels.outbox import OutboxRelay
 from channels.pending import MemoryPending, Pending, RedisPending
-from commerce_core import clock
-from commerce_core.shipment.service import refresh_deliveries
+from commerce_core.jobs import run_every
 
 log = logging.getLogger(__name__)
-
-
-async def follow_parcels(factory: sessionmaker[Session], every: float) -> None:
-    """Record deliveries as the carrier reports them, so shoppers hear without asking."""
-    def run_once() -> int:
-        with factory() as session:
-            count = refresh_deliveries(session=session, now=clock.now())
-            session.commit()
-            return count
-
-    while True:
-        await asyncio.sleep(every)
-        try:
-            count = await run_in_threadpool(run_once)
-            if count:
-                log.info("%d parcels delivered", count)
-        except SQLAlchemyError:
-            log.exception("following parcels failed; retrying in %.0f s", every)
 
 
 class Delivery:
@@ -72,17 +52,18 @@ class Delivery:
 
     def attach(self, chat: ChatService, factory: sessionmaker[Session]) -> None:
         """Start relaying order events from the outbox to conversations, retrying
-        messages that wait for the bot and bot trackers still to be wiped, and following
-        parcels."""
+        messages that wait for the bot and bot trackers still to be wiped."""
         self.relay = OutboxRelay(factory=factory,
                                  notifier=Notifier(chat=chat, routes=self.routes),
                                  settings=self.settings)
         self.relay.start()
+        every = self.settings.bot_retry_seconds
         self._tasks = [
-            asyncio.create_task(chat.retry_pending(every=self.settings.bot_retry_seconds)),
-            asyncio.create_task(retry_wipes(rasa=chat.rasa, wipes=self.wipes,
-                                            every=self.settings.bot_retry_seconds)),
-            asyncio.create_task(follow_parcels(factory, self.settings.parcel_check_seconds))]
+            asyncio.create_task(run_every("answering messages waiting for the bot", every,
+                                          chat.answer_waiting, wait_first=True)),
+            asyncio.create_task(run_every("retrying tracker wipes", every,
+                                          partial(retry_wipes, rasa=chat.rasa, wipes=self.wipes),
+                                          wait_first=True))]
 
     def customer(self, token: str | None) -> Shopper | None:
         """The customer a token vouches for (None without a token); nothing is linked.

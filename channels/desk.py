@@ -3,7 +3,8 @@
 :class:`ChatService` asks it before each shopper turn whether the bot may answer
 (:meth:`HandoffDesk.shopper_turn`) and hands it the bot's answers
 (:meth:`HandoffDesk.after_bot`); the agent console calls :meth:`claim`, :meth:`reply`,
-:meth:`hand_back` and :meth:`close`; :meth:`run_timeouts` tells shoppers nobody picked up.
+:meth:`hand_back` and :meth:`close`; :meth:`notify_timeouts` (a periodic job of the app)
+tells shoppers nobody picked up.
 Messages to the shopper go through :meth:`ChatService.push`, which records them (widget,
 transcript) and sends them out on the conversation's channel (Telegram).
 """
@@ -19,7 +20,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -254,17 +254,11 @@ class HandoffDesk:
         return mine
 
     async def notify_timeouts(self) -> int:
+        """Tell the shoppers waiting too long that nobody is free (safe with several
+        replicas)."""
         overdue = await self._db(self._claim_timeouts)
         for conversation_id in overdue:
             await self._chat().push(conversation_id, [
                 ChatMessage(role="system", text=nobody_free(self.staffed_hours))])
         return len(overdue)
 
-    async def run_timeouts(self, every: float) -> None:
-        """The periodic task of the app's lifespan (safe with several replicas)."""
-        while True:
-            try:
-                await self.notify_timeouts()
-            except SQLAlchemyError:
-                log.exception("checking waiting conversations failed; retrying in %.0f s", every)
-            await asyncio.sleep(every)

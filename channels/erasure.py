@@ -16,12 +16,9 @@ is harmless: an empty tracker emptied again), else in this process.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Protocol
-
-from redis.exceptions import RedisError
 
 from channels.rasa_client import BotUnavailable, RasaClient
 from channels.redis_link import connect
@@ -101,13 +98,8 @@ async def wipe_trackers(*, rasa: RasaClient, wipes: Wipes,
     return waiting
 
 
-async def retry_wipes(*, rasa: RasaClient, wipes: Wipes, every: float) -> None:
-    """Wipe the waiting trackers once the bot answers again (runs for the app's lifetime)."""
-    while True:
-        await asyncio.sleep(every)
-        try:
-            waiting = await wipes.waiting()
-            if waiting and await rasa.healthy():
-                await wipe_trackers(rasa=rasa, wipes=wipes, conversation_ids=waiting)
-        except RedisError:
-            log.exception("retrying tracker wipes failed; retrying in %.0f s", every)
+async def retry_wipes(*, rasa: RasaClient, wipes: Wipes) -> None:
+    """Wipe the waiting trackers if the bot answers again (a periodic job of the app)."""
+    waiting = await wipes.waiting()
+    if waiting and await rasa.healthy():
+        await wipe_trackers(rasa=rasa, wipes=wipes, conversation_ids=waiting)

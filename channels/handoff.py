@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channels.identity import TELEGRAM_PREFIX
+from channels.errors import GatewayError
+from channels.identity import channel_of
 from commerce_core.models import Conversation, ConversationEvent
 from commerce_core.models import ConversationState as State
 from commerce_core.models.base import utcnow
@@ -44,12 +45,13 @@ HELD_BY_AGENT = {State.AGENT}
 """Moves out of these states may only be made by the agent who holds the conversation."""
 
 
-class TransitionError(Exception):
-    """A move that is not allowed, or that lost a race (the state is no longer expected)."""
+class TransitionError(GatewayError):
+    """A move that is not allowed, or that lost a race (the state is no longer expected):
+    409, or 404 for a conversation that does not exist."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message,
+                         http_status=404 if code == "conversation_not_found" else 409)
 
 
 def identity_of(conversation_id: str) -> tuple[str, str]:
@@ -58,8 +60,7 @@ def identity_of(conversation_id: str) -> tuple[str, str]:
     The rule of :func:`channels.identity.default_shopper`: ``tg-<chat id>`` is a Telegram
     chat, any other id a web session; the conversation id is the external id.
     """
-    channel = "telegram" if conversation_id.startswith(TELEGRAM_PREFIX) else "web"
-    return channel, conversation_id
+    return channel_of(conversation_id), conversation_id
 
 
 def ensure_conversation(*, session: Session, conversation_id: str,

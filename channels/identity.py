@@ -19,6 +19,8 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from channels.errors import GatewayError
+
 TELEGRAM_PREFIX = "tg-"
 """Conversation ids of Telegram chats, ``tg-<chat id>``; only the Telegram channel makes them."""
 SHOP_PREFIX = "shop-"
@@ -28,6 +30,11 @@ RESERVED_PREFIXES = (TELEGRAM_PREFIX, SHOP_PREFIX)
 conversation ``tg-<chat id>`` would speak for that Telegram shopper."""
 CUSTOMER_REF_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_TOKEN_CHARS = 200
+
+
+def channel_of(conversation_id: str) -> str:
+    """``telegram`` for ``tg-<chat id>`` conversations, else ``web``."""
+    return "telegram" if conversation_id.startswith(TELEGRAM_PREFIX) else "web"
 
 
 @dataclass(frozen=True)
@@ -43,12 +50,13 @@ class Shopper:
         return f"{self.channel}:{self.external_id}"
 
 
-class IdentityError(ValueError):
-    """A token or conversation id that cannot stand for a shopper; ``code`` says why."""
+class IdentityError(GatewayError, ValueError):
+    """A token or conversation id that cannot stand for a shopper; ``code`` says why:
+    422 for a reserved conversation id, 401 for a customer token."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+        super().__init__(code, message,
+                         http_status=422 if code == "reserved_conversation_id" else 401)
 
 
 def check_web_conversation_id(conversation_id: str) -> None:

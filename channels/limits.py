@@ -21,8 +21,8 @@ from typing import Protocol
 
 from redis.exceptions import RedisError
 
-from channels.chat import ChatInputError
 from channels.config import GatewaySettings
+from channels.errors import GatewayError
 from channels.redis_link import connect
 from commerce_core.observability.metrics import RATE_LIMITED
 
@@ -32,12 +32,16 @@ LOCAL_FOR_SECONDS = 1.0
 """After Redis failed, how long this process's buckets count before Redis is asked again."""
 
 
-class RateLimited(ChatInputError):
+class RateLimited(GatewayError):
+    """Over a rate limit (429, ``Retry-After``)."""
+
+    retry_after: int
+
     def __init__(self, retry_after: float) -> None:
-        self.retry_after = max(1, math.ceil(retry_after))
+        seconds = max(1, math.ceil(retry_after))
         super().__init__("rate_limited",
                          f"You're sending messages too quickly. Please wait "
-                         f"{self.retry_after} s and try again.")
+                         f"{seconds} s and try again.", http_status=429, retry_after=seconds)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from channels.errors import GatewayError
 from channels.handoff import identity_of
 from channels.identity import Shopper
 from commerce_core.models import Conversation, ConversationMessage
@@ -38,12 +39,11 @@ CUSTOMER_TOKEN_HEADER = "X-Customer-Token"
 T = TypeVar("T")
 
 
-class OwnershipError(Exception):
+class OwnershipError(GatewayError):
     """The caller did not prove that the conversation is theirs; ``code`` says how."""
 
     def __init__(self, code: str, message: str, http_status: int) -> None:
-        super().__init__(message)
-        self.code, self.message, self.http_status = code, message, http_status
+        super().__init__(code, message, http_status=http_status)
 
 
 def _required() -> OwnershipError:

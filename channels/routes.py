@@ -24,19 +24,19 @@ from fastapi import (
     WebSocket,
     WebSocketDisconnect,
 )
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
 from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
 from channels.delivery import Delivery
+from channels.errors import GatewayError
 from channels.identity import IdentityError, Shopper, check_web_conversation_id
 from channels.limits import RateLimited
 from channels.messages import ChatMessage
 from channels.origins import NOT_ALLOWED
 from channels.ownership import ConversationOwners, OwnershipError, new_secret
 from channels.redis_link import RETRY_AFTER_SECONDS
-from commerce_core.errors import error_body, error_response, error_responses
+from commerce_core.errors import error_response, error_responses
 from commerce_core.observability.logs import new_request_id, request_id
 
 log = logging.getLogger(__name__)
@@ -85,18 +85,6 @@ class ChatResponse(BaseModel):
     of the conversation. Given once; null otherwise."""
 
 
-def _refusal(exc: ChatInputError | IdentityError | OwnershipError) -> JSONResponse:
-    """The JSON error of a refused call; nothing of it was recorded or sent to the bot."""
-    body = error_body(exc.code, exc.message)
-    if isinstance(exc, RateLimited):
-        return JSONResponse(body, status_code=429, headers={"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, OwnershipError):
-        return JSONResponse(body, status_code=exc.http_status)
-    if isinstance(exc, IdentityError) and exc.code != "reserved_conversation_id":
-        return JSONResponse(body, status_code=401)  # the customer token
-    return JSONResponse(body, status_code=422)
-
-
 UNAVAILABLE = error_response(503, "the conversation store (Redis) is down for a moment; "
                                   "nothing was lost, try again (Retry-After)")
 SECRET_REFUSED = error_response(403, "missing or wrong conversation secret, or an id of "
@@ -110,31 +98,29 @@ TOKEN_REFUSED = error_response(401, "invalid or expired customer token")
                         **error_response(429, "too many messages; see Retry-After"),
                         **UNAVAILABLE})
 async def chat(body: ChatRequest, chat: ChatDep, delivery: DeliveryDep, owners: OwnersDep,
-               request: Request) -> ChatResponse | JSONResponse:
+               request: Request) -> ChatResponse:
     """Send one shopper message to the bot and return the bot's messages.
 
     Everything that can refuse the message is checked before the conversation is claimed,
-    so a refused first turn binds no secret.
+    so a refused first turn binds no secret (a refusal is a
+    :class:`~channels.errors.GatewayError`: nothing was recorded or sent to the bot).
     """
     conversation_id, secret = body.conversation_id, body.conversation_secret
     made: str | None = None
-    try:
-        chat.validate(conversation_id, body.message, body.payload)
-        check_web_conversation_id(conversation_id)
-        customer = delivery.customer(body.customer_token)
-        # a stranger's attempt is refused before it can use up the conversation's limit
-        owned = await owners.verify(conversation_id, secret)
-        await delivery.limiter.check(conversation_id=conversation_id,
-                                     ip=request.client.host if request.client else None)
-        if not owned:
-            if secret is None:
-                secret = made = new_secret()
-            await owners.claim(conversation_id, secret)
-        await delivery.link(customer, conversation_id)
-        messages = await chat.handle_turn(conversation_id, body.message,
-                                          payload=body.payload, shopper=customer)
-    except (ChatInputError, IdentityError, OwnershipError) as exc:
-        return _refusal(exc)
+    chat.validate(conversation_id, body.message, body.payload)
+    check_web_conversation_id(conversation_id)
+    customer = delivery.customer(body.customer_token)
+    # a stranger's attempt is refused before it can use up the conversation's limit
+    owned = await owners.verify(conversation_id, secret)
+    await delivery.limiter.check(conversation_id=conversation_id,
+                                 ip=request.client.host if request.client else None)
+    if not owned:
+        if secret is None:
+            secret = made = new_secret()
+        await owners.claim(conversation_id, secret)
+    await delivery.link(customer, conversation_id)
+    messages = await chat.handle_turn(conversation_id, body.message,
+                                      payload=body.payload, shopper=customer)
     return ChatResponse(conversation_id=conversation_id, messages=messages,
                         conversation_secret=made)
 
@@ -148,24 +134,20 @@ async def history(
         after: Annotated[int, Query(ge=0)] = 0,
         x_conversation_secret: Annotated[str | None, Header(max_length=200)] = None,
         x_customer_token: Annotated[str | None, Header(max_length=300)] = None,
-) -> list[ChatMessage] | JSONResponse:
+) -> list[ChatMessage]:
     """The conversation's messages after ``after``, for its owner: the
     ``X-Conversation-Secret`` header, or ``X-Customer-Token`` of its signed-in customer."""
     if not CONVERSATION_ID_RE.match(conversation_id):
-        return JSONResponse(error_body("invalid_conversation_id", "bad conversation id"), 422)
-    try:
-        check_web_conversation_id(conversation_id)
-        customer = delivery.customer(x_customer_token)
-        await owners.may_read(conversation_id, secret=x_conversation_secret,
-                              customer=customer)
-    except (IdentityError, OwnershipError) as exc:
-        return _refusal(exc)
+        raise GatewayError("invalid_conversation_id", "bad conversation id")
+    check_web_conversation_id(conversation_id)
+    customer = delivery.customer(x_customer_token)
+    await owners.may_read(conversation_id, secret=x_conversation_secret, customer=customer)
     try:
         return await chat.history.since(conversation_id, after)
     except RedisError as exc:  # the replay history is in Redis; nothing is lost meanwhile
         log.warning("history unavailable: %s", exc, extra={"conversation_id": conversation_id})
-        return JSONResponse(error_body("history_unavailable", HISTORY_UNAVAILABLE),
-                            status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        raise GatewayError("history_unavailable", HISTORY_UNAVAILABLE, http_status=503,
+                           retry_after=RETRY_AFTER_SECONDS) from None
 
 
 def _frame(message: ChatMessage) -> str:
@@ -214,7 +196,7 @@ async def _handle_frame(queue: asyncio.Queue[Any], chat: ChatService, conversati
         await chat.handle_turn(conversation_id, text, payload=payload,
                                client_id=client_id if isinstance(client_id, str) else None,
                                shopper=shopper)
-    except ChatInputError as exc:
+    except (ChatInputError, RateLimited) as exc:
         error = _error(exc.code, exc.message)
         if isinstance(client_id, str):
             error["client_id"] = client_id
@@ -280,8 +262,7 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0) 
         await delivery.link(customer, conversation_id)
     except (IdentityError, OwnershipError) as exc:
         await ws.send_json(_error(exc.code, exc.message))
-        unavailable = isinstance(exc, OwnershipError) and exc.http_status == 503
-        await ws.close(code=1013 if unavailable else 1008)
+        await ws.close(code=TRY_AGAIN_LATER if exc.http_status == 503 else 1008)
         return
     except WebSocketDisconnect:
         return

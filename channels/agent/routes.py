@@ -28,16 +28,15 @@ from channels.agent.auth import (
 from channels.agent.csrf import check_cookie_request, check_sign_in
 from channels.agent.throttle import LoginThrottle
 from channels.agent.views import conversation_detail
-from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
+from channels.chat import CONVERSATION_ID_RE, ChatService
 from channels.config import GatewaySettings
 from channels.desk import AgentRef, HandoffDesk
 from channels.erasure import wipe_trackers
-from channels.handoff import TransitionError, queue
+from channels.handoff import queue
 from channels.transcripts import delete_customer_data, search
 from commerce_core.auth import Unauthorized
 from commerce_core.db import SessionDep
 from commerce_core.errors import (
-    CommerceError,
     InvalidInput,
     error_body,
     error_response,
@@ -123,11 +122,6 @@ def _conversation_id(conversation_id: str) -> str:
 ConversationId = Annotated[str, Depends(_conversation_id)]
 
 
-def _conflict(exc: TransitionError) -> CommerceError:
-    status = 404 if exc.code == "conversation_not_found" else 409
-    return CommerceError(exc.message, code=exc.code, http_status=status)
-
-
 def _agent_json(agent: Agent | AgentRef) -> dict[str, Any]:
     return {"id": agent.id, "email": agent.email, "name": agent.name}
 
@@ -209,10 +203,7 @@ def get_conversation(_: AgentDep, session: SessionDep, conversation_id: Conversa
 
 @router.post("/conversations/{conversation_id}/claim", responses=CHANGE)
 async def claim(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId) -> dict:
-    try:
-        await desk.claim(agent=agent, conversation_id=conversation_id)
-    except TransitionError as exc:
-        raise _conflict(exc) from None
+    await desk.claim(agent=agent, conversation_id=conversation_id)
     return {"ok": True, "state": "agent"}
 
 
@@ -220,30 +211,19 @@ async def claim(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId)
              responses={**CHANGE, **error_responses(413)})
 async def reply(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId,
                 body: ReplyIn) -> dict:
-    try:
-        message = await desk.reply(agent=agent, conversation_id=conversation_id, text=body.text)
-    except TransitionError as exc:
-        raise _conflict(exc) from None
-    except ChatInputError as exc:
-        raise InvalidInput(exc.message, code=exc.code) from None
+    message = await desk.reply(agent=agent, conversation_id=conversation_id, text=body.text)
     return message.model_dump(mode="json")
 
 
 @router.post("/conversations/{conversation_id}/handback", responses=CHANGE)
 async def hand_back(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId) -> dict:
-    try:
-        await desk.hand_back(agent=agent, conversation_id=conversation_id)
-    except TransitionError as exc:
-        raise _conflict(exc) from None
+    await desk.hand_back(agent=agent, conversation_id=conversation_id)
     return {"ok": True, "state": "bot"}
 
 
 @router.post("/conversations/{conversation_id}/close", responses=CHANGE)
 async def close(agent: AgentDep, desk: DeskDep, conversation_id: ConversationId) -> dict:
-    try:
-        await desk.close(agent=agent, conversation_id=conversation_id)
-    except TransitionError as exc:
-        raise _conflict(exc) from None
+    await desk.close(agent=agent, conversation_id=conversation_id)
     return {"ok": True, "state": "closed"}
 
 

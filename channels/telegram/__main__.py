@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 import sys
+from functools import partial
 from pathlib import Path
 
 from channels.agent import make_desk
@@ -20,11 +21,12 @@ from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
+from channels.identity import TELEGRAM_PREFIX
 from channels.rasa_client import make_rasa_client
-from channels.telegram.channel import CONVERSATION_PREFIX
 from channels.telegram.runtime import TelegramBot
 from channels.transcripts import TranscriptHistory
 from commerce_core.db import get_sessionmaker
+from commerce_core.jobs import run_every
 
 log = logging.getLogger("channels.telegram")
 HEARTBEAT_SECONDS = 10.0
@@ -37,12 +39,10 @@ def _history(settings: GatewaySettings) -> History:
 
 
 async def _heartbeat(bot: TelegramBot, path: Path) -> None:
-    """Touch ``path`` while the bot polls, for a health check reading its age."""
-    while True:
-        updater = bot.application.updater
-        if bot.running and updater is not None and updater.running:
-            path.touch()
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+    """Touch ``path`` if the bot polls, for a health check reading its age."""
+    updater = bot.application.updater
+    if bot.running and updater is not None and updater.running:
+        path.touch()
 
 
 async def run_polling(settings: GatewaySettings) -> None:
@@ -63,14 +63,17 @@ async def run_polling(settings: GatewaySettings) -> None:
                        handoff=desk, bus=delivery.bus, pending=delivery.pending)
     desk.bind(chat)
     bot = TelegramBot(settings, chat, mode="polling", limiter=delivery.limiter)
-    chat.add_outbound(CONVERSATION_PREFIX, bot.channel.deliver)  # late answers, notices
-    retry = asyncio.create_task(chat.retry_pending(every=settings.bot_retry_seconds))
+    chat.add_outbound(TELEGRAM_PREFIX, bot.channel.deliver)  # late answers, notices
+    retry = asyncio.create_task(run_every("answering messages waiting for the bot",
+                                          settings.bot_retry_seconds, chat.answer_waiting,
+                                          wait_first=True))
     heartbeat: asyncio.Task[None] | None = None
     try:
         await bot.start()
         if settings.telegram_heartbeat_file:
-            heartbeat = asyncio.create_task(
-                _heartbeat(bot, Path(settings.telegram_heartbeat_file)))
+            heartbeat = asyncio.create_task(run_every(
+                "touching the heartbeat file", HEARTBEAT_SECONDS,
+                partial(_heartbeat, bot, Path(settings.telegram_heartbeat_file))))
         await stop.wait()
         log.info("stopping the telegram worker")
     finally:

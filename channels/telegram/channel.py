@@ -48,7 +48,6 @@ from commerce_core.observability.logs import new_request_id, request_id
 
 log = logging.getLogger(__name__)
 
-CONVERSATION_PREFIX = TELEGRAM_PREFIX
 GREETING_REQUEST = "hi"
 HUMAN_REQUEST = "I'd like to talk to a person"
 HUMAN_PAYLOAD = "/request_human"
@@ -72,14 +71,14 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 def conversation_id_for(chat_id: int) -> str:
-    return f"{CONVERSATION_PREFIX}{chat_id}"
+    return f"{TELEGRAM_PREFIX}{chat_id}"
 
 
 def chat_id_for(conversation_id: str) -> int:
     """``tg-<chat_id>`` → chat id; raises ValueError for other channels' conversations."""
-    if not conversation_id.startswith(CONVERSATION_PREFIX):
+    if not conversation_id.startswith(TELEGRAM_PREFIX):
         raise ValueError(f"{conversation_id!r} is not a Telegram conversation")
-    return int(conversation_id.removeprefix(CONVERSATION_PREFIX))
+    return int(conversation_id.removeprefix(TELEGRAM_PREFIX))
 
 
 class TelegramChannel:

@@ -15,8 +15,9 @@ from telegram.error import TelegramError
 
 from channels.chat import ChatService, OutboundFailed
 from channels.config import GatewaySettings
+from channels.identity import TELEGRAM_PREFIX
 from channels.messages import ChatMessage
-from channels.telegram.channel import CONVERSATION_PREFIX, TelegramChannel
+from channels.telegram.channel import TelegramChannel
 from channels.telegram.webhook import TelegramWebhook
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def start_telegram_outbound(settings: GatewaySettings, chat: ChatService,
         if not await channel.deliver(conversation_id, messages):
             raise OutboundFailed("Telegram did not take every part of the message")
 
-    chat.add_outbound(CONVERSATION_PREFIX, send)
+    chat.add_outbound(TELEGRAM_PREFIX, send)
 
     async def close() -> None:
         if own_bot is not None and started:

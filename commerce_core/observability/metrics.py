@@ -42,20 +42,20 @@ HANDOFFS = Counter("atelier_handoffs_total",
                    "Conversations handed to the queue of people, by reason", ["reason"])
 
 
-def channel_of(conversation_id: str) -> str:
-    """``telegram`` for ``tg-…`` conversations, else ``web``."""
-    return "telegram" if conversation_id.startswith("tg-") else "web"
-
-
-def timed_turn(handle: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Observe :data:`TURN_DURATION` around a ``handle_turn(self, conversation_id, …)``."""
-    @functools.wraps(handle)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        started = time.perf_counter()
-        try:
-            return await handle(*args, **kwargs)
-        finally:
-            conversation_id = args[1] if len(args) > 1 else kwargs["conversation_id"]
-            TURN_DURATION.labels(channel_of(str(conversation_id))).observe(
-                time.perf_counter() - started)
-    return wrapper
+def timed_turn(channel_of: Callable[[str], str],
+               ) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """Observe :data:`TURN_DURATION` around a ``handle_turn(self, conversation_id, …)``,
+    labelled with the channel ``channel_of`` names for the conversation (the channels
+    own their identity prefixes)."""
+    def decorate(handle: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        @functools.wraps(handle)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            started = time.perf_counter()
+            try:
+                return await handle(*args, **kwargs)
+            finally:
+                conversation_id = args[1] if len(args) > 1 else kwargs["conversation_id"]
+                TURN_DURATION.labels(channel_of(str(conversation_id))).observe(
+                    time.perf_counter() - started)
+        return wrapper
+    return decorate

@@ -1,0 +1,34 @@
+"""One way to run periodic work: every job of the app goes through :func:`run_every`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[object]]
+
+
+async def run_every(name: str, every: float, job: Job, *, wait_first: bool = False) -> None:
+    """Run ``job`` every ``every`` seconds until the task running this is cancelled.
+
+    A run that raises is logged at error level with its traceback and the next run comes
+    as usual, so one failure (a database or Redis outage) does not stop the job for the
+    app's lifetime. Cancellation is never swallowed.
+
+    Args:
+        name: what the job does, for the log.
+        every: seconds between the end of one run and the start of the next.
+        job: one run; it logs what it did itself.
+        wait_first: wait ``every`` before the first run instead of running at once.
+    """
+    if wait_first:
+        await asyncio.sleep(every)
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.error("%s failed; retrying in %.0f s", name, every, exc_info=True)
+        await asyncio.sleep(every)

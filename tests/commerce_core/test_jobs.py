@@ -1,0 +1,122 @@
+"""The one helper every periodic job of the app runs through."""
+
+import asyncio
+import logging
+
+import pytest
+
+from commerce_core.jobs import run_every
+
+GUARD = 10.0  # seconds before a hung test fails instead of blocking the suite
+
+
+def test_the_job_runs_again_and_again() -> None:
+    async def run() -> int:
+        runs = 0
+        third = asyncio.Event()
+
+        async def job() -> None:
+            nonlocal runs
+            runs += 1
+            if runs == 3:
+                third.set()
+
+        task = asyncio.create_task(run_every("counting", 0, job))
+        await asyncio.wait_for(third.wait(), GUARD)
+        task.cancel()
+        return runs
+
+    assert asyncio.run(run()) >= 3
+
+
+def test_a_failing_run_is_logged_with_its_traceback_and_the_job_goes_on(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def run() -> int:
+        runs = 0
+        second = asyncio.Event()
+
+        async def job() -> None:
+            nonlocal runs
+            runs += 1
+            if runs == 1:
+                raise RuntimeError("the database is away")
+            second.set()
+
+        task = asyncio.create_task(run_every("checking things", 0, job))
+        await asyncio.wait_for(second.wait(), GUARD)
+        task.cancel()
+        return runs
+
+    with caplog.at_level(logging.ERROR, logger="commerce_core.jobs"):
+        assert asyncio.run(run()) >= 2
+    failed = [r for r in caplog.records if r.name == "commerce_core.jobs"]
+    assert len(failed) == 1
+    assert failed[0].levelno == logging.ERROR
+    assert "checking things failed" in failed[0].getMessage()
+    assert failed[0].exc_info is not None
+    assert isinstance(failed[0].exc_info[1], RuntimeError)
+
+
+def test_cancelling_stops_the_job_and_is_not_swallowed() -> None:
+    async def run() -> tuple[bool, int, int]:
+        runs = 0
+        started = asyncio.Event()
+
+        async def job() -> None:
+            nonlocal runs
+            runs += 1
+            started.set()
+
+        task = asyncio.create_task(run_every("counting", 0, job))
+        await asyncio.wait_for(started.wait(), GUARD)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        at_cancel = runs
+        for _ in range(20):
+            await asyncio.sleep(0)
+        return task.cancelled(), at_cancel, runs
+
+    cancelled, at_cancel, later = asyncio.run(run())
+    assert cancelled
+    assert later == at_cancel
+
+
+def test_cancelling_a_running_job_stops_it_too() -> None:
+    async def run() -> bool:
+        inside = asyncio.Event()
+        finished = False
+
+        async def job() -> None:
+            nonlocal finished
+            inside.set()
+            await asyncio.Event().wait()  # never set: the job is still running
+            finished = True
+
+        task = asyncio.create_task(run_every("hanging", 0, job))
+        await asyncio.wait_for(inside.wait(), GUARD)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return finished
+
+    assert asyncio.run(run()) is False
+
+
+def test_waiting_first_runs_nothing_before_the_first_period() -> None:
+    async def run() -> int:
+        runs = 0
+
+        async def job() -> None:
+            nonlocal runs
+            runs += 1
+
+        task = asyncio.create_task(run_every("later", 3600, job, wait_first=True))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return runs
+
+    assert asyncio.run(run()) == 0
