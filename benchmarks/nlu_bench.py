@@ -40,7 +40,7 @@ SETS = {"dev": ROOT / "bot" / "nlu_eval" / "dev.yml",
         "realistic": ROOT / "bot" / "nlu_eval" / "realistic.yml"}
 """Scored on the served model by scripts/eval_nlu.py's figures (never per message)."""
 PARSE_RUNS = 2
-FALLBACK_THRESHOLD, FALLBACK_AMBIGUITY = 0.25, 0.02  # as bot/config.yml
+FALLBACK_THRESHOLD, FALLBACK_AMBIGUITY = 0.3, 0.02  # as bot/config.yml
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.4)
 AMBIGUITY = (0.0, 0.05, 0.1)
 
