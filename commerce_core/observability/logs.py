@@ -30,7 +30,10 @@ quotes or control characters that could forge log lines."""
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
                                                                          default=None)
 
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName",
+                                                            "color_message"}
+"""Record fields that are not extra context (uvicorn adds an ANSI-coloured copy of its
+message as ``color_message``)."""
 
 
 def new_request_id() -> str:
