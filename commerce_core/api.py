@@ -15,6 +15,7 @@ from commerce_core.order.routes import router as order_router
 from commerce_core.payment.routes import pages as payment_pages
 from commerce_core.payment.routes import router as payment_router
 from commerce_core.planning.routes import router as planning_router
+from commerce_core.review.routes import router as review_router
 from commerce_core.shipment.routes import router as shipment_router
 
 router = APIRouter()
@@ -26,6 +27,7 @@ router.include_router(order_router)
 router.include_router(payment_router)
 router.include_router(shipment_router)
 router.include_router(planning_router)
+router.include_router(review_router)
 
 
 @router.get("/health", tags=["health"])

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from commerce_core.review.schemas import RatingOut
+
 
 class VariantOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -29,6 +31,8 @@ class ProductSummary(BaseModel):
     image_url: str
     in_stock: bool
     attributes: dict[str, str]
+    rating: RatingOut | None = None
+    """The stars of its visible reviews; none until it has one."""
 
 
 class ProductDetail(ProductSummary):

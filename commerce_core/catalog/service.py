@@ -13,9 +13,11 @@ from commerce_core.customization.rules import as_dict
 from commerce_core.customization.service import CustomizationUnavailable, product_rules
 from commerce_core.errors import NotFound
 from commerce_core.models import Product
+from commerce_core.review.schemas import RatingOut
+from commerce_core.review.service import ratings
 
 
-def summarize(product: Product) -> ProductSummary:
+def summarize(product: Product, rating: RatingOut | None = None) -> ProductSummary:
     prices = [v.price for v in product.variants]
     return ProductSummary(
         id=product.id,
@@ -27,6 +29,7 @@ def summarize(product: Product) -> ProductSummary:
         image_url=product.image_url,
         in_stock=any(v.stock > 0 for v in product.variants),
         attributes=product.attributes,
+        rating=rating,
     )
 
 
@@ -35,8 +38,9 @@ def list_products(*, session: Session, category: str | None, limit: int, offset:
     rows, total = CatalogRepository(session).list_products(
         category=category, limit=limit, offset=offset
     )
-    return ProductPage(items=[summarize(p) for p in rows], total=total, limit=limit,
-                       offset=offset)
+    stars = ratings(session=session, product_ids=[p.id for p in rows])
+    return ProductPage(items=[summarize(p, stars.get(p.id)) for p in rows], total=total,
+                       limit=limit, offset=offset)
 
 
 def customization_options(*, session: Session, product: Product) -> list[dict[str, Any]]:
@@ -57,7 +61,8 @@ def get_product(*, session: Session, product_id: int) -> ProductDetail:
     product = CatalogRepository(session).get_product(product_id)
     if product is None:
         raise NotFound(f"There is no product with id {product_id}.", code="product_not_found")
-    summary = summarize(product)
+    summary = summarize(product, ratings(session=session, product_ids=[product_id])
+                        .get(product_id))
     return ProductDetail(
         **summary.model_dump(),
         description=product.description,

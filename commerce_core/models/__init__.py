@@ -24,6 +24,7 @@ from commerce_core.models.order import (
 )
 from commerce_core.models.outbox import OutboxMessage
 from commerce_core.models.payment import Payment, PaymentState, WebhookEvent
+from commerce_core.models.review import Review
 from commerce_core.models.shipment import Shipment
 
 __all__ = [
@@ -32,5 +33,5 @@ __all__ = [
     "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
     "CustomizationRuleSet", "ImportJob", "ImportJobStatus", "MerchantApiKey", "Order",
     "OrderEvent", "OrderLine", "OrderStatus", "OutboxMessage", "Payment", "PaymentState",
-    "PaymentStatus", "Product", "Shipment", "Variant", "WebhookEvent",
+    "PaymentStatus", "Product", "Review", "Shipment", "Variant", "WebhookEvent",
 ]
