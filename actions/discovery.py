@@ -326,6 +326,10 @@ class ActionShowProduct(CommerceAction):
         stock = "In stock." if product.in_stock else "Sold out at the moment."
         lines = [f"{product.name} — {product.price} {product.currency}. {stock}",
                  product.description]
+        if product.rating is not None:
+            reviews = "review" if product.rating.count == 1 else "reviews"
+            lines.append(f"Rated {product.rating.average} out of 5 "
+                         f"({product.rating.count} {reviews}).")
         sizes = sorted({v.attributes["size"] for v in product.variants
                         if "size" in v.attributes})
         if sizes:

@@ -16,6 +16,7 @@ reconnect, and a Telegram chat gets it from the bot.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 from channels.chat import CONVERSATION_ID_RE, ChatService
 from channels.identity import SHOP_PREFIX, Shopper
-from channels.messages import ChatMessage
+from channels.messages import Button, ChatMessage
 from channels.redis_link import connect
 from commerce_core.events import DomainEvent
 
@@ -34,6 +35,8 @@ KINDS = ("order.paid", "order.shipped", "order.delivered", "order.cancelled", "o
 ROUTES_PER_SHOPPER = 3
 ROUTE_TTL_SECONDS = 30 * 24 * 3600
 SHOPPER_CANCELLED = "cancelled by the shopper"  # commerce_core.payment.service.cancel_order
+REVIEW_REQUESTS = 3
+"""At most this many products of a delivered order are offered for stars."""
 
 
 def message_for(event: DomainEvent) -> str | None:
@@ -67,6 +70,25 @@ def message_for(event: DomainEvent) -> str | None:
                 f"so the order could not go ahead. We refunded {paid} to your card; banks "
                 "usually show it within 5-10 days.")
     return None
+
+
+def review_requests(event: DomainEvent) -> list[ChatMessage]:
+    """After a delivery, one question per product (the first few) with star buttons; a
+    tap rates that product of that order (``actions.reviews``)."""
+    if event.kind != "order.delivered":
+        return []
+    number, seen, asks = event.data.get("number", ""), set(), []
+    for line in event.data.get("lines") or []:
+        sku, name = str(line.get("sku", "")), str(line.get("name", ""))
+        if not sku or sku in seen or len(asks) == REVIEW_REQUESTS:
+            continue
+        seen.add(sku)
+        asks.append(ChatMessage(role="bot", text=f"How do you like the {name}? Tap the "
+                                "stars to rate it:", buttons=[
+            Button(title="★" * stars, payload="/rate_product" + json.dumps(
+                {"order_number": number, "sku": sku, "rating": str(stars)}))
+            for stars in range(5, 0, -1)]))
+    return asks
 
 
 class ConversationRoutes:
@@ -152,7 +174,8 @@ class Notifier:
             if conversation_id in told:
                 continue
             try:
-                await self.chat.push(conversation_id, [ChatMessage(role="bot", text=text)],
+                await self.chat.push(conversation_id, [ChatMessage(role="bot", text=text),
+                                                       *review_requests(event)],
                                      must_deliver=True)
             except Exception as exc:  # one unreachable channel must not silence the others
                 log.warning("proactive message %s not delivered: %s", event.kind, exc,

@@ -66,6 +66,24 @@ class Shipment(BaseModel):
     events: list[TrackingEvent]
 
 
+class Review(BaseModel):
+    id: int
+    order_number: str
+    sku: str
+    product_name: str
+    rating: int
+    comment: str
+
+
+class ReviewableLine(BaseModel):
+    """A product of one of the shopper's delivered orders, with their review if written."""
+
+    order_number: str
+    sku: str
+    name: str
+    review: Review | None = None
+
+
 def _number(number: str) -> str:
     return quote(number.strip().upper()[:16], safe="")
 
@@ -114,3 +132,14 @@ class AfterSaleClient(CommerceClient):
     async def shipment_by_id(self, order_id: int) -> Shipment:
         """The parcel of an order whose ownership was already checked (number + email)."""
         return Shipment.model_validate(await self._owned("GET", f"/orders/{order_id}/shipment"))
+
+    async def reviewable(self, shopper: Shopper, limit: int = 20) -> list[ReviewableLine]:
+        data = await self._get(f"{shopper.path}/reviews", params={"limit": limit})
+        return [ReviewableLine.model_validate(item) for item in data]
+
+    async def write_review(self, shopper: Shopper, number: str, *, sku: str, rating: int,
+                           comment: str = "") -> Review:
+        """Rate one product of the shopper's delivered order (or change that rating)."""
+        data = await self._owned("PUT", f"{shopper.path}/orders/{_number(number)}/review",
+                                 json={"sku": sku, "rating": rating, "comment": comment})
+        return Review.model_validate(data)

@@ -140,6 +140,11 @@ class Variant(BaseModel):
     stock: int
 
 
+class Rating(BaseModel):
+    average: Decimal
+    count: int
+
+
 class Product(BaseModel):
     id: int
     name: str
@@ -152,6 +157,7 @@ class Product(BaseModel):
     attributes: dict[str, str]
     variants: list[Variant]
     customization: list[dict[str, Any]]
+    rating: Rating | None = None
 
 
 class QuoteLine(BaseModel):

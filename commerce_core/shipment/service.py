@@ -63,7 +63,8 @@ def track(*, session: Session, order: Order, now: datetime, carrier: Carrier | N
                 with session.begin_nested():
                     OrderRepository(session).transition(order, to=OrderStatus.DELIVERED,
                                                         event="delivered")
-                emit_order_event(session=session, order=order, kind="delivered")
+                emit_order_event(session=session, order=order, kind="delivered",
+                                 lines=[{"sku": x.sku, "name": x.name} for x in order.lines])
             except OrderChanged:
                 pass  # another request recorded the delivery first
         session.flush()

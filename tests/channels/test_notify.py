@@ -3,6 +3,7 @@ told in the shopper's conversation — live, or on the widget's replay when it w
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -160,6 +161,12 @@ def test_a_delivery_is_told_without_anybody_asking(gateway: Gateway,
                  what="the delivery message")
         delivered = [t for _, t in texts(client, "web-dl") if t.startswith("Delivered")]
         assert delivered == [f"Delivered: your order {order['number']} has arrived. Enjoy it!"]
+        # and is asked, once, for stars for what arrived, each a button naming the line
+        [ask] = [m for m in recorded(client, "web-dl")
+                 if (m["text"] or "").startswith("How do you like the ")]
+        assert [b["title"] for b in ask["buttons"]] == ["★★★★★", "★★★★", "★★★", "★★", "★"]
+        assert json.loads(ask["buttons"][1]["payload"].removeprefix("/rate_product")) == {
+            "order_number": order["number"], "sku": "CER-MUG-001", "rating": "4"}
         status = client.get(f"/api/shoppers/web/web-dl/orders/{order['number']}",
                             headers=SERVICE).json()["status"]
         assert status == "delivered"
