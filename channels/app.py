@@ -51,6 +51,7 @@ from knowledge.config import get_settings as get_knowledge_settings
 from knowledge.embedding import get_embedder
 from knowledge.faq_routes import router as faq_router
 from knowledge.faq_service import FaqService
+from knowledge.gap_routes import router as gap_router
 from knowledge.recommend.routes import router as recommend_router
 from knowledge.recommend.service import RecommendService
 from knowledge.routes import router as search_router
@@ -149,6 +150,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     include_commerce(app)
     app.include_router(search_router, prefix="/api")
     app.include_router(faq_router, prefix="/api")
+    app.include_router(gap_router, prefix="/api")
     app.include_router(recommend_router, prefix="/api")
     app.include_router(chat_router)
     app.include_router(telegram_router)

@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from commerce_core.auth import require_service
+from commerce_core.db import SessionDep
 from commerce_core.errors import error_responses
 from commerce_core.observability.metrics import FAQ_ANSWERS
+from knowledge import gaps
 from knowledge.faq_index import Candidate
 from knowledge.faq_service import FaqService
 from knowledge.faq_text import join_paragraphs
@@ -71,12 +73,15 @@ def _candidate(candidate: Candidate) -> FaqCandidate:
 
 
 @router.post("/faq/answer", response_model=FaqAnswered | FaqUnanswered)
-async def answer_question(body: FaqQuestion, faq: FaqDep) -> FaqAnswered | FaqUnanswered:
+async def answer_question(body: FaqQuestion, faq: FaqDep, session: SessionDep
+                          ) -> FaqAnswered | FaqUnanswered:
     """The answer of the entry that confidently matches the question, or the closest
-    entries when none does: a doubtful answer is never given."""
+    entries when none does: a doubtful answer is never given (and the question is kept
+    for the merchant, see ``knowledge.gaps``)."""
     result = await run_in_threadpool(faq.answer, body.question)
     FAQ_ANSWERS.labels("declined" if result.best is None else "answered").inc()
     if result.best is None:
+        await run_in_threadpool(gaps.record, session, kind="faq", text=body.question)
         return FaqUnanswered(candidates=[_candidate(c) for c in result.candidates])
     entry = result.best.entry
     return FaqAnswered(answer=join_paragraphs(entry.answer), question=entry.question,

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from commerce_core.auth import require_service
+from commerce_core.db import SessionDep
 from commerce_core.errors import InvalidInput, NotFound, error_response, error_responses
-from knowledge import understanding
+from knowledge import gaps, understanding
 from knowledge.schemas import (
     Interpretation,
     InterpretRequest,
@@ -82,6 +83,7 @@ def boost_preferences(request: Request) -> dict[str, tuple[str, ...]]:
             responses=error_response(404, "``like`` names no product"))
 async def search_products(
     knowledge: KnowledgeDep,
+    session: SessionDep,
     attributes: Annotated[dict[str, tuple[str, ...]], Depends(attribute_filters)],
     boosts: Annotated[dict[str, tuple[str, ...]], Depends(boost_preferences)],
     q: Annotated[str, Query(max_length=500)] = "",
@@ -106,19 +108,23 @@ async def search_products(
                             attributes=attributes, in_stock=in_stock)
     try:
         if interpret:
-            return await run_in_threadpool(
+            page = await run_in_threadpool(
                 _understood_page, knowledge=knowledge, q=q, filters=filters, boosts=boosts,
                 limit=limit, offset=offset, like=like, include_liked=include_liked)
-        hits = await run_in_threadpool(
-            search, index=knowledge.index, embedder=knowledge.embedder, query=q, limit=limit,
-            filters=filters, boosts=boosts, like=like, include_liked=include_liked,
-            offset=offset)
+        else:
+            hits = await run_in_threadpool(
+                search, index=knowledge.index, embedder=knowledge.embedder, query=q,
+                limit=limit, filters=filters, boosts=boosts, like=like,
+                include_liked=include_liked, offset=offset)
+            page = SearchResponse(query=q, filters=describe_filters(filters),
+                                  boosts=describe_boosts(boosts), like=like, offset=offset,
+                                  results=[_item(h) for h in hits])
     except UnknownProduct:
         raise NotFound(f"There is no product with id {like}.",
                        code="product_not_found") from None
-    return SearchResponse(query=q, filters=describe_filters(filters),
-                          boosts=describe_boosts(boosts), like=like, offset=offset,
-                          results=[_item(h) for h in hits])
+    if not page.results and offset == 0 and like is None and q.strip():
+        await run_in_threadpool(gaps.record, session, kind="search", text=q)
+    return page
 
 
 @router.post("/products/interpret", response_model=Interpretation,

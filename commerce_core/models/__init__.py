@@ -14,6 +14,7 @@ from commerce_core.models.conversation import (
 )
 from commerce_core.models.customer import ChannelIdentity, Customer
 from commerce_core.models.import_job import ImportJob, ImportJobStatus
+from commerce_core.models.insight import UnansweredQuestion
 from commerce_core.models.order import (
     CheckoutKey,
     Order,
@@ -33,5 +34,6 @@ __all__ = [
     "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
     "CustomizationRuleSet", "ImportJob", "ImportJobStatus", "MerchantApiKey", "Order",
     "OrderEvent", "OrderLine", "OrderStatus", "OutboxMessage", "Payment", "PaymentState",
-    "PaymentStatus", "Product", "Review", "Shipment", "Variant", "WebhookEvent",
+    "PaymentStatus", "Product", "Review", "Shipment", "UnansweredQuestion", "Variant",
+    "WebhookEvent",
 ]
