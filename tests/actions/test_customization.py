@@ -2,13 +2,9 @@
 checks every answer with its rule engine (real API in process, demo shop on SQLite)."""
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.common import UNAVAILABLE
 from actions.customization import (
@@ -21,24 +17,12 @@ from actions.customization import (
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
-    open_shop,
     run,
     slots_of,
-    sqlite_only,
     tracker,
     unreachable_client,
     validate,
 )
-
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
-    yield from open_shop(demo_catalog)
 
 
 def start(shop: Shop, sku: str) -> dict[str, Any]:
