@@ -101,7 +101,7 @@ def applicable_options(*, options: Sequence[Option],
             if _allowed(o, attributes=attributes, values={}, kinds={}, on="attributes")]
 
 
-def _check_value(option: Option, raw: Any) -> tuple[Any, list[Violation]]:
+def check_value(option: Option, raw: Any) -> tuple[Any, list[Violation]]:
     """Normalise one chosen value; ``None`` means "not chosen"."""
     name, label = option.name, option.title
 
@@ -188,7 +188,7 @@ def _checked(*, options: Sequence[Option], attributes: Mapping[str, str],
             violations.append(Violation(
                 "*", "unknown_option", f"We do not offer an option called {shown!r} here."))
             continue
-        value, problems = _check_value(option, raw)
+        value, problems = check_value(option, raw)
         violations.extend(problems)
         if problems:
             invalid.add(name)
