@@ -175,7 +175,8 @@ class Quote(BaseModel):
 
 
 class OptionToAsk(BaseModel):
-    """One option of a product as the shop asks for it."""
+    """One option of a product as the shop asks for it (the API also gives its limits and
+    price, which its question already tells)."""
 
     name: str
     label: str
@@ -184,12 +185,6 @@ class OptionToAsk(BaseModel):
     required: bool
     prompt: str
     values: list[str] = Field(default_factory=list)
-    max_length: int | None = None
-    min_length: int | None = None
-    charset: str | None = None
-    price_delta: Decimal | None = None
-    price_delta_percent: Decimal | None = None
-    extra_days: int = 0
 
 
 class Problem(BaseModel):
