@@ -1,10 +1,11 @@
 """Customisation: a form driven by the product's rules in the commerce core.
 
-``action_start_customization`` stores the product's applicable options in the slot
-``customization`` ({"product_id", "name", "options", "choices", "answered"}). The form
-asks one option at a time through the slot ``option_answer``; each answer is checked by
-the commerce core's rule engine (the quote endpoint) and a refusal is told in the rule's
-own words. At the end ``action_quote_customization`` quotes price and ready-by date.
+``action_start_customization`` starts the slot ``customization`` ({"product_id", "name",
+"choices", "answered", "next"}). The form asks one option at a time through the slot
+``option_answer``: the commerce core says which option comes next (``next``, with its
+question and allowed values) and checks each answer; a refusal is told in the rule's own
+words. A product made in sizes is asked its size first, which picks the variant. At the
+end ``action_quote_customization`` quotes price and ready-by date.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients import CommerceClient, CommerceError, CommerceUnavailable, Product, Quote
-from actions.common import UNAVAILABLE, CommerceAction, explain, in_turn, is_skip, mentioned_product
+from actions.clients import CommerceClient, CommerceError, Product, Quote
+from actions.common import CommerceAction, explain, in_turn, is_skip, mentioned_product
 from actions.common import money as fmt_money
 from actions.sizes import (
     has_sizes,
@@ -36,72 +37,40 @@ SIZE = "size"
 """Name and kind of the size question (not an option of the rules: it picks the variant)."""
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|sure|ok|okay|please|yes please|go on|why not)\b", re.I)
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{1,200})[\"”’']")
-_SPEC_KEYS = ("name", "label", "kind", "values", "max_length", "charset", "required",
-              "price_delta", "price_delta_percent", "price_delta_by_value", "extra_days",
-              "only_when", "not_when")
-
-
-def _token(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value).strip().casefold()
-
-
-def _option_conditions_hold(spec: dict[str, Any], choices: dict[str, Any],
-                            specs: dict[str, dict[str, Any]]) -> bool:
-    """Whether an option may be offered given earlier answers (its conditions on other
-    options; the commerce core already applied those on product attributes)."""
-    def holds(condition: dict[str, Any]) -> bool:
-        other = condition["option"]
-        actual = choices.get(other)
-        if actual is None and specs.get(other, {}).get("kind") == "boolean":
-            actual = False
-        return actual is not None and _token(actual) in {_token(v) for v in condition["in"]}
-
-    def of(key: str) -> list[dict[str, Any]]:
-        return [c for c in spec.get(key) or [] if isinstance(c, dict) and "option" in c]
-    return all(holds(c) for c in of("only_when")) and not any(holds(c) for c in of("not_when"))
 
 
 def current_option(state: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The next option to ask about, or None when every applicable one is answered."""
-    if not state:
-        return None
-    specs = {o["name"]: o for o in state.get("options", [])}
-    choices, answered = state.get("choices", {}), set(state.get("answered", []))
-    return next((o for o in state.get("options", []) if o["name"] not in answered
-                 and _option_conditions_hold(o, choices, specs)), None)
+    """The option being asked, or None when every applicable one is answered."""
+    return (state or {}).get("next")
 
 
-def _price_note(spec: dict[str, Any], currency: str) -> str:
-    if spec.get("price_delta_percent"):
-        return f"+{spec['price_delta_percent']}%"
-    delta = spec.get("price_delta")
-    if delta and str(delta) not in {"0", "0.00"}:
-        return f"+{delta} {currency}"
-    return ""
+async def advance(client: CommerceClient, state: dict[str, Any], *,
+                  choices: dict[str, Any], answered: list[str]
+                  ) -> tuple[dict[str, Any], list[str]]:
+    """``state`` with ``choices``, ``answered`` and the option the commerce core says
+    comes next, and the reasons it gives for refusing the option being answered (its
+    problems with options not asked yet are for later).
+
+    Raises:
+        CommerceError: the commerce core refused (or could not be reached).
+    """
+    spec = current_option(state)
+    step = await client.next_option(int(state["product_id"]), choices, asked=answered)
+    answering = {spec["name"], "*"} if spec else {"*"}
+    refused = [p.message for p in step.problems if p.option in answering]
+    following = None if step.option is None else step.option.model_dump(mode="json")
+    return {**state, "choices": choices, "answered": answered, "next": following}, refused
 
 
-def question(spec: dict[str, Any], currency: str) -> tuple[str, list[dict[str, str]]]:
-    """The question for one option and its buttons."""
-    label = spec.get("label") or spec["name"].replace("_", " ")
-    notes = [n for n in (_price_note(spec, currency),
-                         f"{spec['extra_days']} more making days" if spec.get("extra_days")
-                         else "") if n]
-    extra = f" ({', '.join(notes)})" if notes else ""
+def question(spec: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
+    """The question for one option, as the shop words it, and its buttons."""
     skip = [] if spec.get("required") else [{"title": "No thanks", "payload": "/deny"}]
     if spec["kind"] == "boolean":
-        return (f"Would you like {label[0].lower()}{label[1:]}{extra}?",
-                [{"title": "Yes please", "payload": "/affirm"}, *skip])
+        return spec["prompt"], [{"title": "Yes please", "payload": "/affirm"}, *skip]
     if spec["kind"] == "choice":
-        buttons = [{"title": str(v), "payload": str(v)} for v in spec.get("values", [])]
-        return f"{label}{extra}: which would you like?", [*buttons, *skip]
-    limit = f"up to {spec['max_length']} characters" if spec.get("max_length") else ""
-    allowed = f"{spec['charset']}" if spec.get("charset") else ""
-    rules = "; ".join(x for x in (limit, allowed) if x)
-    ask = f"{label}{extra}: what should it say?" + (f" ({rules})" if rules else "")
-    return (ask + ("" if spec.get("required") else " Say \"skip\" if you'd rather not."),
-            skip)
+        return spec["prompt"], [*({"title": v, "payload": v} for v in spec["values"]), *skip]
+    return (spec["prompt"] + ("" if spec.get("required")
+                              else " Say \"skip\" if you'd rather not."), skip)
 
 
 def _choice_value(spec: dict[str, Any], text: str) -> str:
@@ -173,17 +142,16 @@ class ActionStartCustomization(CommerceAction):
             dispatcher.utter_message(response="utter_which_product_to_customize")
             return [SlotSet("can_customize", False)]
         product = await self.client.product(int(product_id))
-        options = [{k: o[k] for k in _SPEC_KEYS if k in o} for o in product.customization]
-        options.sort(key=lambda o: not o.get("required"))  # what must be chosen comes first
+        state: dict[str, Any] = {"product_id": str(product.id), "name": product.name,
+                                 "choices": {}, "answered": [], "next": None}
         if has_sizes(product):  # the size first: it says which variant is personalised
-            options.insert(0, size_spec(product))
-        state = {"product_id": str(product.id), "name": product.name,
-                 "currency": product.currency, "options": options, "choices": {},
-                 "answered": []}
+            state["next"] = size_spec(product)
+        elif product.customization:
+            state, _ = await advance(self.client, state, choices={}, answered=[])
         events: list[EventType] = [SlotSet("product_id", str(product.id)),
                                    SlotSet("customization", state),
                                    SlotSet("option_answer", None)]
-        if not options:
+        if not product.customization and not has_sizes(product):
             dispatcher.utter_message(
                 text=f"{product.name} comes just as shown; it has no personalisation options.",
                 buttons=[{"title": "Add to cart",
@@ -196,15 +164,21 @@ class ActionStartCustomization(CommerceAction):
 
 def size_spec(product: Product) -> dict[str, Any]:
     """The size question of a product whose variants come in sizes: its answer picks the
-    variant, so an option that would resize to one of those sizes is not asked."""
+    variant, so an option that would resize to that size (one of its values) is not
+    asked."""
     sizes = sizes_of(product, in_stock=True)
     return {"name": SIZE, "kind": SIZE, "required": True, "values": sizes,
             "variants": {s.casefold(): v.id for s in sizes
-                         if (v := variant_of(product, s)) is not None}}
+                         if (v := variant_of(product, s)) is not None},
+            "resizes": {s.casefold(): [o["name"] for o in product.customization
+                                       if o.get("kind") == "choice" and s.casefold() in
+                                       {str(v).strip().casefold() for v in o["values"]}]
+                        for s in sizes}}
 
 
-def choose_size(dispatcher: CollectingDispatcher, tracker: Tracker, state: dict[str, Any],
-                spec: dict[str, Any]) -> dict[str, Any]:
+async def choose_size(client: CommerceClient, dispatcher: CollectingDispatcher,
+                      tracker: Tracker, state: dict[str, Any], spec: dict[str, Any]
+                      ) -> dict[str, Any]:
     """The form's slots after an answer to the size question."""
     size = size_answer(tracker)
     variant = spec["variants"].get(size.casefold()) if size else None
@@ -213,11 +187,31 @@ def choose_size(dispatcher: CollectingDispatcher, tracker: Tracker, state: dict[
             dispatcher.utter_message(response="utter_size_not_in_stock", size=label(size),
                                      name=state["name"], sizes=_sizes_text(spec))
         return {"option_answer": None}
-    resizes = [o["name"] for o in state.get("options", []) if o.get("kind") == "choice"
-               and size.casefold() in {_token(v) for v in o.get("values", [])}]
-    return {"option_answer": None, "customization": {
-        **state, "variant_id": variant, "size": label(size),
-        "answered": [*state.get("answered", []), SIZE, *resizes]}}
+    answered = [*state.get("answered", []), SIZE, *spec["resizes"].get(size.casefold(), [])]
+    try:
+        state, _ = await advance(client, state, choices=state.get("choices", {}),
+                                 answered=answered)
+    except CommerceError as exc:
+        dispatcher.utter_message(text=explain(exc))
+        return {"option_answer": None}
+    return {"option_answer": None,
+            "customization": {**state, "variant_id": variant, "size": label(size)}}
+
+
+async def skip_option(client: CommerceClient, dispatcher: CollectingDispatcher,
+                      state: dict[str, Any]) -> dict[str, Any] | None:
+    """``state`` once the option being asked is left unchosen, or None when it must be
+    answered (or the commerce core cannot say what comes next: told to the shopper)."""
+    spec = current_option(state)
+    if spec is None or spec.get("required"):
+        return None
+    try:
+        state, _ = await advance(client, state, choices=state.get("choices", {}),
+                                 answered=[*state.get("answered", []), spec["name"]])
+    except CommerceError as exc:
+        dispatcher.utter_message(text=explain(exc))
+        return None
+    return state
 
 
 def _sizes_text(spec: dict[str, Any]) -> str:
@@ -237,7 +231,7 @@ class ActionAskOptionAnswer(Action):
             dispatcher.utter_message(response="utter_ask_size", sizes=_sizes_text(spec),
                                      buttons=size_buttons(spec["values"], "inform"))
         elif spec is not None:
-            text, buttons = question(spec, state.get("currency", "EUR"))
+            text, buttons = question(spec)
             dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
@@ -263,29 +257,21 @@ class ValidateCustomizationForm(FormValidationAction):
         if spec is None:
             return {"option_answer": None}
         if spec["kind"] == SIZE:
-            return choose_size(dispatcher, tracker, state, spec)
+            return await choose_size(self.client, dispatcher, tracker, state, spec)
         name = spec["name"]
         chosen = answer_value(spec, tracker, value)
         choices = {k: v for k, v in state.get("choices", {}).items() if k != name}
         trial = {**choices, **({name: chosen} if chosen is not None else {})}
         try:
-            await self.client.quote(int(state["product_id"]), trial)
-        except CommerceUnavailable:
-            dispatcher.utter_message(text=UNAVAILABLE)
-            return {"option_answer": None}
+            advanced, refused = await advance(self.client, state, choices=trial,
+                                              answered=[*state.get("answered", []), name])
         except CommerceError as exc:
-            mine = [v for v in exc.details or [] if isinstance(v, dict)
-                    and v.get("option") in {name, "*"}]
-            if exc.code != "invalid_customization" or not isinstance(exc.details, list):
-                dispatcher.utter_message(text=explain(exc))
-                return {"option_answer": None}
-            if mine:
-                reasons = " ".join(str(v["message"]) for v in mine)
-                dispatcher.utter_message(text=f"Sorry, that won't work: {reasons}")
-                return {"option_answer": None}
-        state["choices"] = trial
-        state["answered"] = [*state.get("answered", []), name]
-        return {"option_answer": None, "customization": state}
+            dispatcher.utter_message(text=explain(exc))
+            return {"option_answer": None}
+        if refused:
+            dispatcher.utter_message(text=f"Sorry, that won't work: {' '.join(refused)}")
+            return {"option_answer": None}
+        return {"option_answer": None, "customization": advanced}
 
 
 class ActionQuoteCustomization(CommerceAction):

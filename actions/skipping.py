@@ -16,8 +16,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.clients import CommerceClient
 from actions.common import SKIP, in_turn
-from actions.customization import current_option
+from actions.customization import skip_option
 from actions.preferences import QUESTIONS
 
 _SKIP_ONLY = re.compile(
@@ -30,23 +31,24 @@ def asks_to_skip(text: str) -> bool:
     return bool(_SKIP_ONLY.match(text or ""))
 
 
-def skipped(tracker: Tracker) -> list[EventType]:
+async def skipped(client: CommerceClient, dispatcher: CollectingDispatcher,
+                  tracker: Tracker) -> list[EventType]:
     """The slots that skip the question the active form asked, or [] when none can be."""
     loop = (tracker.active_loop or {}).get("name")
     if loop == "preferences_form":
         asked = tracker.get_slot("requested_slot")
         return [SlotSet(asked, SKIP)] if asked in QUESTIONS else []
     if loop == "customization_form":
-        state = dict(tracker.get_slot("customization") or {})
-        spec = current_option(state)
-        if spec is None or spec.get("required"):
-            return []
-        state["answered"] = [*state.get("answered", []), spec["name"]]
-        return [SlotSet("customization", state)]
+        state = await skip_option(client, dispatcher,
+                                  dict(tracker.get_slot("customization") or {}))
+        return [] if state is None else [SlotSet("customization", state)]
     return []
 
 
 class ActionSkipQuestion(Action):
+    def __init__(self, client: CommerceClient | None = None) -> None:
+        self.client = client or CommerceClient()
+
     def name(self) -> str:
         return "action_skip_question"
 
@@ -54,5 +56,5 @@ class ActionSkipQuestion(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "")
-        events = skipped(tracker) if asks_to_skip(text) else []
+        events = await skipped(self.client, dispatcher, tracker) if asks_to_skip(text) else []
         return [*events, SlotSet("question_skipped", bool(events))]

@@ -180,6 +180,33 @@ class Quote(BaseModel):
     lines: list[QuoteLine]
 
 
+class OptionToAsk(BaseModel):
+    """One option of a product as the shop asks for it (the API also gives its limits and
+    price, which its question already tells)."""
+
+    name: str
+    label: str
+    kind: str
+    """``choice``, ``text`` or ``boolean``."""
+    required: bool
+    prompt: str
+    values: list[str] = Field(default_factory=list)
+
+
+class Problem(BaseModel):
+    option: str
+    """The option it is with; ``*`` for the choices as a whole."""
+    code: str
+    message: str
+
+
+class NextOption(BaseModel):
+    """The rules the choices so far break, and the next option to ask (None: done)."""
+
+    problems: list[Problem]
+    option: OptionToAsk | None
+
+
 class CartLine(BaseModel):
     id: int
     product_id: int
@@ -324,6 +351,16 @@ class CommerceClient:
         if variant_id is not None:
             body["variant_id"] = variant_id
         return Quote.model_validate(await self._post(f"/products/{product_id}/quote", body))
+
+    async def next_option(self, product_id: int, options: dict[str, Any], *,
+                          asked: list[str], variant_id: int | None = None) -> NextOption:
+        """The next option to ask, given the choices so far and the options already
+        asked (answered or declined), and every rule those choices break."""
+        body: dict[str, Any] = {"options": options, "asked": asked}
+        if variant_id is not None:
+            body["variant_id"] = variant_id
+        return NextOption.model_validate(
+            await self._post(f"/products/{product_id}/next-option", body))
 
     async def cart(self, shopper: str, *, country: str | None = None) -> Cart:
         """``shopper`` is the owner's path, ``Shopper.path`` (``/shoppers/{channel}/{id}``);

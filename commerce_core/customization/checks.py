@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from commerce_core.customization.engine import applicable_options, price_delta
+from commerce_core.customization.engine import applicable_options, check_value, price_delta
 from commerce_core.customization.problems import InvalidRules, RuleProblem
 from commerce_core.customization.repository import RuleRepository
 from commerce_core.customization.rules import (
@@ -25,6 +25,7 @@ from commerce_core.customization.rules import (
     ChoiceOption,
     Option,
     RuleFile,
+    TextOption,
     parse_rule_file,
     token,
 )
@@ -94,11 +95,29 @@ def option_problems(options: Sequence[Option], *,
                     if unknown:
                         report(option, key, f"{unknown[0]!r} is not one of the values of "
                                             f"{condition.option!r}")
+                elif isinstance(other, TextOption):
+                    problem = _unwritable(other, condition.values)
+                    if problem:
+                        report(option, key, problem)
     cycle = _cycle(options, by_name)
     if cycle:
         report(by_name[cycle[0]], "only_when/not_when",
                "options depend on each other in a cycle: " + " -> ".join(cycle))
     return found
+
+
+def _unwritable(option: TextOption, values: Sequence[Any]) -> str | None:
+    """Why a condition on the text ``option`` could never hold with one of ``values``
+    (true or false, or a text the option refuses), if it could not."""
+    for value in values:
+        if isinstance(value, bool):
+            return (f"{option.name!r} is a text: write the words it must be, not "
+                    f"{str(value).lower()}")
+        _, refused = check_value(option, str(value))
+        if refused:
+            return (f"{str(value)!r} can never be written in {option.name!r}: "
+                    f"{refused[0].message}")
+    return None
 
 
 def _cycle(options: Sequence[Option], by_name: Mapping[str, Option]) -> list[str] | None:

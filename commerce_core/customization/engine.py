@@ -7,11 +7,11 @@ them); the caller merges category and product files and passes the merged list.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from commerce_core.customization.rules import (
     MAX_TEXT_CHARS,
@@ -80,11 +80,14 @@ def _holds(condition: Condition, *, attributes: Mapping[str, str], values: Mappi
 
 
 def _allowed(option: Option, *, attributes: Mapping[str, str], values: Mapping[str, Any],
-             kinds: Mapping[str, str], attributes_only: bool = False) -> bool:
-    """Whether the option's only_when/not_when hold (only those on attributes, if asked)."""
+             kinds: Mapping[str, str], on: Literal["attributes", "options"] | None = None
+             ) -> bool:
+    """Whether the option's only_when/not_when hold (only those on attributes or only
+    those on other options, if asked)."""
     def check(conditions: list[Condition]) -> list[bool]:
         return [_holds(c, attributes=attributes, values=values, kinds=kinds)
-                for c in conditions if not attributes_only or c.attribute is not None]
+                for c in conditions if on is None
+                or (c.attribute is not None) == (on == "attributes")]
     return all(check(option.only_when)) and not any(check(option.not_when))
 
 
@@ -95,10 +98,10 @@ def applicable_options(*, options: Sequence[Option],
     Conditions on other options are not evaluated: they depend on the shopper's choices.
     """
     return [o for o in options
-            if _allowed(o, attributes=attributes, values={}, kinds={}, attributes_only=True)]
+            if _allowed(o, attributes=attributes, values={}, kinds={}, on="attributes")]
 
 
-def _check_value(option: Option, raw: Any) -> tuple[Any, list[Violation]]:
+def check_value(option: Option, raw: Any) -> tuple[Any, list[Violation]]:
     """Normalise one chosen value; ``None`` means "not chosen"."""
     name, label = option.name, option.title
 
@@ -165,21 +168,14 @@ def add_workshop_days(start: date, days: int) -> date:
     return current
 
 
-def evaluate(*, options: Sequence[Option], attributes: Mapping[str, str],
-             chosen: Mapping[Any, Any], base_price: Decimal, currency: str, today: date,
-             base_days: int = 1) -> Quote:
-    """Check every chosen option and price one unit of the product with them.
-
-    A boolean set to false, ``None``, or an empty optional text counts as not chosen. The
-    options are already checked (see ``rules.py``); whether the price is one the shop can
-    charge is the caller's to check.
-
-    Raises:
-        InvalidCustomization: with every violated rule, not just the first.
-    """
+def _checked(*, options: Sequence[Option], attributes: Mapping[str, str],
+             chosen: Mapping[Any, Any], required: Callable[[Option], bool]
+             ) -> tuple[dict[str, Any], list[Violation]]:
+    """(the valid chosen values, every violated rule); ``required`` says which of the
+    required options count as missing when they are not chosen."""
     if len(chosen) > MAX_CHOSEN_OPTIONS:
-        raise InvalidCustomization([Violation(
-            "*", "too_long", f"Please choose at most {MAX_CHOSEN_OPTIONS} options.")])
+        return {}, [Violation("*", "too_long",
+                              f"Please choose at most {MAX_CHOSEN_OPTIONS} options.")]
     by_name = {o.name: o for o in options}
     kinds = {o.name: o.kind for o in options}
     violations: list[Violation] = []
@@ -192,7 +188,7 @@ def evaluate(*, options: Sequence[Option], attributes: Mapping[str, str],
             violations.append(Violation(
                 "*", "unknown_option", f"We do not offer an option called {shown!r} here."))
             continue
-        value, problems = _check_value(option, raw)
+        value, problems = check_value(option, raw)
         violations.extend(problems)
         if problems:
             invalid.add(name)
@@ -211,12 +207,15 @@ def evaluate(*, options: Sequence[Option], attributes: Mapping[str, str],
 
     kept = {n: v for n, v in values.items() if n not in refused}
     for option in options:
-        if (option.required and option.name not in values and option.name not in invalid
+        if (option.required and required(option) and option.name not in values
+                and option.name not in invalid
                 and _allowed(option, attributes=attributes, values=kept, kinds=kinds)):
             violations.append(Violation(option.name, "required", f"{option.title} is required."))
-    if violations:
-        raise InvalidCustomization(violations)
+    return kept, violations
 
+
+def _priced(*, options: Sequence[Option], values: Mapping[str, Any], base_price: Decimal,
+            currency: str, today: date, base_days: int) -> Quote:
     lines = tuple(
         QuoteLine(option=o.name, label=o.title, value=values[o.name],
                   price_delta=price_delta(o, values[o.name], base_price), extra_days=o.extra_days)
@@ -228,3 +227,65 @@ def evaluate(*, options: Sequence[Option], attributes: Mapping[str, str],
                                                    Decimal(0))),
         currency=currency, making_days=making_days,
         ready_by=add_workshop_days(today, making_days), lines=lines)
+
+
+def evaluate(*, options: Sequence[Option], attributes: Mapping[str, str],
+             chosen: Mapping[Any, Any], base_price: Decimal, currency: str, today: date,
+             base_days: int = 1) -> Quote:
+    """Check every chosen option and price one unit of the product with them.
+
+    A boolean set to false, ``None``, or an empty optional text counts as not chosen. The
+    options are already checked (see ``rules.py``); whether the price is one the shop can
+    charge is the caller's to check.
+
+    Raises:
+        InvalidCustomization: with every violated rule, not just the first.
+    """
+    values, violations = _checked(options=options, attributes=attributes, chosen=chosen,
+                                  required=lambda _: True)
+    if violations:
+        raise InvalidCustomization(violations)
+    return _priced(options=options, values=values, base_price=base_price, currency=currency,
+                   today=today, base_days=base_days)
+
+
+def in_asking_order(options: Sequence[Option]) -> list[Option]:
+    """The order options are asked in: what must be chosen first, then the file's order."""
+    return sorted(options, key=lambda o: not o.required)
+
+
+@dataclass(frozen=True)
+class Step:
+    """Where a shopper choosing options one at a time stands."""
+
+    problems: tuple[Violation, ...]
+    """What is wrong with the choices so far (a required option is missing only once it
+    was asked)."""
+    option: Option | None
+    """The next option to ask, or None when every one that applies was asked."""
+    quote: Quote | None
+    """The price of the choices so far, when they have no problem."""
+
+
+def check_step(*, offered: Sequence[Option], options: Sequence[Option],
+              attributes: Mapping[str, str], chosen: Mapping[Any, Any],
+              asked: Collection[str], base_price: Decimal, currency: str, today: date,
+              base_days: int = 1) -> Step:
+    """Check the choices made so far and find the next option to ask.
+
+    ``offered`` are the options the product offers (``applicable_options``, which applied
+    the conditions on attributes); the next is the first of them in asking order that was
+    not asked yet and whose conditions on the earlier choices hold (an unticked box counts
+    as "false"). ``options`` are all the product's options, which the choices are checked
+    against as a quote checks them, with ``attributes``.
+    """
+    values, violations = _checked(options=options, attributes=attributes, chosen=chosen,
+                                  required=lambda o: o.name in asked)
+    kinds = {o.name: o.kind for o in options}
+    following = next((o for o in in_asking_order(offered) if o.name not in asked
+                      and _allowed(o, attributes={}, values=values, kinds=kinds, on="options")),
+                     None)
+    quote = None if violations else _priced(
+        options=options, values=values, base_price=base_price, currency=currency,
+        today=today, base_days=base_days)
+    return Step(problems=tuple(violations), option=following, quote=quote)

@@ -4,6 +4,7 @@ them, and storing a merchant's rules once they are checked."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -13,7 +14,13 @@ from sqlalchemy.orm import Session
 
 from commerce_core.catalog.repository import CatalogRepository
 from commerce_core.customization.checks import Scope, describe, merge, scope_problems
-from commerce_core.customization.engine import Quote, evaluate
+from commerce_core.customization.engine import (
+    Quote,
+    Step,
+    applicable_options,
+    check_step,
+    evaluate,
+)
 from commerce_core.customization.problems import InvalidRules
 from commerce_core.customization.repository import RuleRepository
 from commerce_core.customization.rules import Option, RuleFile, parse_rule_file
@@ -82,6 +89,34 @@ def quote_variant(*, session: Session, product: Product, variant: Variant,
                       currency=quote.currency,
                       advice="Please choose other options, or ask the shop.")
     return quote
+
+
+def next_step(*, session: Session, product: Product, variant: Variant, variant_chosen: bool,
+              chosen: dict[str, Any], asked: Collection[str], today: date) -> Step:
+    """Check the choices a shopper made so far and find the next option to ask.
+
+    The options offered are those of the product's attributes, and of ``variant``'s when
+    the shopper chose it (without, as the product page lists them); the choices are
+    checked as a quote of ``variant`` checks them, except that a required option is
+    missing only once it was asked.
+
+    Raises:
+        CustomizationUnavailable: the product's stored rules no longer parse.
+        AmountNotPositive, AmountTooLarge: the choices so far price it out of range.
+    """
+    rules = product_rules(session=session, product=product)
+    offered = applicable_options(options=rules.options, attributes={
+        **product.attributes, **(variant.attributes if variant_chosen else {})})
+    step = check_step(
+        offered=offered, options=rules.options,
+        attributes={**product.attributes, **variant.attributes}, chosen=chosen, asked=asked,
+        base_price=Decimal(variant.price), currency=variant.currency, today=today,
+        base_days=rules.base_days)
+    if step.quote is not None:
+        ensure_chargeable(step.quote.unit_price, what=f"{product.name} with these options",
+                          currency=step.quote.currency,
+                          advice="Please choose other options, or ask the shop.")
+    return step
 
 
 def check_rules(*, session: Session, pending: dict[Scope, RuleFile | None]) -> None:

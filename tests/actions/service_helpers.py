@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.clients.aftersale import AfterSaleClient
@@ -27,7 +26,6 @@ from commerce_core.payment.routes import get_provider
 from commerce_core.payment.sandbox import SandboxProvider
 from knowledge.config import KnowledgeSettings
 from tests.actions.signing import signed_metadata
-from tests.conftest import _clean
 
 SERVICE = {"Authorization": "Bearer change-me"}
 SHOPPER = "shopper-1"
@@ -77,14 +75,6 @@ class Shop:
     def knowledge(self) -> KnowledgeClient:
         return KnowledgeClient(ActionSettings(api_url="http://shop/api"),
                                transport=httpx.ASGITransport(app=self.app))
-
-
-def sqlite_only(sqlite_engine: Engine) -> Iterator[Engine]:
-    """For a module's ``engine`` fixture: the actions talk HTTP, and the database backends
-    are covered by the API's own tests."""
-    _clean(sqlite_engine)
-    yield sqlite_engine
-    _clean(sqlite_engine)
 
 
 def start_shop(factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Shop]:

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.clients import CommerceClient
@@ -33,7 +33,6 @@ from commerce_core.payment.routes import get_provider
 from commerce_core.payment.sandbox import SandboxProvider
 from knowledge.config import KnowledgeSettings
 from tests.actions.signing import signed_metadata
-from tests.conftest import _clean
 
 SERVICE = {"Authorization": "Bearer change-me"}
 SHOPPER = "shopper-1"
@@ -89,14 +88,6 @@ class Shop:
                                   json={"sku": sku, "quantity": quantity, "options": options})
         assert response.status_code == 201, response.text
         return response.json()
-
-
-def sqlite_only(sqlite_engine: Engine) -> Iterator[Engine]:
-    """For a module's ``engine`` fixture: the actions talk HTTP, and both database backends
-    are covered by the API's own tests."""
-    _clean(sqlite_engine)
-    yield sqlite_engine
-    _clean(sqlite_engine)
 
 
 @cache

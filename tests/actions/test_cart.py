@@ -1,12 +1,9 @@
 """Cart actions against the real commerce API app (in process, demo shop on SQLite)."""
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 from rasa_sdk.events import SlotSet
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.cart import (
     ActionAddToCart,
@@ -18,23 +15,11 @@ from actions.common import UNAVAILABLE
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
-    open_shop,
     run,
     slots_of,
-    sqlite_only,
     tracker,
     unreachable_client,
 )
-
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
-    yield from open_shop(demo_catalog)
 
 
 def test_add_with_quantity_and_the_customisation_just_quoted(shop: Shop) -> None:

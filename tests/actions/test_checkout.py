@@ -1,12 +1,9 @@
 """Checkout against the real commerce API app: details, confirmation, the order and the
 payment link, paid on the sandbox's hosted page."""
 
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.checkout import (
     ActionChangeCheckoutDetails,
@@ -23,24 +20,12 @@ from tests.actions.shopping_helpers import (
     SHOPPER,
     Shop,
     entity,
-    open_shop,
     run,
     slots_of,
-    sqlite_only,
     tracker,
     unreachable_client,
     validate,
 )
-
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
-    yield from open_shop(demo_catalog)
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 rue des Arts", "line2": "",
            "city": "Lyon", "postal_code": "69001", "country": "FR"}

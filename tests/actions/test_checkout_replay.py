@@ -1,38 +1,22 @@
 """"Yes, place the order" replayed (the action server died after the order was placed and
 the gateway sends the shopper's turn again): the same answer, one order."""
 
-from collections.abc import Iterator
 
-import pytest
 from rasa_sdk import Tracker
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.checkout import ActionPlaceOrder, checkout_key
 from tests.actions.shopping_helpers import (
     SERVICE,
     SHOPPER,
     Shop,
-    open_shop,
     run,
     slots_of,
-    sqlite_only,
     tracker,
 )
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 rue des Arts", "line2": "",
            "city": "Lyon", "postal_code": "69001", "country": "FR"}
 DETAILS = {"email": "ada@example.com", "full_name": "Ada Lovelace", "shipping_address": ADDRESS}
-
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
-    yield from open_shop(demo_catalog)
 
 
 def affirm(turn_id: str | None) -> Tracker:

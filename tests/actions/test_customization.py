@@ -2,13 +2,9 @@
 checks every answer with its rule engine (real API in process, demo shop on SQLite)."""
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.common import UNAVAILABLE
 from actions.customization import (
@@ -21,24 +17,12 @@ from actions.customization import (
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
-    open_shop,
     run,
     slots_of,
-    sqlite_only,
     tracker,
     unreachable_client,
     validate,
 )
-
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
-    yield from open_shop(demo_catalog)
 
 
 def start(shop: Shop, sku: str) -> dict[str, Any]:
@@ -57,15 +41,25 @@ def answer(shop: Shop, state: dict[str, Any], text: str, intent: str = "inform",
     return validate(ValidateCustomizationForm(shop.client()), t, "option_answer", text)
 
 
+def asked_in_turn(shop: Shop, state: dict[str, Any]) -> list[str]:
+    """The options asked, in turn, when the shopper declines each one."""
+    asked = []
+    while (spec := current_option(state)) is not None:
+        asked.append(spec["name"])
+        messages, slots = answer(shop, state, "no thanks", intent="deny")
+        assert messages == [], messages
+        state = slots["customization"]
+    return asked
+
+
 def test_a_mug_offers_its_ceramic_options_and_asks_the_first(shop: Shop) -> None:
     # when
     slots = start(shop, "CER-MUG-001")
     # then
     state = slots["customization"]
     assert slots["can_customize"] is True and slots["product_id"] == state["product_id"]
-    assert [o["name"] for o in state["options"]] == ["glaze", "inscription", "gold_rim",
-                                                     "gift_box"]
     assert state["choices"] == {} and state["answered"] == []
+    assert asked_in_turn(shop, state) == ["glaze", "inscription", "gold_rim", "gift_box"]
     assert slots["messages"][0]["text"].startswith("Let's personalise Hand-Thrown Ceramic Mug")
     asked, _ = run(ActionAskOptionAnswer(), tracker("x", "inform",
                                                     slots={"customization": state}))
@@ -175,7 +169,7 @@ def test_a_ring_in_sizes_asks_the_size_from_its_variants_and_needs_no_resize(sho
                                                                            ) -> None:
     # given a ring made in sizes J, L, N (in stock) and P (sold out)
     state = start(shop, "JWL-RNG-001")["customization"]
-    assert [o["name"] for o in state["options"]][:2] == ["size", "engraving"]
+    assert current_option(state)["name"] == "size"
     asked, _ = run(ActionAskOptionAnswer(), tracker("x", "inform",
                                                     slots={"customization": state}))
     assert (asked[0]["response"], asked[0]["sizes"]) == ("utter_ask_size", "J, L, N")
@@ -191,3 +185,21 @@ def test_a_ring_in_sizes_asks_the_size_from_its_variants_and_needs_no_resize(sho
     assert messages == [] and chosen["variant_id"] == shop.variant_id("JWL-RNG-003")
     assert chosen["size"] == "N" and chosen["answered"] == ["size", "ring_resize"]
     assert current_option(chosen)["name"] == "engraving"
+
+
+def test_a_ticked_box_opens_the_options_that_depend_on_it(shop: Shop) -> None:
+    # given a print whose frame colour and mount are only offered with a frame
+    state = start(shop, "PRT-ART-004")["customization"]
+    assert current_option(state)["name"] == "frame"
+    # when the frame is declined, its colour and mount are not asked
+    _, declined = answer(shop, state, "no", intent="deny")
+    assert current_option(declined["customization"])["name"] == "paper"
+    # when it is ticked, they are, with the question as the shop words it
+    _, ticked = answer(shop, state, "/affirm", intent="affirm")
+    state = ticked["customization"]
+    assert state["choices"] == {"frame": True}
+    asked, _ = run(ActionAskOptionAnswer(), tracker("x", "inform",
+                                                    slots={"customization": state}))
+    assert asked[0]["text"] == "Frame colour: which would you like?"
+    assert [b["payload"] for b in asked[0]["buttons"]] == ["natural oak", "black", "white",
+                                                           "/deny"]

@@ -1,13 +1,10 @@
 """Discovery actions against the real commerce API app (in process, demo shop on SQLite)."""
 
 import asyncio
-from collections.abc import Iterator
 from decimal import Decimal
 from statistics import median_low
 
 import pytest
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.clients import SearchQuery
 from actions.common import SKIP, UNAVAILABLE
@@ -17,24 +14,11 @@ from actions.preferences import ActionResetPreferences
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
-    open_shop,
     run,
     slots_of,
-    sqlite_only,
     tracker,
     unreachable_client,
 )
-
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
-    yield from open_shop(demo_catalog)
-
 
 BOARD = {
     "name": "Ridgeway Grazing Board", "category": "woodwork",

@@ -3,29 +3,12 @@ person)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
-from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
 
 from actions.fallback import CLARIFY, OFFER, ActionFallback
-from tests.actions.service_helpers import Shop, entity, run, start_shop, tracker, user
-from tests.conftest import demo_faq_answer
+from tests.actions.service_helpers import Shop, entity, run, tracker, user
 
 PERSON = {"title": "Talk to a person", "payload": "/request_human"}
-
-
-@pytest.fixture(scope="module")
-def shipping_answer() -> str:
-    return demo_faq_answer("shipping.md", "How long does delivery take?")
-
-
-@pytest.fixture(scope="module")
-def shop(sqlite_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    yield from start_shop(sessionmaker(sqlite_engine, expire_on_commit=False),
-                          tmp_path_factory.mktemp("fallback-shop"))
 
 
 RANKING = [{"name": "nlu_fallback", "confidence": 0.3},
@@ -36,12 +19,12 @@ RANKING = [{"name": "nlu_fallback", "confidence": 0.3},
            {"name": "faq", "confidence": 0.05}]
 
 
-def test_first_failure_asks_one_question_with_the_likely_intents(shop: Shop) -> None:
+def test_first_failure_asks_one_question_with_the_likely_intents(faq_shop: Shop) -> None:
     # given: a message that is not a question, with a colour in it
     t = tracker(user("blue thing for the mantle", "nlu_fallback",
                      [entity("colour", "blue")], ranking=RANKING))
     # when
-    messages, events = run(ActionFallback(shop.knowledge(), shop.aftersale()), t)
+    messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
     # then
     assert [(m["text"], m["buttons"]) for m in messages] == [(CLARIFY, [
         {"title": "Find a product", "payload": '/search_product{"colour": "blue"}'},
@@ -50,48 +33,48 @@ def test_first_failure_asks_one_question_with_the_likely_intents(shop: Shop) -> 
     assert events == [SlotSet("fallback_count", 1.0), SlotSet("handoff_offer", None)]
 
 
-def test_second_failure_in_a_row_offers_a_person(shop: Shop) -> None:
+def test_second_failure_in_a_row_offers_a_person(faq_shop: Shop) -> None:
     t = tracker(user("blorp", "nlu_fallback", ranking=RANKING), slots={"fallback_count": 1.0})
-    messages, events = run(ActionFallback(shop.knowledge(), shop.aftersale()), t)
+    messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
     assert [(m["text"], m["buttons"]) for m in messages] == [
         (OFFER, [PERSON, {"title": "Keep trying", "payload": "/deny"}])]
     assert events == [SlotSet("fallback_count", 2.0),
                       SlotSet("handoff_offer", "repeated_failure")]
 
 
-def test_without_a_ranking_the_main_things_are_offered(shop: Shop) -> None:
-    messages, _ = run(ActionFallback(shop.knowledge(), shop.aftersale()),
+def test_without_a_ranking_the_main_things_are_offered(faq_shop: Shop) -> None:
+    messages, _ = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()),
                       tracker(user("blorp", "nlu_fallback")))
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/search_product",
                                                               "/order_status"]
 
 
-def test_a_low_confidence_question_goes_to_the_faq_first(shop: Shop,
+def test_a_low_confidence_question_goes_to_the_faq_first(faq_shop: Shop,
                                                          shipping_answer: str) -> None:
     t = tracker(user("how long does delivery take?", "nlu_fallback", ranking=RANKING),
                 slots={"fallback_count": 1.0})
-    messages, events = run(ActionFallback(shop.knowledge(), shop.aftersale()), t)
+    messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
     assert [m["text"] for m in messages] == [shipping_answer.strip()]
     assert events == [SlotSet("faq_candidates", None), SlotSet("handoff_offer", None),
                       SlotSet("fallback_count", 0.0)]
 
 
-def test_a_question_the_faq_cannot_answer_is_clarified(shop: Shop) -> None:
+def test_a_question_the_faq_cannot_answer_is_clarified(faq_shop: Shop) -> None:
     t = tracker(user("what is the meaning of the blorp?", "nlu_fallback", ranking=RANKING))
-    messages, events = run(ActionFallback(shop.knowledge(), shop.aftersale()), t)
+    messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
     assert messages[0]["text"] == CLARIFY
     assert events == [SlotSet("fallback_count", 1.0), SlotSet("handoff_offer", None)]
 
 
-def test_an_angry_message_goes_to_a_person(shop: Shop) -> None:
+def test_an_angry_message_goes_to_a_person(faq_shop: Shop) -> None:
     t = tracker(user("this is USELESS, where is my stuff", "nlu_fallback", ranking=RANKING))
-    messages, events = run(ActionFallback(shop.knowledge(), shop.aftersale()), t)
+    messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
     assert messages[0]["custom"]["handoff"]["reason"] == "frustrated"
     assert events == [SlotSet("handoff_offer", None), SlotSet("fallback_count", 0.0)]
 
 
-def test_an_email_while_a_lookup_waits_goes_to_the_lookup(shop: Shop) -> None:
+def test_an_email_while_a_lookup_waits_goes_to_the_lookup(faq_shop: Shop) -> None:
     t = tracker(user("ada@example.com", "nlu_fallback"), slots={"lookup_number": "AT-ABC123"})
-    messages, events = run(ActionFallback(shop.knowledge(), shop.aftersale()), t)
+    messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
     assert messages == []
     assert events == [FollowupAction("action_order_lookup")]

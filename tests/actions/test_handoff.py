@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.clients.aftersale import AfterSaleClient
 from actions.handoff import BACK_TEXT, HANDOFF_TEXT, ActionHandback, ActionHandoff, is_frustrated
@@ -20,21 +15,11 @@ from tests.actions.service_helpers import (
     bot_turn,
     down_settings,
     run,
-    sqlite_only,
-    start_shop,
     tracker,
     user,
 )
 
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session], tmp_path: Path) -> Iterator[Shop]:
-    yield from start_shop(demo_catalog, tmp_path)
+pytestmark = pytest.mark.service_shop
 
 
 def handoff_of(messages: list[dict]) -> dict:

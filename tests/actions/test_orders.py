@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.clients.aftersale import AfterSaleClient, Order
 from actions.order_changes import (
@@ -39,21 +35,11 @@ from tests.actions.service_helpers import (
     down_settings,
     entity,
     run,
-    sqlite_only,
-    start_shop,
     tracker,
     user,
 )
 
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session], tmp_path: Path) -> Iterator[Shop]:
-    yield from start_shop(demo_catalog, tmp_path)
+pytestmark = pytest.mark.service_shop
 
 
 YES_NO = [{"title": "Yes, please", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]

@@ -4,37 +4,22 @@ What a request or an answer names is read by the real shop app (demo catalog) in
 the live catalog decides, the NLU's entities add who the gift is for."""
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.common import SKIP
 from actions.preferences import ActionResetPreferences, ValidatePreferencesForm, budget_slot
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
-    open_shop,
     run,
     slots_of,
-    sqlite_only,
     tracker,
     unreachable_client,
     validate,
 )
-
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
-    yield from open_shop(demo_catalog)
 
 
 def reset(shop: Shop, text: str, entities: list | None = None, **slots: object) -> dict:

@@ -9,15 +9,11 @@ shop app in process, real actions.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from rasa_sdk import Tracker
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from actions.cart import ActionViewCart
 from actions.clients import CommerceClient
@@ -32,8 +28,6 @@ from tests.actions.service_helpers import (
     bot_turn,
     entity,
     run,
-    sqlite_only,
-    start_shop,
     user,
 )
 from tests.actions.signing import signed_metadata
@@ -58,14 +52,7 @@ NO_VALID_ASSERTION = {
 }
 
 
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session], tmp_path: Path) -> Iterator[Shop]:
-    yield from start_shop(demo_catalog, tmp_path)
+pytestmark = pytest.mark.service_shop
 
 
 def said(*events: dict[str, Any], metadata: dict[str, Any], sender: str = SHOPPER,

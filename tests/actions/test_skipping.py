@@ -7,14 +7,27 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SKIP
+from actions.common import SKIP, UNAVAILABLE
+from actions.customization import (
+    ActionStartCustomization,
+    ValidateCustomizationForm,
+    current_option,
+)
 from actions.skipping import ActionSkipQuestion, asks_to_skip
-from tests.actions.shopping_helpers import tracker
+from tests.actions.shopping_helpers import (
+    Shop,
+    entity,
+    run,
+    slots_of,
+    tracker,
+    unreachable_client,
+)
 
 
-def skip(text: str, slots: dict[str, Any], loop: str) -> list[Any]:
+def skip(shop: Shop | None, text: str, slots: dict[str, Any], loop: str) -> list[Any]:
     t = tracker(text, "stop", slots=slots, active_loop=loop)
-    return asyncio.run(ActionSkipQuestion().run(CollectingDispatcher(), t, {}))
+    action = ActionSkipQuestion(shop.client() if shop else None)
+    return asyncio.run(action.run(CollectingDispatcher(), t, {}))
 
 
 @pytest.mark.parametrize("text", ["skip", "Skip", "skip this one", "pass", "next question",
@@ -29,19 +42,43 @@ def test_other_stop_words_do_not(text: str) -> None:
 
 
 def test_skip_answers_the_preference_asked_and_the_form_goes_on() -> None:
-    events = skip("skip", {"requested_slot": "recipient"}, "preferences_form")
+    events = skip(None, "skip", {"requested_slot": "recipient"}, "preferences_form")
     assert events == [SlotSet("recipient", SKIP), SlotSet("question_skipped", True)]
-    assert skip("stop", {"requested_slot": "recipient"}, "preferences_form") == [
+    assert skip(None, "stop", {"requested_slot": "recipient"}, "preferences_form") == [
         SlotSet("question_skipped", False)]
 
 
-def test_skip_passes_an_optional_personalisation_but_not_a_required_one() -> None:
-    options = [{"name": "size", "kind": "size", "required": True, "values": ["n"]},
-               {"name": "engraving", "kind": "text", "required": False}]
-    state = {"product_id": "1", "options": options, "choices": {}, "answered": ["size"]}
-    events = skip("skip", {"customization": state}, "customization_form")
-    assert events == [SlotSet("customization", {**state, "answered": ["size", "engraving"]}),
-                      SlotSet("question_skipped", True)]
-    required = {**state, "answered": []}
-    assert skip("skip", {"customization": required}, "customization_form") == [
+def test_skip_passes_an_optional_personalisation_but_not_a_required_one(shop: Shop) -> None:
+    # given a ring whose size (required) was given: the engraving (optional) is asked
+    ring = shop.sku_id("JWL-RNG-001")
+    _, events = run(ActionStartCustomization(shop.client()), tracker(
+        "/customize_product", "customize_product", [entity("product_id", str(ring))]))
+    at_size = slots_of(events)["customization"]
+    slots = asyncio.run(ValidateCustomizationForm(shop.client()).validate_option_answer(
+        "n", CollectingDispatcher(), tracker(
+            "size n", "inform", slots={"customization": at_size},
+            active_loop="customization_form"), {}))
+    state = slots["customization"]
+    assert current_option(state)["name"] == "engraving"
+    # when the shopper skips it
+    events = skip(shop, "skip", {"customization": state}, "customization_form")
+    # then it is answered unchosen and the commerce core names the next question
+    assert events[-1] == SlotSet("question_skipped", True)
+    skipped = slots_of(events)["customization"]
+    assert skipped["answered"] == [*state["answered"], "engraving"]
+    assert skipped["choices"] == {} and current_option(skipped)["name"] == "gift_box"
+    # and the size cannot be skipped
+    assert skip(shop, "skip", {"customization": at_size}, "customization_form") == [
         SlotSet("question_skipped", False)]
+
+
+def test_skip_while_the_shop_is_unreachable_says_so_and_skips_nothing(shop: Shop) -> None:
+    state = {"product_id": str(shop.sku_id("CER-MUG-001")), "choices": {}, "answered": [],
+             "next": {"name": "glaze", "kind": "choice", "required": False,
+                      "prompt": "Glaze colour: which would you like?", "values": ["black"]}}
+    t = tracker("skip", "stop", slots={"customization": state},
+                active_loop="customization_form")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionSkipQuestion(unreachable_client()).run(dispatcher, t, {}))
+    assert [m["text"] for m in dispatcher.messages] == [UNAVAILABLE]
+    assert events == [SlotSet("question_skipped", False)]

@@ -53,10 +53,13 @@ def stored(session: Session) -> int:
     ("    pattern: '^(a)\\1$'", "pattern"),
     ("    only_when: glaze", "only_when"),
     ("    only_when: [{option: glitter, in: [gold]}]", "glitter"),
+    ("    only_when: [{option: gift_box, in: [maybe]}]", "true or false"),
+    ("    only_when: [{option: gift_box, in: [1]}]", "true or false"),
     ("    price_delta: .inf", "price_delta"),
     ("    colour: red", "colour"),
 ], ids=["max_length_text", "negative_days", "backreference", "only_when_string",
-        "missing_option", "infinite_delta", "unknown_key"])
+        "missing_option", "box_condition_value", "box_condition_type", "infinite_delta",
+        "unknown_key"])
 def test_a_malformed_rule_file_is_refused_naming_the_file_and_the_option(
         session: Session, tmp_path: Path, line: str, problem: str) -> None:
     # given a good file and one with a malformed option
@@ -70,6 +73,36 @@ def test_a_malformed_rule_file_is_refused_naming_the_file_and_the_option(
     assert message.startswith("b-bowl.yml: ")
     assert "option 'engraving'" in message and problem in message
     # and not even the good file was stored
+    assert stored(session) == 0
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("true", "'engraving' is a text: write the words it must be, not true"),
+    ("Happy birthday", "'Happy birthday' can never be written in 'engraving': Engraving can "
+                       "be at most 4 characters long."),
+    ("'Ada!'", "'Ada!' can never be written in 'engraving': Engraving can only use letters."),
+], ids=["true_or_false", "too_long", "refused_characters"])
+def test_a_condition_on_a_text_that_could_never_hold_is_refused(
+        session: Session, tmp_path: Path, value: str, problem: str) -> None:
+    # given a ribbon offered only with an engraving the engraving itself would refuse
+    directory = write(tmp_path, **{"bowl.yml": f"""\
+scope: {{sku: pot-bowl-1}}
+options:
+  - name: engraving
+    label: Engraving
+    kind: text
+    max_length: 4
+    pattern: '^[A-Za-z]*$'
+    charset: letters
+  - name: ribbon
+    kind: boolean
+    only_when: [{{option: engraving, in: [{value}]}}]
+"""})
+    # when
+    with pytest.raises(RuleFileError) as caught:
+        load_rule_files(session=session, directory=directory)
+    # then the error names the file, the option with the condition and why
+    assert str(caught.value) == f"bowl.yml: option 'ribbon': only_when: {problem}"
     assert stored(session) == 0
 
 
