@@ -55,7 +55,9 @@ async def advance(client: CommerceClient, state: dict[str, Any], *,
         CommerceError: the commerce core refused (or could not be reached).
     """
     spec = current_option(state)
-    step = await client.next_option(int(state["product_id"]), choices, asked=answered)
+    variant = state.get("variant_id")
+    step = await client.next_option(int(state["product_id"]), choices, asked=answered,
+                                    variant_id=int(variant) if variant else None)
     answering = {spec["name"], "*"} if spec else {"*"}
     refused = [p.message for p in step.problems if p.option in answering]
     following = None if step.option is None else step.option.model_dump(mode="json")
@@ -285,7 +287,9 @@ class ActionQuoteCustomization(CommerceAction):
         state = tracker.get_slot("customization")
         if not state or not state.get("product_id"):
             return []
-        quote = await self.client.quote(int(state["product_id"]), state.get("choices", {}))
+        variant = state.get("variant_id")
+        quote = await self.client.quote(int(state["product_id"]), state.get("choices", {}),
+                                        variant_id=int(variant) if variant else None)
         name = f"{state['name']} (size {state['size']})" if state.get("size") else state["name"]
         dispatcher.utter_message(
             text=f"{describe_quote(quote, name)} Shall I add it to your cart?",

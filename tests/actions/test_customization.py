@@ -203,3 +203,23 @@ def test_a_ticked_box_opens_the_options_that_depend_on_it(shop: Shop) -> None:
     assert asked[0]["text"] == "Frame colour: which would you like?"
     assert [b["payload"] for b in asked[0]["buttons"]] == ["natural oak", "black", "white",
                                                            "/deny"]
+
+
+def test_the_chosen_size_decides_which_options_follow_and_the_price(shop: Shop) -> None:
+    # given the heron print, made in A4, A3 and 50x70 cm (no window mount at that size)
+    state = start(shop, "PRT-ART-001")["customization"]
+    assert current_option(state)["name"] == "size"
+    # when the shopper picks 50x70 cm, then a black frame
+    _, sized = answer(shop, state, "50x70 cm", entities=[entity("size", "50x70 cm")])
+    state = sized["customization"]
+    assert state["variant_id"] == shop.variant_id("PRT-ART-003")
+    _, framed = answer(shop, state, "/affirm", intent="affirm")
+    _, coloured = answer(shop, framed["customization"], "black")
+    # then the mount is not offered, and the quote is that size's price plus the frame
+    state = coloured["customization"]
+    assert current_option(state)["name"] == "paper"
+    messages, _ = run(ActionQuoteCustomization(shop.client()),
+                      tracker("x", "inform", slots={"customization": state}))
+    assert messages[0]["text"].startswith(
+        "Blue Heron Giclée Print (size 50x70 cm) with framed, ready to hang: yes "
+        "(+30.00 EUR); frame colour: black: 105.00 EUR each, ready by ")
