@@ -29,6 +29,8 @@ from actions.shopper import Shopper, shopper_of
 log = logging.getLogger(__name__)
 
 MAX_CARDS = 3
+POPULAR_POOL = 50
+"""The best sellers looked through for those of a kind ("what's popular in mugs")."""
 MAX_LOOKED_AT = 6
 """Products of the conversation looked at for "the mug" (the one discussed, those shown)."""
 _POPULAR = re.compile(
@@ -97,17 +99,18 @@ class ActionRecommend(CommerceAction):
         text = tracker.latest_message.get("text") or ""
         anchor = await self._anchor(tracker, text, cart)
         popular = anchor is None and bool(_POPULAR.search(text))
-        if popular:  # what the shop sells most, whoever asks: the cart only left out
-            found = await self.client.recommendations(exclude=cart, limit=MAX_CARDS)
+        if popular:
+            items = await self._popular(latest_entities(tracker).get("product_type"), cart)
         else:
             viewed = anchor.id if anchor else _discussed(tracker)
-            found = await self.client.recommendations(
-                shopper=shopper_key(shopper), cart=cart, product=viewed, limit=MAX_CARDS)
-        if not found.results:
+            items = (await self.client.recommendations(
+                shopper=shopper_key(shopper), cart=cart, product=viewed,
+                limit=MAX_CARDS)).results
+        if not items:
             dispatcher.utter_message(response="utter_no_recommendations")
             return []
         recipient = latest_entities(tracker).get("recipient")
-        payload = cards(found.results)
+        payload = cards(items)
         if anchor is not None and recipient:
             dispatcher.utter_message(response="utter_recommend_gift", recipient=recipient,
                                      name=anchor.name, json_message=payload)
@@ -117,7 +120,16 @@ class ActionRecommend(CommerceAction):
         else:
             dispatcher.utter_message(response="utter_recommend_popular" if popular
                                      else "utter_recommend_for_you", json_message=payload)
-        return shown(found.results)
+        return shown(items)
+
+    async def _popular(self, kind: str | None, cart: list[int]) -> list[Recommended]:
+        """What the shop sells most, whoever asks (the cart left out); of ``kind`` when
+        the shopper names one ("popular mugs") and the best sellers hold some."""
+        found = await self.client.recommendations(
+            exclude=cart, limit=POPULAR_POOL if kind else MAX_CARDS)
+        words = {kind.lower(), plural(kind.lower())} if kind else set()
+        of_kind = [r for r in found.results if any(w in r.name.lower() for w in words)]
+        return (of_kind or found.results)[:MAX_CARDS]
 
     async def _anchor(self, tracker: Tracker, text: str, cart: list[int]) -> Anchor | None:
         """The piece to go with: a button's or "the second one", a product the message
@@ -133,14 +145,14 @@ class ActionRecommend(CommerceAction):
         reading = await self.client.interpret(text)
         if reading.product is not None:
             return Anchor(reading.product.id, reading.product.name)
+        if not _GOES_WITH.search(text):  # "popular mugs" asks for no piece to go with
+            return None
         kinds = reading.attributes.get("type") or (
             [entities["product_type"]] if entities.get("product_type") else [])
         if kinds:
             return await self._of_kind(tracker, kinds[0], cart)
-        if _GOES_WITH.search(text):
-            discussed = mentioned_product(tracker)
-            return await self._named(int(discussed)) if discussed else None
-        return None
+        discussed = mentioned_product(tracker)
+        return await self._named(int(discussed)) if discussed else None
 
     async def _named(self, product_id: int) -> Anchor:
         product = await self.client.product(product_id)

@@ -107,6 +107,20 @@ def test_what_goes_with_it_is_anchored_on_the_product_discussed(shop: Shop) -> N
     check_cards(shop, cards_of(message), not_in={jug})
 
 
+def test_popular_pieces_of_a_kind_are_not_what_goes_with_one(shop: Shop) -> None:
+    # given a mug shown
+    mug = shop.sku_id("CER-MUG-004")
+    # when the shopper asks for popular mugs
+    messages, _ = run(ActionRecommend(shop.client()), tracker(
+        "what's popular in mugs", "ask_recommendation", [entity("product_type", "mug")],
+        slots={"shown_products": [str(mug)]}))
+    # then: the shop's best-selling mugs, not what goes with the one shown
+    [message] = messages
+    assert message["response"] == "utter_recommend_popular"
+    assert all("Mug" in c["name"] for c in cards_of(message)), cards_of(message)
+    check_cards(shop, cards_of(message), not_in=set())
+
+
 def test_whats_popular_leaves_out_the_cart_and_what_is_sold_out(shop: Shop) -> None:
     # given: the most popular pieces, the first put in the cart and the second sold out
     first = run(ActionRecommend(shop.client()), tracker("what's popular", "ask_recommendation"))
