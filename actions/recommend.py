@@ -70,7 +70,7 @@ async def suggest_with(client: CommerceClient, dispatcher: CollectingDispatcher,
     """After ``product`` went into the cart: "goes well with it", up to three cards.
 
     The piece is in the cart already, so a refusal or an outage of the recommender is only
-    logged: the shopper is told nothing went wrong with what did not.
+    logged: the shopper hears that the piece was added, and no suggestion.
     """
     try:
         found = await client.recommendations(

@@ -10,6 +10,8 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.cart import ActionAddToCart
+from actions.clients import CommerceClient
+from actions.config import ActionSettings
 from actions.recommend import MAX_CARDS, ActionGreet, ActionRecommend
 from commerce_core.models import Variant
 from tests.actions.shopping_helpers import (
@@ -151,6 +153,30 @@ def test_an_add_to_cart_is_followed_by_what_goes_well_with_it(shop: Shop) -> Non
     check_cards(shop, cards_of(suggested), not_in={mug, shop.sku_id("CER-JUG-001")})
     # the cards do not change which products "the second one" means
     assert "shown_products" not in slots_of(events)
+
+
+class RecommenderDown(httpx.AsyncBaseTransport):
+    """The shop's API, but its recommender answers 503 (a separate knowledge service
+    that is down)."""
+
+    def __init__(self, shop: Shop) -> None:
+        self.api = httpx.ASGITransport(app=shop.app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/recommendations"):
+            return httpx.Response(503, json={"error": {"code": "unavailable",
+                                                       "message": "down"}})
+        return await self.api.handle_async_request(request)
+
+
+def test_an_add_to_cart_stands_when_the_recommender_is_down(shop: Shop) -> None:
+    client = CommerceClient(ActionSettings(api_url="http://shop/api"),
+                            transport=RecommenderDown(shop))
+    messages, _ = run(ActionAddToCart(client), tracker(
+        "/add_to_cart", "add_to_cart", [entity("product_id", str(shop.sku_id("CER-MUG-001")))]))
+    [added] = messages
+    assert added["text"].startswith("Added 1 × Hand-Thrown Ceramic Mug")
+    assert [x["sku"] for x in shop.cart()["lines"]] == ["CER-MUG-001"]
 
 
 def test_a_new_shopper_gets_the_plain_greeting(shop: Shop) -> None:
