@@ -100,6 +100,17 @@ def test_a_product_named_in_the_message_is_the_anchor(shop: Shop) -> None:
     assert all("Willow" not in c["name"] for c in cards_of(message))
 
 
+def test_a_kind_the_conversation_never_showed_is_anchored_on_the_shops_own(
+        shop: Shop) -> None:
+    messages, _ = run(ActionRecommend(shop.client()), tracker(
+        "what goes well with a teapot", "ask_recommendation",
+        [entity("product_type", "teapot")]))
+    [message] = messages
+    assert message["response"] == "utter_recommend_with"
+    assert "Teapot" in message["name"], message["name"]
+    assert message["name"] not in [c["name"] for c in cards_of(message)]
+
+
 def test_what_goes_with_it_is_anchored_on_the_product_discussed(shop: Shop) -> None:
     jug = shop.sku_id("CER-JUG-001")
     messages, _ = run(ActionRecommend(shop.client()), tracker(
