@@ -19,6 +19,7 @@ from actions.common import (
     ordinal_index,
     parse_quantity,
 )
+from actions.recommend import suggest_with
 from actions.shopper import shopper_of
 from actions.sizes import has_sizes, label, size_buttons, sizes_of, variant_of, wanted_size
 
@@ -122,10 +123,10 @@ class ActionAddToCart(CommerceAction):
             if has_sizes(product) and (named is None or variant_of(product, named) is None):
                 return self._ask_size(dispatcher, product, named, quantity)
             variant_id, size = choose_variant(product, named)
+        shopper = shopper_of(tracker)
         try:
             cart = await self.client.add_to_cart(
-                shopper_of(tracker).path, variant_id=variant_id, quantity=quantity,
-                options=options)
+                shopper.path, variant_id=variant_id, quantity=quantity, options=options)
         except CommerceError as exc:
             if exc.code != "invalid_customization":
                 raise
@@ -140,6 +141,8 @@ class ActionAddToCart(CommerceAction):
                  f"You now have {cart.item_count} item{'s' if cart.item_count != 1 else ''}, "
                  f"subtotal {money(cart.subtotal, cart.currency)}.",
             buttons=[*CART_BUTTONS, {"title": "Keep shopping", "payload": "/search_product"}])
+        await suggest_with(self.client, dispatcher, shopper=shopper, product=product.id,
+                           cart=cart, conversation_id=tracker.sender_id)
         return [SlotSet("product_id", product_id), SlotSet("customization", None)]
 
 

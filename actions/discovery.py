@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.budget import Budget, parse_budget
 from actions.clients import CommerceClient, Interpretation, SearchHit, SearchPage, SearchQuery
+from actions.clients.commerce import Recommended
 from actions.common import (
     SKIP,
     UNAVAILABLE,
@@ -42,9 +43,10 @@ _SIMILAR = re.compile(r"\b(?:like|similar|alike)\b", re.I)
 _MORE = re.compile(r"\b(?:more|others?|next|else)\b", re.I)
 
 
-def product_card(hit: SearchHit) -> dict[str, Any]:
+def product_card(hit: SearchHit | Recommended) -> dict[str, Any]:
+    """A product as a card; a recommended one also says why (``reason``)."""
     pid = hit.id
-    return {
+    card = {
         "id": pid,
         "sku": hit.sku,
         "name": hit.name,
@@ -59,6 +61,9 @@ def product_card(hit: SearchHit) -> dict[str, Any]:
             {"title": "Add to cart", "payload": f'/add_to_cart{{"product_id": "{pid}"}}'},
         ],
     }
+    if isinstance(hit, Recommended):
+        card["reason"] = hit.reason
+    return card
 
 
 def _given(tracker: Tracker, name: str) -> str | None:

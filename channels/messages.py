@@ -24,6 +24,8 @@ class Card(BaseModel):
     image_url: str
     in_stock: bool = True
     url: str | None = None
+    reason: str | None = None
+    """Why the shop recommends it ("bought together with the Cobalt Mug 14 times")."""
     buttons: list[Button] = Field(default_factory=list)
 
 

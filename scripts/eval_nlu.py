@@ -49,7 +49,8 @@ FALLBACK = "nlu_fallback"
 # What an out-of-scope message must not become: an intent the bot acts on for shopping or
 # an order (a search, the cart, an after-sale change, an FAQ answer, a form value).
 ACTION_INTENTS = frozenset({
-    "search_product", "refine_search", "product_details", "customize_product", "add_to_cart",
+    "search_product", "ask_recommendation", "refine_search", "product_details",
+    "customize_product", "add_to_cart",
     "remove_from_cart", "change_quantity", "view_cart", "checkout", "order_status",
     "cancel_order", "request_refund", "change_shipping_address", "inform", "faq",
 })

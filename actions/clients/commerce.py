@@ -131,6 +131,27 @@ class SearchPage(BaseModel):
     interpretation: Interpretation | None = None
 
 
+class Recommended(BaseModel):
+    """A product the shop recommends, in stock and not in the cart, with why."""
+
+    id: int
+    sku: str
+    name: str
+    category: str
+    price: Decimal
+    currency: str
+    image_url: str
+    reason: str
+    in_stock: bool = True
+    """Always: the shop recommends only products in stock."""
+
+
+class Recommendations(BaseModel):
+    results: list[Recommended]
+    bought: list[int] = Field(default_factory=list)
+    """The shopper's past purchases that spoke for the answer (empty: no history)."""
+
+
 class Variant(BaseModel):
     id: int
     sku: str
@@ -339,6 +360,23 @@ class CommerceClient:
         """What ``text`` asks for in the live catalog, without searching."""
         return Interpretation.model_validate(
             await self._post("/products/interpret", json={"text": text[:500]}))
+
+    async def recommendations(self, *, shopper: str | None = None,
+                              cart: list[int] | None = None, product: int | None = None,
+                              exclude: list[int] | None = None,
+                              limit: int = 3) -> Recommendations:
+        """Products for ``shopper`` (``<channel>:<id>``: their past orders count), who has
+        ``cart`` and looks at ``product``; never one of those, of ``exclude`` or sold out."""
+        params: list[tuple[str, str]] = [("limit", str(limit))]
+        if shopper:
+            params.append(("shopper", shopper))
+        for name, ids in (("cart", cart), ("exclude", exclude)):
+            if ids:
+                params.append((name, ",".join(str(i) for i in dict.fromkeys(ids))))
+        if product is not None:
+            params.append(("product", str(product)))
+        return Recommendations.model_validate(await self._get("/recommendations",
+                                                              params=params))
 
     async def product(self, product_id: int) -> Product:
         return Product.model_validate(await self._get(f"/products/{product_id}"))

@@ -408,7 +408,8 @@
       img,
       el("div", { class: "atelier-card-body" }, title,
         el("div", { class: "atelier-card-price", text: formatPrice(card.price, card.currency) }),
-        card.in_stock === false ? el("div", { class: "atelier-card-stock", text: "Out of stock" }) : null),
+        card.in_stock === false ? el("div", { class: "atelier-card-stock", text: "Out of stock" }) : null,
+        typeof card.reason === "string" && card.reason ? el("div", { class: "atelier-card-reason", text: card.reason }) : null),
       actions.childElementCount ? actions : null);
   }
 

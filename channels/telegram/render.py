@@ -69,8 +69,10 @@ def format_price(price: str, currency: str) -> str:
 
 
 def card_caption(card: Card) -> str:
+    """Name, price and stock; a recommended product's reason on a line of its own."""
     stock = "In stock" if card.in_stock else "Out of stock right now"
-    return f"{card.name}\n{format_price(card.price, card.currency)} · {stock}"
+    caption = f"{card.name}\n{format_price(card.price, card.currency)} · {stock}"
+    return f"{caption}\n{card.reason}" if card.reason else caption
 
 
 def absolute_url(url: str, public_url: str) -> str:

@@ -45,6 +45,8 @@ class RecommendationsOut(BaseModel):
     shopper: str | None
     cart: list[int]
     product: int | None
+    bought: list[int] = Field(description="the shopper's past purchases that spoke for the "
+                                          "answer, most recent first (empty: no history)")
     results: list[RecommendedProduct]
 
 
@@ -95,7 +97,7 @@ async def recommendations(
     if len(product_refs) > 1:
         raise InvalidInput("product: one product", code="invalid_products")
 
-    def answer() -> tuple[list[int], int | None, list[Recommendation]]:
+    def answer() -> tuple[list[int], int | None, list[int], list[Recommendation]]:
         try:
             in_cart = recommender.resolve(cart_refs)
             viewed = recommender.resolve(product_refs)
@@ -106,12 +108,12 @@ async def recommendations(
         bought = recommender.history_of(channel=identity[0], external_id=identity[1]
                                         ) if identity else []
         view = viewed[0] if viewed else None
-        return in_cart, view, recommender.recommend(cart=in_cart, product=view, bought=bought,
-                                                    exclude=declined, limit=limit)
+        return in_cart, view, bought, recommender.recommend(
+            cart=in_cart, product=view, bought=bought, exclude=declined, limit=limit)
 
-    in_cart, view, found = await run_in_threadpool(answer)
+    in_cart, view, bought, found = await run_in_threadpool(answer)
     return RecommendationsOut(
-        shopper=shopper, cart=in_cart, product=view,
+        shopper=shopper, cart=in_cart, product=view, bought=bought,
         results=[RecommendedProduct(
             id=r.doc.id, sku=r.sku, name=r.doc.name, category=r.doc.category, price=r.price,
             currency=r.doc.currency, image_url=r.doc.image_url, score=round(r.score, 6),

@@ -26,7 +26,8 @@ HELDOUT = REPO / "bot" / "nlu_eval" / "heldout.yml"
 ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<entity>[^)]+)\)|\{[^}]*\})")
 # Measured with the chosen pipeline (bot/config.yml, fallback included): served intent
 # accuracy 0.960 (0.945 before the nearest-lines blend, 0.872 with the n-gram-only
-# pipeline), entity F1 0.960.
+# pipeline), entity F1 0.960; 0.950 with the ask_recommendation intent (12 of its 13
+# held-out lines right).
 MIN_INTENT_ACCURACY = 0.94
 MIN_ENTITY_F1 = 0.92
 

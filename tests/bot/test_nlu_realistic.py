@@ -31,8 +31,9 @@ REALISTIC = REPO / "bot" / "nlu_eval" / "realistic.yml"
 HELDOUT = REPO / "bot" / "nlu_eval" / "heldout.yml"
 DEV = REPO / "bot" / "nlu_eval" / "dev.yml"
 # Served figures of the chosen pipeline (bot/config.yml) on the realistic set: in-scope
-# accuracy 0.942, out-of-scope false-accept 7.4% (goals >= 0.92 and <= 10%). The floor is
-# what is reached less about a dozen messages.
+# accuracy 0.942, out-of-scope false-accept 7.4% (goals >= 0.92 and <= 10%); with the
+# ask_recommendation intent and its 19 messages (one relabelled from search_product),
+# 0.937 and 6.9%. The floor is what is reached less about a dozen messages.
 MIN_IN_SCOPE_ACCURACY = 0.93
 MAX_FALSE_ACCEPT_RATE = 0.10
 
@@ -162,15 +163,15 @@ def test_false_accepts_are_exactly_the_shopping_and_order_actions() -> None:
     predicted = [i for i in contract if i != "handback"]
     predictions = [evaluator.Prediction(f"m{n}", "out_of_scope", intent)
                    for n, intent in enumerate(predicted)]
-    # when scored, the false accepts are the 15 action intents and nothing else
+    # when scored, the false accepts are the 16 action intents and nothing else
     accepted = {p.predicted for p in predictions
                 if evaluator.score([p]).false_accepts == 1}
     assert accepted == {
-        "search_product", "refine_search", "product_details", "customize_product",
-        "add_to_cart", "remove_from_cart", "change_quantity", "view_cart", "checkout",
-        "order_status", "cancel_order", "request_refund", "change_shipping_address",
-        "inform", "faq"}
-    assert evaluator.score(predictions).false_accepts == 15
+        "search_product", "ask_recommendation", "refine_search", "product_details",
+        "customize_product", "add_to_cart", "remove_from_cart", "change_quantity",
+        "view_cart", "checkout", "order_status", "cancel_order", "request_refund",
+        "change_shipping_address", "inform", "faq"}
+    assert evaluator.score(predictions).false_accepts == 16
 
 
 def test_the_evaluator_predicts_what_the_served_bot_decides(parse, tmp_path: Path) -> None:  # noqa: F811

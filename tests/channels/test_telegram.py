@@ -243,6 +243,31 @@ def test_cards_go_as_photos_and_as_text_when_telegram_refuses_the_photo(
         assert polling.bot.channel.buttons.get(button["callback_data"]) == card.buttons[0]
 
 
+def test_recommended_cards_carry_their_reason_under_the_price(
+        polling: Polling, api: FakeBotApi, chat_id: int) -> None:
+    # given: two recommended cards, the first one's photo refused by Telegram
+    cards = [Card(id=i, sku=f"CER-JUG-00{i}", name=f"Jug {i}", price="24", currency="EUR",
+                  image_url=f"/static/img/products/cer-jug-00{i}.png", reason=reason,
+                  buttons=[Button(title="Add to cart", payload=f"/add_to_cart{i}")])
+             for i, reason in ((1, "bought together with the Cobalt Mug 14 times"),
+                               (2, "like the Speckled Bowl you viewed"))]
+    api.fail_next("sendPhoto", 1, (400, {"ok": False, "error_code": 400, "description":
+                                         "Bad Request: failed to get HTTP URL content"}))
+    # when
+    assert deliver(polling, chat_id, ChatMessage(role="bot", text="Goes well with it:",
+                                                 cards=cards))
+    # then: each card is a normal product card with its reason as the last line
+    shown = api.sent(chat_id)
+    assert [c.method for c in shown] == ["sendMessage", "sendPhoto", "sendMessage", "sendPhoto"]
+    intro, _, refused, photo = shown
+    assert intro.params["text"] == "Goes well with it:"
+    assert refused.params["text"] == (  # the card whose photo failed, as text
+        "Jug 1\n€24.00 · In stock\nbought together with the Cobalt Mug 14 times")
+    assert photo.params["caption"] == "Jug 2\n€24.00 · In stock\nlike the Speckled Bowl you viewed"
+    assert [b["text"] for b in photo.buttons] == [b["text"] for b in refused.buttons] == [
+        "Add to cart"]
+
+
 def test_a_link_is_a_url_button_or_else_an_address_in_the_text(
         polling: Polling, api: FakeBotApi, chat_id: int) -> None:
     pay = ChatMessage(role="bot", text="Your order is reserved.",

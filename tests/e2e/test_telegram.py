@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from channels.config import GatewaySettings
 from channels.telegram.channel import HELP_TEXT, conversation_id_for
+from channels.telegram.render import format_price
 from tests.channels.fake_bot_api import (
     TOKEN,
     Call,
@@ -29,6 +30,7 @@ from tests.channels.fake_bot_api import (
 )
 from tests.channels.web_chat import chat_body, recorded
 from tests.e2e.stack import IDENTITY_SECRET, REPO, Stack
+from tests.e2e.test_journey_shopping import GOOD_CARD
 
 pytestmark = pytest.mark.e2e
 PUBLIC_URL = "https://shop.example"
@@ -125,6 +127,42 @@ def test_start_greets_and_help_explains(worker: subprocess.Popen[bytes],
     api.wait_for(lambda: len(api.sent(chat_id)) >= 2, what="the help text")
     greeting, help_text = texts(api.sent(chat_id))
     assert "welcome" in greeting.lower() and help_text == HELP_TEXT
+
+
+def test_a_returning_shopper_hears_picks_as_photo_cards_with_their_reasons(
+        stack: Stack, worker: subprocess.Popen[bytes], api: FakeBotApi) -> None:
+    # given: this chat's shopper bought and paid a mug before (through the shop's API)
+    chat_id = next(chat_ids)
+    shopper = f"/api/shoppers/telegram/{conversation_id_for(chat_id)}"
+    service = {"Authorization": "Bearer change-me"}
+    added = httpx.post(f"{stack.app_url}{shopper}/cart/lines", headers=service, timeout=30,
+                       json={"sku": "CER-MUG-001", "quantity": 1, "options": {}})
+    assert added.status_code == 201, added.text
+    order = httpx.post(f"{stack.app_url}{shopper}/checkout", headers=service, timeout=30, json={
+        "email": "kai@example.com", "address": {"name": "Kai Berg", "line1": "Storgata 1",
+                                               "city": "Oslo", "postal_code": "0155",
+                                               "country": "NO"}}).json()
+    link = httpx.post(f"{stack.app_url}/api/orders/{order['id']}/payment", timeout=30,
+                      headers={**service, "Idempotency-Key": f"tg-{chat_id}"}).json()
+    assert httpx.post(link["url"], data=GOOD_CARD, timeout=60).status_code == 200
+    api.wait_for(lambda: httpx.get(f"{stack.app_url}{shopper}/orders/{order['number']}",
+                                   headers=service, timeout=30).json()["status"] == "paid",
+                 what="the order paid")
+    expected = httpx.get(f"{stack.app_url}/api/recommendations", headers=service, timeout=30,
+                         params={"shopper": f"telegram:{conversation_id_for(chat_id)}",
+                                 "limit": 3}).json()["results"]
+    # when the shopper starts the chat again
+    api.push(text_update(chat_id, "/start"))
+    api.wait_for(lambda: len(api.calls_to("sendPhoto", chat_id)) >= len(expected),
+                 what="the picks")
+    # then: the greeting, then each pick as a product photo with its reason under the price
+    greeting, *photos = api.sent(chat_id)
+    assert greeting.params["text"] == "Welcome back! Picked for you, from what you chose before:"
+    assert [p.params["caption"] for p in photos] == [
+        f"{r['name']}\n{format_price(r['price'], r['currency'])} · In stock\n{r['reason']}"
+        for r in expected]
+    assert all([b["text"] for b in p.buttons] == ["Tell me more", "Personalise", "Add to cart"]
+               for p in photos)
 
 
 def test_a_flood_answer_on_send_is_retried_and_the_reply_arrives(

@@ -88,3 +88,23 @@ def test_shopper_greets_and_sees_mug_cards(stack: Stack, page: Page) -> None:
     assert page.locator(".atelier-card-name").first.inner_text() == first_name
     shopper = page.locator('.atelier-msg[data-role="shopper"]')
     expect(shopper).to_have_count(2)
+
+
+def test_recommended_cards_show_their_reason_under_the_price(stack: Stack, page: Page) -> None:
+    page.goto(stack.app_url + "/")
+    page.click("#atelier-launcher")
+    send(page, "what's popular")
+    cards = page.locator(".atelier-card")
+    expect(cards.first).to_be_visible(timeout=30_000)
+    assert 1 <= cards.count() <= 3
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        expect(card.locator(".atelier-card-price")).to_contain_text("€")
+        expect(card.locator(".atelier-card-reason")).to_have_text(
+            re.compile(r"^popular in the shop: ordered (once|\d+ times)$"))
+        expect(card.locator(".atelier-card-button")).to_have_text(
+            ["Tell me more", "Personalise", "Add to cart"])
+    # a search's cards have no reason line
+    send(page, "show me blue ceramic mugs")
+    expect(page.locator(".atelier-cards").nth(1)).to_be_visible(timeout=30_000)
+    expect(page.locator(".atelier-cards").nth(1).locator(".atelier-card-reason")).to_have_count(0)

@@ -163,9 +163,12 @@ def test_a_paid_order_changes_the_next_answer_without_a_restart(shop: Shop) -> N
 
 def test_a_returning_shopper_gets_picks_from_their_past_orders(shop: Shop) -> None:
     shopper = "web:demo-shopper-07"
-    personal = shop.get(shopper=shopper, limit=5).json()["results"]
-    stranger = shop.get(shopper="web:never-seen-before", limit=5).json()["results"]
+    mine = shop.get(shopper=shopper, limit=5).json()
+    new = shop.get(shopper="web:never-seen-before", limit=5).json()
+    personal, stranger = mine["results"], new["results"]
     assert personal != stranger
+    # the answer says whether the shopper's history spoke (a greeting offers "for you")
+    assert mine["bought"] and new["bought"] == []
     assert all(r["reason"].startswith("popular in the shop") for r in stranger)
     assert any(not r["reason"].startswith("popular in the shop") for r in personal)
 
