@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.budget import Budget, parse_budget
 from actions.clients import CommerceClient, Interpretation, SearchHit, SearchPage, SearchQuery
-from actions.clients.commerce import Recommended
+from actions.clients.models import Recommended
 from actions.common import (
     SKIP,
     UNAVAILABLE,

@@ -10,13 +10,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clients.commerce import (
-    CommerceClient,
-    CommerceError,
-    CommerceUnavailable,
-    SearchQuery,
-)
+from actions.clients.commerce import CommerceClient, CommerceError, CommerceUnavailable
 from actions.clients.knowledge import FaqAnswer, KnowledgeClient
+from actions.clients.models import SearchQuery
 from actions.common import in_turn
 from actions.config import get_settings
 from actions.discovery import show_search

@@ -20,7 +20,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import Cart, CommerceClient, CommerceError, ProductNotFound, SearchQuery
-from actions.clients.commerce import Recommended
+from actions.clients.models import Recommended
 from actions.common import CommerceAction, latest_entities, mentioned_product, pick
 from actions.discovery import product_card
 from actions.search_replies import plural

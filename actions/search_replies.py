@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from actions.clients import Interpretation, SearchHit
-from actions.clients.commerce import Understood
+from actions.clients.models import Understood
 from actions.common import money
 
 NOUNS = ("type",)

@@ -10,7 +10,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions.clients import Product
-from actions.clients.commerce import Variant
+from actions.clients.models import Variant
 from actions.common import latest_entities
 
 _SIZE_IN_TEXT = re.compile(r"\bsize\s+([a-z0-9]{1,6}(?: ?(?:cm|ml|mm))?)\b", re.I)
