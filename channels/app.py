@@ -27,6 +27,7 @@ from channels.errors import install_gateway_error_handler
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.operations import router as operations_router
 from channels.origins import ChatCors, Origins
+from channels.outlet import Outlet
 from channels.ownership import ConversationOwners
 from channels.rasa_client import make_rasa_client
 from channels.redis_link import install_outage_handler
@@ -95,15 +96,14 @@ def create_app(settings: GatewaySettings | None = None, *,
         stop_watching_queues = watch_queues(factory)
         await run_in_threadpool(fail_stale_jobs, factory=factory)
         history = TranscriptHistory(make_history(settings), factory)
-        desk = app.state.desk = make_desk(settings, factory)
         delivery = app.state.delivery = Delivery(settings, history)
         app.state.owners = ConversationOwners(factory)
         await delivery.start()
-        app.state.chat = ChatService(rasa=rasa, history=history,
-                                     max_message_chars=settings.max_message_chars, handoff=desk,
-                                     bus=delivery.bus, pending=delivery.pending)
+        outlet = Outlet(history=history, bus=delivery.bus, pending=delivery.pending)
+        desk = app.state.desk = make_desk(settings, factory, outlet=outlet, rasa=rasa)
+        app.state.chat = ChatService(rasa=rasa, outlet=outlet, handoff=desk,
+                                     max_message_chars=settings.max_message_chars)
         delivery.attach(app.state.chat, factory)
-        desk.bind(app.state.chat)
         app.state.telegram = await start_telegram_webhook(settings, app.state.chat,
                                                           limiter=delivery.limiter)
         close_outbound = start_telegram_outbound(settings, app.state.chat, app.state.telegram)

@@ -54,7 +54,7 @@ class Delivery:
         """Start relaying order events from the outbox to conversations, retrying
         messages that wait for the bot and bot trackers still to be wiped."""
         self.relay = OutboxRelay(factory=factory,
-                                 notifier=Notifier(chat=chat, routes=self.routes),
+                                 notifier=Notifier(outlet=chat.outlet, routes=self.routes),
                                  settings=self.settings)
         self.relay.start()
         every = self.settings.bot_retry_seconds

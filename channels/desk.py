@@ -1,12 +1,14 @@
 """The help desk: what happens around a handoff, for the shopper and for the agents.
 
-:class:`ChatService` asks it before each shopper turn whether the bot may answer
+:class:`~channels.chat.ChatService` asks it (as its
+:class:`~channels.chat.HandoffGate`) before each shopper turn whether the bot may answer
 (:meth:`HandoffDesk.shopper_turn`) and hands it the bot's answers
 (:meth:`HandoffDesk.after_bot`); the agent console calls :meth:`claim`, :meth:`reply`,
 :meth:`hand_back` and :meth:`close`; :meth:`notify_timeouts` (a periodic job of the app)
 tells shoppers nobody picked up.
-Messages to the shopper go through :meth:`ChatService.push`, which records them (widget,
-transcript) and sends them out on the conversation's channel (Telegram).
+Messages to the shopper go through :meth:`Outlet.push`, which records them (widget,
+transcript) and sends them out on the conversation's channel (Telegram); the bot is asked
+through the Rasa client.
 """
 
 from __future__ import annotations
@@ -17,22 +19,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from channels.chat import validate_message
 from channels.handoff import TransitionError, ensure_conversation, move, transition
 from channels.messages import ChatMessage, from_rasa
-from channels.rasa_client import BotUnavailable
+from channels.outlet import Outlet
+from channels.rasa_client import BotUnavailable, RasaClient
 from channels.staffing import StaffedHours
 from commerce_core.models import Conversation
 from commerce_core.models import ConversationState as State
 from commerce_core.models.base import utcnow
-
-if TYPE_CHECKING:
-    from channels.chat import ChatService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,21 +69,16 @@ def nobody_free(hours: StaffedHours) -> str:
 
 
 class HandoffDesk:
-    def __init__(self, *, session_factory: sessionmaker[Session], staffed_hours: StaffedHours,
-                 timeout: timedelta) -> None:
+    def __init__(self, *, session_factory: sessionmaker[Session], outlet: Outlet,
+                 rasa: RasaClient, staffed_hours: StaffedHours, timeout: timedelta,
+                 max_message_chars: int) -> None:
         self.session_factory = session_factory
+        self.outlet = outlet
+        self.rasa = rasa
         self.staffed_hours = staffed_hours
         self.timeout = timeout
-        self.chat: ChatService | None = None
+        self.max_message_chars = max_message_chars
         self._listeners: set[asyncio.Queue[dict[str, Any]]] = set()
-
-    def bind(self, chat: ChatService) -> None:
-        self.chat = chat
-
-    def _chat(self) -> ChatService:
-        if self.chat is None:
-            raise RuntimeError("the desk is not bound to a ChatService")
-        return self.chat
 
     async def _db(self, work: Callable[[Session], T]) -> T:
         def run() -> T:
@@ -186,11 +182,10 @@ class HandoffDesk:
             session=session, conversation_id=conversation_id, target=State.AGENT,
             from_states=(State.WAITING, State.BOT), agent_id=agent.id, reason="agent"))
         self._changed(conversation_id)
-        await self._chat().push(conversation_id, [ChatMessage(role="system", text=joined(agent))])
+        await self.outlet.push(conversation_id, [ChatMessage(role="system", text=joined(agent))])
 
     async def reply(self, *, agent: AgentRef, conversation_id: str, text: str) -> ChatMessage:
-        chat = self._chat()
-        text = chat.validate(conversation_id, text, None)
+        text = validate_message(conversation_id, text, None, max_chars=self.max_message_chars)
 
         def holds(session: Session) -> bool:
             return session.scalar(select(Conversation.id).where(
@@ -200,7 +195,7 @@ class HandoffDesk:
         if not await self._db(holds):
             raise TransitionError("not_your_conversation",
                                   "Take the conversation before replying to it.")
-        [sent] = await chat.push(conversation_id, [ChatMessage(role="agent", text=text)])
+        [sent] = await self.outlet.push(conversation_id, [ChatMessage(role="agent", text=text)])
         return sent
 
     async def hand_back(self, *, agent: AgentRef, conversation_id: str) -> None:
@@ -214,17 +209,16 @@ class HandoffDesk:
 
         shopper = await self._db(work)
         self._changed(conversation_id)
-        chat = self._chat()
-        await chat.push(conversation_id, [ChatMessage(role="system", text=BOT_BACK)])
+        await self.outlet.push(conversation_id, [ChatMessage(role="system", text=BOT_BACK)])
         try:
-            answers = from_rasa(await chat.rasa.send(conversation_id, HANDBACK,
+            answers = from_rasa(await self.rasa.send(conversation_id, HANDBACK,
                                                      metadata={"shopper": shopper}))
         except BotUnavailable as exc:  # the shopper's next message goes to the bot anyway
             log.warning("bot unavailable at hand-back: %s", exc,
                         extra={"conversation_id": conversation_id})
             return
         if answers:
-            await chat.push(conversation_id, answers)
+            await self.outlet.push(conversation_id, answers)
 
     async def close(self, *, agent: AgentRef, conversation_id: str) -> None:
         await self._db(lambda session: move(
@@ -232,7 +226,7 @@ class HandoffDesk:
             from_states=(State.AGENT, State.WAITING, State.BOT), agent_id=agent.id,
             reason="closed"))
         self._changed(conversation_id)
-        await self._chat().push(conversation_id, [ChatMessage(role="system", text=CLOSED)])
+        await self.outlet.push(conversation_id, [ChatMessage(role="system", text=CLOSED)])
 
     # --- nobody picked up
 
@@ -258,7 +252,7 @@ class HandoffDesk:
         replicas)."""
         overdue = await self._db(self._claim_timeouts)
         for conversation_id in overdue:
-            await self._chat().push(conversation_id, [
+            await self.outlet.push(conversation_id, [
                 ChatMessage(role="system", text=nobody_free(self.staffed_hours))])
         return len(overdue)
 

@@ -9,7 +9,7 @@ identity leads to conversations:
   :mod:`channels.identity`) leads to the conversations that last carried the customer's
   token, which the gateway links in :class:`ConversationRoutes`.
 
-The message is recorded in the conversation like any bot message (``ChatService.push``):
+The message is recorded in the conversation like any bot message (``Outlet.push``):
 a widget that is open gets it at once, one that is offline gets it with its replay on
 reconnect, and a Telegram chat gets it from the bot.
 """
@@ -22,9 +22,10 @@ from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from channels.chat import CONVERSATION_ID_RE, ChatService
+from channels.chat import CONVERSATION_ID_RE
 from channels.identity import SHOP_PREFIX, Shopper
 from channels.messages import ChatMessage
+from channels.outlet import Outlet
 from channels.redis_link import connect
 from commerce_core.events import DomainEvent
 
@@ -117,8 +118,8 @@ class Told:
 class Notifier:
     """Posts order events in the conversations of the customer they concern."""
 
-    def __init__(self, *, chat: ChatService, routes: ConversationRoutes) -> None:
-        self.chat = chat
+    def __init__(self, *, outlet: Outlet, routes: ConversationRoutes) -> None:
+        self.outlet = outlet
         self.routes = routes
 
     async def conversations(self, identities: list[dict[str, str]]) -> list[str]:
@@ -152,7 +153,7 @@ class Notifier:
             if conversation_id in told:
                 continue
             try:
-                await self.chat.push(conversation_id, [ChatMessage(role="bot", text=text)],
+                await self.outlet.push(conversation_id, [ChatMessage(role="bot", text=text)],
                                      must_deliver=True)
             except Exception as exc:  # one unreachable channel must not silence the others
                 log.warning("proactive message %s not delivered: %s", event.kind, exc,

@@ -143,7 +143,7 @@ async def history(
     customer = delivery.customer(x_customer_token)
     await owners.may_read(conversation_id, secret=x_conversation_secret, customer=customer)
     try:
-        return await chat.history.since(conversation_id, after)
+        return await chat.outlet.history.since(conversation_id, after)
     except RedisError as exc:  # the replay history is in Redis; nothing is lost meanwhile
         log.warning("history unavailable: %s", exc, extra={"conversation_id": conversation_id})
         raise GatewayError("history_unavailable", HISTORY_UNAVAILABLE, http_status=503,
@@ -267,12 +267,12 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0) 
     except WebSocketDisconnect:
         return
     ip = ws.client.host if ws.client else None
-    queue = chat.subscribe(conversation_id)
+    queue = chat.outlet.subscribe(conversation_id)
     pump: asyncio.Task[None] | None = None
     try:
         last_seq = max(after, 0)
         try:
-            missed = await chat.history.since(conversation_id, last_seq)
+            missed = await chat.outlet.history.since(conversation_id, last_seq)
         except RedisError as exc:  # the widget comes back after its back-off
             log.warning("history unavailable: %s", exc,
                         extra={"conversation_id": conversation_id})
@@ -290,7 +290,7 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0) 
     except WebSocketDisconnect:
         pass
     finally:
-        chat.unsubscribe(conversation_id, queue)
+        chat.outlet.unsubscribe(conversation_id, queue)
         if pump is not None:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -10,13 +10,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from channels.agent.throttle import make_login_throttle
 from channels.config import GatewaySettings
 from channels.desk import HandoffDesk
+from channels.outlet import Outlet
+from channels.rasa_client import RasaClient
 from channels.staffing import StaffedHours
 
 
-def make_desk(settings: GatewaySettings, session_factory: sessionmaker[Session]) -> HandoffDesk:
-    return HandoffDesk(session_factory=session_factory,
+def make_desk(settings: GatewaySettings, session_factory: sessionmaker[Session], *,
+              outlet: Outlet, rasa: RasaClient) -> HandoffDesk:
+    return HandoffDesk(session_factory=session_factory, outlet=outlet, rasa=rasa,
                        staffed_hours=StaffedHours.parse(settings.staffed_hours),
-                       timeout=timedelta(seconds=settings.handoff_timeout_seconds))
+                       timeout=timedelta(seconds=settings.handoff_timeout_seconds),
+                       max_message_chars=settings.max_message_chars)
 
 
 def include(app: FastAPI, settings: GatewaySettings) -> None:

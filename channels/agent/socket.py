@@ -97,12 +97,12 @@ class ConsoleSocket:
 
     def watch(self, conversation_id: str | None) -> None:
         if self.watched is not None:
-            self.chat.unsubscribe(*self.watched)
+            self.chat.outlet.unsubscribe(*self.watched)
             self.watched[1].put_nowait(None)
             self.watched = None
         if conversation_id is None:
             return
-        source = self.chat.subscribe(conversation_id)
+        source = self.chat.outlet.subscribe(conversation_id)
         self.watched = (conversation_id, source)
         asyncio.create_task(self._relay(conversation_id, source))
 

@@ -22,6 +22,7 @@ from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.identity import TELEGRAM_PREFIX
+from channels.outlet import Outlet
 from channels.rasa_client import make_rasa_client
 from channels.telegram.runtime import TelegramBot
 from channels.transcripts import TranscriptHistory
@@ -54,14 +55,14 @@ async def run_polling(settings: GatewaySettings) -> None:
     rasa = make_rasa_client(settings)
     factory = get_sessionmaker()  # conversation states and transcripts, shared with the app
     history = TranscriptHistory(_history(settings), factory)
-    desk = make_desk(settings, factory)
     # the gateway's bus (its sockets and agent consoles see this worker's messages) and its
     # store of messages waiting for the bot
     delivery = Delivery(settings, history)
     await delivery.start()
-    chat = ChatService(rasa=rasa, history=history, max_message_chars=settings.max_message_chars,
-                       handoff=desk, bus=delivery.bus, pending=delivery.pending)
-    desk.bind(chat)
+    outlet = Outlet(history=history, bus=delivery.bus, pending=delivery.pending)
+    desk = make_desk(settings, factory, outlet=outlet, rasa=rasa)
+    chat = ChatService(rasa=rasa, outlet=outlet, handoff=desk,
+                       max_message_chars=settings.max_message_chars)
     bot = TelegramBot(settings, chat, mode="polling", limiter=delivery.limiter)
     chat.add_outbound(TELEGRAM_PREFIX, bot.channel.deliver)  # late answers, notices
     retry = asyncio.create_task(run_every("answering messages waiting for the bot",

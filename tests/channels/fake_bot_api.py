@@ -46,6 +46,7 @@ from starlette.routing import Route
 from channels.chat import ChatService
 from channels.config import GatewaySettings
 from channels.history import MemoryHistory
+from channels.outlet import Outlet
 from channels.rasa_client import make_rasa_client
 from channels.routes import router as chat_router
 from channels.telegram.webhook import router as telegram_router
@@ -465,7 +466,8 @@ def webhook_gateway(settings: GatewaySettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = make_rasa_client(settings)
-        app.state.chat = ChatService(rasa=rasa, history=MemoryHistory(settings.history_limit),
+        app.state.chat = ChatService(rasa=rasa,
+                                     outlet=Outlet(history=MemoryHistory(settings.history_limit)),
                                      max_message_chars=settings.max_message_chars)
         app.state.telegram = await start_telegram_webhook(settings, app.state.chat)
         try:

@@ -25,6 +25,7 @@ from channels.chat import BOT_DOWN_APOLOGY, ChatService
 from channels.config import GatewaySettings
 from channels.desk import BOT_BACK, CLOSED, STILL_WAITING, WAITING
 from channels.history import MemoryHistory
+from channels.outlet import Outlet
 from channels.rasa_client import RasaClient
 from channels.telegram.channel import HUMAN_REQUEST
 from channels.telegram.runtime import TelegramBot
@@ -415,11 +416,11 @@ def test_telegram_human_command_asks_the_bot_and_queues_the_conversation(
     thread = LoopThread()
 
     async def start() -> TelegramBot:
-        desk = make_desk(settings, session_factory)
-        chat = ChatService(rasa=RasaClient(settings.rasa_url, 5), max_message_chars=2000,
-                           history=TranscriptHistory(MemoryHistory(50), session_factory),
+        rasa_client = RasaClient(settings.rasa_url, 5)
+        outlet = Outlet(history=TranscriptHistory(MemoryHistory(50), session_factory))
+        desk = make_desk(settings, session_factory, outlet=outlet, rasa=rasa_client)
+        chat = ChatService(rasa=rasa_client, outlet=outlet, max_message_chars=2000,
                            handoff=desk)
-        desk.bind(chat)
         bot = TelegramBot(settings, chat, mode="polling")
         await bot.start(poll_timeout=1)
         return bot

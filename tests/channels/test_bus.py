@@ -64,7 +64,7 @@ def test_a_message_recorded_on_one_replica_reaches_a_socket_on_the_other_once(
         # when the shopper's turn is handled by replica A (POST) …
         answers = a.post("/api/chat", json=chat_body("c-bus", "hello")).json()["messages"]
         # … and a message is pushed on B (as an agent's reply or a notice would be)
-        [pushed] = b.portal.call(b.app.state.chat.push, "c-bus",  # type: ignore[union-attr]
+        [pushed] = b.portal.call(b.app.state.chat.outlet.push, "c-bus",  # type: ignore[union-attr]
                                  [ChatMessage(role="agent", text="from B")])
         # then both sockets get all three, in order, once
         last = pushed.seq

@@ -55,7 +55,7 @@ def recorded(client: TestClient, conversation_id: str) -> list[dict[str, Any]]:
     """Every message the gateway keeps for the conversation (its replay history), whatever
     the channel: what a Telegram chat, or a conversation nobody proved theirs, holds."""
     chat = client.app.state.chat  # type: ignore[attr-defined]
-    messages = client.portal.call(chat.history.since, conversation_id, 0)  # type: ignore[union-attr]
+    messages = client.portal.call(chat.outlet.history.since, conversation_id, 0)  # type: ignore[union-attr]
     return [m.model_dump(mode="json") for m in messages]
 
 
