@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from channels.chat import validate_message
+from channels.config import GatewaySettings
 from channels.handoff import TransitionError, ensure_conversation, move, transition
 from channels.messages import ChatMessage, from_rasa
 from channels.outlet import Outlet
@@ -256,3 +257,10 @@ class HandoffDesk:
                 ChatMessage(role="system", text=nobody_free(self.staffed_hours))])
         return len(overdue)
 
+
+def make_desk(settings: GatewaySettings, session_factory: sessionmaker[Session], *,
+              outlet: Outlet, rasa: RasaClient) -> HandoffDesk:
+    return HandoffDesk(session_factory=session_factory, outlet=outlet, rasa=rasa,
+                       staffed_hours=StaffedHours.parse(settings.staffed_hours),
+                       timeout=timedelta(seconds=settings.handoff_timeout_seconds),
+                       max_message_chars=settings.max_message_chars)

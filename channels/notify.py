@@ -22,6 +22,8 @@ from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
+
 from channels.chat import CONVERSATION_ID_RE
 from channels.identity import SHOP_PREFIX, Shopper
 from channels.messages import ChatMessage
@@ -92,6 +94,17 @@ class ConversationRoutes:
             pipe.zremrangebyrank(key, 0, -ROUTES_PER_SHOPPER - 1)
             pipe.expire(key, ROUTE_TTL_SECONDS)
             await pipe.execute()
+
+    async def link_customer(self, customer: Shopper | None, conversation_id: str) -> None:
+        """Send the customer's order news to this conversation (the caller proved that it
+        is theirs); nothing without a customer."""
+        if customer is None or not CONVERSATION_ID_RE.match(conversation_id):
+            return
+        try:
+            await self.link(customer, conversation_id)
+        except RedisError as exc:  # order news then go to the last conversation linked
+            log.warning("conversation not linked to its customer: %s", exc,
+                        extra={"conversation_id": conversation_id})
 
     async def latest(self, shopper: Shopper) -> str | None:
         if self._redis is None:

@@ -16,13 +16,10 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from channels.agent import make_desk
-from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
-from channels.delivery import Delivery
+from channels.deps import Gateway
 from channels.history import History, MemoryHistory, RedisHistory
 from channels.identity import TELEGRAM_PREFIX
-from channels.outlet import Outlet
 from channels.rasa_client import make_rasa_client
 from channels.telegram.runtime import TelegramBot
 from channels.transcripts import TranscriptHistory
@@ -55,15 +52,11 @@ async def run_polling(settings: GatewaySettings) -> None:
     rasa = make_rasa_client(settings)
     factory = get_sessionmaker()  # conversation states and transcripts, shared with the app
     history = TranscriptHistory(_history(settings), factory)
-    # the gateway's bus (its sockets and agent consoles see this worker's messages) and its
-    # store of messages waiting for the bot
-    delivery = Delivery(settings, history)
-    await delivery.start()
-    outlet = Outlet(history=history, bus=delivery.bus, pending=delivery.pending)
-    desk = make_desk(settings, factory, outlet=outlet, rasa=rasa)
-    chat = ChatService(rasa=rasa, outlet=outlet, handoff=desk,
-                       max_message_chars=settings.max_message_chars)
-    bot = TelegramBot(settings, chat, mode="polling", limiter=delivery.limiter)
+    # the gateway's bus (its sockets and agent consoles see this worker's messages), its
+    # store of messages waiting for the bot and its rate limits
+    gateway = await Gateway.open(settings, factory=factory, rasa=rasa, history=history)
+    chat = gateway.chat
+    bot = TelegramBot(settings, chat, mode="polling", limiter=gateway.limiter)
     chat.add_outbound(TELEGRAM_PREFIX, bot.channel.deliver)  # late answers, notices
     retry = asyncio.create_task(run_every("answering messages waiting for the bot",
                                           settings.bot_retry_seconds, chat.answer_waiting,
@@ -82,7 +75,7 @@ async def run_polling(settings: GatewaySettings) -> None:
             heartbeat.cancel()
         retry.cancel()
         await bot.stop()
-        await delivery.aclose()
+        await gateway.aclose()
         await rasa.aclose()
         await history.aclose()
 

@@ -17,13 +17,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
-from channels.agent import make_desk
 from channels.agent.auth import COOKIE, create_agent
 from channels.agent.routes import router as agent_api
 from channels.app import create_app
 from channels.chat import BOT_DOWN_APOLOGY, ChatService
 from channels.config import GatewaySettings
-from channels.desk import BOT_BACK, CLOSED, STILL_WAITING, WAITING
+from channels.desk import BOT_BACK, CLOSED, STILL_WAITING, WAITING, make_desk
 from channels.history import MemoryHistory
 from channels.outlet import Outlet
 from channels.rasa_client import RasaClient

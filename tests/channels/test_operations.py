@@ -12,12 +12,13 @@ from prometheus_client import REGISTRY
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.deps import gateway_settings
 from channels.handoff import State, ensure_conversation, move
 from commerce_core.observability.logs import JsonFormatter, RequestIdFilter, request_id
 from commerce_core.observability.queues import QueueCollector
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
-from tests.channels.web_chat import chat_body, chat_socket
+from tests.channels.web_chat import chat_body, chat_socket, gateway_of
 from tests.commerce_core.helpers import SERVICE
 from tests.e2e.stack import free_port
 
@@ -61,8 +62,9 @@ def test_not_ready_when_nothing_listens_for_rasa_or_the_actions(gateway: Gateway
 def test_not_ready_when_redis_does_not_answer(gateway: Gateway, fake_rasa: FakeRasa) -> None:
     with gateway(action_server_url=fake_rasa.url) as client:
         # readiness asks the configured Redis afresh each time
-        client.app.state.settings = client.app.state.settings.model_copy(
+        down = gateway_of(client).settings.model_copy(
             update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+        client.app.dependency_overrides[gateway_settings] = lambda: down
         response = client.get("/ready")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"].startswith("down")

@@ -59,6 +59,7 @@ from tests.channels.fake_bot_api import (
     sticker_update,
     text_update,
     webhook_gateway,
+    webhook_recorded,
 )
 from tests.channels.fake_rasa import FakeRasa
 from tests.channels.web_chat import recorded
@@ -357,7 +358,7 @@ def test_webhook_refuses_a_wrong_or_missing_secret(api: FakeBotApi, chat_id: int
         api.wait_for(lambda: api.sent(chat_id), what="the help text")
         time.sleep(0.2)
         assert [c.params["text"] for c in api.sent(chat_id)] == [HELP_TEXT]
-        assert recorded(client, conversation_id_for(chat_id)) == []
+        assert webhook_recorded(client, conversation_id_for(chat_id)) == []
 
 
 def test_webhook_route_is_absent_without_webhook_mode(api: FakeBotApi) -> None:
