@@ -28,10 +28,10 @@ from channels.agent.auth import (
 from channels.agent.csrf import check_cookie_request, check_sign_in
 from channels.agent.views import conversation_detail
 from channels.chat import CONVERSATION_ID_RE
+from channels.conversations import ConversationRepository
 from channels.deps import ChatDep, DeskDep, LoginThrottleDep, RasaDep, SettingsDep, WipesDep
 from channels.desk import AgentRef
 from channels.erasure import wipe_trackers
-from channels.handoff import queue
 from channels.transcripts import delete_customer_data, search
 from commerce_core.auth import Unauthorized
 from commerce_core.db import SessionDep
@@ -169,7 +169,7 @@ def me(agent: AgentDep) -> dict:
 
 @router.get("/queue")
 def get_queue(agent: AgentDep, session: SessionDep) -> dict:
-    lists = queue(session=session, agent_id=agent.id)
+    lists = ConversationRepository(session).queue(agent_id=agent.id)
     return {name: [e.as_json() for e in entries] for name, entries in lists.items()}
 
 

@@ -23,9 +23,9 @@ from channels.agent.auth import COOKIE, agent_for_token
 from channels.agent.csrf import Site, request_site
 from channels.agent.routes import bearer_token
 from channels.chat import CONVERSATION_ID_RE
+from channels.conversations import ConversationRepository
 from channels.deps import DeskDep, OutletDep, SessionFactoryDep, SettingsDep
 from channels.desk import HandoffDesk
-from channels.handoff import queue
 from channels.messages import ChatMessage
 from channels.outlet import Outlet
 
@@ -62,7 +62,7 @@ class ConsoleSocket:
         with self.factory() as session:
             if agent_for_token(session=session, token=self.token) is None:
                 return None  # signed out or expired meanwhile
-            lists = queue(session=session, agent_id=self.agent_id)
+            lists = ConversationRepository(session).queue(agent_id=self.agent_id)
         return {"type": "queue",
                 **{name: [e.as_json() for e in entries] for name, entries in lists.items()}}
 

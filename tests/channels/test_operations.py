@@ -12,8 +12,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from channels.conversations import ConversationRepository
 from channels.deps import gateway_settings
-from channels.handoff import State, ensure_conversation, move
+from channels.handoff import State
 from commerce_core.observability.logs import JsonFormatter, RequestIdFilter, request_id
 from commerce_core.observability.queues import QueueCollector
 from tests.channels.conftest import Gateway
@@ -117,10 +118,11 @@ def test_the_handoff_queue_and_outbox_are_read_from_the_database(
         gateway: Gateway, demo_catalog: sessionmaker[Session]) -> None:
     with gateway() as client:
         with demo_catalog() as session:
-            ensure_conversation(session=session, conversation_id="web-queue-1")
+            ConversationRepository(session).ensure(conversation_id="web-queue-1")
             session.commit()
-            move(session=session, conversation_id="web-queue-1", target=State.WAITING,
-                 from_states=(State.BOT,), reason="frustrated")
+            ConversationRepository(session).move(
+                conversation_id="web-queue-1", target=State.WAITING, from_states=(State.BOT,),
+                reason="frustrated")
             session.commit()
         text = client.get("/metrics").text
     assert re.search(r"^atelier_handoff_queue_length 1\.0$", text, re.M)
