@@ -19,20 +19,20 @@ from starlette.concurrency import run_in_threadpool
 from channels.agent import include as include_agent_console
 from channels.body_limit import BodyLimit
 from channels.config import GatewaySettings, get_settings
+from channels.delivery.history import History, MemoryHistory, RedisHistory
+from channels.delivery.transcripts import TranscriptHistory
 from channels.deps import Gateway
 from channels.deps import install as install_gateway
 from channels.errors import install_gateway_error_handler
-from channels.history import History, MemoryHistory, RedisHistory
 from channels.operations import router as operations_router
-from channels.origins import ChatCors, Origins
 from channels.rasa_client import make_rasa_client
 from channels.redis_link import install_outage_handler
-from channels.routes import router as chat_router
 from channels.tasks import start_gateway_jobs
 from channels.telegram.outbound import start_telegram_outbound
 from channels.telegram.webhook import router as telegram_router
 from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webhook
-from channels.transcripts import TranscriptHistory
+from channels.web.origins import ChatCors, Origins
+from channels.web.routes import router as chat_router
 from commerce_core.api import include as include_commerce
 from commerce_core.catalog.jobs import fail_stale_jobs, import_runner
 from commerce_core.catalog.merchant import IMPORT_PATH

@@ -1,8 +1,8 @@
 """A shopper's turn: record it, ask the bot, record and fan out the answers.
 
 With Redis configured, a turn degrades while Redis is down instead of failing: the message
-goes to the SQL transcript and the conversation's backlog (:mod:`channels.outlet`), the
-shopper gets an apology, and the bot is asked once Redis is back, in order and once.
+goes to the SQL transcript and the conversation's backlog (:mod:`channels.delivery.outlet`),
+the shopper gets an apology, and the bot is asked once Redis is back, in order and once.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Protocol
 from redis.exceptions import RedisError
 
 from channels.backlog import Kept
+from channels.delivery.outlet import Outbound, Outlet
 from channels.errors import GatewayError
 from channels.identity import IdentityError, Shopper, channel_of, default_shopper
 from channels.messages import ChatMessage, from_rasa
-from channels.outlet import Outbound, Outlet
 from channels.pending import PendingTurn
 from channels.rasa_client import ActionsUnavailable, BotUnavailable, RasaClient
 from commerce_core.observability.metrics import timed_turn
@@ -49,7 +49,7 @@ class ChatInputError(GatewayError, ValueError):
 
 class HandoffGate(Protocol):
     """What the chat service asks around a shopper's turn; the help desk
-    (:class:`channels.desk.HandoffDesk`) answers."""
+    (:class:`channels.handoff.desk.HandoffDesk`) answers."""
 
     async def shopper_turn(self, conversation_id: str, text: str, *,
                            shopper: dict[str, str] | None = None) -> list[ChatMessage] | None:

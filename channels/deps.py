@@ -15,20 +15,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from channels.agent.throttle import LoginThrottle, make_login_throttle
-from channels.bus import make_bus
 from channels.chat import ChatService
 from channels.config import GatewaySettings
-from channels.desk import HandoffDesk, make_desk
-from channels.erasure import Wipes, make_wipes
-from channels.history import History
+from channels.delivery.bus import make_bus
+from channels.delivery.erasure import Wipes, make_wipes
+from channels.delivery.history import History
+from channels.delivery.notify import ConversationRoutes
+from channels.delivery.outlet import Outlet
+from channels.handoff.desk import HandoffDesk, make_desk
 from channels.identity import CustomerTokens
 from channels.limits import RateLimiter, make_limiter
-from channels.notify import ConversationRoutes
-from channels.origins import Origins
-from channels.outlet import Outlet
-from channels.ownership import ConversationOwners
 from channels.pending import make_pending
 from channels.rasa_client import RasaClient
+from channels.web.origins import Origins
+from channels.web.ownership import ConversationOwners
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from functools import partial
 
+from channels.delivery.erasure import retry_wipes
+from channels.delivery.notify import Notifier
+from channels.delivery.outbox import OutboxRelay
 from channels.deps import Gateway
-from channels.erasure import retry_wipes
-from channels.notify import Notifier
-from channels.outbox import OutboxRelay
 from commerce_core.jobs import run_every
 
 

@@ -28,11 +28,11 @@ from channels.agent.auth import (
 from channels.agent.csrf import check_cookie_request, check_sign_in
 from channels.agent.views import conversation_detail
 from channels.chat import CONVERSATION_ID_RE
-from channels.conversations import ConversationRepository
+from channels.delivery.erasure import wipe_trackers
+from channels.delivery.transcripts import delete_customer_data, search
 from channels.deps import ChatDep, DeskDep, LoginThrottleDep, RasaDep, SettingsDep, WipesDep
-from channels.desk import AgentRef
-from channels.erasure import wipe_trackers
-from channels.transcripts import delete_customer_data, search
+from channels.handoff.desk import AgentRef
+from channels.handoff.repository import ConversationRepository
 from commerce_core.auth import Unauthorized
 from commerce_core.db import SessionDep
 from commerce_core.errors import (

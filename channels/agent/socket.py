@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -23,11 +24,11 @@ from channels.agent.auth import COOKIE, agent_for_token
 from channels.agent.csrf import Site, request_site
 from channels.agent.routes import bearer_token
 from channels.chat import CONVERSATION_ID_RE
-from channels.conversations import ConversationRepository
+from channels.delivery.outlet import Outlet
 from channels.deps import DeskDep, OutletDep, SessionFactoryDep, SettingsDep
-from channels.desk import HandoffDesk
+from channels.handoff.desk import HandoffDesk
+from channels.handoff.repository import ConversationRepository
 from channels.messages import ChatMessage
-from channels.outlet import Outlet
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -45,18 +46,19 @@ def _from_console(ws: WebSocket, *, by_cookie: bool, public_url: str | None) -> 
     return site is Site.SAME
 
 
+@dataclass(eq=False)
 class ConsoleSocket:
-    def __init__(self, ws: WebSocket, *, factory: sessionmaker[Session], outlet: Outlet,
-                 desk: HandoffDesk, token: str, agent_id: int) -> None:
-        self.ws = ws
-        self.factory = factory
-        self.outlet = outlet
-        self.desk = desk
-        self.token = token
-        self.agent_id = agent_id
-        self.outbox: asyncio.Queue[Any] = asyncio.Queue()
-        self.watched: tuple[str, asyncio.Queue[Any]] | None = None
-        self.last_queue: dict[str, Any] | None = None
+    """One agent's console connection: what it watches and what it was last shown."""
+
+    ws: WebSocket
+    factory: sessionmaker[Session]
+    outlet: Outlet
+    desk: HandoffDesk
+    token: str
+    agent_id: int
+    outbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    watched: tuple[str, asyncio.Queue[Any]] | None = None
+    last_queue: dict[str, Any] | None = None
 
     def _snapshot(self) -> dict[str, Any] | None:
         with self.factory() as session:

@@ -17,12 +17,12 @@ from functools import partial
 from pathlib import Path
 
 from channels.config import GatewaySettings, get_settings
+from channels.delivery.history import History, MemoryHistory, RedisHistory
+from channels.delivery.transcripts import TranscriptHistory
 from channels.deps import Gateway
-from channels.history import History, MemoryHistory, RedisHistory
 from channels.identity import TELEGRAM_PREFIX
 from channels.rasa_client import make_rasa_client
 from channels.telegram.runtime import TelegramBot
-from channels.transcripts import TranscriptHistory
 from commerce_core.db import get_sessionmaker
 from commerce_core.jobs import run_every
 

@@ -15,9 +15,9 @@ from telegram.error import TelegramError
 
 from channels.chat import ChatService
 from channels.config import GatewaySettings
+from channels.delivery.outlet import OutboundFailed
 from channels.identity import TELEGRAM_PREFIX
 from channels.messages import ChatMessage
-from channels.outlet import OutboundFailed
 from channels.telegram.channel import TelegramChannel
 from channels.telegram.webhook import TelegramWebhook
 

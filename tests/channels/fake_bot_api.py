@@ -46,8 +46,8 @@ from starlette.routing import Route
 
 from channels.chat import ChatService
 from channels.config import GatewaySettings
-from channels.history import MemoryHistory
-from channels.outlet import Outlet
+from channels.delivery.history import MemoryHistory
+from channels.delivery.outlet import Outlet
 from channels.rasa_client import make_rasa_client
 from channels.telegram.webhook import router as telegram_router
 from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webhook

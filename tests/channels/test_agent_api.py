@@ -22,13 +22,13 @@ from channels.agent.routes import router as agent_api
 from channels.app import create_app
 from channels.chat import BOT_DOWN_APOLOGY, ChatService
 from channels.config import GatewaySettings
-from channels.desk import BOT_BACK, CLOSED, STILL_WAITING, WAITING, make_desk
-from channels.history import MemoryHistory
-from channels.outlet import Outlet
+from channels.delivery.history import MemoryHistory
+from channels.delivery.outlet import Outlet
+from channels.delivery.transcripts import TranscriptHistory, transcript
+from channels.handoff.desk import BOT_BACK, CLOSED, STILL_WAITING, WAITING, make_desk
 from channels.rasa_client import RasaClient
 from channels.telegram.channel import HUMAN_REQUEST
 from channels.telegram.runtime import TelegramBot
-from channels.transcripts import TranscriptHistory, transcript
 from commerce_core.models import Conversation
 from knowledge.config import KnowledgeSettings
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi, LoopThread, text_update

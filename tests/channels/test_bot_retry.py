@@ -8,7 +8,7 @@ import time
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.chat import BOT_DOWN_APOLOGY
-from channels.conversations import ConversationRepository
+from channels.handoff.repository import ConversationRepository
 from commerce_core.models import ConversationState as State
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa, wait_for

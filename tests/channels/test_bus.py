@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.agent.auth import create_agent
 from channels.app import create_app
-from channels.bus import RedisBus
 from channels.config import GatewaySettings
-from channels.desk import WAITING
-from channels.history import RedisHistory
+from channels.delivery.bus import RedisBus
+from channels.delivery.history import RedisHistory
+from channels.handoff.desk import WAITING
 from channels.messages import ChatMessage
 from knowledge.config import KnowledgeSettings
 from tests.channels.conftest import Gateway

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.agent.auth import create_agent
-from channels.conversations import ConversationRepository
-from channels.handoff import ALLOWED, TransitionError, identity_of
+from channels.handoff.repository import ConversationRepository
+from channels.handoff.staffing import StaffedHours
+from channels.handoff.state import ALLOWED, TransitionError, identity_of
 from channels.messages import from_rasa
-from channels.staffing import StaffedHours
 from commerce_core.models import Agent, Conversation, ConversationEvent
 from commerce_core.models import ConversationState as State
 

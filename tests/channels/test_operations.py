@@ -12,9 +12,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.conversations import ConversationRepository
 from channels.deps import gateway_settings
-from channels.handoff import State
+from channels.handoff.repository import ConversationRepository
+from channels.handoff.state import State
 from commerce_core.observability.logs import JsonFormatter, RequestIdFilter, request_id
 from commerce_core.observability.queues import QueueCollector
 from tests.channels.conftest import Gateway

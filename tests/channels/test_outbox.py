@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from channels.config import GatewaySettings
-from channels.history import History, MemoryHistory, RedisHistory
+from channels.delivery.history import History, MemoryHistory, RedisHistory
+from channels.delivery.notify import ConversationRoutes, Notifier, message_for
+from channels.delivery.outbox import OutboxRelay
+from channels.delivery.outlet import Outlet
 from channels.messages import ChatMessage
-from channels.notify import ConversationRoutes, Notifier, message_for
-from channels.outbox import OutboxRelay
-from channels.outlet import Outlet
 from commerce_core import clock
 from commerce_core.events import DomainEvent
 from commerce_core.models import OutboxMessage
@@ -243,7 +243,7 @@ def test_a_delivery_that_keeps_failing_is_given_up_and_logged(
                     what="the relay giving up")
         await asyncio.sleep(0.5)  # many polls: it is not tried again
 
-    with caplog.at_level(logging.INFO, logger="channels.outbox"):
+    with caplog.at_level(logging.INFO, logger="channels.delivery.outbox"):
         asyncio.run(running([relay], scenario))
     [message] = outbox(demo_catalog)
     assert (message.delivered_at, message.attempts) == (None, 3)

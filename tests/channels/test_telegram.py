@@ -23,9 +23,9 @@ from pydantic import ValidationError
 
 from channels.chat import BOT_DOWN_APOLOGY, ChatService
 from channels.config import GatewaySettings
-from channels.history import MemoryHistory
+from channels.delivery.history import MemoryHistory
+from channels.delivery.outlet import Outlet
 from channels.messages import Button, Card, ChatMessage, Link
-from channels.outlet import Outlet
 from channels.rasa_client import RasaClient
 from channels.telegram.buttons import ButtonStore
 from channels.telegram.channel import (

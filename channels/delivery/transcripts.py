@@ -17,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from channels.conversations import ConversationRepository
-from channels.history import History
+from channels.delivery.history import History
+from channels.handoff.repository import ConversationRepository
 from channels.messages import ChatMessage
 from commerce_core.models import (
     ChannelIdentity,

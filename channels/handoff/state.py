@@ -1,6 +1,6 @@
 """Who answers a conversation: the bot, the queue, an agent — and which moves between them
 are allowed (:data:`ALLOWED`). The moves themselves are made, guarded, by
-:meth:`channels.conversations.ConversationRepository.transition`.
+:meth:`channels.handoff.repository.ConversationRepository.transition`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Proactive messages: payment received, parcel shipped, delivered, cancelled, refunded.
 
 The commerce core writes ``order.*`` events to its outbox, in the transaction of the change,
-with the customer's channel identities; :mod:`channels.outbox` relays them here. Each
+with the customer's channel identities; :mod:`channels.delivery.outbox` relays them here. Each
 identity leads to conversations:
 
 - ``telegram/tg-<chat id>`` and ``web/<conversation id>`` are conversations themselves;
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from channels.chat import CONVERSATION_ID_RE
+from channels.delivery.outlet import Outlet
 from channels.identity import SHOP_PREFIX, Shopper
 from channels.messages import ChatMessage
-from channels.outlet import Outlet
 from channels.redis_link import connect
 from commerce_core.events import DomainEvent
 

@@ -2,7 +2,7 @@
 widget's WebSocket.
 
 Every call of a conversation proves that it is the caller's with the conversation's
-session secret (channels/ownership.py): the ``conversation_secret`` of the body, the
+session secret (channels/web/ownership.py): the ``conversation_secret`` of the body, the
 ``X-Conversation-Secret`` header of the history, the first frame of the socket — never the
 URL, which ends up in logs.
 """
@@ -41,9 +41,9 @@ from channels.errors import GatewayError
 from channels.identity import Shopper, check_web_conversation_id
 from channels.limits import RateLimiter
 from channels.messages import ChatMessage
-from channels.origins import NOT_ALLOWED
-from channels.ownership import OwnershipError, new_secret
 from channels.redis_link import RETRY_AFTER_SECONDS
+from channels.web.origins import NOT_ALLOWED
+from channels.web.ownership import OwnershipError, new_secret
 from commerce_core.errors import error_response, error_responses
 from commerce_core.observability.logs import new_request_id, request_id
 

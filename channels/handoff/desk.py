@@ -26,12 +26,12 @@ from starlette.concurrency import run_in_threadpool
 
 from channels.chat import validate_message
 from channels.config import GatewaySettings
-from channels.conversations import ConversationRepository
-from channels.handoff import TransitionError
+from channels.delivery.outlet import Outlet
+from channels.handoff.repository import ConversationRepository
+from channels.handoff.staffing import StaffedHours
+from channels.handoff.state import TransitionError
 from channels.messages import ChatMessage, from_rasa
-from channels.outlet import Outlet
 from channels.rasa_client import BotUnavailable, RasaClient
-from channels.staffing import StaffedHours
 from commerce_core.models import ConversationState as State
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 what the help desk reads and marks.
 
 Every move goes through :meth:`ConversationRepository.transition`: it is checked against
-:data:`channels.handoff.ALLOWED` and done as one ``UPDATE … WHERE state = :expected``
+:data:`channels.handoff.state.ALLOWED` and done as one ``UPDATE … WHERE state = :expected``
 whose row count says whether this request won. Two agents claiming the same conversation
 therefore cannot both get it, on SQLite and on PostgreSQL alike, and each move writes a
 ``conversation_event`` row in the same transaction. The caller commits.
@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channels.handoff import (
+from channels.handoff.state import (
     HELD_BY_AGENT,
     MAX_SUMMARY,
     REASONS,

@@ -21,8 +21,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from channels.backlog import Backlog, Kept
-from channels.bus import Bus, LocalBus
-from channels.history import History
+from channels.delivery.bus import Bus, LocalBus
+from channels.delivery.history import History
 from channels.messages import ChatMessage
 from channels.pending import MemoryPending, Pending, PendingTurn
 
@@ -38,8 +38,9 @@ class Outlet:
     """Records and pushes the messages of conversations.
 
     Args:
-        history: the replay history (and, with :class:`~channels.transcripts.TranscriptHistory`,
-            the SQL transcript that keeps messages while Redis is down).
+        history: the replay history (and, with
+            :class:`~channels.delivery.transcripts.TranscriptHistory`, the SQL transcript
+            that keeps messages while Redis is down).
         bus: numbers messages and fans them out (to every gateway replica, when Redis).
         pending: the shopper turns waiting for the bot; a turn kept while Redis was down
             is handed to it when the backlog is replayed.
