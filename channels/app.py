@@ -5,7 +5,6 @@ Run with ``uvicorn channels.app:create_app --factory``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -18,30 +17,28 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from channels.agent import include as include_agent_console
-from channels.agent import make_desk
 from channels.body_limit import BodyLimit
-from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
-from channels.delivery import Delivery
+from channels.delivery.history import History, MemoryHistory, RedisHistory
+from channels.delivery.transcripts import TranscriptHistory
+from channels.deps import Gateway
+from channels.deps import install as install_gateway
 from channels.errors import install_gateway_error_handler
-from channels.history import History, MemoryHistory, RedisHistory
 from channels.operations import router as operations_router
-from channels.origins import ChatCors, Origins
-from channels.ownership import ConversationOwners
 from channels.rasa_client import make_rasa_client
 from channels.redis_link import install_outage_handler
-from channels.routes import router as chat_router
+from channels.tasks import start_gateway_jobs
 from channels.telegram.outbound import start_telegram_outbound
 from channels.telegram.webhook import router as telegram_router
 from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webhook
-from channels.transcripts import TranscriptHistory
+from channels.web.origins import ChatCors, Origins
+from channels.web.routes import router as chat_router
 from commerce_core.api import include as include_commerce
 from commerce_core.catalog.jobs import fail_stale_jobs, import_runner
 from commerce_core.catalog.merchant import IMPORT_PATH
 from commerce_core.config import get_settings as get_core_settings
 from commerce_core.db import get_session, get_sessionmaker
 from commerce_core.errors import install_error_handlers
-from commerce_core.jobs import run_every
 from commerce_core.observability.http import RequestContext
 from commerce_core.observability.queues import watch_queues
 from commerce_core.payment.routes import default_provider
@@ -92,34 +89,25 @@ def create_app(settings: GatewaySettings | None = None, *,
             await run_in_threadpool(faq.reload)
             await run_in_threadpool(recommender.view)
         rasa = make_rasa_client(settings)
-        factory = app.state.session_factory = session_factory or get_sessionmaker()
+        factory = session_factory or get_sessionmaker()
         stop_watching_queues = watch_queues(factory)
         await run_in_threadpool(fail_stale_jobs, factory=factory)
         history = TranscriptHistory(make_history(settings), factory)
-        desk = app.state.desk = make_desk(settings, factory)
-        delivery = app.state.delivery = Delivery(settings, history)
-        app.state.owners = ConversationOwners(factory)
-        await delivery.start()
-        app.state.chat = ChatService(rasa=rasa, history=history,
-                                     max_message_chars=settings.max_message_chars, handoff=desk,
-                                     bus=delivery.bus, pending=delivery.pending)
-        delivery.attach(app.state.chat, factory)
-        desk.bind(app.state.chat)
-        app.state.telegram = await start_telegram_webhook(settings, app.state.chat,
-                                                          limiter=delivery.limiter)
-        close_outbound = start_telegram_outbound(settings, app.state.chat, app.state.telegram)
+        gateway = await Gateway.open(settings, factory=factory, rasa=rasa, history=history)
+        install_gateway(app, gateway)
+        app.state.telegram = await start_telegram_webhook(settings, gateway.chat,
+                                                          limiter=gateway.limiter)
+        close_outbound = start_telegram_outbound(settings, gateway.chat, app.state.telegram)
         stop_commerce_jobs = start_commerce_jobs(
             factory=factory, parcel_check_seconds=settings.parcel_check_seconds)
-        timeouts = asyncio.create_task(run_every("checking waiting conversations",
-                                                 settings.handoff_check_seconds,
-                                                 desk.notify_timeouts))
+        stop_gateway_jobs = start_gateway_jobs(gateway)
         try:
             yield
         finally:
             stop_watching_queues()
-            timeouts.cancel()
             await stop_commerce_jobs()
-            await delivery.aclose()
+            await stop_gateway_jobs()
+            await gateway.aclose()
             await close_outbound()
             faq.close()
             await stop_telegram_webhook(app.state.telegram)
@@ -138,7 +126,6 @@ def create_app(settings: GatewaySettings | None = None, *,
                        paths={f"/api{IMPORT_PATH}": get_core_settings().max_import_bytes})
     app.add_middleware(ChatCors, origins=Origins(settings))  # outside: a 413 gets CORS too
     app.add_middleware(RequestContext)  # outermost: every answer has its request id
-    app.state.settings = settings
 
     if session_factory is not None:
         def scoped_session() -> Iterator[Session]:
@@ -154,7 +141,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.include_router(recommend_router, prefix="/api")
     app.include_router(chat_router)
     app.include_router(telegram_router)
-    include_agent_console(app, settings)
+    include_agent_console(app)
     app.include_router(operations_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

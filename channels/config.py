@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.handoff.staffing import StaffedHours
+
 TELEGRAM_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 PLACEHOLDER_SECRET = "change-me"
 MIN_SECRET_CHARS = 16
@@ -134,8 +136,6 @@ class GatewaySettings(BaseSettings):
     @field_validator("staffed_hours")
     @classmethod
     def _check_staffed_hours(cls, value: str) -> str:
-        from channels.staffing import StaffedHours
-
         StaffedHours.parse(value)  # a clear ValueError at start-up, not at the first shopper
         return value
 

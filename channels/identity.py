@@ -17,7 +17,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from dataclasses import dataclass
+
+from pydantic import SecretStr
 
 from channels.errors import GatewayError
 
@@ -123,3 +126,20 @@ def verify_customer_token(token: str, *, secret: str | None, now: float) -> Shop
         raise IdentityError("customer_token_expired",
                             "The customer token has expired; please reload the page.")
     return Shopper("web", SHOP_PREFIX + ref)
+
+
+class CustomerTokens:
+    """Checks the customer tokens of the shop that shares ``secret`` with the gateway."""
+
+    def __init__(self, secret: SecretStr | None) -> None:
+        self._secret = secret.get_secret_value() if secret else None
+
+    def customer(self, token: str | None) -> Shopper | None:
+        """The customer a token vouches for (None without a token); nothing is linked.
+
+        Raises:
+            IdentityError: the token is malformed, tampered with or expired.
+        """
+        if not token:
+            return None
+        return verify_customer_token(token, now=time.time(), secret=self._secret)

@@ -7,7 +7,7 @@ import asyncio
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -15,11 +15,13 @@ from pydantic import BaseModel
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from channels.config import GatewaySettings
+from channels.deps import RasaDep, SessionFactoryDep, SettingsDep
 from channels.redis_link import connect
 from commerce_core.errors import error_body
-from knowledge.service import KnowledgeService
+from knowledge.routes import KnowledgeDep
 
 router = APIRouter(tags=["health"])
 CHECK_SECONDS = 2.0
@@ -33,20 +35,18 @@ class Readiness(BaseModel):
 
 
 @router.get("/health")
-async def health(request: Request) -> dict[str, object]:
+async def health(knowledge: KnowledgeDep) -> dict[str, object]:
     """Liveness: the process answers (no dependency is asked)."""
-    knowledge: KnowledgeService = request.app.state.knowledge
     return {"status": "ok", "products_indexed": len(knowledge.index.docs)}
 
 
 @router.get("/ready", response_model=Readiness,
             responses={503: {"model": Readiness, "description": "a dependency is down"}})
-async def ready(request: Request) -> JSONResponse:
+async def ready(settings: SettingsDep, rasa: RasaDep,
+                factory: SessionFactoryDep) -> JSONResponse:
     """Readiness: the database, Redis (when configured), Rasa and the action server."""
-    settings: GatewaySettings = request.app.state.settings
-    rasa = request.app.state.chat.rasa
     names = ("database", "redis", "rasa", "actions")
-    results = await asyncio.gather(_database(request), _redis(settings), _ask(rasa.healthy()),
+    results = await asyncio.gather(_database(factory), _redis(settings), _ask(rasa.healthy()),
                                    _ask(rasa.actions_healthy()))
     checks = dict(zip(names, results, strict=True))
     ok = all(value in ("ok", "not_configured") for value in checks.values())
@@ -54,8 +54,7 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
-async def _database(request: Request) -> str:
-    factory = request.app.state.session_factory
+async def _database(factory: sessionmaker[Session]) -> str:
 
     def ping() -> None:
         with factory() as session:
@@ -91,11 +90,11 @@ async def _ask(check: Any) -> str:
 @router.get("/metrics", response_class=Response,
             responses={200: {"content": {"text/plain": {}}},
                        401: {"description": "ATELIER_METRICS_TOKEN is set and not given"}})
-async def metrics(request: Request,
+async def metrics(settings: SettingsDep,
                   authorization: Annotated[str | None, Header()] = None) -> Response:
     """Prometheus exposition; with ``ATELIER_METRICS_TOKEN`` set, only for
     ``Authorization: Bearer <token>``."""
-    token = request.app.state.settings.metrics_token
+    token = settings.metrics_token
     if token is not None:
         expected = f"Bearer {token.get_secret_value()}"
         if authorization is None or not secrets.compare_digest(authorization.encode(),

@@ -121,3 +121,8 @@ class RedisPending:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
+
+
+def make_pending(*, redis_url: str | None, prefix: str) -> Pending:
+    """In Redis when configured (shared by gateway replicas), else in this process."""
+    return RedisPending(redis_url, prefix) if redis_url else MemoryPending()

@@ -26,14 +26,13 @@ from channels.agent.auth import (
     open_session,
 )
 from channels.agent.csrf import check_cookie_request, check_sign_in
-from channels.agent.throttle import LoginThrottle
 from channels.agent.views import conversation_detail
-from channels.chat import CONVERSATION_ID_RE, ChatService
-from channels.config import GatewaySettings
-from channels.desk import AgentRef, HandoffDesk
-from channels.erasure import wipe_trackers
-from channels.handoff import queue
-from channels.transcripts import delete_customer_data, search
+from channels.chat import CONVERSATION_ID_RE
+from channels.delivery.erasure import wipe_trackers
+from channels.delivery.transcripts import delete_customer_data, search
+from channels.deps import ChatDep, DeskDep, LoginThrottleDep, RasaDep, SettingsDep, WipesDep
+from channels.handoff.desk import AgentRef
+from channels.handoff.repository import ConversationRepository
 from commerce_core.auth import Unauthorized
 from commerce_core.db import SessionDep
 from commerce_core.errors import (
@@ -75,14 +74,14 @@ def token_of(authorization: str | None, cookie: str | None) -> str | None:
     return bearer_token(authorization) or cookie
 
 
-def require_agent(request: Request, session: SessionDep) -> AgentRef:
+def require_agent(request: Request, session: SessionDep, settings: SettingsDep) -> AgentRef:
     bearer = bearer_token(request.headers.get("authorization"))
     agent = agent_for_token(session=session, token=bearer or request.cookies.get(COOKIE))
     if agent is None:
         raise Unauthorized("Sign in to the agent console first.")
     if bearer is None:
         check_cookie_request(request.method, request.headers,
-                             public_url=_settings(request).public_url)
+                             public_url=settings.public_url)
     ref = AgentRef(id=agent.id, email=agent.email, name=agent.name)
     # End the read now: on SQLite an open transaction holds the write lock, and the desk
     # writes in sessions of its own while this request is still running.
@@ -91,26 +90,6 @@ def require_agent(request: Request, session: SessionDep) -> AgentRef:
 
 
 AgentDep = Annotated[AgentRef, Depends(require_agent)]
-
-
-def _desk(request: Request) -> HandoffDesk:
-    return request.app.state.desk
-
-
-def _chat(request: Request) -> ChatService:
-    return request.app.state.chat
-
-
-def _settings(request: Request) -> GatewaySettings:
-    return request.app.state.settings
-
-
-def _throttle(request: Request) -> LoginThrottle:
-    return request.app.state.login_throttle
-
-
-DeskDep = Annotated[HandoffDesk, Depends(_desk)]
-ChatDep = Annotated[ChatService, Depends(_chat)]
 
 
 def _conversation_id(conversation_id: str) -> str:
@@ -152,9 +131,8 @@ def _too_many(wait: float) -> JSONResponse:
              responses={**error_response(403, "a sign-in from a page of another site"),
                         **error_responses(413),
                         **error_response(429, "wait (Retry-After) before trying")})
-def login(body: LoginIn, request: Request, response: Response,
-          session: SessionDep) -> dict | JSONResponse:
-    throttle, settings = _throttle(request), _settings(request)
+def login(body: LoginIn, request: Request, response: Response, session: SessionDep,
+          settings: SettingsDep, throttle: LoginThrottleDep) -> dict | JSONResponse:
     check_sign_in(request.headers, public_url=settings.public_url)
     email = normalize_email(body.email)
     client = request.client.host if request.client else "-"
@@ -191,7 +169,7 @@ def me(agent: AgentDep) -> dict:
 
 @router.get("/queue")
 def get_queue(agent: AgentDep, session: SessionDep) -> dict:
-    lists = queue(session=session, agent_id=agent.id)
+    lists = ConversationRepository(session).queue(agent_id=agent.id)
     return {name: [e.as_json() for e in entries] for name, entries in lists.items()}
 
 
@@ -238,8 +216,8 @@ def search_transcripts(_: AgentDep, session: SessionDep, q: str = "") -> dict:
 @router.delete("/customers/{channel}/{external_id}",
                responses={**CROSS_SITE, **error_response(
                    503, "Redis is down: nothing was deleted; try again (Retry-After)")})
-async def delete_customer(_: AgentDep, session: SessionDep, chat: ChatDep, request: Request,
-                          channel: str, external_id: str) -> dict:
+async def delete_customer(_: AgentDep, session: SessionDep, chat: ChatDep, rasa: RasaDep,
+                          wipes: WipesDep, channel: str, external_id: str) -> dict:
     """Delete a customer's personal data, and wipe their conversations from the bot.
 
     ``bot_memory.waiting`` lists the conversations whose tracker the bot could not empty
@@ -248,8 +226,6 @@ async def delete_customer(_: AgentDep, session: SessionDep, chat: ChatDep, reque
     """
     if len(channel) > 20 or len(external_id) > 128:
         raise InvalidInput("That is not a shopper identity.", code="invalid_identity")
-    wipes = request.app.state.delivery.wipes
-
     deletion = await run_in_threadpool(lambda: delete_customer_data(
         session=session, channel=channel, external_id=external_id))
     # Written down before the commit: once the rows are gone, nothing else names them.
@@ -257,7 +233,7 @@ async def delete_customer(_: AgentDep, session: SessionDep, chat: ChatDep, reque
     await run_in_threadpool(session.commit)
     for conversation_id in deletion.conversations:
         await chat.forget(conversation_id)
-    waiting = await wipe_trackers(rasa=chat.rasa, wipes=wipes,
+    waiting = await wipe_trackers(rasa=rasa, wipes=wipes,
                                   conversation_ids=deletion.conversations)
     return {**deletion.as_json(), "bot_memory": {
         "wiped": [c for c in deletion.conversations if c not in waiting], "waiting": waiting}}

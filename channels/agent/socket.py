@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -22,9 +23,11 @@ from starlette.concurrency import run_in_threadpool
 from channels.agent.auth import COOKIE, agent_for_token
 from channels.agent.csrf import Site, request_site
 from channels.agent.routes import bearer_token
-from channels.chat import CONVERSATION_ID_RE, ChatService
-from channels.desk import HandoffDesk
-from channels.handoff import queue
+from channels.chat import CONVERSATION_ID_RE
+from channels.delivery.outlet import Outlet
+from channels.deps import DeskDep, OutletDep, SessionFactoryDep, SettingsDep
+from channels.handoff.desk import HandoffDesk
+from channels.handoff.repository import ConversationRepository
 from channels.messages import ChatMessage
 
 log = logging.getLogger(__name__)
@@ -34,33 +37,34 @@ MAX_FRAME_BYTES = 4096
 UNAUTHORIZED = 4401
 
 
-def _from_console(ws: WebSocket, *, by_cookie: bool) -> bool:
+def _from_console(ws: WebSocket, *, by_cookie: bool, public_url: str | None) -> bool:
     """A browser names the page's origin: a page of another site must not use the session.
     A connection naming none is not a browser's and must bring the bearer token."""
     if ws.headers.get("origin") is None:
         return not by_cookie
-    site = request_site(ws.headers, public_url=ws.app.state.settings.public_url)
+    site = request_site(ws.headers, public_url=public_url)
     return site is Site.SAME
 
 
+@dataclass(eq=False)
 class ConsoleSocket:
-    def __init__(self, ws: WebSocket, factory: sessionmaker[Session], token: str,
-                 agent_id: int) -> None:
-        self.ws = ws
-        self.factory = factory
-        self.token = token
-        self.agent_id = agent_id
-        self.chat: ChatService = ws.app.state.chat
-        self.desk: HandoffDesk = ws.app.state.desk
-        self.outbox: asyncio.Queue[Any] = asyncio.Queue()
-        self.watched: tuple[str, asyncio.Queue[Any]] | None = None
-        self.last_queue: dict[str, Any] | None = None
+    """One agent's console connection: what it watches and what it was last shown."""
+
+    ws: WebSocket
+    factory: sessionmaker[Session]
+    outlet: Outlet
+    desk: HandoffDesk
+    token: str
+    agent_id: int
+    outbox: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    watched: tuple[str, asyncio.Queue[Any]] | None = None
+    last_queue: dict[str, Any] | None = None
 
     def _snapshot(self) -> dict[str, Any] | None:
         with self.factory() as session:
             if agent_for_token(session=session, token=self.token) is None:
                 return None  # signed out or expired meanwhile
-            lists = queue(session=session, agent_id=self.agent_id)
+            lists = ConversationRepository(session).queue(agent_id=self.agent_id)
         return {"type": "queue",
                 **{name: [e.as_json() for e in entries] for name, entries in lists.items()}}
 
@@ -97,12 +101,12 @@ class ConsoleSocket:
 
     def watch(self, conversation_id: str | None) -> None:
         if self.watched is not None:
-            self.chat.unsubscribe(*self.watched)
+            self.outlet.unsubscribe(*self.watched)
             self.watched[1].put_nowait(None)
             self.watched = None
         if conversation_id is None:
             return
-        source = self.chat.subscribe(conversation_id)
+        source = self.outlet.subscribe(conversation_id)
         self.watched = (conversation_id, source)
         asyncio.create_task(self._relay(conversation_id, source))
 
@@ -132,8 +136,8 @@ class ConsoleSocket:
 
 
 @router.websocket("/agent/ws")
-async def console_socket(ws: WebSocket) -> None:
-    factory: sessionmaker[Session] = ws.app.state.session_factory
+async def console_socket(ws: WebSocket, factory: SessionFactoryDep, outlet: OutletDep,
+                         desk: DeskDep, settings: SettingsDep) -> None:
     bearer = bearer_token(ws.headers.get("authorization"))
     token = bearer or ws.cookies.get(COOKIE)
 
@@ -142,13 +146,14 @@ async def console_socket(ws: WebSocket) -> None:
             agent = agent_for_token(session=session, token=token)
             return agent.id if agent else None
 
-    allowed = _from_console(ws, by_cookie=bearer is None)
+    allowed = _from_console(ws, by_cookie=bearer is None, public_url=settings.public_url)
     agent_id = await run_in_threadpool(who) if allowed else None
     if agent_id is None or token is None:
         await ws.close(code=UNAUTHORIZED)  # before accept: the handshake is refused (403)
         return
     await ws.accept()
-    console = ConsoleSocket(ws, factory, token, agent_id)
+    console = ConsoleSocket(ws, factory=factory, outlet=outlet, desk=desk, token=token,
+                            agent_id=agent_id)
     pump = asyncio.create_task(console.pump())
     try:
         while True:

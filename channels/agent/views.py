@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from channels.handoff import entry
-from channels.transcripts import transcript
+from channels.delivery.transcripts import transcript
+from channels.handoff.state import entry
 from commerce_core import clock
 from commerce_core.cart import service as cart_service
 from commerce_core.cart.repository import CartRepository

@@ -16,15 +16,13 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from channels.agent import make_desk
-from channels.chat import ChatService
 from channels.config import GatewaySettings, get_settings
-from channels.delivery import Delivery
-from channels.history import History, MemoryHistory, RedisHistory
+from channels.delivery.history import History, MemoryHistory, RedisHistory
+from channels.delivery.transcripts import TranscriptHistory
+from channels.deps import Gateway
 from channels.identity import TELEGRAM_PREFIX
 from channels.rasa_client import make_rasa_client
 from channels.telegram.runtime import TelegramBot
-from channels.transcripts import TranscriptHistory
 from commerce_core.db import get_sessionmaker
 from commerce_core.jobs import run_every
 
@@ -54,15 +52,11 @@ async def run_polling(settings: GatewaySettings) -> None:
     rasa = make_rasa_client(settings)
     factory = get_sessionmaker()  # conversation states and transcripts, shared with the app
     history = TranscriptHistory(_history(settings), factory)
-    desk = make_desk(settings, factory)
-    # the gateway's bus (its sockets and agent consoles see this worker's messages) and its
-    # store of messages waiting for the bot
-    delivery = Delivery(settings, history)
-    await delivery.start()
-    chat = ChatService(rasa=rasa, history=history, max_message_chars=settings.max_message_chars,
-                       handoff=desk, bus=delivery.bus, pending=delivery.pending)
-    desk.bind(chat)
-    bot = TelegramBot(settings, chat, mode="polling", limiter=delivery.limiter)
+    # the gateway's bus (its sockets and agent consoles see this worker's messages), its
+    # store of messages waiting for the bot and its rate limits
+    gateway = await Gateway.open(settings, factory=factory, rasa=rasa, history=history)
+    chat = gateway.chat
+    bot = TelegramBot(settings, chat, mode="polling", limiter=gateway.limiter)
     chat.add_outbound(TELEGRAM_PREFIX, bot.channel.deliver)  # late answers, notices
     retry = asyncio.create_task(run_every("answering messages waiting for the bot",
                                           settings.bot_retry_seconds, chat.answer_waiting,
@@ -81,7 +75,7 @@ async def run_polling(settings: GatewaySettings) -> None:
             heartbeat.cancel()
         retry.cancel()
         await bot.stop()
-        await delivery.aclose()
+        await gateway.aclose()
         await rasa.aclose()
         await history.aclose()
 

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from telegram import Bot
 from telegram.error import TelegramError
 
-from channels.chat import ChatService, OutboundFailed
+from channels.chat import ChatService
 from channels.config import GatewaySettings
+from channels.delivery.outlet import OutboundFailed
 from channels.identity import TELEGRAM_PREFIX
 from channels.messages import ChatMessage
 from channels.telegram.channel import TelegramChannel

@@ -70,7 +70,7 @@ class Conversation(TimestampMixin, Base):
     """An address the shopper left while waiting, for the agent to write back."""
     secret_hash: Mapped[str | None] = mapped_column(String(64))
     """SHA-256 of the session secret of a web conversation, bound at its first turn; only
-    its holder may write in it or read it (channels/ownership.py)."""
+    its holder may write in it or read it (channels/web/ownership.py)."""
 
 
 class ConversationEvent(Base):

@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -45,9 +46,9 @@ from starlette.routing import Route
 
 from channels.chat import ChatService
 from channels.config import GatewaySettings
-from channels.history import MemoryHistory
+from channels.delivery.history import MemoryHistory
+from channels.delivery.outlet import Outlet
 from channels.rasa_client import make_rasa_client
-from channels.routes import router as chat_router
 from channels.telegram.webhook import router as telegram_router
 from channels.telegram.webhook import start_telegram_webhook, stop_telegram_webhook
 from tests.e2e.stack import free_port
@@ -459,15 +460,15 @@ class LoopThread:
 
 
 def webhook_gateway(settings: GatewaySettings) -> FastAPI:
-    """The gateway's chat routes with Telegram in webhook mode, wired as ``channels.app``
+    """The gateway's Telegram webhook with its own chat service, wired as ``channels.app``
     wires it (the same start/stop calls in the lifespan, the same router)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rasa = make_rasa_client(settings)
-        app.state.chat = ChatService(rasa=rasa, history=MemoryHistory(settings.history_limit),
-                                     max_message_chars=settings.max_message_chars)
-        app.state.telegram = await start_telegram_webhook(settings, app.state.chat)
+        chat = ChatService(rasa=rasa, outlet=Outlet(history=MemoryHistory(settings.history_limit)),
+                           max_message_chars=settings.max_message_chars)
+        app.state.telegram = await start_telegram_webhook(settings, chat)
         try:
             yield
         finally:
@@ -475,6 +476,12 @@ def webhook_gateway(settings: GatewaySettings) -> FastAPI:
             await rasa.aclose()
 
     app = FastAPI(lifespan=lifespan)
-    app.include_router(chat_router)
     app.include_router(telegram_router)
     return app
+
+
+def webhook_recorded(client: TestClient, conversation_id: str) -> list[dict[str, Any]]:
+    """What the chat service of a :func:`webhook_gateway` app keeps for the conversation."""
+    history = client.app.state.telegram.bot.channel.chat.outlet.history  # type: ignore
+    messages = client.portal.call(history.since, conversation_id, 0)  # type: ignore[union-attr]
+    return [m.model_dump(mode="json") for m in messages]

@@ -17,18 +17,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
-from channels.agent import make_desk
 from channels.agent.auth import COOKIE, create_agent
 from channels.agent.routes import router as agent_api
 from channels.app import create_app
 from channels.chat import BOT_DOWN_APOLOGY, ChatService
 from channels.config import GatewaySettings
-from channels.desk import BOT_BACK, CLOSED, STILL_WAITING, WAITING
-from channels.history import MemoryHistory
+from channels.delivery.history import MemoryHistory
+from channels.delivery.outlet import Outlet
+from channels.delivery.transcripts import TranscriptHistory, transcript
+from channels.handoff.desk import BOT_BACK, CLOSED, STILL_WAITING, WAITING, make_desk
 from channels.rasa_client import RasaClient
 from channels.telegram.channel import HUMAN_REQUEST
 from channels.telegram.runtime import TelegramBot
-from channels.transcripts import TranscriptHistory, transcript
 from commerce_core.models import Conversation
 from knowledge.config import KnowledgeSettings
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi, LoopThread, text_update
@@ -415,11 +415,11 @@ def test_telegram_human_command_asks_the_bot_and_queues_the_conversation(
     thread = LoopThread()
 
     async def start() -> TelegramBot:
-        desk = make_desk(settings, session_factory)
-        chat = ChatService(rasa=RasaClient(settings.rasa_url, 5), max_message_chars=2000,
-                           history=TranscriptHistory(MemoryHistory(50), session_factory),
+        rasa_client = RasaClient(settings.rasa_url, 5)
+        outlet = Outlet(history=TranscriptHistory(MemoryHistory(50), session_factory))
+        desk = make_desk(settings, session_factory, outlet=outlet, rasa=rasa_client)
+        chat = ChatService(rasa=rasa_client, outlet=outlet, max_message_chars=2000,
                            handoff=desk)
-        desk.bind(chat)
         bot = TelegramBot(settings, chat, mode="polling")
         await bot.start(poll_timeout=1)
         return bot

@@ -8,7 +8,7 @@ import time
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.chat import BOT_DOWN_APOLOGY
-from channels.handoff import transition
+from channels.handoff.repository import ConversationRepository
 from commerce_core.models import ConversationState as State
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa, wait_for
@@ -66,8 +66,9 @@ def test_a_waiting_message_is_left_to_the_agent_who_took_the_conversation(
         assert say(client, "c-taken", "I need help") == [("system", BOT_DOWN_APOLOGY)]
         # and the conversation then queued for a person
         with demo_catalog() as session:
-            transition(session=session, conversation_id="c-taken", expected=State.BOT,
-                       target=State.WAITING, reason="shopper_request")
+            ConversationRepository(session).transition(
+                conversation_id="c-taken", expected=State.BOT, target=State.WAITING,
+                reason="shopper_request")
             session.commit()
         # when the bot comes back and the retry loop runs
         fake_rasa.up = True

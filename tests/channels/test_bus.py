@@ -18,16 +18,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.agent.auth import create_agent
 from channels.app import create_app
-from channels.bus import RedisBus
 from channels.config import GatewaySettings
-from channels.desk import WAITING
-from channels.history import RedisHistory
+from channels.delivery.bus import RedisBus
+from channels.delivery.history import RedisHistory
+from channels.handoff.desk import WAITING
 from channels.messages import ChatMessage
 from knowledge.config import KnowledgeSettings
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa, wait_for
 from tests.channels.rasa_standin import HANDOFF_TEXT, RasaStandIn
-from tests.channels.web_chat import chat_body, chat_socket, owner
+from tests.channels.web_chat import chat_body, chat_socket, gateway_of, owner
 from tests.conftest import _clean
 
 PASSWORD = "correct horse battery"
@@ -64,7 +64,7 @@ def test_a_message_recorded_on_one_replica_reaches_a_socket_on_the_other_once(
         # when the shopper's turn is handled by replica A (POST) …
         answers = a.post("/api/chat", json=chat_body("c-bus", "hello")).json()["messages"]
         # … and a message is pushed on B (as an agent's reply or a notice would be)
-        [pushed] = b.portal.call(b.app.state.chat.push, "c-bus",  # type: ignore[union-attr]
+        [pushed] = b.portal.call(gateway_of(b).outlet.push, "c-bus",  # type: ignore[union-attr]
                                  [ChatMessage(role="agent", text="from B")])
         # then both sockets get all three, in order, once
         last = pushed.seq

@@ -6,10 +6,10 @@ from fastapi.testclient import TestClient
 
 from channels.chat import ChatInputError
 from channels.errors import GatewayError, install_gateway_error_handler
-from channels.handoff import TransitionError
+from channels.handoff.state import TransitionError
 from channels.identity import IdentityError
 from channels.limits import RateLimited
-from channels.ownership import OwnershipError
+from channels.web.ownership import OwnershipError
 
 REFUSALS: dict[str, GatewayError] = {
     "too-long": ChatInputError("message_too_long", "That message is too long."),

@@ -12,17 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.agent.auth import create_agent
-from channels.handoff import (
-    ALLOWED,
-    TransitionError,
-    ensure_conversation,
-    identity_of,
-    move,
-    queue,
-    transition,
-)
+from channels.handoff.repository import ConversationRepository
+from channels.handoff.staffing import StaffedHours
+from channels.handoff.state import ALLOWED, TransitionError, identity_of
 from channels.messages import from_rasa
-from channels.staffing import StaffedHours
 from commerce_core.models import Agent, Conversation, ConversationEvent
 from commerce_core.models import ConversationState as State
 
@@ -40,7 +33,7 @@ def agents(session: Session, count: int) -> list[Agent]:
 
 def conversation_in(session: Session, state: State, agent: Agent | None = None) -> str:
     conversation_id = f"web-{next(counter)}"
-    conversation = ensure_conversation(session=session, conversation_id=conversation_id)
+    conversation = ConversationRepository(session).ensure(conversation_id=conversation_id)
     conversation.state = state
     conversation.agent_id = agent.id if state == State.AGENT and agent else None
     session.commit()
@@ -63,8 +56,9 @@ def test_every_move_is_allowed_or_refused_by_the_table(session: Session, current
     conversation_id = conversation_in(session, current, agent)
     # when / then
     if (current, target) in ALLOWED:
-        transition(session=session, conversation_id=conversation_id, expected=current,
-                   target=target, agent_id=agent.id, reason="shopper_request")
+        ConversationRepository(session).transition(
+            conversation_id=conversation_id, expected=current, target=target, agent_id=agent.id,
+            reason="shopper_request")
         session.commit()
         assert state_of(session, conversation_id) == target
         conversation = session.get(Conversation, conversation_id)
@@ -76,8 +70,9 @@ def test_every_move_is_allowed_or_refused_by_the_table(session: Session, current
         assert [(e.from_state, e.to_state) for e in events] == [(current.value, target.value)]
     else:
         with pytest.raises(TransitionError) as refused:
-            transition(session=session, conversation_id=conversation_id, expected=current,
-                       target=target, agent_id=agent.id)
+            ConversationRepository(session).transition(
+                conversation_id=conversation_id, expected=current, target=target,
+                agent_id=agent.id)
         assert refused.value.code == "transition_not_allowed"
         session.rollback()
         assert state_of(session, conversation_id) == current
@@ -96,8 +91,8 @@ def test_the_table_covers_what_the_issue_asks() -> None:
 def test_a_move_from_a_stale_state_loses(session: Session) -> None:
     conversation_id = conversation_in(session, State.WAITING)
     with pytest.raises(TransitionError) as lost:
-        transition(session=session, conversation_id=conversation_id, expected=State.BOT,
-                   target=State.WAITING)
+        ConversationRepository(session).transition(
+            conversation_id=conversation_id, expected=State.BOT, target=State.WAITING)
     assert lost.value.code == "conversation_changed"
     session.rollback()
     assert state_of(session, conversation_id) == State.WAITING
@@ -108,12 +103,14 @@ def test_only_the_holder_moves_a_conversation_out_of_an_agents_hands(session: Se
     conversation_id = conversation_in(session, State.AGENT, holder)
     for target in (State.BOT, State.CLOSED):
         with pytest.raises(TransitionError) as refused:
-            transition(session=session, conversation_id=conversation_id, expected=State.AGENT,
-                       target=target, agent_id=other.id)
+            ConversationRepository(session).transition(
+                conversation_id=conversation_id, expected=State.AGENT, target=target,
+                agent_id=other.id)
         assert refused.value.code == "not_your_conversation"
         session.rollback()
-    move(session=session, conversation_id=conversation_id, target=State.BOT,
-         from_states=(State.AGENT,), agent_id=holder.id)
+    ConversationRepository(session).move(
+        conversation_id=conversation_id, target=State.BOT, from_states=(State.AGENT,),
+        agent_id=holder.id)
     session.commit()
     assert state_of(session, conversation_id) == State.BOT
 
@@ -121,16 +118,18 @@ def test_only_the_holder_moves_a_conversation_out_of_an_agents_hands(session: Se
 def test_a_handoff_records_reason_summary_and_unknown_reasons_are_normalised(
         session: Session) -> None:
     conversation_id = conversation_in(session, State.BOT)
-    transition(session=session, conversation_id=conversation_id, expected=State.BOT,
-               target=State.WAITING, reason="frustrated", summary="x" * 900)
+    ConversationRepository(session).transition(
+        conversation_id=conversation_id, expected=State.BOT, target=State.WAITING,
+        reason="frustrated", summary="x" * 900)
     session.commit()
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None
     assert conversation.handoff_reason == "frustrated"
     assert conversation.summary == "x" * 500
     other = conversation_in(session, State.BOT)
-    transition(session=session, conversation_id=other, expected=State.BOT,
-               target=State.WAITING, reason="<script>", summary=None)
+    ConversationRepository(session).transition(
+        conversation_id=other, expected=State.BOT, target=State.WAITING, reason="<script>",
+        summary=None)
     session.commit()
     assert session.get(Conversation, other).handoff_reason == "shopper_request"  # type: ignore[union-attr]
 
@@ -140,21 +139,22 @@ def test_queue_lists_waiting_by_wait_and_the_agents_own(session: Session) -> Non
     first = conversation_in(session, State.BOT)
     second = conversation_in(session, State.BOT)
     for conversation_id in (first, second):
-        transition(session=session, conversation_id=conversation_id, expected=State.BOT,
-                   target=State.WAITING, reason="shopper_request")
+        ConversationRepository(session).transition(
+            conversation_id=conversation_id, expected=State.BOT, target=State.WAITING,
+            reason="shopper_request")
         session.commit()
         time.sleep(0.01)
     mine = conversation_in(session, State.AGENT, me)
     conversation_in(session, State.AGENT, other)
-    lists = queue(session=session, agent_id=me.id)
+    lists = ConversationRepository(session).queue(agent_id=me.id)
     assert [e.id for e in lists["waiting"]] == [first, second]
     assert [e.id for e in lists["mine"]] == [mine]
 
 
 def test_move_unknown_conversation(session: Session) -> None:
     with pytest.raises(TransitionError) as missing:
-        move(session=session, conversation_id="nope", target=State.AGENT,
-             from_states=(State.WAITING,), agent_id=1)
+        ConversationRepository(session).move(
+            conversation_id="nope", target=State.AGENT, from_states=(State.WAITING,), agent_id=1)
     assert missing.value.code == "conversation_not_found"
 
 
@@ -172,8 +172,9 @@ def test_two_agents_claiming_at_once_exactly_one_wins(
         with session_factory() as session:
             barrier.wait()
             try:
-                transition(session=session, conversation_id=conversation_id,
-                           expected=State.WAITING, target=State.AGENT, agent_id=agent_id)
+                ConversationRepository(session).transition(
+                    conversation_id=conversation_id, expected=State.WAITING, target=State.AGENT,
+                    agent_id=agent_id)
                 time.sleep(0.2)  # hold the transaction so the others really overlap it
                 session.commit()
                 won.append(agent_id)

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from channels.history import History, MemoryHistory, RedisHistory
+from channels.delivery.history import History, MemoryHistory, RedisHistory
 from channels.messages import ChatMessage
 
 

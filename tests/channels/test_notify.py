@@ -24,7 +24,7 @@ from commerce_core.payment.routes import get_provider
 from tests.channels.conftest import Gateway
 from tests.channels.fake_bot_api import TOKEN, FakeBotApi
 from tests.channels.fake_rasa import wait_for
-from tests.channels.web_chat import chat_body, chat_socket, recorded
+from tests.channels.web_chat import chat_body, chat_socket, gateway_of, recorded
 
 SERVICE = {"Authorization": "Bearer change-me"}
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 rue des Arts", "city": "Lyon",
@@ -54,8 +54,7 @@ def pay(client: TestClient, order: dict[str, Any]) -> None:
 
 
 def ship(client: TestClient, order: dict[str, Any]) -> None:
-    app = client.app
-    with app.state.session_factory() as session:  # type: ignore[attr-defined]
+    with gateway_of(client).session_factory() as session:
         _, key = create_api_key(session=session, name="test merchant")
         session.commit()
     shipped = client.post(f"/api/merchant/orders/{order['id']}/ship",
@@ -229,7 +228,7 @@ def test_a_payment_after_the_reservation_ran_out_is_told_with_its_refund(gateway
         order = place_order(client, "web-late")
         link = client.post(f"/api/orders/{order['id']}/payment",
                            headers={**SERVICE, "Idempotency-Key": order["number"]}).json()
-        with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        with gateway_of(client).session_factory() as session:
             later = clock.now() + timedelta(minutes=get_settings().reservation_minutes + 1)
             assert expire_reservations(session=session, now=later) == 1
             session.commit()

@@ -12,12 +12,14 @@ from prometheus_client import REGISTRY
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.handoff import State, ensure_conversation, move
+from channels.deps import gateway_settings
+from channels.handoff.repository import ConversationRepository
+from channels.handoff.state import State
 from commerce_core.observability.logs import JsonFormatter, RequestIdFilter, request_id
 from commerce_core.observability.queues import QueueCollector
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
-from tests.channels.web_chat import chat_body, chat_socket
+from tests.channels.web_chat import chat_body, chat_socket, gateway_of
 from tests.commerce_core.helpers import SERVICE
 from tests.e2e.stack import free_port
 
@@ -61,8 +63,9 @@ def test_not_ready_when_nothing_listens_for_rasa_or_the_actions(gateway: Gateway
 def test_not_ready_when_redis_does_not_answer(gateway: Gateway, fake_rasa: FakeRasa) -> None:
     with gateway(action_server_url=fake_rasa.url) as client:
         # readiness asks the configured Redis afresh each time
-        client.app.state.settings = client.app.state.settings.model_copy(
+        down = gateway_of(client).settings.model_copy(
             update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+        client.app.dependency_overrides[gateway_settings] = lambda: down
         response = client.get("/ready")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"].startswith("down")
@@ -115,10 +118,11 @@ def test_the_handoff_queue_and_outbox_are_read_from_the_database(
         gateway: Gateway, demo_catalog: sessionmaker[Session]) -> None:
     with gateway() as client:
         with demo_catalog() as session:
-            ensure_conversation(session=session, conversation_id="web-queue-1")
+            ConversationRepository(session).ensure(conversation_id="web-queue-1")
             session.commit()
-            move(session=session, conversation_id="web-queue-1", target=State.WAITING,
-                 from_states=(State.BOT,), reason="frustrated")
+            ConversationRepository(session).move(
+                conversation_id="web-queue-1", target=State.WAITING, from_states=(State.BOT,),
+                reason="frustrated")
             session.commit()
         text = client.get("/metrics").text
     assert re.search(r"^atelier_handoff_queue_length 1\.0$", text, re.M)

@@ -21,13 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from channels.chat import ChatService
 from channels.config import GatewaySettings
-from channels.history import History, MemoryHistory, RedisHistory
+from channels.delivery.history import History, MemoryHistory, RedisHistory
+from channels.delivery.notify import ConversationRoutes, Notifier, message_for
+from channels.delivery.outbox import OutboxRelay
+from channels.delivery.outlet import Outlet
 from channels.messages import ChatMessage
-from channels.notify import ConversationRoutes, Notifier, message_for
-from channels.outbox import OutboxRelay
-from channels.rasa_client import RasaClient
 from commerce_core import clock
 from commerce_core.events import DomainEvent
 from commerce_core.models import OutboxMessage
@@ -167,9 +166,9 @@ def spare_redis() -> Iterator[SpareRedis]:
 
 def make_relay(factory: sessionmaker[Session], history: History,
                **settings: Any) -> OutboxRelay:
-    chat = ChatService(rasa=RasaClient("http://127.0.0.1:9", 1.0), history=history,
-                       max_message_chars=2000)
-    return OutboxRelay(factory=factory, notifier=Notifier(chat=chat, routes=ConversationRoutes()),
+    outlet = Outlet(history=history)
+    return OutboxRelay(factory=factory,
+                       notifier=Notifier(outlet=outlet, routes=ConversationRoutes()),
                        settings=GatewaySettings(**{"outbox_poll_seconds": 0.05, **settings}))
 
 
@@ -187,8 +186,7 @@ async def running(relays: list[OutboxRelay], body: Callable[[], Awaitable[Any]])
     finally:
         for relay in relays:
             await relay.stop()
-            await relay.notifier.chat.rasa.aclose()
-            await relay.notifier.chat.history.aclose()
+            await relay.notifier.outlet.history.aclose()
 
 
 def test_a_failed_delivery_is_retried_until_it_succeeds_and_the_order_stays_in_order(
@@ -245,7 +243,7 @@ def test_a_delivery_that_keeps_failing_is_given_up_and_logged(
                     what="the relay giving up")
         await asyncio.sleep(0.5)  # many polls: it is not tried again
 
-    with caplog.at_level(logging.INFO, logger="channels.outbox"):
+    with caplog.at_level(logging.INFO, logger="channels.delivery.outbox"):
         asyncio.run(running([relay], scenario))
     [message] = outbox(demo_catalog)
     assert (message.delivered_at, message.attempts) == (None, 3)
@@ -283,7 +281,7 @@ def test_a_retry_tells_only_the_conversations_that_missed_the_message(
     history = MemoryHistory(100)
     relay = make_relay(session_factory, history, outbox_retry_backoff_seconds=0.05)
     channel = FlakyChannel(failures=2)
-    relay.notifier.chat.add_outbound("fx-", channel)
+    relay.notifier.outlet.add_outbound("fx-", channel)
 
     async def scenario() -> list[ChatMessage]:
         await until(lambda: outbox(session_factory)[0].delivered_at, what="the delivery")

@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
+from channels.delivery.transcripts import add_message
 from channels.identity import sign_customer_token
 from channels.messages import ChatMessage
-from channels.transcripts import add_message
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
 from tests.channels.web_chat import chat_socket, recorded

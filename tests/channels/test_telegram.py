@@ -23,7 +23,8 @@ from pydantic import ValidationError
 
 from channels.chat import BOT_DOWN_APOLOGY, ChatService
 from channels.config import GatewaySettings
-from channels.history import MemoryHistory
+from channels.delivery.history import MemoryHistory
+from channels.delivery.outlet import Outlet
 from channels.messages import Button, Card, ChatMessage, Link
 from channels.rasa_client import RasaClient
 from channels.telegram.buttons import ButtonStore
@@ -58,6 +59,7 @@ from tests.channels.fake_bot_api import (
     sticker_update,
     text_update,
     webhook_gateway,
+    webhook_recorded,
 )
 from tests.channels.fake_rasa import FakeRasa
 from tests.channels.web_chat import recorded
@@ -103,7 +105,8 @@ def polling(api: FakeBotApi) -> Iterator[Polling]:
     thread = LoopThread()
 
     async def start() -> Polling:
-        chat = ChatService(rasa=RasaClient(settings.rasa_url, 5), history=MemoryHistory(50),
+        chat = ChatService(rasa=RasaClient(settings.rasa_url, 5),
+                           outlet=Outlet(history=MemoryHistory(50)),
                            max_message_chars=settings.max_message_chars)
         bot = TelegramBot(settings, chat, mode="polling")
         await bot.start(poll_timeout=1)
@@ -314,7 +317,8 @@ def test_help_unknown_commands_and_non_text(polling: Polling, api: FakeBotApi,
     api.wait_for(lambda: len(api.sent(chat_id)) >= 3, what="three answers")
     assert [c.params["text"] for c in api.sent(chat_id)] == [HELP_TEXT, UNKNOWN_COMMAND,
                                                              TEXT_ONLY]
-    assert polling.thread.run(polling.chat.history.since(conversation_id_for(chat_id), 0)) == []
+    history = polling.chat.outlet.history
+    assert polling.thread.run(history.since(conversation_id_for(chat_id), 0)) == []
 
 
 def test_oversized_message_gets_a_notice_and_is_not_forwarded(
@@ -323,7 +327,7 @@ def test_oversized_message_gets_a_notice_and_is_not_forwarded(
     [notice] = api.wait_for(lambda: api.sent(chat_id), what="the notice")
     assert notice.params["text"].startswith("Messages can be at most 2000 characters long")
     time.sleep(0.2)
-    history = polling.thread.run(polling.chat.history.since(conversation_id_for(chat_id), 0))
+    history = polling.thread.run(polling.chat.outlet.history.since(conversation_id_for(chat_id), 0))
     assert history == [] and len(api.sent(chat_id)) == 1
 
 
@@ -333,7 +337,7 @@ def test_a_turn_with_the_bot_down_tells_the_shopper(polling: Polling, api: FakeB
     [apology] = api.wait_for(lambda: api.sent(chat_id), what="the apology")
     assert apology.params["text"] == BOT_DOWN_APOLOGY
     assert api.calls_to("sendChatAction", chat_id)[0].params["action"] == "typing"
-    history = polling.thread.run(polling.chat.history.since(conversation_id_for(chat_id), 0))
+    history = polling.thread.run(polling.chat.outlet.history.since(conversation_id_for(chat_id), 0))
     assert [(m.role, m.text) for m in history] == [("shopper", "hello"),
                                                    ("system", BOT_DOWN_APOLOGY)]
 
@@ -379,7 +383,7 @@ def test_webhook_refuses_a_wrong_or_missing_secret(api: FakeBotApi, chat_id: int
         api.wait_for(lambda: api.sent(chat_id), what="the help text")
         time.sleep(0.2)
         assert [c.params["text"] for c in api.sent(chat_id)] == [HELP_TEXT]
-        assert recorded(client, conversation_id_for(chat_id)) == []
+        assert webhook_recorded(client, conversation_id_for(chat_id)) == []
 
 
 def test_webhook_route_is_absent_without_webhook_mode(api: FakeBotApi) -> None:
@@ -420,7 +424,8 @@ def test_a_chat_over_its_limit_hears_it_once_and_the_bot_is_not_asked(
     thread = LoopThread()
 
     async def start() -> TelegramBot:
-        chat = ChatService(rasa=RasaClient(settings.rasa_url, 5), history=MemoryHistory(50),
+        chat = ChatService(rasa=RasaClient(settings.rasa_url, 5),
+                           outlet=Outlet(history=MemoryHistory(50)),
                            max_message_chars=settings.max_message_chars)
         bot = TelegramBot(settings, chat, mode="polling")
         await bot.start(poll_timeout=1)
@@ -444,7 +449,7 @@ def test_a_chat_over_its_limit_hears_it_once_and_the_bot_is_not_asked(
         assert len(texts) == 3 and RATE_NOTICE.fullmatch(texts[2]), texts
         assert pressed.params.get("text") is None
         assert fake_rasa.messages(conversation_id) == ["message 1", "message 2"]
-        history = thread.run(bot.channel.chat.history.since(conversation_id, 0))
+        history = thread.run(bot.channel.chat.outlet.history.since(conversation_id, 0))
         assert [m.text for m in history if m.role == "shopper"] == ["message 1", "message 2"]
         # another chat has a limit of its own
         other = next(chat_ids)

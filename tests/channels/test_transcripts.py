@@ -10,14 +10,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.history import MemoryHistory, RedisHistory
-from channels.messages import Button, Card, ChatMessage, Link
-from channels.transcripts import (
+from channels.delivery.history import MemoryHistory, RedisHistory
+from channels.delivery.transcripts import (
     TranscriptHistory,
     delete_customer_data,
     search,
     transcript,
 )
+from channels.messages import Button, Card, ChatMessage, Link
 from commerce_core.models import (
     ChannelIdentity,
     Conversation,

@@ -12,8 +12,16 @@ from typing import Any
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
+from channels.deps import Gateway
+
 SECRET_HEADER = "X-Conversation-Secret"
 _secrets: dict[str, str] = {}
+
+
+def gateway_of(client: TestClient) -> Gateway:
+    """The collaborators the running app built (:mod:`channels.deps`)."""
+    gateway: Gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    return gateway
 
 
 def secret_of(conversation_id: str) -> str:
@@ -54,8 +62,8 @@ def chat_socket(client: TestClient, conversation_id: str, *, after: int | None =
 def recorded(client: TestClient, conversation_id: str) -> list[dict[str, Any]]:
     """Every message the gateway keeps for the conversation (its replay history), whatever
     the channel: what a Telegram chat, or a conversation nobody proved theirs, holds."""
-    chat = client.app.state.chat  # type: ignore[attr-defined]
-    messages = client.portal.call(chat.history.since, conversation_id, 0)  # type: ignore[union-attr]
+    history = gateway_of(client).outlet.history
+    messages = client.portal.call(history.since, conversation_id, 0)  # type: ignore[union-attr]
     return [m.model_dump(mode="json") for m in messages]
 
 
@@ -63,7 +71,7 @@ def telegram_turn(client: TestClient, conversation_id: str, text: str,
                   payload: str | None = None) -> list[dict[str, Any]]:
     """A shopper turn of a Telegram chat, handed to the gateway's chat service as the
     Telegram channel does (the web API refuses ``tg-`` ids)."""
-    chat = client.app.state.chat  # type: ignore[attr-defined]
+    chat = gateway_of(client).chat
 
     async def turn() -> list[Any]:
         return await chat.handle_turn(conversation_id, text, payload=payload)

@@ -27,8 +27,9 @@ from tests.channels.fake_bot_api import (
     button_update,
     text_update,
     webhook_gateway,
+    webhook_recorded,
 )
-from tests.channels.web_chat import chat_body, recorded
+from tests.channels.web_chat import chat_body
 from tests.e2e.stack import IDENTITY_SECRET, REPO, Stack
 from tests.e2e.test_journey_shopping import GOOD_CARD
 
@@ -199,11 +200,11 @@ def test_webhook_with_the_secret_is_answered_by_the_bot(stack: Stack) -> None:
             assert post(accepted, "hi", SECRET) == 200
             [greeting] = api.wait_for(lambda: api.sent(accepted), what="the greeting")
             assert "welcome" in greeting.params["text"].lower()
-            history = recorded(client, conversation_id_for(accepted))
+            history = webhook_recorded(client, conversation_id_for(accepted))
             assert [(m["role"], m["text"]) for m in history][:1] == [("shopper", "hi")]
             assert history[1]["text"] == greeting.params["text"]
 
             assert api.sent(refused) == [] and api.calls_to("sendChatAction", refused) == []
-            assert recorded(client, conversation_id_for(refused)) == []
+            assert webhook_recorded(client, conversation_id_for(refused)) == []
     finally:
         api.stop()

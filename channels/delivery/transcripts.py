@@ -17,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from channels.handoff import ensure_conversation
-from channels.history import History
+from channels.delivery.history import History
+from channels.handoff.repository import ConversationRepository
 from channels.messages import ChatMessage
 from commerce_core.models import (
     ChannelIdentity,
@@ -64,7 +64,7 @@ def _storable(value: Any) -> Any:
 
 def add_message(*, session: Session, conversation_id: str,
                 message: ChatMessage) -> ConversationMessage:
-    ensure_conversation(session=session, conversation_id=conversation_id)
+    ConversationRepository(session).ensure(conversation_id=conversation_id)
     row = ConversationMessage(conversation_id=conversation_id, seq=message.seq,
                               role=message.role, text=_storable(message.text),
                               payload=payload_of(message), ts=_ts(message.ts))

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from channels.errors import GatewayError
-from channels.handoff import identity_of
+from channels.handoff.state import identity_of
 from channels.identity import Shopper
 from commerce_core.models import Conversation, ConversationMessage
 from commerce_core.models import ConversationState as State

@@ -1,7 +1,7 @@
 """Proactive messages: payment received, parcel shipped, delivered, cancelled, refunded.
 
 The commerce core writes ``order.*`` events to its outbox, in the transaction of the change,
-with the customer's channel identities; :mod:`channels.outbox` relays them here. Each
+with the customer's channel identities; :mod:`channels.delivery.outbox` relays them here. Each
 identity leads to conversations:
 
 - ``telegram/tg-<chat id>`` and ``web/<conversation id>`` are conversations themselves;
@@ -9,7 +9,7 @@ identity leads to conversations:
   :mod:`channels.identity`) leads to the conversations that last carried the customer's
   token, which the gateway links in :class:`ConversationRoutes`.
 
-The message is recorded in the conversation like any bot message (``ChatService.push``):
+The message is recorded in the conversation like any bot message (``Outlet.push``):
 a widget that is open gets it at once, one that is offline gets it with its replay on
 reconnect, and a Telegram chat gets it from the bot.
 """
@@ -23,7 +23,10 @@ from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from channels.chat import CONVERSATION_ID_RE, ChatService
+from redis.exceptions import RedisError
+
+from channels.chat import CONVERSATION_ID_RE
+from channels.delivery.outlet import Outlet
 from channels.identity import SHOP_PREFIX, Shopper
 from channels.messages import Button, ChatMessage
 from channels.redis_link import connect
@@ -114,6 +117,17 @@ class ConversationRoutes:
             pipe.expire(key, ROUTE_TTL_SECONDS)
             await pipe.execute()
 
+    async def link_customer(self, customer: Shopper | None, conversation_id: str) -> None:
+        """Send the customer's order news to this conversation (the caller proved that it
+        is theirs); nothing without a customer."""
+        if customer is None or not CONVERSATION_ID_RE.match(conversation_id):
+            return
+        try:
+            await self.link(customer, conversation_id)
+        except RedisError as exc:  # order news then go to the last conversation linked
+            log.warning("conversation not linked to its customer: %s", exc,
+                        extra={"conversation_id": conversation_id})
+
     async def latest(self, shopper: Shopper) -> str | None:
         if self._redis is None:
             routes = self._local.get(shopper.key)
@@ -139,8 +153,8 @@ class Told:
 class Notifier:
     """Posts order events in the conversations of the customer they concern."""
 
-    def __init__(self, *, chat: ChatService, routes: ConversationRoutes) -> None:
-        self.chat = chat
+    def __init__(self, *, outlet: Outlet, routes: ConversationRoutes) -> None:
+        self.outlet = outlet
         self.routes = routes
 
     async def conversations(self, identities: list[dict[str, str]]) -> list[str]:
@@ -174,9 +188,9 @@ class Notifier:
             if conversation_id in told:
                 continue
             try:
-                await self.chat.push(conversation_id, [ChatMessage(role="bot", text=text),
-                                                       *review_requests(event)],
-                                     must_deliver=True)
+                await self.outlet.push(conversation_id, [ChatMessage(role="bot", text=text),
+                                                         *review_requests(event)],
+                                       must_deliver=True)
             except Exception as exc:  # one unreachable channel must not silence the others
                 log.warning("proactive message %s not delivered: %s", event.kind, exc,
                             exc_info=True, extra={"conversation_id": conversation_id})

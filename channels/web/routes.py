@@ -2,7 +2,7 @@
 widget's WebSocket.
 
 Every call of a conversation proves that it is the caller's with the conversation's
-session secret (channels/ownership.py): the ``conversation_secret`` of the body, the
+session secret (channels/web/ownership.py): the ``conversation_secret`` of the body, the
 ``X-Conversation-Secret`` header of the history, the first frame of the socket — never the
 URL, which ends up in logs.
 """
@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
-    Depends,
     Header,
     Query,
     Request,
@@ -27,15 +26,24 @@ from fastapi import (
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
-from channels.chat import CONVERSATION_ID_RE, ChatInputError, ChatService
-from channels.delivery import Delivery
+from channels.chat import CONVERSATION_ID_RE, ChatService
+from channels.deps import (
+    ChatDep,
+    CustomersDep,
+    HistoryDep,
+    LimiterDep,
+    NewsRoutesDep,
+    OriginsDep,
+    OutletDep,
+    OwnersDep,
+)
 from channels.errors import GatewayError
-from channels.identity import IdentityError, Shopper, check_web_conversation_id
-from channels.limits import RateLimited
+from channels.identity import Shopper, check_web_conversation_id
+from channels.limits import RateLimiter
 from channels.messages import ChatMessage
-from channels.origins import NOT_ALLOWED
-from channels.ownership import ConversationOwners, OwnershipError, new_secret
 from channels.redis_link import RETRY_AFTER_SECONDS
+from channels.web.origins import NOT_ALLOWED
+from channels.web.ownership import OwnershipError, new_secret
 from commerce_core.errors import error_response, error_responses
 from commerce_core.observability.logs import new_request_id, request_id
 
@@ -47,23 +55,6 @@ HISTORY_UNAVAILABLE = ("The conversation cannot be shown for a moment; please tr
                        "shortly. Messages sent meanwhile are kept.")
 HELLO_TIMEOUT_SECONDS = 10.0
 """How long a new socket may take to send its first frame, the one with the secret."""
-
-
-def get_chat(request: Request) -> ChatService:
-    return request.app.state.chat
-
-
-def get_delivery(request: Request) -> Delivery:
-    return request.app.state.delivery
-
-
-def get_owners(request: Request) -> ConversationOwners:
-    return request.app.state.owners
-
-
-ChatDep = Annotated[ChatService, Depends(get_chat)]
-DeliveryDep = Annotated[Delivery, Depends(get_delivery)]
-OwnersDep = Annotated[ConversationOwners, Depends(get_owners)]
 
 
 class ChatRequest(BaseModel):
@@ -97,7 +88,8 @@ TOKEN_REFUSED = error_response(401, "invalid or expired customer token")
                         **TOKEN_REFUSED, **SECRET_REFUSED, **error_responses(413),
                         **error_response(429, "too many messages; see Retry-After"),
                         **UNAVAILABLE})
-async def chat(body: ChatRequest, chat: ChatDep, delivery: DeliveryDep, owners: OwnersDep,
+async def chat(body: ChatRequest, chat: ChatDep, owners: OwnersDep, customers: CustomersDep,
+               limiter: LimiterDep, news_routes: NewsRoutesDep,
                request: Request) -> ChatResponse:
     """Send one shopper message to the bot and return the bot's messages.
 
@@ -109,16 +101,16 @@ async def chat(body: ChatRequest, chat: ChatDep, delivery: DeliveryDep, owners: 
     made: str | None = None
     chat.validate(conversation_id, body.message, body.payload)
     check_web_conversation_id(conversation_id)
-    customer = delivery.customer(body.customer_token)
+    customer = customers.customer(body.customer_token)
     # a stranger's attempt is refused before it can use up the conversation's limit
     owned = await owners.verify(conversation_id, secret)
-    await delivery.limiter.check(conversation_id=conversation_id,
-                                 ip=request.client.host if request.client else None)
+    await limiter.check(conversation_id=conversation_id,
+                        ip=request.client.host if request.client else None)
     if not owned:
         if secret is None:
             secret = made = new_secret()
         await owners.claim(conversation_id, secret)
-    await delivery.link(customer, conversation_id)
+    await news_routes.link_customer(customer, conversation_id)
     messages = await chat.handle_turn(conversation_id, body.message,
                                       payload=body.payload, shopper=customer)
     return ChatResponse(conversation_id=conversation_id, messages=messages,
@@ -130,7 +122,7 @@ async def chat(body: ChatRequest, chat: ChatDep, delivery: DeliveryDep, owners: 
             responses={**TOKEN_REFUSED, **SECRET_REFUSED,
                        **error_response(422, "not a conversation id"), **UNAVAILABLE})
 async def history(
-        conversation_id: str, chat: ChatDep, delivery: DeliveryDep, owners: OwnersDep,
+        conversation_id: str, history: HistoryDep, owners: OwnersDep, customers: CustomersDep,
         after: Annotated[int, Query(ge=0)] = 0,
         x_conversation_secret: Annotated[str | None, Header(max_length=200)] = None,
         x_customer_token: Annotated[str | None, Header(max_length=300)] = None,
@@ -140,10 +132,10 @@ async def history(
     if not CONVERSATION_ID_RE.match(conversation_id):
         raise GatewayError("invalid_conversation_id", "bad conversation id")
     check_web_conversation_id(conversation_id)
-    customer = delivery.customer(x_customer_token)
+    customer = customers.customer(x_customer_token)
     await owners.may_read(conversation_id, secret=x_conversation_secret, customer=customer)
     try:
-        return await chat.history.since(conversation_id, after)
+        return await history.since(conversation_id, after)
     except RedisError as exc:  # the replay history is in Redis; nothing is lost meanwhile
         log.warning("history unavailable: %s", exc, extra={"conversation_id": conversation_id})
         raise GatewayError("history_unavailable", HISTORY_UNAVAILABLE, http_status=503,
@@ -172,7 +164,7 @@ def _error(code: str, message: str) -> dict[str, str]:
 
 
 async def _handle_frame(queue: asyncio.Queue[Any], chat: ChatService, conversation_id: str,
-                        raw: str, *, delivery: Delivery, shopper: Shopper | None = None,
+                        raw: str, *, limiter: RateLimiter, shopper: Shopper | None = None,
                         ip: str | None = None) -> None:
     if len(raw.encode()) > MAX_FRAME_BYTES:
         queue.put_nowait(_error("frame_too_large", "That message is too large to send."))
@@ -192,11 +184,11 @@ async def _handle_frame(queue: asyncio.Queue[Any], chat: ChatService, conversati
     queue.put_nowait({"type": "typing", "on": True})
     request_id.set(new_request_id())  # each turn of the socket is a request of its own
     try:
-        await delivery.limiter.check(conversation_id=conversation_id, ip=ip)
+        await limiter.check(conversation_id=conversation_id, ip=ip)
         await chat.handle_turn(conversation_id, text, payload=payload,
                                client_id=client_id if isinstance(client_id, str) else None,
                                shopper=shopper)
-    except (ChatInputError, RateLimited) as exc:
+    except GatewayError as exc:  # refused: nothing recorded, the widget says why
         error = _error(exc.code, exc.message)
         if isinstance(client_id, str):
             error["client_id"] = client_id
@@ -236,16 +228,15 @@ async def _hello(ws: WebSocket) -> tuple[str, str | None]:
 
 
 @router.websocket("/ws/chat")
-async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0) -> None:
+async def chat_socket(ws: WebSocket, chat: ChatDep, outlet: OutletDep, owners: OwnersDep,
+                      customers: CustomersDep, limiter: LimiterDep, news_routes: NewsRoutesDep,
+                      origins: OriginsDep, conversation_id: str = "", after: int = 0) -> None:
     """The widget's connection: the first frame proves the conversation is the widget's
     (and binds the secret to a new conversation); then the history after ``after`` is
     replayed and every message recorded in the conversation follows."""
-    chat: ChatService = ws.app.state.chat
-    delivery: Delivery = ws.app.state.delivery
-    owners: ConversationOwners = ws.app.state.owners
     await ws.accept()
     origin = ws.headers.get("origin")
-    if not delivery.origins.allows(origin, ws.headers.get("host")):
+    if not origins.allows(origin, ws.headers.get("host")):
         await ws.send_json(_error("origin_not_allowed", NOT_ALLOWED.format(origin=origin)))
         await ws.close(code=1008)
         return
@@ -257,22 +248,22 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0) 
     try:
         check_web_conversation_id(conversation_id)
         secret, token = await _hello(ws)
-        customer = delivery.customer(token)
+        customer = customers.customer(token)
         await owners.claim(conversation_id, secret)
-        await delivery.link(customer, conversation_id)
-    except (IdentityError, OwnershipError) as exc:
+        await news_routes.link_customer(customer, conversation_id)
+    except GatewayError as exc:  # a wrong id, token or secret
         await ws.send_json(_error(exc.code, exc.message))
         await ws.close(code=TRY_AGAIN_LATER if exc.http_status == 503 else 1008)
         return
     except WebSocketDisconnect:
         return
     ip = ws.client.host if ws.client else None
-    queue = chat.subscribe(conversation_id)
+    queue = outlet.subscribe(conversation_id)
     pump: asyncio.Task[None] | None = None
     try:
         last_seq = max(after, 0)
         try:
-            missed = await chat.history.since(conversation_id, last_seq)
+            missed = await outlet.history.since(conversation_id, last_seq)
         except RedisError as exc:  # the widget comes back after its back-off
             log.warning("history unavailable: %s", exc,
                         extra={"conversation_id": conversation_id})
@@ -285,12 +276,12 @@ async def chat_socket(ws: WebSocket, conversation_id: str = "", after: int = 0) 
         pump = asyncio.create_task(_pump(ws, queue, last_seq))
         while True:
             raw = await ws.receive_text()
-            await _handle_frame(queue, chat, conversation_id, raw, delivery=delivery,
+            await _handle_frame(queue, chat, conversation_id, raw, limiter=limiter,
                                 shopper=customer, ip=ip)
     except WebSocketDisconnect:
         pass
     finally:
-        chat.unsubscribe(conversation_id, queue)
+        outlet.unsubscribe(conversation_id, queue)
         if pump is not None:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

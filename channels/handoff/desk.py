@@ -1,12 +1,14 @@
 """The help desk: what happens around a handoff, for the shopper and for the agents.
 
-:class:`ChatService` asks it before each shopper turn whether the bot may answer
+:class:`~channels.chat.ChatService` asks it (as its
+:class:`~channels.chat.HandoffGate`) before each shopper turn whether the bot may answer
 (:meth:`HandoffDesk.shopper_turn`) and hands it the bot's answers
 (:meth:`HandoffDesk.after_bot`); the agent console calls :meth:`claim`, :meth:`reply`,
 :meth:`hand_back` and :meth:`close`; :meth:`notify_timeouts` (a periodic job of the app)
 tells shoppers nobody picked up.
-Messages to the shopper go through :meth:`ChatService.push`, which records them (widget,
-transcript) and sends them out on the conversation's channel (Telegram).
+Messages to the shopper go through :meth:`Outlet.push`, which records them (widget,
+transcript) and sends them out on the conversation's channel (Telegram); the bot is asked
+through the Rasa client.
 """
 
 from __future__ import annotations
@@ -17,22 +19,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from channels.handoff import TransitionError, ensure_conversation, move, transition
+from channels.chat import validate_message
+from channels.config import GatewaySettings
+from channels.delivery.outlet import Outlet
+from channels.handoff.repository import ConversationRepository
+from channels.handoff.staffing import StaffedHours
+from channels.handoff.state import TransitionError
 from channels.messages import ChatMessage, from_rasa
-from channels.rasa_client import BotUnavailable
-from channels.staffing import StaffedHours
-from commerce_core.models import Conversation
+from channels.rasa_client import BotUnavailable, RasaClient
 from commerce_core.models import ConversationState as State
-from commerce_core.models.base import utcnow
-
-if TYPE_CHECKING:
-    from channels.chat import ChatService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,26 +68,22 @@ def nobody_free(hours: StaffedHours) -> str:
 
 
 class HandoffDesk:
-    def __init__(self, *, session_factory: sessionmaker[Session], staffed_hours: StaffedHours,
-                 timeout: timedelta) -> None:
+    def __init__(self, *, session_factory: sessionmaker[Session], outlet: Outlet,
+                 rasa: RasaClient, staffed_hours: StaffedHours, timeout: timedelta,
+                 max_message_chars: int) -> None:
         self.session_factory = session_factory
+        self.outlet = outlet
+        self.rasa = rasa
         self.staffed_hours = staffed_hours
         self.timeout = timeout
-        self.chat: ChatService | None = None
+        self.max_message_chars = max_message_chars
         self._listeners: set[asyncio.Queue[dict[str, Any]]] = set()
 
-    def bind(self, chat: ChatService) -> None:
-        self.chat = chat
-
-    def _chat(self) -> ChatService:
-        if self.chat is None:
-            raise RuntimeError("the desk is not bound to a ChatService")
-        return self.chat
-
-    async def _db(self, work: Callable[[Session], T]) -> T:
+    async def _db(self, work: Callable[[ConversationRepository], T]) -> T:
+        """Run ``work`` in a session of its own, committed, off the event loop."""
         def run() -> T:
             with self.session_factory() as session:
-                result = work(session)
+                result = work(ConversationRepository(session))
                 session.commit()
                 return result
         return await run_in_threadpool(run)
@@ -110,11 +106,8 @@ class HandoffDesk:
 
     async def bot_answers(self, conversation_id: str) -> bool:
         """Whether the bot holds the conversation (not queued for or held by an agent)."""
-        def work(session: Session) -> bool:
-            state = session.scalar(select(Conversation.state)
-                                   .where(Conversation.id == conversation_id))
-            return state not in (State.WAITING, State.AGENT)
-        return await self._db(work)
+        state = await self._db(lambda conversations: conversations.state(conversation_id))
+        return state not in (State.WAITING, State.AGENT)
 
     async def shopper_turn(self, conversation_id: str, text: str, *,
                            shopper: dict[str, str] | None = None) -> list[ChatMessage] | None:
@@ -123,16 +116,17 @@ class HandoffDesk:
         The shopper's message is already recorded, so an agent sees it live. ``shopper`` is
         who the gateway vouches for (bot metadata); the console shows that customer.
         """
-        def work(session: Session) -> tuple[list[ChatMessage] | None, bool]:
-            conversation = ensure_conversation(session=session, conversation_id=conversation_id)
+        def work(conversations: ConversationRepository,
+                 ) -> tuple[list[ChatMessage] | None, bool]:
+            conversation = conversations.ensure(conversation_id=conversation_id)
             if shopper is not None and (conversation.channel, conversation.external_id) != (
                     shopper["channel"], shopper["external_id"]):
                 conversation.channel = shopper["channel"]
                 conversation.external_id = shopper["external_id"]
             state = conversation.state
             if state == State.CLOSED:
-                transition(session=session, conversation_id=conversation_id,
-                           expected=State.CLOSED, target=State.BOT, reason="shopper_returned")
+                conversations.transition(conversation_id=conversation_id, expected=State.CLOSED,
+                                         target=State.BOT, reason="shopper_returned")
                 return None, True
             if state == State.BOT:
                 return None, False
@@ -143,12 +137,8 @@ class HandoffDesk:
                 conversation.contact_email = email.group(0)
                 return [ChatMessage(role="system",
                                     text=EMAIL_NOTED.format(email=email.group(0)))], True
-            reminded = session.execute(
-                update(Conversation).where(Conversation.id == conversation_id,
-                                           Conversation.queue_reminded.is_(False))
-                .values(queue_reminded=True).execution_options(synchronize_session=False))
             return ([ChatMessage(role="system", text=STILL_WAITING)]
-                    if reminded.rowcount == 1 else []), False
+                    if conversations.remind_once(conversation_id) else []), False
 
         try:
             notices, changed = await self._db(work)
@@ -165,8 +155,8 @@ class HandoffDesk:
         if handoff is None:
             return []
         try:
-            await self._db(lambda session: transition(
-                session=session, conversation_id=conversation_id, expected=State.BOT,
+            await self._db(lambda conversations: conversations.transition(
+                conversation_id=conversation_id, expected=State.BOT,
                 target=State.WAITING, reason=handoff.get("reason"),
                 summary=handoff.get("summary")))
         except TransitionError as exc:  # already queued or taken: nothing to tell
@@ -182,83 +172,67 @@ class HandoffDesk:
 
     async def claim(self, *, agent: AgentRef, conversation_id: str) -> None:
         """Take a waiting conversation (or one the bot has) — exactly one agent wins."""
-        await self._db(lambda session: move(
-            session=session, conversation_id=conversation_id, target=State.AGENT,
+        await self._db(lambda conversations: conversations.move(
+            conversation_id=conversation_id, target=State.AGENT,
             from_states=(State.WAITING, State.BOT), agent_id=agent.id, reason="agent"))
         self._changed(conversation_id)
-        await self._chat().push(conversation_id, [ChatMessage(role="system", text=joined(agent))])
+        await self.outlet.push(conversation_id, [ChatMessage(role="system", text=joined(agent))])
 
     async def reply(self, *, agent: AgentRef, conversation_id: str, text: str) -> ChatMessage:
-        chat = self._chat()
-        text = chat.validate(conversation_id, text, None)
+        text = validate_message(conversation_id, text, None, max_chars=self.max_message_chars)
 
-        def holds(session: Session) -> bool:
-            return session.scalar(select(Conversation.id).where(
-                Conversation.id == conversation_id, Conversation.state == State.AGENT,
-                Conversation.agent_id == agent.id)) is not None
-
-        if not await self._db(holds):
+        if not await self._db(lambda conversations: conversations.held_by(conversation_id,
+                                                                          agent.id)):
             raise TransitionError("not_your_conversation",
                                   "Take the conversation before replying to it.")
-        [sent] = await chat.push(conversation_id, [ChatMessage(role="agent", text=text)])
+        [sent] = await self.outlet.push(conversation_id, [ChatMessage(role="agent", text=text)])
         return sent
 
     async def hand_back(self, *, agent: AgentRef, conversation_id: str) -> None:
         """To the bot: the shopper is told, then the bot picks up where it was (``/handback``)."""
-        def work(session: Session) -> dict[str, str]:
-            move(session=session, conversation_id=conversation_id, target=State.BOT,
-                 from_states=(State.AGENT, State.WAITING), agent_id=agent.id, reason="handback")
-            conversation = session.get(Conversation, conversation_id)
-            assert conversation is not None
-            return {"channel": conversation.channel, "external_id": conversation.external_id}
+        def work(conversations: ConversationRepository) -> dict[str, str]:
+            conversations.move(conversation_id=conversation_id, target=State.BOT,
+                               from_states=(State.AGENT, State.WAITING), agent_id=agent.id,
+                               reason="handback")
+            return conversations.shopper(conversation_id)
 
         shopper = await self._db(work)
         self._changed(conversation_id)
-        chat = self._chat()
-        await chat.push(conversation_id, [ChatMessage(role="system", text=BOT_BACK)])
+        await self.outlet.push(conversation_id, [ChatMessage(role="system", text=BOT_BACK)])
         try:
-            answers = from_rasa(await chat.rasa.send(conversation_id, HANDBACK,
+            answers = from_rasa(await self.rasa.send(conversation_id, HANDBACK,
                                                      metadata={"shopper": shopper}))
         except BotUnavailable as exc:  # the shopper's next message goes to the bot anyway
             log.warning("bot unavailable at hand-back: %s", exc,
                         extra={"conversation_id": conversation_id})
             return
         if answers:
-            await chat.push(conversation_id, answers)
+            await self.outlet.push(conversation_id, answers)
 
     async def close(self, *, agent: AgentRef, conversation_id: str) -> None:
-        await self._db(lambda session: move(
-            session=session, conversation_id=conversation_id, target=State.CLOSED,
+        await self._db(lambda conversations: conversations.move(
+            conversation_id=conversation_id, target=State.CLOSED,
             from_states=(State.AGENT, State.WAITING, State.BOT), agent_id=agent.id,
             reason="closed"))
         self._changed(conversation_id)
-        await self._chat().push(conversation_id, [ChatMessage(role="system", text=CLOSED)])
+        await self.outlet.push(conversation_id, [ChatMessage(role="system", text=CLOSED)])
 
     # --- nobody picked up
-
-    def _claim_timeouts(self, session: Session) -> list[str]:
-        """Mark the overdue waiting conversations; each replica sends only those it marked."""
-        now = utcnow()
-        due = list(session.scalars(select(Conversation.id).where(
-            Conversation.state == State.WAITING, Conversation.timeout_notified_at.is_(None),
-            Conversation.waiting_since <= now - self.timeout).limit(100)))
-        mine = []
-        for conversation_id in due:
-            marked = session.execute(
-                update(Conversation).where(Conversation.id == conversation_id,
-                                           Conversation.state == State.WAITING,
-                                           Conversation.timeout_notified_at.is_(None))
-                .values(timeout_notified_at=now).execution_options(synchronize_session=False))
-            if marked.rowcount == 1:
-                mine.append(conversation_id)
-        return mine
 
     async def notify_timeouts(self) -> int:
         """Tell the shoppers waiting too long that nobody is free (safe with several
         replicas)."""
-        overdue = await self._db(self._claim_timeouts)
+        overdue = await self._db(lambda conversations: conversations.claim_timeouts(
+            waited=self.timeout))
         for conversation_id in overdue:
-            await self._chat().push(conversation_id, [
+            await self.outlet.push(conversation_id, [
                 ChatMessage(role="system", text=nobody_free(self.staffed_hours))])
         return len(overdue)
 
+
+def make_desk(settings: GatewaySettings, session_factory: sessionmaker[Session], *,
+              outlet: Outlet, rasa: RasaClient) -> HandoffDesk:
+    return HandoffDesk(session_factory=session_factory, outlet=outlet, rasa=rasa,
+                       staffed_hours=StaffedHours.parse(settings.staffed_hours),
+                       timeout=timedelta(seconds=settings.handoff_timeout_seconds),
+                       max_message_chars=settings.max_message_chars)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-from channels.history import History
+from channels.delivery.history import History
 from channels.messages import ChatMessage
 from channels.redis_link import connect
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from channels.config import GatewaySettings
-from channels.notify import KINDS, Notifier
+from channels.delivery.notify import KINDS, Notifier
 from commerce_core.events import DomainEvent, subscribe
 from commerce_core.models.base import utcnow
 from commerce_core.outbox.repository import OutboxRepository

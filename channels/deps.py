@@ -1,0 +1,160 @@
+"""The gateway's collaborators as typed route dependencies.
+
+The app's lifespan builds them once into a :class:`Gateway` (:func:`install`); a route
+asks for the part it needs (``ChatDep``, ``DeskDep``, ``OwnersDep`` …) and never reads
+``app.state`` itself. HTTP routes and WebSockets take the same dependencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
+
+from channels.agent.throttle import LoginThrottle, make_login_throttle
+from channels.chat import ChatService
+from channels.config import GatewaySettings
+from channels.delivery.bus import make_bus
+from channels.delivery.erasure import Wipes, make_wipes
+from channels.delivery.history import History
+from channels.delivery.notify import ConversationRoutes
+from channels.delivery.outlet import Outlet
+from channels.handoff.desk import HandoffDesk, make_desk
+from channels.identity import CustomerTokens
+from channels.limits import RateLimiter, make_limiter
+from channels.pending import make_pending
+from channels.rasa_client import RasaClient
+from channels.web.origins import Origins
+from channels.web.ownership import ConversationOwners
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """What the gateway's routes use, built once per app."""
+
+    settings: GatewaySettings
+    session_factory: sessionmaker[Session]
+    rasa: RasaClient
+    outlet: Outlet
+    chat: ChatService
+    desk: HandoffDesk
+    owners: ConversationOwners
+    customers: CustomerTokens
+    news_routes: ConversationRoutes
+    """Which conversations a signed-in customer's order news go to."""
+    limiter: RateLimiter
+    wipes: Wipes
+    origins: Origins
+    login_throttle: LoginThrottle
+
+    @classmethod
+    async def open(cls, settings: GatewaySettings, *, factory: sessionmaker[Session],
+                   rasa: RasaClient, history: History) -> Gateway:
+        """Build the collaborators, in Redis where ``settings`` configure it (shared by
+        gateway replicas and the Telegram worker), else in this process."""
+        url, prefix = settings.redis_url, settings.redis_prefix
+        outlet = Outlet(history=history, bus=make_bus(history, redis_url=url, prefix=prefix),
+                        pending=make_pending(redis_url=url, prefix=prefix))
+        await outlet.bus.start()
+        desk = make_desk(settings, factory, outlet=outlet, rasa=rasa)
+        chat = ChatService(rasa=rasa, outlet=outlet, handoff=desk,
+                           max_message_chars=settings.max_message_chars)
+        return cls(settings=settings, session_factory=factory, rasa=rasa, outlet=outlet,
+                   chat=chat, desk=desk, owners=ConversationOwners(factory),
+                   customers=CustomerTokens(settings.widget_secret),
+                   news_routes=ConversationRoutes(redis_url=url, prefix=prefix),
+                   limiter=make_limiter(settings), wipes=make_wipes(redis_url=url, prefix=prefix),
+                   origins=Origins(settings), login_throttle=make_login_throttle(settings))
+
+    async def aclose(self) -> None:
+        """Close the stores (not the Rasa client nor the history, which the caller gave)."""
+        for store in (self.outlet.bus, self.outlet.pending, self.limiter, self.wipes,
+                      self.news_routes):
+            await store.aclose()
+
+
+def install(app: FastAPI, gateway: Gateway) -> None:
+    app.state.gateway = gateway
+
+
+def get_gateway(connection: HTTPConnection) -> Gateway:
+    gateway: Gateway = connection.app.state.gateway
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+def gateway_settings(gateway: GatewayDep) -> GatewaySettings:
+    return gateway.settings
+
+
+def session_factory(gateway: GatewayDep) -> sessionmaker[Session]:
+    return gateway.session_factory
+
+
+def rasa_client(gateway: GatewayDep) -> RasaClient:
+    return gateway.rasa
+
+
+def outlet(gateway: GatewayDep) -> Outlet:
+    return gateway.outlet
+
+
+def history(gateway: GatewayDep) -> History:
+    return gateway.outlet.history
+
+
+def chat_service(gateway: GatewayDep) -> ChatService:
+    return gateway.chat
+
+
+def handoff_desk(gateway: GatewayDep) -> HandoffDesk:
+    return gateway.desk
+
+
+def conversation_owners(gateway: GatewayDep) -> ConversationOwners:
+    return gateway.owners
+
+
+def customer_tokens(gateway: GatewayDep) -> CustomerTokens:
+    return gateway.customers
+
+
+def news_routes(gateway: GatewayDep) -> ConversationRoutes:
+    return gateway.news_routes
+
+
+def rate_limiter(gateway: GatewayDep) -> RateLimiter:
+    return gateway.limiter
+
+
+def tracker_wipes(gateway: GatewayDep) -> Wipes:
+    return gateway.wipes
+
+
+def chat_origins(gateway: GatewayDep) -> Origins:
+    return gateway.origins
+
+
+def login_throttle(gateway: GatewayDep) -> LoginThrottle:
+    return gateway.login_throttle
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(gateway_settings)]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(session_factory)]
+RasaDep = Annotated[RasaClient, Depends(rasa_client)]
+OutletDep = Annotated[Outlet, Depends(outlet)]
+HistoryDep = Annotated[History, Depends(history)]
+ChatDep = Annotated[ChatService, Depends(chat_service)]
+DeskDep = Annotated[HandoffDesk, Depends(handoff_desk)]
+OwnersDep = Annotated[ConversationOwners, Depends(conversation_owners)]
+CustomersDep = Annotated[CustomerTokens, Depends(customer_tokens)]
+NewsRoutesDep = Annotated[ConversationRoutes, Depends(news_routes)]
+LimiterDep = Annotated[RateLimiter, Depends(rate_limiter)]
+WipesDep = Annotated[Wipes, Depends(tracker_wipes)]
+OriginsDep = Annotated[Origins, Depends(chat_origins)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(login_throttle)]
