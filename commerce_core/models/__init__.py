@@ -6,6 +6,7 @@ from commerce_core.models.cart import Cart, CartLine, CartStatus
 from commerce_core.models.catalog import CustomizationRuleSet, Product, Variant
 from commerce_core.models.conversation import (
     Agent,
+    AgentRole,
     AgentSession,
     Conversation,
     ConversationEvent,
@@ -27,8 +28,8 @@ from commerce_core.models.payment import Payment, PaymentState, WebhookEvent
 from commerce_core.models.shipment import Shipment
 
 __all__ = [
-    "Agent", "AgentSession", "Base", "Cart", "CartLine", "CartStatus", "ChannelIdentity",
-    "CheckoutKey",
+    "Agent", "AgentRole", "AgentSession", "Base", "Cart", "CartLine",
+    "CartStatus", "ChannelIdentity", "CheckoutKey",
     "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
     "CustomizationRuleSet", "ImportJob", "ImportJobStatus", "MerchantApiKey", "Order",
     "OrderEvent", "OrderLine", "OrderStatus", "OutboxMessage", "Payment", "PaymentState",
