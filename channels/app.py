@@ -25,6 +25,7 @@ from channels.config import GatewaySettings, get_settings
 from channels.delivery import Delivery
 from channels.errors import install_gateway_error_handler
 from channels.history import History, MemoryHistory, RedisHistory
+from channels.merchant import include as include_back_office
 from channels.operations import router as operations_router
 from channels.origins import ChatCors, Origins
 from channels.ownership import ConversationOwners
@@ -153,6 +154,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.include_router(chat_router)
     app.include_router(telegram_router)
     include_agent_console(app, settings)
+    include_back_office(app)
     app.include_router(operations_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

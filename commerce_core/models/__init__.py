@@ -1,5 +1,6 @@
 """ORM models, gathered in one metadata so Alembic sees every table."""
 
+from commerce_core.models.audit import AuditEntry
 from commerce_core.models.auth import MerchantApiKey
 from commerce_core.models.base import Base
 from commerce_core.models.cart import Cart, CartLine, CartStatus
@@ -28,7 +29,7 @@ from commerce_core.models.payment import Payment, PaymentState, WebhookEvent
 from commerce_core.models.shipment import Shipment
 
 __all__ = [
-    "Agent", "AgentRole", "AgentSession", "Base", "Cart", "CartLine",
+    "Agent", "AgentRole", "AgentSession", "AuditEntry", "Base", "Cart", "CartLine",
     "CartStatus", "ChannelIdentity", "CheckoutKey",
     "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
     "CustomizationRuleSet", "ImportJob", "ImportJobStatus", "MerchantApiKey", "Order",
