@@ -42,9 +42,8 @@ def address(name: str) -> dict[str, str]:
 
 @dataclass
 class BackOffice:
-    client: TestClient
+    client: TestClient | httpx.Client
     db: sessionmaker[Session]
-    provider: SandboxProvider
 
     def account(self, role: AgentRole, name: str = "Olga") -> str:
         email = f"{name.lower()}{next(ids)}@shop.example"
@@ -128,4 +127,4 @@ def shop_fixture(demo_catalog: sessionmaker[Session], tmp_path: Path) -> Iterato
     provider = SandboxProvider(transport=httpx.ASGITransport(app=app), backoff_seconds=0.01)
     app.dependency_overrides[get_provider] = lambda: provider
     with TestClient(app) as client:
-        yield BackOffice(client=client, db=demo_catalog, provider=provider)
+        yield BackOffice(client=client, db=demo_catalog)
