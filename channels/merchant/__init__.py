@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from channels.merchant import audit, orders, returns, signin, stock
+from channels.merchant import audit, funnel, orders, returns, signin, stock
 from channels.merchant.auth import OwnersOnly, SignInRequired, refusal
 
 
@@ -14,5 +14,5 @@ def include(app: FastAPI) -> None:
     must be included too)."""
     app.add_exception_handler(SignInRequired, refusal)
     app.add_exception_handler(OwnersOnly, refusal)
-    for module in (signin, orders, returns, stock, audit):
+    for module in (signin, orders, returns, stock, funnel, audit):
         app.include_router(module.router)

@@ -1,0 +1,109 @@
+"""The conversation funnel page: a chart drawn on the server (matplotlib, PNG) and the
+same figures as a table, over the last 7 to 90 days."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
+
+from channels.merchant.auth import OwnerDep
+from channels.merchant.html import h, join, page, table, url
+from commerce_core import clock
+from commerce_core.backoffice.funnel import STAGES, FunnelDay, funnel
+from commerce_core.db import SessionDep
+
+router = APIRouter(include_in_schema=False)
+Days = Annotated[int, Query(ge=7, le=90)]
+DOMAIN_DIR = Path(__file__).resolve().parents[2] / "bot" / "domain"
+LABELS = {"conversations": "conversations", "searched": "searched", "shown": "products shown",
+          "added": "added to cart", "checkout": "checkout", "paid": "paid"}
+
+
+@lru_cache
+def no_result_replies(directory: Path = DOMAIN_DIR) -> frozenset[str]:
+    """The bot's replies to a search that found nothing (``utter_no_results`` in its
+    domain), by which such answers are known in transcripts. Empty where the bot's files
+    are not deployed beside the gateway: then only searches with results count."""
+    texts: set[str] = set()
+    for path in sorted(directory.glob("*.yml")):
+        responses = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses")
+        for variant in (responses or {}).get("utter_no_results", []):
+            if isinstance(variant, dict) and isinstance(variant.get("text"), str):
+                texts.add(variant["text"].strip())
+    return frozenset(texts)
+
+
+def _days(session: SessionDep, days: int) -> list[FunnelDay]:
+    last = clock.now().date()
+    return funnel(session=session, first=last - timedelta(days=days - 1), last=last,
+                  no_results=no_result_replies())
+
+
+def render_png(rows: list[FunnelDay]) -> bytes:
+    """The funnel of the whole period (bars, with the share of conversations) beside each
+    stage day by day (lines)."""
+    # imported here: matplotlib takes a while to load and only this page draws
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    totals = [sum(r.counts[s] for r in rows) for s in STAGES]
+    figure = Figure(figsize=(12, 4.6), dpi=100, layout="constrained")
+    bars, lines = figure.subplots(1, 2, width_ratios=[2, 3])
+    positions = list(range(len(STAGES)))[::-1]
+    bars.barh(positions, totals, color="#7a4e2d")
+    bars.set_yticks(positions, [LABELS[s] for s in STAGES])
+    bars.set_title(f"Funnel, last {len(rows)} days")
+    for y, value in zip(positions, totals, strict=True):
+        share = f" ({value / totals[0]:.0%})" if totals[0] else ""
+        bars.text(value, y, f" {value}{share}", va="center", fontsize=10)
+    bars.set_xlim(0, max(totals[0], 1) * 1.35)
+    bars.set_xlabel("conversations reaching the stage")
+    days = [r.day for r in rows]
+    for stage in STAGES:
+        lines.plot(days, [r.counts[stage] for r in rows], marker="o", markersize=3,
+                   label=LABELS[stage])
+    lines.set_title("Per day (the day the conversation began, UTC)")
+    lines.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
+    lines.set_ylim(bottom=0)
+    lines.tick_params(axis="x", labelrotation=45, labelsize=8)
+    lines.grid(alpha=0.3)
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+@router.get("/merchant/funnel.png")
+def funnel_png(_: OwnerDep, session: SessionDep, days: Days = 30) -> Response:
+    return Response(render_png(_days(session, days)), media_type="image/png",
+                    headers={"Cache-Control": "no-store"})
+
+
+@router.get("/merchant/funnel")
+def funnel_page(actor: OwnerDep, session: SessionDep, days: Days = 30) -> HTMLResponse:
+    rows = _days(session, days)
+    totals = {s: sum(r.counts[s] for r in rows) for s in STAGES}
+    choices = join(h('<a href="{}"{}>{} days</a>', url("/merchant/funnel", days=n),
+                     h(' aria-current="page"') if n == days else h(""), n)
+                   for n in (7, 30, 90))
+    summary = " → ".join(f"{LABELS[s]} {totals[s]}" for s in STAGES)
+    rate = (f"{totals['paid'] / totals['conversations']:.1%} of conversations ended paid"
+            if totals["conversations"] else "No conversation in this period.")
+    daily = table(["Day", *(LABELS[s] for s in STAGES)],
+                  [(r.day.isoformat(), *(r.counts[s] for s in STAGES))
+                   for r in reversed(rows) if r.counts["conversations"]],
+                  empty="No conversation in this period.", css="funnel")
+    return page(title="Conversation funnel", actor=actor, body=join([
+        h('<p class="paging">{}</p>', choices),
+        h('<p id="funnel-summary">{}. {}</p>', summary, rate),
+        h('<img class="chart" id="funnel-chart" src="{}" width="1200" height="460" '
+          'alt="The funnel: {}">', url("/merchant/funnel.png", days=days), summary),
+        daily]))

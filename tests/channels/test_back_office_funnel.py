@@ -1,0 +1,106 @@
+"""The conversation funnel (SQLite and PostgreSQL): conversations through the real gateway
+(Rasa stood in for over HTTP), a shopper's cart, checkout and card payment, counted per
+day and drawn as a PNG chart on the server."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy.orm import Session, sessionmaker
+
+from channels.app import create_app
+from channels.config import GatewaySettings
+from channels.merchant.funnel import no_result_replies
+from commerce_core import clock
+from commerce_core.backoffice.funnel import funnel
+from commerce_core.payment.routes import get_provider
+from commerce_core.payment.sandbox import SandboxProvider
+from knowledge.config import KnowledgeSettings
+from tests.channels.back_office import MUG, SERVICE, BackOffice, address
+from tests.channels.fake_rasa import FakeRasa
+from tests.channels.web_chat import chat_body
+
+NOTHING_FOUND = ("I couldn't find anything like that in the shop. Could you describe it "
+                 "differently, or try a wider budget?")
+CARDS = [{"text": "Here are two mugs.", "custom": {"cards": [
+    {"id": 1, "sku": MUG, "name": "Hand-Thrown Ceramic Mug", "price": "32.00",
+     "currency": "EUR", "image_url": "", "url": "", "buttons": []}]}}]
+
+
+@pytest.fixture
+def shop(demo_catalog: sessionmaker[Session], tmp_path: Path,
+         fake_rasa: FakeRasa) -> Iterator[BackOffice]:
+    fake_rasa.answers["show me mugs"] = CARDS
+    fake_rasa.answers["a unicorn lamp"] = [{"text": NOTHING_FOUND}]
+    app = create_app(GatewaySettings(rasa_url=fake_rasa.url, warm_search_on_start=False),
+                     session_factory=demo_catalog,
+                     knowledge_settings=KnowledgeSettings(data_dir=tmp_path))
+    provider = SandboxProvider(transport=httpx.ASGITransport(app=app), backoff_seconds=0.01)
+    app.dependency_overrides[get_provider] = lambda: provider
+    with TestClient(app) as client:
+        yield BackOffice(client=client, db=demo_catalog)
+
+
+def say(shop: BackOffice, conversation_id: str, text: str) -> None:
+    response = shop.client.post("/api/chat", json=chat_body(conversation_id, text))
+    assert response.status_code == 200, response.text
+
+
+def test_the_bots_no_result_reply_is_read_from_its_domain() -> None:
+    assert no_result_replies() == frozenset({NOTHING_FOUND})
+    assert no_result_replies(Path("/nonexistent")) == frozenset()
+
+
+def test_the_funnel_counts_each_stage_a_conversation_reached(shop: BackOffice) -> None:
+    # given three shoppers of today: one buys, one finds nothing, one only says hello
+    shop.owner()
+    say(shop, "funnel-buyer", "show me mugs")
+    added = shop.client.post("/api/shoppers/web/funnel-buyer/cart/lines", headers=SERVICE,
+                             json={"sku": MUG, "quantity": 1})
+    assert added.status_code == 201, added.text
+    order = shop.client.post("/api/shoppers/web/funnel-buyer/checkout", headers=SERVICE,
+                             json={"email": "buyer@example.com", "address": address("Bea Buyer")})
+    assert order.status_code == 201, order.text
+    link = shop.client.post(f"/api/orders/{order.json()['id']}/payment",
+                            headers={**SERVICE, "Idempotency-Key": "funnel-pay"})
+    paid = shop.client.post(httpx.URL(link.json()["url"]).path,
+                            data={"name": "Bea Buyer", "number": "4242 4242 4242 4242",
+                                  "expiry": "12/39", "cvc": "123"})
+    assert paid.status_code == 200
+    say(shop, "funnel-nothing", "a unicorn lamp")
+    say(shop, "funnel-hello", "hello")
+    # when
+    today = clock.now().date()
+    with shop.db() as session:
+        days = funnel(session=session, first=today - timedelta(days=6), last=today,
+                      no_results=no_result_replies())
+    page = shop.client.get("/merchant/funnel", params={"days": 7})
+    chart = shop.client.get("/merchant/funnel.png", params={"days": 7})
+    # then
+    assert [d.day for d in days][-1] == today and len(days) == 7
+    assert days[-1].counts == {"conversations": 3, "searched": 2, "shown": 1, "added": 1,
+                               "checkout": 1, "paid": 1}
+    assert all(sum(d.counts.values()) == 0 for d in days[:-1])
+    assert page.status_code == 200
+    assert ("conversations 3 → searched 2 → products shown 1 → added to cart 1 → checkout 1 "
+            "→ paid 1. 33.3% of conversations ended paid") in page.text
+    assert f"<td>{today.isoformat()}</td><td>3</td><td>2</td><td>1</td>" in page.text
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(chart.content))
+    assert image.size == (1200, 460)
+    assert len(set(image.convert("RGB").getdata())) > 20  # drawn, not blank
+
+
+def test_the_funnel_needs_the_owner_and_a_sensible_period(shop: BackOffice) -> None:
+    assert shop.client.get("/merchant/funnel.png", follow_redirects=False).status_code == 303
+    shop.owner()
+    assert shop.client.get("/merchant/funnel", params={"days": 400}).status_code == 422
+    empty = shop.client.get("/merchant/funnel").text
+    assert "No conversation in this period." in empty
