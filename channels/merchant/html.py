@@ -95,6 +95,7 @@ def page(*, title: str, body: Html, actor: Actor | None = None, status: int = 20
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>{title} · Atelier back office</title>"
+        '<link rel="stylesheet" href="/static/agent.css">'
         '<link rel="stylesheet" href="/static/merchant.css"></head>'
         '<body><header class="top"><strong>Atelier back office</strong>{nav}</header>'
         "<main><h1>{title}</h1>{flash}{body}</main></body></html>",

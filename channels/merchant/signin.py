@@ -27,7 +27,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def _form(next_page: str, email: str = "") -> Html:
-    return h('<form method="post" action="/merchant/login" class="signin" id="login-form">'
+    return h('<div class="signin"><form method="post" action="/merchant/login" '
+             'id="login-form">'
              '<input type="hidden" name="next" value="{}">'
              '<label for="login-email">Email</label>'
              '<input id="login-email" name="email" type="email" autocomplete="username" '
@@ -35,7 +36,7 @@ def _form(next_page: str, email: str = "") -> Html:
              '<label for="login-password">Password</label>'
              '<input id="login-password" name="password" type="password" '
              'autocomplete="current-password" required maxlength="256">'
-             '<button type="submit" id="login-submit">Sign in</button></form>',
+             '<button type="submit" id="login-submit">Sign in</button></form></div>',
              next_page, email)
 
 

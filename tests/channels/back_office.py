@@ -1,6 +1,7 @@
-"""A shop for back office tests: the real app on the test database, whose sandbox payments
-call its own webhook in process, with accounts and orders made the way the product makes
-them (the operator's account code, a shopper's cart, checkout and card payment)."""
+"""A shop for back office tests: the real app on the test database (the gateway fixture:
+sandbox payments call its own webhook in process, Rasa is stood in for), with accounts and
+orders made the way the product makes them (the operator's account code, a shopper's cart,
+checkout and card payment)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,12 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.agent.auth import create_agent
-from channels.app import create_app
-from channels.config import GatewaySettings
 from commerce_core.models import AgentRole, AuditEntry, Order, Shipment
-from commerce_core.payment.routes import get_provider
-from commerce_core.payment.sandbox import SandboxProvider
-from knowledge.config import KnowledgeSettings
+from tests.channels.conftest import Gateway
 
 SERVICE = {"Authorization": "Bearer change-me"}
 OWN = "http://testserver"
@@ -121,10 +117,6 @@ class BackOffice:
 
 
 @pytest.fixture(name="shop")
-def shop_fixture(demo_catalog: sessionmaker[Session], tmp_path: Path) -> Iterator[BackOffice]:
-    app = create_app(GatewaySettings(warm_search_on_start=False), session_factory=demo_catalog,
-                     knowledge_settings=KnowledgeSettings(data_dir=tmp_path))
-    provider = SandboxProvider(transport=httpx.ASGITransport(app=app), backoff_seconds=0.01)
-    app.dependency_overrides[get_provider] = lambda: provider
-    with TestClient(app) as client:
+def shop_fixture(demo_catalog: sessionmaker[Session], gateway: Gateway) -> Iterator[BackOffice]:
+    with gateway() as client:
         yield BackOffice(client=client, db=demo_catalog)

@@ -10,8 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import Engine
+from playwright.sync_api import Browser, expect
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.app import create_app
@@ -22,20 +21,11 @@ from commerce_core.payment.sandbox import SandboxProvider
 from knowledge.config import KnowledgeSettings
 from tests.channels.back_office import PASSWORD, BackOffice
 from tests.channels.live_app import LiveApp
-from tests.conftest import _clean
+from tests.e2e import test_agent_console_browser as console_browser
 from tests.e2e.stack import free_port
 
 pytestmark = [pytest.mark.browser]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    _clean(sqlite_engine)
-    yield sqlite_engine
-    _clean(sqlite_engine)
+browser = console_browser.browser  # the agent console's: headless Chromium per module
 
 
 @pytest.fixture
@@ -58,17 +48,9 @@ def shop(demo_catalog: sessionmaker[Session], tmp_path: Path) -> Iterator[BackOf
     live.stop()
 
 
-@pytest.fixture
-def page(shop: BackOffice) -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                                      args=CHROMIUM_ARGS)
-        yield browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        browser.close()
-
-
-def test_the_owner_ships_the_order_a_shopper_paid_for(shop: BackOffice, page: Page,
+def test_the_owner_ships_the_order_a_shopper_paid_for(shop: BackOffice, browser: Browser,
                                                        tmp_path: Path) -> None:
+    page = console_browser.new_page(browser)
     # given a shopper's paid order with a personalised mug, and the shop's owner
     order = shop.paid_order("ada", "Ada Lovelace", glaze="sage green", inscription="For Ada")
     number = order["number"]

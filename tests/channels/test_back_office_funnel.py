@@ -5,25 +5,23 @@ day and drawn as a PNG chart on the server."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy.orm import Session, sessionmaker
 
-from channels.app import create_app
-from channels.config import GatewaySettings
 from channels.merchant.funnel import no_result_replies
 from commerce_core import clock
 from commerce_core.backoffice.funnel import funnel
-from commerce_core.payment.routes import get_provider
-from commerce_core.payment.sandbox import SandboxProvider
-from knowledge.config import KnowledgeSettings
-from tests.channels.back_office import MUG, SERVICE, BackOffice, address
+from tests.channels.back_office import (
+    MUG,
+    SERVICE,
+    BackOffice,
+    address,
+    shop_fixture,  # noqa: F401 - the fixture
+)
 from tests.channels.fake_rasa import FakeRasa
 from tests.channels.web_chat import chat_body
 
@@ -34,18 +32,10 @@ CARDS = [{"text": "Here are two mugs.", "custom": {"cards": [
      "currency": "EUR", "image_url": "", "url": "", "buttons": []}]}}]
 
 
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session], tmp_path: Path,
-         fake_rasa: FakeRasa) -> Iterator[BackOffice]:
+@pytest.fixture(autouse=True)
+def bot_answers(fake_rasa: FakeRasa) -> None:
     fake_rasa.answers["show me mugs"] = CARDS
     fake_rasa.answers["a unicorn lamp"] = [{"text": NOTHING_FOUND}]
-    app = create_app(GatewaySettings(rasa_url=fake_rasa.url, warm_search_on_start=False),
-                     session_factory=demo_catalog,
-                     knowledge_settings=KnowledgeSettings(data_dir=tmp_path))
-    provider = SandboxProvider(transport=httpx.ASGITransport(app=app), backoff_seconds=0.01)
-    app.dependency_overrides[get_provider] = lambda: provider
-    with TestClient(app) as client:
-        yield BackOffice(client=client, db=demo_catalog)
 
 
 def say(shop: BackOffice, conversation_id: str, text: str) -> None:
