@@ -4,7 +4,7 @@ same figures as a table, over the last 7 to 90 days."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +21,8 @@ from commerce_core.db import SessionDep
 
 router = APIRouter(include_in_schema=False)
 Days = Annotated[int, Query(ge=7, le=90)]
+WEEKLY_AFTER = 31
+"""Longer periods are drawn per week: 90 daily points of a small shop are noise."""
 DOMAIN_DIR = Path(__file__).resolve().parents[2] / "bot" / "domain"
 LABELS = {"conversations": "conversations", "searched": "searched", "shown": "products shown",
           "added": "added to cart", "checkout": "checkout", "paid": "paid"}
@@ -46,9 +48,20 @@ def _days(session: SessionDep, days: int) -> list[FunnelDay]:
                   no_results=no_result_replies())
 
 
+def by_week(rows: list[FunnelDay]) -> list[FunnelDay]:
+    """The days summed per week, each named by its Monday."""
+    weeks: dict[date, FunnelDay] = {}
+    for row in rows:
+        monday = row.day - timedelta(days=row.day.weekday())
+        week = weeks.setdefault(monday, FunnelDay(monday))
+        for stage in STAGES:
+            week.counts[stage] += row.counts[stage]
+    return list(weeks.values())
+
+
 def render_png(rows: list[FunnelDay]) -> bytes:
     """The funnel of the whole period (bars, with the share of conversations) beside each
-    stage day by day (lines)."""
+    stage day by day, or week by week over more than a month (lines)."""
     # imported here: matplotlib takes a while to load and only this page draws
     import matplotlib
 
@@ -67,11 +80,11 @@ def render_png(rows: list[FunnelDay]) -> bytes:
         bars.text(value, y, f" {value}{share}", va="center", fontsize=10)
     bars.set_xlim(0, max(totals[0], 1) * 1.35)
     bars.set_xlabel("conversations reaching the stage")
-    days = [r.day for r in rows]
+    periods, unit = (by_week(rows), "week") if len(rows) > WEEKLY_AFTER else (rows, "day")
     for stage in STAGES:
-        lines.plot(days, [r.counts[stage] for r in rows], marker="o", markersize=3,
-                   label=LABELS[stage])
-    lines.set_title("Per day (the day the conversation began, UTC)")
+        lines.plot([r.day for r in periods], [r.counts[stage] for r in periods], marker="o",
+                   markersize=3, label=LABELS[stage])
+    lines.set_title(f"Per {unit} (of the day the conversation began, UTC)")
     lines.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
     lines.set_ylim(bottom=0)
     lines.tick_params(axis="x", labelrotation=45, labelsize=8)

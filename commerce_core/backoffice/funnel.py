@@ -4,8 +4,9 @@ their transcripts, the carts and orders of the shopper each conversation speaks 
 A conversation counts on the day it began, at each stage it reached within a day of
 beginning: **searched** (the bot answered with products, or said it found none),
 **shown** (product cards), **added** (a line put in the shopper's cart), **checkout** (an
-order placed) and **paid** (that order paid). Stages are counted each on its own, so a
-shopper who ordered from a link without seeing cards still counts at checkout.
+order placed) and **paid** (that order paid, even if refunded later). Stages are counted
+each on its own, so a shopper who ordered from a link without seeing cards still counts at
+checkout.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from commerce_core.models import (
     Conversation,
     ConversationMessage,
     Order,
-    OrderEvent,
+    PaymentStatus,
 )
 
 STAGES = ("conversations", "searched", "shown", "added", "checkout", "paid")
@@ -87,18 +88,13 @@ class FunnelRepository:
             select(Cart.customer_id, CartLine.created_at).join(Cart, Cart.id == CartLine.cart_id)
             .where(CartLine.created_at >= since, CartLine.created_at < until)).all()
 
-    def orders(self, since: datetime, until: datetime) -> Sequence[tuple[int, int, datetime]]:
+    def orders(self, since: datetime, until: datetime) -> Sequence[tuple[int, datetime, bool]]:
+        """(customer, placed, paid) of each order placed in the period; an order was paid
+        when its payment status left ``unpaid`` (refunded ones were paid first)."""
         return self.session.execute(
-            select(Order.id, Order.customer_id, Order.created_at)
+            select(Order.customer_id, Order.created_at,
+                   Order.payment_status != PaymentStatus.UNPAID)
             .where(Order.created_at >= since, Order.created_at < until)).all()
-
-    def paid(self, order_ids: Collection[int]) -> set[int]:
-        ids = list(order_ids)
-        paid: set[int] = set()
-        for i in range(0, len(ids), 500):
-            paid.update(self.session.scalars(select(OrderEvent.order_id).where(
-                OrderEvent.type == "paid", OrderEvent.order_id.in_(ids[i:i + 500]))))
-        return paid
 
 
 def funnel(*, session: Session, first: date, last: date,
@@ -135,11 +131,9 @@ def funnel(*, session: Session, first: date, last: date,
 
     for customer_id, at in repo.cart_additions(since, until + WINDOW):
         mark(customer_id, at, "added")
-    orders = repo.orders(since, until + WINDOW)
-    paid = repo.paid([order_id for order_id, _, _ in orders])
-    for order_id, customer_id, at in orders:
+    for customer_id, at, paid in repo.orders(since, until + WINDOW):
         mark(customer_id, at, "checkout")
-        if order_id in paid:
+        if paid:
             mark(customer_id, at, "paid")
     days = {first + timedelta(days=i): FunnelDay(first + timedelta(days=i))
             for i in range((last - first).days + 1)}

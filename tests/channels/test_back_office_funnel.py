@@ -5,16 +5,16 @@ day and drawn as a PNG chart on the server."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
-from channels.merchant.funnel import no_result_replies
+from channels.merchant.funnel import by_week, no_result_replies
 from commerce_core import clock
-from commerce_core.backoffice.funnel import funnel
+from commerce_core.backoffice.funnel import FunnelDay, funnel
 from tests.channels.back_office import (
     MUG,
     SERVICE,
@@ -94,3 +94,20 @@ def test_the_funnel_needs_the_owner_and_a_sensible_period(shop: BackOffice) -> N
     assert shop.client.get("/merchant/funnel", params={"days": 400}).status_code == 422
     empty = shop.client.get("/merchant/funnel").text
     assert "No conversation in this period." in empty
+
+
+def test_more_than_a_month_is_drawn_week_by_week(shop: BackOffice) -> None:
+    # given 14 days from a Wednesday, two conversations each
+    first = date(2026, 11, 4)
+    rows = [FunnelDay(first + timedelta(days=i)) for i in range(14)]
+    for row in rows:
+        row.counts["conversations"] = 2
+    # when
+    weeks = by_week(rows)
+    # then: three weeks named by their Mondays, holding 5, 7 and 2 of the days
+    assert [(w.day, w.counts["conversations"]) for w in weeks] == [
+        (date(2026, 11, 2), 10), (date(2026, 11, 9), 14), (date(2026, 11, 16), 4)]
+    shop.owner()
+    chart = shop.client.get("/merchant/funnel.png", params={"days": 90})
+    assert chart.status_code == 200
+    assert Image.open(io.BytesIO(chart.content)).size == (1200, 460)
