@@ -1,11 +1,11 @@
 """The shop owner's back office at ``/merchant``: orders, returns, products and stock, the
-conversation funnel, and the audit log of what was done there."""
+workshop's planning, the conversation funnel, and the audit log of what was done there."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from channels.merchant import audit, funnel, orders, returns, signin, stock
+from channels.merchant import audit, funnel, orders, planning, returns, signin, stock
 from channels.merchant.auth import OwnersOnly, SignInRequired, refusal
 
 
@@ -14,5 +14,5 @@ def include(app: FastAPI) -> None:
     must be included too)."""
     app.add_exception_handler(SignInRequired, refusal)
     app.add_exception_handler(OwnersOnly, refusal)
-    for module in (signin, orders, returns, stock, funnel, audit):
+    for module in (signin, orders, returns, stock, planning, funnel, audit):
         app.include_router(module.router)

@@ -20,7 +20,8 @@ from channels.agent.routes import PAGE_HEADERS
 from commerce_core.audit.service import Actor
 
 NAV = (("/merchant", "Orders"), ("/merchant/returns", "Returns"),
-       ("/merchant/products", "Products & stock"), ("/merchant/funnel", "Funnel"),
+       ("/merchant/products", "Products & stock"), ("/merchant/planning", "Planning"),
+       ("/merchant/funnel", "Funnel"),
        ("/merchant/audit", "Audit log"))
 
 

@@ -63,10 +63,10 @@ class BackOffice:
         headers = {"Origin": origin} if origin else {}
         return self.client.post(path, headers=headers, data=fields, follow_redirects=False)
 
-    def place_order(self, shopper: str = "ada", name: str = "Ada Lovelace",
+    def place_order(self, shopper: str = "ada", name: str = "Ada Lovelace", sku: str = MUG,
                     **options: Any) -> dict[str, Any]:
         added = self.client.post(f"/api/shoppers/web/{shopper}/cart/lines", headers=SERVICE,
-                                 json={"sku": MUG, "quantity": 1, "options": options})
+                                 json={"sku": sku, "quantity": 1, "options": options})
         assert added.status_code == 201, added.text
         order = self.client.post(f"/api/shoppers/web/{shopper}/checkout", headers=SERVICE,
                                  json={"email": f"{shopper}@example.com",
@@ -74,9 +74,9 @@ class BackOffice:
         assert order.status_code == 201, order.text
         return order.json()
 
-    def paid_order(self, shopper: str = "ada", name: str = "Ada Lovelace",
+    def paid_order(self, shopper: str = "ada", name: str = "Ada Lovelace", sku: str = MUG,
                    **options: Any) -> dict[str, Any]:
-        order = self.place_order(shopper, name, **options)
+        order = self.place_order(shopper, name, sku, **options)
         link = self.client.post(f"/api/orders/{order['id']}/payment",
                                 headers={**SERVICE, "Idempotency-Key": f"pay-{order['id']}"})
         assert link.status_code == 201, link.text
