@@ -14,6 +14,7 @@ from channels.merchant.html import Html, h, join, money, page, table, url
 from commerce_core.audit.service import Actor
 from commerce_core.backoffice import service
 from commerce_core.backoffice.repository import BackOfficeRepository
+from commerce_core.catalog.importer import SKU_RE
 from commerce_core.db import SessionDep
 from commerce_core.errors import CommerceError, InvalidInput
 from commerce_core.models import Product, Variant
@@ -68,7 +69,7 @@ def stock_page(session: Session, actor: Actor, *, low_only: bool = False,
 def products_page(actor: OwnerDep, session: SessionDep, low: str = "",
                   saved: str = "") -> HTMLResponse:
     return stock_page(session, actor, low_only=low == "1",
-                      notice=f"{saved[:64]} saved." if saved else None)
+                      notice=f"{saved} saved." if SKU_RE.match(saved) else None)
 
 
 def _int(text: str, what: str) -> int:

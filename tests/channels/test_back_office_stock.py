@@ -74,3 +74,10 @@ def test_a_stock_level_that_moved_meanwhile_is_not_overwritten(shop: BackOffice)
     assert f"The stock of {MUG} changed to 13 while you were editing it" in stale.text
     assert variant(shop).stock == 13
     assert shop.audit() == []
+
+
+def test_the_saved_notice_names_only_a_sku(shop: BackOffice) -> None:
+    shop.owner()
+    page = shop.client.get("/merchant/products", params={"saved": "Your account is closed. Call"})
+    assert 'id="notice"' not in page.text
+    assert 'id="notice"' in shop.client.get("/merchant/products", params={"saved": MUG}).text
