@@ -1,10 +1,11 @@
 """The conversation funnel page: a chart drawn on the server (matplotlib, PNG) and the
-same figures as a table, over the last 7 to 90 days."""
+same figures as a table, over the last 7 to 90 days; beside it the paid revenue by
+channel and the conversations handed to a person, and why."""
 
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +15,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from channels.merchant.auth import OwnerDep
-from channels.merchant.html import h, join, page, table, url
+from channels.merchant.html import Html, h, join, money, page, table, url
 from commerce_core import clock
+from commerce_core.backoffice import analytics
 from commerce_core.backoffice.funnel import STAGES, FunnelDay, funnel
 from commerce_core.db import SessionDep
 
@@ -42,10 +44,42 @@ def no_result_replies(directory: Path = DOMAIN_DIR) -> frozenset[str]:
     return frozenset(texts)
 
 
-def _days(session: SessionDep, days: int) -> list[FunnelDay]:
+REASONS = {"shopper_request": "asked for a person",
+           "repeated_failure": "the bot did not understand",
+           "frustrated": "frustrated", "faq_unanswered": "question the bot could not answer",
+           "agent": "taken by an agent"}
+
+
+def _period(days: int) -> tuple[date, date]:
     last = clock.now().date()
-    return funnel(session=session, first=last - timedelta(days=days - 1), last=last,
-                  no_results=no_result_replies())
+    return last - timedelta(days=days - 1), last
+
+
+def _days(session: SessionDep, days: int) -> list[FunnelDay]:
+    first, last = _period(days)
+    return funnel(session=session, first=first, last=last, no_results=no_result_replies())
+
+
+def _beside(session: SessionDep, days: int) -> Html:
+    """Revenue by channel and the handoffs of the period, as tables."""
+    first, last = _period(days)
+    since = datetime.combine(first, time(), tzinfo=UTC)
+    until = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
+    revenue = table(["Channel", "Paid orders", "Revenue", "Average order"],
+                    [(r.channel, r.orders, money(r.revenue, r.currency),
+                      money(r.average, r.currency))
+                     for r in analytics.revenue_by_channel(session=session, since=since,
+                                                           until=until)],
+                    empty="No paid order in this period.", css="revenue")
+    handed = analytics.handoffs(session=session, since=since, until=until)
+    reasons = table(["Why", "Conversations"],
+                    [(REASONS.get(reason, reason), count)
+                     for reason, count in handed.reasons.items()],
+                    empty="Nobody asked for a person.", css="handoffs")
+    return join([
+        h("<h2>Revenue by channel</h2>{}", revenue),
+        h('<h2>Handed to a person</h2><p id="handoff-rate">{} of {} conversations ({}).</p>{}',
+          handed.handed_off, handed.conversations, f"{handed.rate:.1%}", reasons)])
 
 
 def by_week(rows: list[FunnelDay]) -> list[FunnelDay]:
@@ -119,4 +153,4 @@ def funnel_page(actor: OwnerDep, session: SessionDep, days: Days = 30) -> HTMLRe
         h('<p id="funnel-summary">{}. {}</p>', summary, rate),
         h('<img class="chart" id="funnel-chart" src="{}" width="1200" height="460" '
           'alt="The funnel: {}">', url("/merchant/funnel.png", days=days), summary),
-        daily]))
+        daily, _beside(session, days)]))

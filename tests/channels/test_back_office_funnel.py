@@ -36,6 +36,9 @@ CARDS = [{"text": "Here are two mugs.", "custom": {"cards": [
 def bot_answers(fake_rasa: FakeRasa) -> None:
     fake_rasa.answers["show me mugs"] = CARDS
     fake_rasa.answers["a unicorn lamp"] = [{"text": NOTHING_FOUND}]
+    fake_rasa.answers["do you ship to mars"] = [{
+        "text": "Let me find a person.",
+        "custom": {"handoff": {"reason": "faq_unanswered", "summary": "Shipping to Mars"}}}]
 
 
 def say(shop: BackOffice, conversation_id: str, text: str) -> None:
@@ -49,7 +52,8 @@ def test_the_bots_no_result_reply_is_read_from_its_domain() -> None:
 
 
 def test_the_funnel_counts_each_stage_a_conversation_reached(shop: BackOffice) -> None:
-    # given three shoppers of today: one buys, one finds nothing, one only says hello
+    # given four shoppers of today: one buys, one finds nothing, one only says hello, one
+    # asks what the bot cannot answer and is handed to a person
     shop.owner()
     say(shop, "funnel-buyer", "show me mugs")
     added = shop.client.post("/api/shoppers/web/funnel-buyer/cart/lines", headers=SERVICE,
@@ -66,6 +70,7 @@ def test_the_funnel_counts_each_stage_a_conversation_reached(shop: BackOffice) -
     assert paid.status_code == 200
     say(shop, "funnel-nothing", "a unicorn lamp")
     say(shop, "funnel-hello", "hello")
+    say(shop, "funnel-mars", "do you ship to mars")
     # when
     today = clock.now().date()
     with shop.db() as session:
@@ -75,13 +80,18 @@ def test_the_funnel_counts_each_stage_a_conversation_reached(shop: BackOffice) -
     chart = shop.client.get("/merchant/funnel.png", params={"days": 7})
     # then
     assert [d.day for d in days][-1] == today and len(days) == 7
-    assert days[-1].counts == {"conversations": 3, "searched": 2, "shown": 1, "added": 1,
+    assert days[-1].counts == {"conversations": 4, "searched": 2, "shown": 1, "added": 1,
                                "checkout": 1, "paid": 1}
     assert all(sum(d.counts.values()) == 0 for d in days[:-1])
     assert page.status_code == 200
-    assert ("conversations 3 → searched 2 → products shown 1 → added to cart 1 → checkout 1 "
-            "→ paid 1. 33.3% of conversations ended paid") in page.text
-    assert f"<td>{today.isoformat()}</td><td>3</td><td>2</td><td>1</td>" in page.text
+    assert ("conversations 4 → searched 2 → products shown 1 → added to cart 1 → checkout 1 "
+            "→ paid 1. 25.0% of conversations ended paid") in page.text
+    assert f"<td>{today.isoformat()}</td><td>4</td><td>2</td><td>1</td>" in page.text
+    total = order.json()["total"]
+    assert (f"<td>web</td><td>1</td><td>{total} EUR</td><td>{total} EUR</td>"
+            in page.text)
+    assert "1 of 4 conversations (25.0%)." in page.text
+    assert "<td>question the bot could not answer</td><td>1</td>" in page.text
     assert chart.status_code == 200 and chart.headers["content-type"] == "image/png"
     image = Image.open(io.BytesIO(chart.content))
     assert image.size == (1200, 460)
