@@ -4,22 +4,25 @@ channel and the conversations handed to a person, and why."""
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import yaml
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
+from channels.merchant import charts
 from channels.merchant.auth import OwnerDep
 from channels.merchant.html import Html, h, join, money, page, table, url
 from commerce_core import clock
 from commerce_core.backoffice import analytics
 from commerce_core.backoffice.funnel import STAGES, FunnelDay, funnel
 from commerce_core.db import SessionDep
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 router = APIRouter(include_in_schema=False)
 Days = Annotated[int, Query(ge=7, le=90)]
@@ -93,18 +96,12 @@ def by_week(rows: list[FunnelDay]) -> list[FunnelDay]:
     return list(weeks.values())
 
 
-def render_png(rows: list[FunnelDay]) -> bytes:
+def draw(rows: list[FunnelDay]) -> Figure:
     """The funnel of the whole period (bars, with the share of conversations) beside each
     stage day by day, or week by week over more than a month (lines)."""
-    # imported here: matplotlib takes a while to load and only this page draws
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
     totals = [sum(r.counts[s] for r in rows) for s in STAGES]
-    figure = Figure(figsize=(12, 4.6), dpi=100, layout="constrained")
-    bars, lines = figure.subplots(1, 2, width_ratios=[2, 3])
+    drawn = charts.figure(12, 4.6)
+    bars, lines = drawn.subplots(1, 2, width_ratios=[2, 3])
     positions = list(range(len(STAGES)))[::-1]
     bars.barh(positions, totals, color="#7a4e2d")
     bars.set_yticks(positions, [LABELS[s] for s in STAGES])
@@ -119,19 +116,14 @@ def render_png(rows: list[FunnelDay]) -> bytes:
         lines.plot([r.day for r in periods], [r.counts[stage] for r in periods], marker="o",
                    markersize=3, label=LABELS[stage])
     lines.set_title(f"Per {unit} (of the day the conversation began, UTC)")
-    lines.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
-    lines.set_ylim(bottom=0)
     lines.tick_params(axis="x", labelrotation=45, labelsize=8)
-    lines.grid(alpha=0.3)
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    charts.finish(lines)
+    return drawn
 
 
 @router.get("/merchant/funnel.png")
 def funnel_png(_: OwnerDep, session: SessionDep, days: Days = 30) -> Response:
-    return Response(render_png(_days(session, days)), media_type="image/png",
-                    headers={"Cache-Control": "no-store"})
+    return charts.png(draw(_days(session, days)))
 
 
 @router.get("/merchant/funnel")

@@ -4,13 +4,13 @@ what to make or reorder now — all from the commerce core's planning service.""
 
 from __future__ import annotations
 
-import io
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from channels.merchant import charts
 from channels.merchant.auth import OwnerDep
 from channels.merchant.html import h, join, page, table, url
 from commerce_core import clock
@@ -18,6 +18,9 @@ from commerce_core.db import SessionDep
 from commerce_core.planning import production, service
 from commerce_core.planning.schemas import PlanOut
 from commerce_core.planning.settings import get_planning_settings
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 router = APIRouter(include_in_schema=False)
 Weeks = Annotated[int, Query(ge=2, le=26)]
@@ -31,17 +34,11 @@ def _plan(session: Session, weeks: int) -> PlanOut:
                                       settings=settings)
 
 
-def render_plan_png(plan: PlanOut) -> bytes:
+def draw(plan: PlanOut) -> Figure:
     """Making days per week: paid orders and expected orders stacked, the high bound of the
     expected ones as a tick, the workshop's capacity as a line."""
-    # imported here: matplotlib takes a while to load and only the charts draw
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(12, 4.2), dpi=100, layout="constrained")
-    axes = figure.subplots()
+    drawn = charts.figure(12, 4.2)
+    axes = drawn.subplots()
     labels = [w.week_start.strftime("%d %b") for w in plan.weeks]
     x = list(range(len(plan.weeks)))
     orders = [w.order_days for w in plan.weeks]
@@ -60,18 +57,13 @@ def render_plan_png(plan: PlanOut) -> bytes:
     axes.set_xticks(x, labels)
     axes.set_ylabel("making days")
     axes.set_title("The workshop's weeks ahead (week of Monday)")
-    axes.set_ylim(bottom=0)
-    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
-    axes.grid(axis="y", alpha=0.3)
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    charts.finish(axes, grid="y")
+    return drawn
 
 
 @router.get("/merchant/planning.png")
 def planning_png(_: OwnerDep, session: SessionDep, weeks: Weeks = 8) -> Response:
-    return Response(render_plan_png(_plan(session, weeks)), media_type="image/png",
-                    headers={"Cache-Control": "no-store"})
+    return charts.png(draw(_plan(session, weeks)))
 
 
 @router.get("/merchant/planning")
