@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from channels.merchant import audit, funnel, orders, planning, returns, signin, stock
+from channels.merchant import (
+    audit,
+    funnel,
+    orders,
+    planning,
+    questions,
+    returns,
+    signin,
+    stock,
+)
 from channels.merchant.auth import OwnersOnly, SignInRequired, refusal
 
 
@@ -14,5 +23,5 @@ def include(app: FastAPI) -> None:
     must be included too)."""
     app.add_exception_handler(SignInRequired, refusal)
     app.add_exception_handler(OwnersOnly, refusal)
-    for module in (signin, orders, returns, stock, planning, funnel, audit):
+    for module in (signin, orders, returns, stock, planning, funnel, questions, audit):
         app.include_router(module.router)

@@ -21,7 +21,7 @@ from commerce_core.audit.service import Actor
 
 NAV = (("/merchant", "Orders"), ("/merchant/returns", "Returns"),
        ("/merchant/products", "Products & stock"), ("/merchant/planning", "Planning"),
-       ("/merchant/funnel", "Funnel"),
+       ("/merchant/funnel", "Funnel"), ("/merchant/questions", "Unanswered"),
        ("/merchant/audit", "Audit log"))
 
 
