@@ -17,6 +17,10 @@ from tests.channels.back_office import (
     shop_fixture,  # noqa: F401 - the fixture
 )
 
+PAGES = ("returns", "products", "planning", "planning.png", "funnel", "funnel.png",
+         "questions", "audit")
+
+
 # --- who gets in ----------------------------------------------------------------------
 
 def test_a_stranger_is_sent_to_sign_in_and_cannot_act(shop: BackOffice) -> None:
@@ -71,10 +75,15 @@ def test_an_agent_cannot_use_the_back_office(shop: BackOffice) -> None:
     assert login.status_code == 200, login.text
     bearer = {"Authorization": f"Bearer {login.json()['token']}"}
     for method, path in [("GET", "/merchant"), ("GET", f"/merchant/orders/{order['number']}"),
-                         ("GET", "/merchant/audit"),
-                         ("POST", f"/merchant/orders/{order['number']}/production")]:
+                         *[("GET", f"/merchant/{page}") for page in PAGES],
+                         ("POST", f"/merchant/orders/{order['number']}/production"),
+                         ("POST", f"/merchant/returns/{order['number']}/accept"),
+                         ("POST", "/merchant/variants/1"), ("POST", "/merchant/faq")]:
         response = shop.client.request(method, path, headers=bearer, follow_redirects=False)
         assert response.status_code == 403, (method, path)
+        # and a visitor without a session is sent to sign in, or refused
+        response = shop.client.request(method, path, follow_redirects=False)
+        assert response.status_code == (303 if method == "GET" else 401), (method, path)
     assert shop.order(order["number"]).status is OrderStatus.PAID
     assert shop.audit() == []
 
