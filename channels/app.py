@@ -24,6 +24,7 @@ from channels.delivery.transcripts import TranscriptHistory
 from channels.deps import Gateway
 from channels.deps import install as install_gateway
 from channels.errors import install_gateway_error_handler
+from channels.merchant import include as include_back_office
 from channels.operations import router as operations_router
 from channels.rasa_client import make_rasa_client
 from channels.redis_link import install_outage_handler
@@ -142,6 +143,7 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.include_router(chat_router)
     app.include_router(telegram_router)
     include_agent_console(app)
+    include_back_office(app)
     app.include_router(operations_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

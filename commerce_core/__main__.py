@@ -125,13 +125,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_demo_orders() -> int:
-    """The demo shop's year of delivered orders (commerce_core/demo/orders.py)."""
+    """The demo shop's year of delivered orders (commerce_core/demo/orders.py) and the
+    conversations of its last months (commerce_core/demo/conversations.py)."""
+    from commerce_core.demo import conversations as demo_conversations
     from commerce_core.demo import orders as demo_orders
 
     with get_sessionmaker()() as session:
         added = demo_orders.load(session=session)
+        talks = demo_conversations.load(session=session)
         session.commit()
     _say(f"{added} demo orders loaded" if added else "demo orders already loaded")
+    _say(f"{talks} demo conversations loaded" if talks else "demo conversations already loaded")
     return 0
 
 

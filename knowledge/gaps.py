@@ -30,7 +30,16 @@ from commerce_core.errors import InvalidInput
 from commerce_core.models import UnansweredQuestion
 from commerce_core.models.base import utcnow
 from knowledge.faq_index import TextEncoder
-from knowledge.faq_parser import FaqEntry, normalise_question, parse_faq_text
+from knowledge.faq_parser import (
+    ALSO_ASKED,
+    HEADING_RE,
+    MAX_ANSWER_CHARS,
+    MAX_FILE_BYTES,
+    MAX_QUESTION_CHARS,
+    FaqEntry,
+    normalise_question,
+    parse_faq_text,
+)
 
 log = logging.getLogger(__name__)
 KINDS = ("faq", "search")
@@ -152,39 +161,63 @@ def entry_markdown(question: str, also_asked: list[str], answer: str) -> str:
     return "\n".join(lines) + "\n\n" + answer.strip() + "\n"
 
 
-def append_entry(directory: Path, *, file: str, question: str, also_asked: list[str],
-                 answer: str, existing: tuple[FaqEntry, ...]) -> str:
-    """Append an entry to ``directory/file`` (created if new); returns ``file:line`` of its
-    heading. Refused (``InvalidInput``) when the file name is not a plain ``name.md``, when
-    a phrasing repeats one the FAQ already has, or when the FAQ's parser finds a problem in
-    the file with the entry added — the file is then left as it was."""
+def _check_entry(file: str, question: str, also_asked: list[str], answer: str) -> None:
     if not FILE_NAME_RE.match(file):
         raise InvalidInput("The file must be a plain name ending in .md (lower-case letters, "
                            "digits, - and _).", code="invalid_faq_file")
-    if "|" in question or any("|" in a for a in also_asked):
-        raise InvalidInput("A question cannot contain '|' (it separates 'Also asked' "
-                           "phrasings).", code="invalid_faq_entry")
+    for phrasing in [question, *also_asked]:
+        if (not 1 <= len(phrasing) <= MAX_QUESTION_CHARS or phrasing.startswith("#")
+                or "|" in phrasing):
+            raise InvalidInput(f"A question must be 1-{MAX_QUESTION_CHARS} characters of text "
+                               "on one line, without '|' (it separates 'Also asked' "
+                               "phrasings).", code="invalid_faq_entry")
+    if not 1 <= len(answer) <= MAX_ANSWER_CHARS:
+        raise InvalidInput(f"The answer must be 1-{MAX_ANSWER_CHARS} characters.",
+                           code="invalid_faq_entry")
+    if answer.lower().startswith(ALSO_ASKED):
+        raise InvalidInput("Other phrasings go in 'Also asked'; the answer may not begin "
+                           "with 'Also asked:'.", code="invalid_faq_entry")
+    if any(HEADING_RE.match(line) for line in answer.split("\n")):
+        raise InvalidInput("The answer may not hold a line starting with '## ': that starts "
+                           "another question.", code="invalid_faq_entry")
+
+
+def append_entry(directory: Path, *, file: str, question: str, also_asked: list[str],
+                 answer: str, existing: tuple[FaqEntry, ...]) -> str:
+    """Append an entry to ``directory/file`` (created if new); returns ``file:line`` of its
+    heading. Refused (``InvalidInput``) when the file name is not a plain ``name.md``, the
+    question or answer is out of bounds or would start another entry, a phrasing repeats
+    one the FAQ already has, or the FAQ's parser finds a problem in the file with the entry
+    added — the file is then left as it was. It is replaced in one step (a hidden
+    temporary file renamed over it), so the FAQ's watcher never reads half an entry."""
+    question = " ".join(question.split())
+    also_asked = [" ".join(a.split()) for a in also_asked if a.strip()]
+    answer = answer.replace("\r\n", "\n").strip()
+    _check_entry(file, question, also_asked, answer)
     known = {normalise_question(p): e.question for e in existing for p in e.phrasings}
     for phrasing in [question, *also_asked]:
         if normalise_question(phrasing) in known:
-            raise InvalidInput(f"The FAQ already asks {phrasing!r} (under "
-                               f"{known[normalise_question(phrasing)]!r}).",
-                               code="duplicate_faq_question")
+            raise InvalidInput(f"The FAQ already answers {phrasing!r} (under "
+                               f"{known[normalise_question(phrasing)]!r}); edit that entry "
+                               "instead.", code="duplicate_faq_question")
     path = directory / file
-    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    before = path.read_text(encoding="utf-8-sig") if path.exists() else ""
     separator = ("" if not before or before.endswith("\n\n")
                  else "\n" if before.endswith("\n") else "\n\n")
     after = before + separator + entry_markdown(question, also_asked, answer)
     entries, problems = parse_faq_text(after, name=file)
     if problems:
         raise InvalidInput(f"The entry would break {file}: {problems[0]}",
-                           code="invalid_faq_entry",
-                           details=[str(p) for p in problems])
+                           code="invalid_faq_entry", details=[str(p) for p in problems])
+    data = after.encode("utf-8")
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{file} would grow beyond {MAX_FILE_BYTES} bytes.",
+                           code="invalid_faq_entry")
     directory.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".faq-", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(after)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -60,6 +60,11 @@ entry component actions "http://127.0.0.1:$ACTIONS_PORT/health" 90 -- \
   --logging-config_file "$LOG_CONFIG"
 entry step "Database: migrating and loading the demo shop" -- \
   "$APP_VENV/bin/python" -m commerce_core load-demo --if-empty
+# The demo shop's owner, to sign in to the back office (README: "The back office").
+entry step "Back office: the demo shop's owner account" -- \
+  env ATELIER_AGENT_PASSWORD="${ATELIER_DEMO_OWNER_PASSWORD:-atelier demo owner}" \
+  "$APP_VENV/bin/python" -m channels create-agent --role owner --if-missing \
+  --email owner@atelier.example --name "Shop owner"
 entry step "Search index: checking (built on first run, about half a minute)" -- \
   "$APP_VENV/bin/python" -m knowledge build-index
 entry component app "http://127.0.0.1:$APP_PORT/health" 180 -- \
@@ -75,6 +80,7 @@ entry ready "" \
   "  Atelier is running with the demo shop." \
   "    Shop page with the chat widget:  http://localhost:$APP_PORT/" \
   "    Chat API (scripted clients):     POST http://localhost:$APP_PORT/api/chat" \
+  "    Back office (owner@atelier.example): http://localhost:$APP_PORT/merchant" \
   "    Commerce API docs:               http://localhost:$APP_PORT/docs" \
   "    Rasa server:                     http://localhost:$RASA_PORT/" \
   "    Action server:                   http://localhost:$ACTIONS_PORT/health" \

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channels.agent.passwords import hash_password, needs_rehash, verify_password
-from commerce_core.models import Agent, AgentSession
+from commerce_core.models import Agent, AgentRole, AgentSession
 from commerce_core.models.base import utcnow
 
 COOKIE = "atelier_agent"
@@ -42,7 +42,8 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_agent(*, session: Session, email: str, name: str, password: str) -> Agent:
+def create_agent(*, session: Session, email: str, name: str, password: str,
+                 role: AgentRole = AgentRole.AGENT) -> Agent:
     email = normalize_email(email)
     if not EMAIL_RE.match(email):
         raise AccountError(f"{email!r} is not an email address.")
@@ -51,7 +52,7 @@ def create_agent(*, session: Session, email: str, name: str, password: str) -> A
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise AccountError(f"The password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters.")
     agent = Agent(email=email, name=name.strip(), password_hash=hash_password(password),
-                  active=True)
+                  active=True, role=role)
     try:
         with session.begin_nested():
             session.add(agent)

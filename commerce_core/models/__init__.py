@@ -1,11 +1,13 @@
 """ORM models, gathered in one metadata so Alembic sees every table."""
 
+from commerce_core.models.audit import AuditEntry
 from commerce_core.models.auth import MerchantApiKey
 from commerce_core.models.base import Base
 from commerce_core.models.cart import Cart, CartLine, CartStatus
 from commerce_core.models.catalog import CustomizationRuleSet, Product, Variant
 from commerce_core.models.conversation import (
     Agent,
+    AgentRole,
     AgentSession,
     Conversation,
     ConversationEvent,
@@ -29,8 +31,8 @@ from commerce_core.models.review import Review
 from commerce_core.models.shipment import Shipment
 
 __all__ = [
-    "Agent", "AgentSession", "Base", "Cart", "CartLine", "CartStatus", "ChannelIdentity",
-    "CheckoutKey",
+    "Agent", "AgentRole", "AgentSession", "AuditEntry", "Base", "Cart", "CartLine",
+    "CartStatus", "ChannelIdentity", "CheckoutKey",
     "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
     "CustomizationRuleSet", "ImportJob", "ImportJobStatus", "MerchantApiKey", "Order",
     "OrderEvent", "OrderLine", "OrderStatus", "OutboxMessage", "Payment", "PaymentState",

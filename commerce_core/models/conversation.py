@@ -23,8 +23,16 @@ class ConversationState(StrEnum):
     CLOSED = "closed"
 
 
+class AgentRole(StrEnum):
+    OWNER = "owner"
+    """Runs the shop: the back office at ``/merchant``, and the agent console."""
+    AGENT = "agent"
+    """Answers handed-off conversations in the agent console only."""
+
+
 class Agent(TimestampMixin, Base):
-    """A person of the shop who answers handed-off conversations in the agent console."""
+    """A person of the shop who signs in to the agent console (and, as owner, the back
+    office)."""
 
     __tablename__ = "agent"
 
@@ -33,6 +41,8 @@ class Agent(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    role: Mapped[AgentRole] = mapped_column(text_enum(AgentRole, 16), default=AgentRole.AGENT,
+                                            server_default=AgentRole.AGENT.value)
 
 
 class AgentSession(Base):

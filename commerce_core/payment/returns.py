@@ -2,10 +2,13 @@
 
 The request is recorded on the order (event ``return_requested``) for the team, who
 confirm it and refund once the parcel is back (``POST /merchant/orders/{id}/refund``).
-An order that has not shipped is cancelled instead, which refunds it at once.
+An order that has not shipped is cancelled instead, which refunds it at once. The team
+answers a request in the back office (``return_accepted`` or ``return_refused``).
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
@@ -49,3 +52,57 @@ def request_return(*, session: Session, order: Order, reason: str) -> None:
                                      "requested; the team will be in touch by email.")
     OrderRepository(session).record(order, event="return_requested",
                                     data={"by": "shopper", "reason": reason})
+
+
+class ReturnState(StrEnum):
+    REQUESTED = "requested"
+    """The shopper asked; the team has not answered."""
+    ACCEPTED = "accepted"
+    """The team agreed: the parcel comes back, then the order is refunded."""
+    REFUSED = "refused"
+    REFUNDED = "refunded"
+
+
+class ReturnNotPending(CommerceError):
+    code = "return_not_pending"
+    http_status = 409
+
+
+def return_state(order: Order) -> ReturnState | None:
+    """Where the return of ``order`` stands, from its events (None: never asked for)."""
+    last = next((e.type for e in reversed(order.events) if e.type in _RETURN_EVENTS), None)
+    if last is None:
+        return None
+    if last == "return_accepted" and order.status is OrderStatus.REFUNDED:
+        return ReturnState.REFUNDED
+    return _RETURN_EVENTS[last]
+
+
+def _answer(session: Session, order: Order, event: str, data: dict[str, str]) -> None:
+    if return_state(order) is not ReturnState.REQUESTED:
+        raise ReturnNotPending(f"Order {order.number} has no return request waiting for an "
+                               "answer.")
+    OrderRepository(session).record(order, event=event, data=data)
+
+
+def accept_return(*, session: Session, order: Order) -> None:
+    """The team agrees to take ``order`` back; it is refunded once the parcel is back.
+
+    Raises:
+        ReturnNotPending: no request of it waits for an answer.
+    """
+    _answer(session, order, "return_accepted", {"by": "merchant"})
+
+
+def refuse_return(*, session: Session, order: Order, reason: str) -> None:
+    """The team declines the return, saying why.
+
+    Raises:
+        ReturnNotPending: no request of it waits for an answer.
+    """
+    _answer(session, order, "return_refused", {"by": "merchant", "reason": reason})
+
+
+_RETURN_EVENTS = {"return_requested": ReturnState.REQUESTED,
+                  "return_accepted": ReturnState.ACCEPTED,
+                  "return_refused": ReturnState.REFUSED}

@@ -155,11 +155,11 @@ def payment_webhook(session: SessionDep, provider: ProviderDep,
         # a refusal is recorded on the order as refund_failed, where the merchant acts on
         # it; the event itself was processed, so the provider must not send it again
         with contextlib.suppress(ProviderError):
-            _refund(session, provider, outcome.refund)
+            send_refund(session, provider, outcome.refund)
     return WebhookAck(status=outcome.status)
 
 
-def _refund(session: Session, provider: PaymentProvider, call: service.RefundCall) -> None:
+def send_refund(session: Session, provider: PaymentProvider, call: service.RefundCall) -> None:
     """Ask the provider for a refund after commit; record a refusal and re-raise it."""
     try:
         _await(provider.refund, payment=call.payment,
@@ -182,7 +182,7 @@ def refund_order(_: MerchantDep, session: SessionDep, provider: ProviderDep,
     order = get_order(session=session, order_id=order_id)
     call = service.request_refund(session=session, order=order, by="merchant")
     session.commit()
-    _refund(session, provider, call)
+    send_refund(session, provider, call)
     session.expire_all()
     return order_out(get_order(session=session, order_id=order_id))
 
@@ -198,7 +198,7 @@ def cancel_my_order(_: ServiceDep, session: SessionDep, customer: ShopperDep,
     call = service.cancel_order(session=session, order=order)
     session.commit()
     if call is not None:
-        _refund(session, provider, call)
+        send_refund(session, provider, call)
     session.expire_all()
     return order_out(get_order(session=session, order_id=order.id))
 

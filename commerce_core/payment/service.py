@@ -406,8 +406,9 @@ def refund_not_sent(*, session: Session, call: RefundCall, error: str) -> None:
     log.error("refund not accepted by the provider order=%s error=%s", order.id, error)
 
 
-def cancel_order(*, session: Session, order: Order) -> RefundCall | None:
-    """The shopper cancels: an unpaid order at once, a paid one through a refund.
+def cancel_order(*, session: Session, order: Order, by: str = "shopper") -> RefundCall | None:
+    """The shopper (or the shop, ``by="merchant"``) cancels: an unpaid order at once, a
+    paid one through a refund.
 
     Returns:
         The refund to ask the provider for after commit, or None (nothing to refund).
@@ -417,10 +418,10 @@ def cancel_order(*, session: Session, order: Order) -> RefundCall | None:
         RefundAlreadyRequested: it is already being refunded.
     """
     if order.status is OrderStatus.PENDING_PAYMENT:
-        cancel_unpaid(session=session, order=order, reason="cancelled by the shopper")
+        cancel_unpaid(session=session, order=order, reason=f"cancelled by the {by}")
         return None
     if order.status in SHOPPER_CANCELLABLE:
-        return request_refund(session=session, order=order, by="shopper")
+        return request_refund(session=session, order=order, by=by)
     if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
         raise OrderNotCancellable(f"Order {order.number} has already been shipped, so it can "
                                   "no longer be cancelled; you can ask for a return instead.")

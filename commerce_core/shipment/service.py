@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import lru_cache
 
@@ -9,13 +10,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commerce_core.config import get_settings
-from commerce_core.errors import NotFound
+from commerce_core.errors import CommerceError, InvalidInput, NotFound
 from commerce_core.models import Order, OrderStatus, Shipment
 from commerce_core.order.repository import OrderRepository
 from commerce_core.order.service import emit_order_event
 from commerce_core.order.state import OrderChanged, check_move
 from commerce_core.shipment.carrier import Carrier, SimulatedCarrier
 from commerce_core.shipment.schemas import ShipmentOut, TrackingEventOut
+
+TRACKING_RE = re.compile(r"^[A-Z0-9-]{6,40}$")
+
+
+class TrackingNumberTaken(CommerceError):
+    code = "tracking_number_taken"
+    http_status = 409
 
 
 @lru_cache
@@ -27,13 +35,39 @@ def shipment_of(*, session: Session, order: Order) -> Shipment | None:
     return session.scalar(select(Shipment).where(Shipment.order_id == order.id))
 
 
-def ship(*, session: Session, order: Order, now: datetime, carrier: Carrier | None = None
-         ) -> Shipment:
-    """Book the parcel and mark the order shipped (only a paid order can ship)."""
+def check_tracking_number(value: str) -> str:
+    """A tracking number as the carrier prints it: 6-40 letters, digits or '-'.
+
+    Raises:
+        InvalidInput: it is not one.
+    """
+    value = value.strip().upper()
+    if not TRACKING_RE.match(value):
+        raise InvalidInput("A tracking number is 6-40 letters, digits or '-'.",
+                           code="invalid_tracking_number")
+    return value
+
+
+def ship(*, session: Session, order: Order, now: datetime, carrier: Carrier | None = None,
+         tracking_number: str | None = None) -> Shipment:
+    """Mark the order shipped (only a paid order can ship) with its parcel: the one the
+    shop booked itself, by ``tracking_number``, or else one booked with the carrier now.
+
+    Raises:
+        InvalidInput: the tracking number is not one.
+        TrackingNumberTaken: another order's parcel has this tracking number.
+    """
     carrier = carrier or get_carrier()
     check_move(order.status, OrderStatus.SHIPPED)
+    if tracking_number is not None:
+        tracking_number = check_tracking_number(tracking_number)
+        if session.scalar(select(Shipment.id).where(
+                Shipment.tracking_number == tracking_number)) is not None:
+            raise TrackingNumberTaken(f"The parcel {tracking_number} already carries another "
+                                      "order.")
     shipment = Shipment(order_id=order.id, carrier=carrier.name,
-                        tracking_number=carrier.create_label(), shipped_at=now)
+                        tracking_number=tracking_number or carrier.create_label(),
+                        shipped_at=now)
     session.add(shipment)
     session.flush()
     OrderRepository(session).transition(

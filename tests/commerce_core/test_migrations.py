@@ -1,6 +1,6 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from commerce_core.migrate import downgrade, upgrade
 from commerce_core.models import Base
@@ -41,3 +41,33 @@ def test_the_outbox_migration_goes_down_and_up_again(tmp_path) -> None:
     assert {"ix_outbox_message_pending", "ix_outbox_message_stream"} == {
         i["name"] for i in inspect(engine).get_indexes("outbox_message")}
     engine.dispose()
+
+
+def test_accounts_made_before_roles_become_agents(tmp_path) -> None:
+    # given an account of the console made before accounts had roles
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    engine = _migrated(url)
+    downgrade(url, "0009")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO agent (email, name, password_hash, active, created_at, "
+                          "updated_at) VALUES ('ana@shop.example', 'Ana', 'x', true, "
+                          "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+    # when
+    upgrade(url)
+    engine.dispose()
+    # then
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT role FROM agent")).scalar_one() == "agent"
+    downgrade(url, "0009")
+    engine.dispose()
+    assert "role" not in {c["name"] for c in inspect(engine).get_columns("agent")}
+    engine.dispose()
+
+
+def test_an_account_inserted_without_a_role_is_an_agent(engine: Engine) -> None:
+    # the column's default in the database itself, on SQLite and PostgreSQL
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO agent (email, name, password_hash, active, created_at, "
+                          "updated_at) VALUES ('ben@shop.example', 'Ben', 'x', true, "
+                          "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        assert conn.execute(text("SELECT role FROM agent")).scalar_one() == "agent"

@@ -168,6 +168,13 @@ def test_make_run_restarts_a_killed_action_server_and_stops_everything_on_sigter
     assert re.search(r'^atelier_turn_duration_seconds_count\{channel="web"\} [1-9]', metrics,
                      re.M)
     assert httpx.get(f"{run.app_url}/ready", timeout=10).json()["status"] == "ready"
+    # the demo shop's owner (README) signs in to the back office and finds the demo's orders
+    with httpx.Client(base_url=run.app_url, timeout=30) as office:
+        signed = office.post("/merchant/login", headers={"Origin": run.app_url},
+                             data={"email": "owner@atelier.example",
+                                   "password": "atelier demo owner"})
+        assert (signed.status_code, signed.headers.get("location")) == (303, "/merchant")
+        assert "page 1 of 24 · 600 orders" in office.get("/merchant").text
     children = descendants(run.process.pid)
     old_main = action_server_main(run)
     old_group = {old_main} | descendants(old_main)

@@ -1,0 +1,66 @@
+"""The returns queue (SQLite and PostgreSQL): the owner accepts or refuses what shoppers ask
+to send back, and refunds an accepted return once the parcel is back; each answer audited."""
+
+from __future__ import annotations
+
+from commerce_core.models import OrderStatus, PaymentStatus
+from tests.channels.back_office import (
+    BackOffice,
+    shop_fixture,  # noqa: F401 - the fixture
+)
+
+
+def test_the_owner_accepts_a_return_then_refunds_it(shop: BackOffice) -> None:
+    owner = shop.owner()
+    order = shop.delivered_order("ada")
+    shop.ask_return("ada", order["number"], reason="the glaze is chipped")
+    queue = shop.client.get("/merchant/returns").text
+    assert order["number"] in queue and "the glaze is chipped" in queue
+    assert "requested" in queue and "Accept" in queue
+    # when
+    accepted = shop.post(f"/merchant/returns/{order['number']}/accept")
+    # then
+    assert accepted.status_code == 303
+    assert accepted.headers["location"] == "/merchant/returns?done=return_accepted"
+    queue = shop.client.get(accepted.headers["location"]).text
+    assert "Return accepted: refund the order once the parcel is back." in queue
+    assert "Parcel is back: refund" in queue
+    refunded = shop.post(f"/merchant/orders/{order['number']}/refund?from=returns")
+    assert refunded.status_code == 303
+    assert refunded.headers["location"] == "/merchant/returns?done=refunded"
+    stored = shop.order(order["number"])
+    assert (stored.status, stored.payment_status) == (OrderStatus.REFUNDED,
+                                                       PaymentStatus.REFUNDED)
+    assert order["number"] not in shop.client.get("/merchant/returns").text  # done with
+    answered = shop.client.get("/merchant/returns", params={"show": "all"}).text
+    assert order["number"] in answered and "refunded" in answered
+    assert [(a[1], a[3].get("return"), a[4].get("return")) for a in shop.audit()] == [
+        ("order.ship", None, None), ("return.accept", "requested", "accepted"),
+        ("order.refund", "accepted", "accepted")]
+    assert all(a[0] == owner for a in shop.audit())
+
+
+def test_the_owner_refuses_a_return_saying_why(shop: BackOffice) -> None:
+    shop.owner()
+    order = shop.delivered_order("bob")
+    shop.ask_return("bob", order["number"])
+    no_reason = shop.post(f"/merchant/returns/{order['number']}/refuse", reason="  ")
+    assert no_reason.status_code == 422 and "Say why" in no_reason.text
+    refused = shop.post(f"/merchant/returns/{order['number']}/refuse",
+                        reason="Used for months")
+    assert refused.status_code == 303
+    page = shop.client.get(f"/merchant/orders/{order['number']}").text
+    assert "Return refused" in page and "reason: Used for months" in page
+    assert shop.order(order["number"]).status is OrderStatus.DELIVERED
+    again = shop.post(f"/merchant/returns/{order['number']}/accept")
+    assert again.status_code == 409 and "no return request waiting" in again.text
+    assert [a[1] for a in shop.audit()] == ["order.ship", "return.refuse"]
+
+
+def test_an_order_nobody_asked_to_return_cannot_be_answered(shop: BackOffice) -> None:
+    shop.owner()
+    order = shop.paid_order("cy")
+    response = shop.post(f"/merchant/returns/{order['number']}/accept")
+    assert response.status_code == 409
+    assert "no return request waiting for an answer" in response.text
+    assert "No return waits for you." in shop.client.get("/merchant/returns").text
