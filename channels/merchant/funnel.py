@@ -13,8 +13,8 @@ import yaml
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
-from channels.merchant import charts
 from channels.merchant.auth import OwnerDep
+from channels.merchant.charts import figure, finish, png
 from channels.merchant.html import Html, h, join, money, page, table, url
 from commerce_core import clock
 from commerce_core.backoffice import analytics
@@ -100,7 +100,7 @@ def draw(rows: list[FunnelDay]) -> Figure:
     """The funnel of the whole period (bars, with the share of conversations) beside each
     stage day by day, or week by week over more than a month (lines)."""
     totals = [sum(r.counts[s] for r in rows) for s in STAGES]
-    drawn = charts.figure(12, 4.6)
+    drawn = figure(12, 4.6)
     bars, lines = drawn.subplots(1, 2, width_ratios=[2, 3])
     positions = list(range(len(STAGES)))[::-1]
     bars.barh(positions, totals, color="#7a4e2d")
@@ -117,13 +117,13 @@ def draw(rows: list[FunnelDay]) -> Figure:
                    markersize=3, label=LABELS[stage])
     lines.set_title(f"Per {unit} (of the day the conversation began, UTC)")
     lines.tick_params(axis="x", labelrotation=45, labelsize=8)
-    charts.finish(lines)
+    finish(lines)
     return drawn
 
 
 @router.get("/merchant/funnel.png")
 def funnel_png(_: OwnerDep, session: SessionDep, days: Days = 30) -> Response:
-    return charts.png(draw(_days(session, days)))
+    return png(draw(_days(session, days)))
 
 
 @router.get("/merchant/funnel")

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from channels.merchant import charts
 from channels.merchant.auth import OwnerDep
+from channels.merchant.charts import figure, finish, png
 from channels.merchant.html import h, join, page, table, url
 from commerce_core import clock
 from commerce_core.db import SessionDep
@@ -37,7 +37,7 @@ def _plan(session: Session, weeks: int) -> PlanOut:
 def draw(plan: PlanOut) -> Figure:
     """Making days per week: paid orders and expected orders stacked, the high bound of the
     expected ones as a tick, the workshop's capacity as a line."""
-    drawn = charts.figure(12, 4.2)
+    drawn = figure(12, 4.2)
     axes = drawn.subplots()
     labels = [w.week_start.strftime("%d %b") for w in plan.weeks]
     x = list(range(len(plan.weeks)))
@@ -57,13 +57,13 @@ def draw(plan: PlanOut) -> Figure:
     axes.set_xticks(x, labels)
     axes.set_ylabel("making days")
     axes.set_title("The workshop's weeks ahead (week of Monday)")
-    charts.finish(axes, grid="y")
+    finish(axes, grid="y")
     return drawn
 
 
 @router.get("/merchant/planning.png")
 def planning_png(_: OwnerDep, session: SessionDep, weeks: Weeks = 8) -> Response:
-    return charts.png(draw(_plan(session, weeks)))
+    return png(draw(_plan(session, weeks)))
 
 
 @router.get("/merchant/planning")
