@@ -1,13 +1,10 @@
 """Recommendation actions against the real commerce API app (in process, demo shop on
 SQLite): on request, after an add to cart, and in a returning shopper's greeting."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from sqlalchemy import Engine, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import update
 
 from actions.cart import ActionAddToCart
 from actions.clients import CommerceClient
@@ -20,23 +17,11 @@ from tests.actions.shopping_helpers import (
     SHOPPER,
     Shop,
     entity,
-    open_shop,
     run,
     slots_of,
-    sqlite_only,
     tracker,
     unreachable_client,
 )
-
-
-@pytest.fixture
-def engine(sqlite_engine: Engine) -> Iterator[Engine]:
-    yield from sqlite_only(sqlite_engine)
-
-
-@pytest.fixture
-def shop(demo_catalog: sessionmaker[Session]) -> Iterator[Shop]:
-    yield from open_shop(demo_catalog)
 
 
 def cards_of(message: dict[str, Any]) -> list[dict[str, Any]]:
