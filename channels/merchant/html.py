@@ -22,6 +22,7 @@ from commerce_core.audit.service import Actor
 NAV = (("/merchant", "Orders"), ("/merchant/returns", "Returns"),
        ("/merchant/products", "Products & stock"), ("/merchant/planning", "Planning"),
        ("/merchant/funnel", "Funnel"), ("/merchant/questions", "Unanswered"),
+       ("/merchant/reviews", "Reviews"),
        ("/merchant/audit", "Audit log"))
 
 

@@ -18,7 +18,7 @@ from tests.channels.back_office import (
 )
 
 PAGES = ("returns", "products", "planning", "planning.png", "funnel", "funnel.png",
-         "questions", "audit")
+         "questions", "reviews", "audit")
 
 
 # --- who gets in ----------------------------------------------------------------------
@@ -78,7 +78,8 @@ def test_an_agent_cannot_use_the_back_office(shop: BackOffice) -> None:
                          *[("GET", f"/merchant/{page}") for page in PAGES],
                          ("POST", f"/merchant/orders/{order['number']}/production"),
                          ("POST", f"/merchant/returns/{order['number']}/accept"),
-                         ("POST", "/merchant/variants/1"), ("POST", "/merchant/faq")]:
+                         ("POST", "/merchant/variants/1"), ("POST", "/merchant/faq"),
+                         ("POST", "/merchant/reviews/1/hide")]:
         response = shop.client.request(method, path, headers=bearer, follow_redirects=False)
         assert response.status_code == 403, (method, path)
         # and a visitor without a session is sent to sign in, or refused
