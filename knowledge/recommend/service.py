@@ -235,7 +235,8 @@ class RecommendService:
                   bought: Sequence[int] = (), exclude: Sequence[int] = (),
                   limit: int = 10) -> list[Recommendation]:
         """Products for a shopper who views ``product``, has ``cart`` and bought
-        ``bought`` before; never one in the cart, viewed, excluded or out of stock."""
+        ``bought`` before; never one in the cart, viewed, bought before, excluded or out of
+        stock (a maker's piece is rarely bought twice: "picked for you" offers new ones)."""
         seeds = [Seed(p, 1.0, "cart") for p in dict.fromkeys(cart)]
         if product is not None:
             seeds.insert(0, Seed(product, 1.0, "viewed"))
@@ -244,7 +245,7 @@ class RecommendService:
         with self._lock:
             view = self.view()
             ranked = view.hybrid.rank(seeds, limit=limit, allowed=view.in_stock,
-                                      exclude=[*cart, *exclude,
+                                      exclude=[*cart, *exclude, *bought,
                                                *([product] if product is not None else [])])
         names = {s.product_id: view.index.docs[s.product_id].name for s in seeds
                  if s.product_id in view.index.docs}

@@ -169,6 +169,7 @@ def test_a_returning_shopper_gets_picks_from_their_past_orders(shop: Shop) -> No
     assert personal != stranger
     # the answer says whether the shopper's history spoke (a greeting offers "for you")
     assert mine["bought"] and new["bought"] == []
+    assert not {r["id"] for r in personal} & set(mine["bought"])  # nothing bought again
     assert all(r["reason"].startswith("popular in the shop") for r in stranger)
     assert any(not r["reason"].startswith("popular in the shop") for r in personal)
 
