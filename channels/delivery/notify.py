@@ -34,7 +34,7 @@ from commerce_core.events import DomainEvent
 
 log = logging.getLogger(__name__)
 KINDS = ("order.paid", "order.shipped", "order.delivered", "order.cancelled", "order.refunded",
-         "order.payment_refunded")
+         "order.payment_refunded", "order.return_accepted", "order.return_refused")
 ROUTES_PER_SHOPPER = 3
 ROUTE_TTL_SECONDS = 30 * 24 * 3600
 SHOPPER_CANCELLED = "cancelled by the shopper"  # commerce_core.payment.service.cancel_order
@@ -64,6 +64,14 @@ def message_for(event: DomainEvent) -> str | None:
     if event.kind == "order.refunded":
         return (f"The refund of order {number} ({amount}) is on its way back to your "
                 "card; banks usually show it within 5-10 days.")
+    if event.kind == "order.return_accepted":
+        return (f"Your return of order {number} is accepted. The team emails you the "
+                "studio's address: post the parcel with a tracked service, and you are "
+                "refunded within 5 working days of it reaching us.")
+    if event.kind == "order.return_refused":
+        return (f"About your return of order {number}: the team could not accept it "
+                f"({data.get('reason')}). Ask for a person here if you would like to talk "
+                "it over.")
     if event.kind == "order.payment_refunded":  # a payment the order could not keep
         paid = f"{data.get('amount')} {data.get('currency')}"
         if data.get("reason") == "duplicate_payment":

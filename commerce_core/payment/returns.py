@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from commerce_core.errors import CommerceError
 from commerce_core.models import Order, OrderStatus, PaymentStatus
 from commerce_core.order.repository import OrderRepository
+from commerce_core.order.service import emit_order_event
 
 RETURNABLE = frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED})
 
@@ -92,6 +93,7 @@ def accept_return(*, session: Session, order: Order) -> None:
         ReturnNotPending: no request of it waits for an answer.
     """
     _answer(session, order, "return_accepted", {"by": "merchant"})
+    emit_order_event(session=session, order=order, kind="return_accepted")
 
 
 def refuse_return(*, session: Session, order: Order, reason: str) -> None:
@@ -101,6 +103,7 @@ def refuse_return(*, session: Session, order: Order, reason: str) -> None:
         ReturnNotPending: no request of it waits for an answer.
     """
     _answer(session, order, "return_refused", {"by": "merchant", "reason": reason})
+    emit_order_event(session=session, order=order, kind="return_refused", reason=reason)
 
 
 _RETURN_EVENTS = {"return_requested": ReturnState.REQUESTED,

@@ -8,6 +8,14 @@ from tests.channels.back_office import (
     BackOffice,
     shop_fixture,  # noqa: F401 - the fixture
 )
+from tests.channels.fake_rasa import wait_for
+from tests.channels.web_chat import recorded
+
+
+def told(shop: BackOffice, shopper: str, start: str) -> list[str]:
+    """What the shopper's conversation was told, starting with ``start``."""
+    return [m["text"] for m in recorded(shop.client, shopper)
+            if (m["text"] or "").startswith(start)]
 
 
 def test_the_owner_accepts_a_return_then_refunds_it(shop: BackOffice) -> None:
@@ -22,6 +30,9 @@ def test_the_owner_accepts_a_return_then_refunds_it(shop: BackOffice) -> None:
     # then
     assert accepted.status_code == 303
     assert accepted.headers["location"] == "/merchant/returns?done=return_accepted"
+    [news] = wait_for(lambda: told(shop, "ada", "Your return of order"),
+                      what="the shopper told of the accepted return")
+    assert news.startswith(f"Your return of order {order['number']} is accepted.")
     queue = shop.client.get(accepted.headers["location"]).text
     assert "Return accepted: refund the order once the parcel is back." in queue
     assert "Parcel is back: refund" in queue
@@ -49,6 +60,11 @@ def test_the_owner_refuses_a_return_saying_why(shop: BackOffice) -> None:
     refused = shop.post(f"/merchant/returns/{order['number']}/refuse",
                         reason="Used for months")
     assert refused.status_code == 303
+    [news] = wait_for(lambda: told(shop, "bob", "About your return"),
+                      what="the shopper told why the return was refused")
+    assert news == (f"About your return of order {order['number']}: the team could not "
+                    "accept it (Used for months). Ask for a person here if you would like to "
+                    "talk it over.")
     page = shop.client.get(f"/merchant/orders/{order['number']}").text
     assert "Return refused" in page and "reason: Used for months" in page
     assert shop.order(order["number"]).status is OrderStatus.DELIVERED
