@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -16,6 +17,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import CommerceClient, CommerceError, CommerceUnavailable
+from actions.metrics import ACTION_DURATION
 from actions.shopper import UnverifiedShopper
 from commerce_core.observability.logs import accept_request_id, request_id
 
@@ -145,12 +147,19 @@ RunMethod = TypeVar("RunMethod", bound=Callable[..., Awaitable[list[EventType]]]
 
 
 def in_turn(run: RunMethod) -> RunMethod:
-    """Decorates an action's ``run``: it runs under the turn's request id."""
+    """Decorates an action's ``run``: it runs under the turn's request id, and its time is
+    counted by action and outcome (``actions.metrics``)."""
     @functools.wraps(run)
     async def wrapper(self: Action, dispatcher: CollectingDispatcher, tracker: Tracker,
                       domain: dict[str, Any]) -> list[EventType]:
         bind_turn(tracker)
-        return await run(self, dispatcher, tracker, domain)
+        started, outcome = time.perf_counter(), "error"
+        try:
+            events = await run(self, dispatcher, tracker, domain)
+            outcome = "ok"
+            return events
+        finally:
+            ACTION_DURATION.labels(self.name(), outcome).observe(time.perf_counter() - started)
     return wrapper  # type: ignore[return-value]
 
 

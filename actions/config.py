@@ -30,6 +30,9 @@ class ActionSettings(BaseSettings):
     channel: an action acts only for a shopper signed with it (actions/shopper.py)."""
     api_timeout_seconds: float = 5.0
     search_page_size: int = 6
+    actions_metrics_port: int = 0
+    """Where the action server serves its own Prometheus metrics (actions/metrics.py);
+    0 serves none."""
 
     @model_validator(mode="after")
     def _check_identity_secret(self) -> Self:

@@ -56,6 +56,7 @@ entry component rasa "http://127.0.0.1:$RASA_PORT/status?token=$ATELIER_RASA_API
 # rasa-sdk listens on every interface unless SANIC_HOST says otherwise; only Rasa calls it.
 entry component actions "http://127.0.0.1:$ACTIONS_PORT/health" 90 -- \
   env SANIC_HOST="${ATELIER_APP_HOST:-127.0.0.1}" \
+  ATELIER_ACTIONS_METRICS_PORT="${ATELIER_ACTIONS_METRICS_PORT:-5056}" \
   "$APP_VENV/bin/python" -m rasa_sdk --actions actions --port "$ACTIONS_PORT" \
   --logging-config_file "$LOG_CONFIG"
 entry step "Database: migrating and loading the demo shop" -- \
