@@ -7,8 +7,9 @@ asks for the part it needs (``ChatDep``, ``DeskDep``, ``OwnersDep`` …) and nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -88,73 +89,25 @@ def get_gateway(connection: HTTPConnection) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-def gateway_settings(gateway: GatewayDep) -> GatewaySettings:
-    return gateway.settings
+def _part(pick: Callable[[Gateway], object]) -> Any:
+    """``Depends`` on one part of the app's :class:`Gateway`."""
+    def dependency(gateway: GatewayDep) -> object:
+        return pick(gateway)
+    return Depends(dependency)
 
 
-def session_factory(gateway: GatewayDep) -> sessionmaker[Session]:
-    return gateway.session_factory
-
-
-def rasa_client(gateway: GatewayDep) -> RasaClient:
-    return gateway.rasa
-
-
-def outlet(gateway: GatewayDep) -> Outlet:
-    return gateway.outlet
-
-
-def history(gateway: GatewayDep) -> History:
-    return gateway.outlet.history
-
-
-def chat_service(gateway: GatewayDep) -> ChatService:
-    return gateway.chat
-
-
-def handoff_desk(gateway: GatewayDep) -> HandoffDesk:
-    return gateway.desk
-
-
-def conversation_owners(gateway: GatewayDep) -> ConversationOwners:
-    return gateway.owners
-
-
-def customer_tokens(gateway: GatewayDep) -> CustomerTokens:
-    return gateway.customers
-
-
-def news_routes(gateway: GatewayDep) -> ConversationRoutes:
-    return gateway.news_routes
-
-
-def rate_limiter(gateway: GatewayDep) -> RateLimiter:
-    return gateway.limiter
-
-
-def tracker_wipes(gateway: GatewayDep) -> Wipes:
-    return gateway.wipes
-
-
-def chat_origins(gateway: GatewayDep) -> Origins:
-    return gateway.origins
-
-
-def login_throttle(gateway: GatewayDep) -> LoginThrottle:
-    return gateway.login_throttle
-
-
-SettingsDep = Annotated[GatewaySettings, Depends(gateway_settings)]
-SessionFactoryDep = Annotated[sessionmaker[Session], Depends(session_factory)]
-RasaDep = Annotated[RasaClient, Depends(rasa_client)]
-OutletDep = Annotated[Outlet, Depends(outlet)]
-HistoryDep = Annotated[History, Depends(history)]
-ChatDep = Annotated[ChatService, Depends(chat_service)]
-DeskDep = Annotated[HandoffDesk, Depends(handoff_desk)]
-OwnersDep = Annotated[ConversationOwners, Depends(conversation_owners)]
-CustomersDep = Annotated[CustomerTokens, Depends(customer_tokens)]
-NewsRoutesDep = Annotated[ConversationRoutes, Depends(news_routes)]
-LimiterDep = Annotated[RateLimiter, Depends(rate_limiter)]
-WipesDep = Annotated[Wipes, Depends(tracker_wipes)]
-OriginsDep = Annotated[Origins, Depends(chat_origins)]
-LoginThrottleDep = Annotated[LoginThrottle, Depends(login_throttle)]
+SettingsDep = Annotated[GatewaySettings, _part(lambda gateway: gateway.settings)]
+SessionFactoryDep = Annotated[sessionmaker[Session],
+                              _part(lambda gateway: gateway.session_factory)]
+RasaDep = Annotated[RasaClient, _part(lambda gateway: gateway.rasa)]
+OutletDep = Annotated[Outlet, _part(lambda gateway: gateway.outlet)]
+HistoryDep = Annotated[History, _part(lambda gateway: gateway.outlet.history)]
+ChatDep = Annotated[ChatService, _part(lambda gateway: gateway.chat)]
+DeskDep = Annotated[HandoffDesk, _part(lambda gateway: gateway.desk)]
+OwnersDep = Annotated[ConversationOwners, _part(lambda gateway: gateway.owners)]
+CustomersDep = Annotated[CustomerTokens, _part(lambda gateway: gateway.customers)]
+NewsRoutesDep = Annotated[ConversationRoutes, _part(lambda gateway: gateway.news_routes)]
+LimiterDep = Annotated[RateLimiter, _part(lambda gateway: gateway.limiter)]
+WipesDep = Annotated[Wipes, _part(lambda gateway: gateway.wipes)]
+OriginsDep = Annotated[Origins, _part(lambda gateway: gateway.origins)]
+LoginThrottleDep = Annotated[LoginThrottle, _part(lambda gateway: gateway.login_throttle)]

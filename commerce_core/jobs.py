@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[object]]
+Stop = Callable[[], Awaitable[None]]
 
 
 async def run_every(name: str, every: float, job: Job, *, wait_first: bool = False) -> None:
@@ -32,3 +35,18 @@ async def run_every(name: str, every: float, job: Job, *, wait_first: bool = Fal
         except Exception:
             log.error("%s failed; retrying in %.0f s", name, every, exc_info=True)
         await asyncio.sleep(every)
+
+
+def start_all(*loops: Coroutine[Any, Any, None]) -> Stop:
+    """Run each of ``loops`` (:func:`run_every` calls) as a task; returns what cancels them
+    and waits until they have stopped."""
+    tasks = [asyncio.create_task(loop) for loop in loops]
+
+    async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return stop

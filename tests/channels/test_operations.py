@@ -6,13 +6,14 @@ import json
 import logging
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from prometheus_client import REGISTRY
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from channels.deps import gateway_settings
+from channels.deps import get_gateway
 from channels.handoff.repository import ConversationRepository
 from channels.handoff.state import State
 from commerce_core.observability.logs import JsonFormatter, RequestIdFilter, request_id
@@ -63,9 +64,10 @@ def test_not_ready_when_nothing_listens_for_rasa_or_the_actions(gateway: Gateway
 def test_not_ready_when_redis_does_not_answer(gateway: Gateway, fake_rasa: FakeRasa) -> None:
     with gateway(action_server_url=fake_rasa.url) as client:
         # readiness asks the configured Redis afresh each time
-        down = gateway_of(client).settings.model_copy(
-            update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-        client.app.dependency_overrides[gateway_settings] = lambda: down
+        gateway = gateway_of(client)
+        down = replace(gateway, settings=gateway.settings.model_copy(
+            update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"}))
+        client.app.dependency_overrides[get_gateway] = lambda: down
         response = client.get("/ready")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"].startswith("down")

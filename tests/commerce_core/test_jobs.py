@@ -2,10 +2,11 @@
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from commerce_core.jobs import run_every
+from commerce_core.jobs import run_every, start_all
 
 GUARD = 10.0  # seconds before a hung test fails instead of blocking the suite
 
@@ -120,3 +121,29 @@ def test_waiting_first_runs_nothing_before_the_first_period() -> None:
         return runs
 
     assert asyncio.run(run()) == 0
+
+
+def test_stopping_started_jobs_cancels_each_and_waits_for_it() -> None:
+    async def run() -> tuple[list[str], int]:
+        started: list[str] = []
+        stopped: list[str] = []
+
+        def job(name: str) -> Callable[[], Awaitable[None]]:
+            async def once() -> None:
+                if name not in started:
+                    started.append(name)
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    stopped.append(name)
+                    raise
+            return once
+
+        stop = start_all(run_every("a", 0, job("a")), run_every("b", 0, job("b")))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        await asyncio.wait_for(stop(), GUARD)
+        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        return sorted(stopped), len(running)
+
+    assert asyncio.run(run()) == (["a", "b"], 0)
