@@ -161,8 +161,9 @@ def test_a_delivery_is_told_without_anybody_asking(gateway: Gateway,
         delivered = [t for _, t in texts(client, "web-dl") if t.startswith("Delivered")]
         assert delivered == [f"Delivered: your order {order['number']} has arrived. Enjoy it!"]
         # and is asked, once, for stars for what arrived, each a button naming the line
-        [ask] = [m for m in recorded(client, "web-dl")
-                 if (m["text"] or "").startswith("How do you like the ")]
+        [ask] = wait_for(lambda: [m for m in recorded(client, "web-dl")
+                                  if (m["text"] or "").startswith("How do you like the ")],
+                         what="the question for stars")
         assert [b["title"] for b in ask["buttons"]] == ["★★★★★", "★★★★", "★★★", "★★", "★"]
         assert json.loads(ask["buttons"][1]["payload"].removeprefix("/rate_product")) == {
             "order_number": order["number"], "sku": "CER-MUG-001", "rating": "4"}
@@ -185,6 +186,30 @@ def test_a_telegram_shopper_hears_from_the_bot_in_telegram(gateway: Gateway) -> 
             assert sent.params["text"].startswith(
                 f"Payment received for order {order['number']} ({order['total']} EUR).")
             assert texts(client, "tg-555") == [("bot", sent.params["text"])]
+    finally:
+        bot_api.stop()
+
+
+def test_after_a_delivery_a_telegram_shopper_gets_star_buttons_that_fit_telegram(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    bot_api = FakeBotApi().start()
+    try:
+        with gateway(telegram_token=TOKEN, telegram_api_url=bot_api.base_url,
+                     telegram_file_url=bot_api.file_url, parcel_check_seconds=0.2) as client:
+            # given a Telegram shopper's paid order, shipped
+            order = place_order(client, "tg-556", channel="telegram")
+            pay(client, order)
+            ship(client, order)
+            # when the parcel arrives
+            later = clock.now() + timedelta(days=3)
+            monkeypatch.setattr(clock, "now", lambda: later)
+            # then the chat is told, and asked for stars with buttons Telegram accepts
+            [ask] = bot_api.wait_for(
+                lambda: [c for c in bot_api.sent(556)
+                         if (c.params.get("text") or "").startswith("How do you like the ")],
+                what="the question for stars")
+            assert [b["text"] for b in ask.buttons] == ["★★★★★", "★★★★", "★★★", "★★", "★"]
+            assert all(len(b["callback_data"].encode()) <= 64 for b in ask.buttons)
     finally:
         bot_api.stop()
 

@@ -30,13 +30,17 @@ from tests.channels.fake_bot_api import (
     webhook_recorded,
 )
 from tests.channels.web_chat import chat_body
+from tests.e2e import test_journey_service
 from tests.e2e.stack import IDENTITY_SECRET, REPO, Stack
+from tests.e2e.test_journey_reviews import deliver_everything_shipped
 from tests.e2e.test_journey_shopping import GOOD_CARD
 
 pytestmark = pytest.mark.e2e
 PUBLIC_URL = "https://shop.example"
 SECRET = "e2e-webhook-secret_0123456789"
 chat_ids = itertools.count(900_001)
+merchant = test_journey_service.merchant
+"""A merchant API key made with the admin command (the fixture of the service journey)."""
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +212,38 @@ def test_webhook_with_the_secret_is_answered_by_the_bot(stack: Stack) -> None:
             assert webhook_recorded(client, conversation_id_for(refused)) == []
     finally:
         api.stop()
+
+
+def test_a_shopper_reviews_a_delivered_mug_with_a_star_button_and_a_comment(
+        stack: Stack, worker: subprocess.Popen[bytes], api: FakeBotApi,
+        merchant: dict[str, str]) -> None:
+    # given: this chat's shopper paid for a mug that was shipped, and has now arrived
+    chat_id = next(chat_ids)
+    shopper = f"/api/shoppers/telegram/{conversation_id_for(chat_id)}"
+    service = {"Authorization": "Bearer change-me"}
+    added = httpx.post(f"{stack.app_url}{shopper}/cart/lines", headers=service, timeout=30,
+                       json={"sku": "CER-MUG-001", "quantity": 1, "options": {}})
+    assert added.status_code == 201, added.text
+    order = httpx.post(f"{stack.app_url}{shopper}/checkout", headers=service, timeout=30, json={
+        "email": "lea@example.com", "address": {"name": "Lea Roth", "line1": "Hauptstr. 5",
+                                               "city": "Berlin", "postal_code": "10115",
+                                               "country": "DE"}}).json()
+    test_journey_service.pay(stack, order)
+    test_journey_service.ship(stack, merchant, order)
+    deliver_everything_shipped(stack)
+    # when: the shopper asks to review it, taps four stars, then writes a few words
+    api.push(text_update(chat_id, "i want to review my mug"))
+    [ask] = api.wait_for(lambda: api.sent(chat_id), what="the question for stars")
+    assert ask.params["text"].startswith("How many stars would you give the ")
+    assert [b["text"] for b in ask.buttons] == ["★★★★★", "★★★★", "★★★", "★★", "★"]
+    assert all(len(b["callback_data"].encode()) <= 64 for b in ask.buttons)
+    api.push(button_update(chat_id, ask.buttons[1]["callback_data"], f"cq-r-{chat_id}"))
+    [question] = api.wait_for(lambda: api.sent(chat_id)[1:], what="the comment question")
+    api.push(text_update(chat_id, "Lovely glaze, sits well in the hand"))
+    [thanks] = api.wait_for(lambda: api.sent(chat_id)[2:], what="the thanks")
+    # then
+    assert question.params["text"].startswith("Thank you! Would you like to add a few words")
+    assert thanks.params["text"].startswith("Thank you! Your ★★★★☆ review of the ")
+    [line] = httpx.get(f"{stack.app_url}{shopper}/reviews", headers=service, timeout=30).json()
+    assert (line["order_number"], line["review"]["rating"], line["review"]["comment"]) == (
+        order["number"], 4, "Lovely glaze, sits well in the hand")
