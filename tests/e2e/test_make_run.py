@@ -159,11 +159,15 @@ def test_make_run_restarts_a_killed_action_server_and_stops_everything_on_sigter
     assert "Training the Rasa model" not in run.output()
     conversation = f"make-run-{uuid.uuid4().hex[:8]}"
     assert [m for m in say(run, conversation, "hi") if m["role"] == "bot"]
-    # its output shows the app's and the actions' JSON log lines, and the turn is measured
-    logged = [json.loads(line.split("] ", 1)[1]) for line in run.output().splitlines()
-              if line.startswith(("[app] {", "[actions] {"))]
-    assert any(e["logger"] == "uvicorn.access" and "POST /api/chat" in e["message"]
-               and e.get("request_id") for e in logged), run.output()[-3000:]
+    # its output shows the app's and the actions' JSON log lines (the access line is written
+    # once the answer has gone, so it is waited for), and the turn is measured
+    def chat_logged() -> bool:
+        logged = [json.loads(line.split("] ", 1)[1]) for line in run.output().splitlines()
+                  if line.startswith(("[app] {", "[actions] {"))]
+        return any(e["logger"] == "uvicorn.access" and "POST /api/chat" in e["message"]
+                   and e.get("request_id") for e in logged)
+
+    wait_until(chat_logged, 15, "the chat turn's access log line", run)
     metrics = httpx.get(f"{run.app_url}/metrics", timeout=10).text
     assert re.search(r'^atelier_turn_duration_seconds_count\{channel="web"\} [1-9]', metrics,
                      re.M)
