@@ -27,7 +27,10 @@ class ClusterOut(BaseModel):
     representative: str
     count: int
     examples: list[str]
+    """Its distinct wordings, the most asked first (at most five)."""
     last_asked: datetime
+    wordings: list[str]
+    """All its distinct wordings: send them as ``resolves`` with the entry that answers it."""
 
 
 class FaqEntryIn(BaseModel):
@@ -57,7 +60,8 @@ def unanswered(_: MerchantDep, session: SessionDep, faq: FaqDep,
     found = gaps.clusters(session, faq.embedder, kind=kind,
                           since=clock.now() - timedelta(days=days), limit=limit)
     return [ClusterOut(kind=c.kind, representative=c.representative, count=c.count,  # type: ignore[arg-type]
-                       examples=c.examples, last_asked=c.last_asked) for c in found]
+                       examples=c.examples, last_asked=c.last_asked, wordings=c.wordings)
+            for c in found]
 
 
 @router.post("/faq/entries", response_model=FaqEntryOut, status_code=201,

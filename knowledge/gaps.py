@@ -77,6 +77,8 @@ class Cluster:
     examples: list[str]
     """Its distinct wordings, the most asked first (at most five)."""
     last_asked: datetime
+    wordings: list[str]
+    """All its distinct wordings (what ``resolve`` takes to mark the group answered)."""
 
 
 def _open_questions(session: Session, kind: str | None, since: datetime | None
@@ -136,7 +138,7 @@ def clusters(session: Session, encoder: TextEncoder, *, kind: str | None = None,
             out.append(Cluster(kind=each_kind,
                                representative=central(members, texts, vectors),
                                count=sum(texts[m] for m in members), examples=members[:5],
-                               last_asked=max(last[m] for m in members)))
+                               last_asked=max(last[m] for m in members), wordings=members))
     out.sort(key=lambda c: (-c.count, c.representative))
     return out[:limit]
 

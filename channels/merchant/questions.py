@@ -48,7 +48,7 @@ def _form(files: list[str], group: gaps.Cluster, index: int) -> Html:
              'maxlength="20000"></textarea></label>'
              '<button type="submit">Write an FAQ entry</button></form>',
              i=index, choices=choices, q=group.representative,
-             resolves="\n".join(group.examples))
+             resolves="\n".join(group.wordings))
 
 
 def questions_page(request: Request, session: Session, actor: Actor, days: int, *,

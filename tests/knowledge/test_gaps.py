@@ -151,3 +151,23 @@ def test_wordings_of_one_meaning_share_a_group(embedder: Embedder) -> None:
     groups = group(texts, vectors)
     assert sorted(map(sorted, groups)) == sorted(map(sorted, [
         sorted(set(VOUCHERS)), LOYALTY, ["when do you open on sundays"]]))
+
+
+def test_a_group_of_many_wordings_is_answered_whole(client: TestClient,
+                                                    demo_catalog: sessionmaker[Session]) -> None:
+    # given one question asked seven ways (more than the five examples shown)
+    wordings = ["do you sell gift vouchers", "do you sell gift vouchers please",
+                "do you sell a gift voucher", "can I buy a gift voucher",
+                "can i buy gift vouchers", "do you have gift vouchers", "gift vouchers for sale?"]
+    for question in wordings:
+        ask(client, question)
+    merchant = merchant_headers(demo_catalog)
+    [group] = unanswered(client, merchant)
+    assert len(group["examples"]) == 5 and sorted(group["wordings"]) == sorted(wordings)
+    # when the entry that answers it names all of them
+    written = client.post("/api/merchant/faq/entries", headers=merchant, json={
+        "file": "gifts.md", "question": "Do you sell gift vouchers?", "answer": "Yes.",
+        "resolves": group["wordings"]})
+    # then nothing of it is left open
+    assert written.json()["resolved"] == 7
+    assert unanswered(client, merchant) == []
