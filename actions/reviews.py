@@ -162,7 +162,7 @@ class ValidateReviewForm(FormValidationAction):
         target = target_of(tracker) or {}
         if not await self._save(dispatcher, tracker, rating=rating,
                                 comment=str(target.get("comment") or "")):
-            return {"review_rating": None, "review_comment": "", "requested_slot": None}
+            return {"review_rating": None}  # said why; asked again, or "stop" keeps nothing
         return {"review_rating": rating}
 
     async def validate_review_comment(self, value: Any, dispatcher: CollectingDispatcher,
@@ -179,7 +179,7 @@ class ValidateReviewForm(FormValidationAction):
         rating = tracker.get_slot("review_rating")
         if not isinstance(rating, int | float) or not await self._save(
                 dispatcher, tracker, rating=int(rating), comment=text[:1000]):
-            return {"review_comment": None, "requested_slot": None}
+            return {"review_comment": None}  # said why; the stars given stay stored
         return {"review_comment": text[:1000]}
 
 

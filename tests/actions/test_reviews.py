@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from actions.clients.aftersale import ReviewableLine
-from actions.reviews import choose_line, parse_rating, star_line
+from actions.clients.aftersale import AfterSaleClient, ReviewableLine
+from actions.common import UNAVAILABLE
+from actions.reviews import ValidateReviewForm, choose_line, parse_rating, star_line
+from tests.actions.shopping_helpers import tracker, unreachable_client, validate
 
 LINES = [ReviewableLine(order_number="AT-1", sku="CER-MUG-001", name="Speckled Stoneware Mug"),
          ReviewableLine(order_number="AT-1", sku="TEX-NAP-001", name="Linen Napkins, Set of 4"),
@@ -41,3 +43,14 @@ def test_several_products_and_no_words_for_one_leave_the_choice_to_the_shopper()
 
 def test_star_line_shows_given_and_missing_stars() -> None:
     assert (star_line(4), star_line(1)) == ("★★★★☆", "★☆☆☆☆")
+
+
+def test_the_shop_unreachable_while_saving_stars_is_said_and_they_are_asked_again() -> None:
+    down = unreachable_client()
+    form = ValidateReviewForm(AfterSaleClient(down.settings))
+    target = {"order_number": "AT-1", "sku": "CER-MUG-001", "name": "Speckled Mug"}
+    t = tracker("4 stars", "inform", slots={"review_target": target},
+                active_loop="review_form")
+    messages, slots = validate(form, t, "review_rating", "4 stars")
+    assert [m["text"] for m in messages] == [UNAVAILABLE]
+    assert slots == {"review_rating": None}
