@@ -77,6 +77,23 @@ def worker(stack: Stack, api: FakeBotApi) -> Iterator[subprocess.Popen[bytes]]:
     assert code == 0, f"the worker did not stop cleanly:\n{stack.log_tail('telegram')}"
 
 
+SERVICE = {"Authorization": "Bearer change-me"}
+
+
+def mug_ordered(stack: Stack, chat_id: int, address: dict[str, str]) -> tuple[str, dict]:
+    """A mug ordered through the shop's API for this chat's shopper: (their API path, the
+    order, not paid yet)."""
+    shopper = f"/api/shoppers/telegram/{conversation_id_for(chat_id)}"
+    added = httpx.post(f"{stack.app_url}{shopper}/cart/lines", headers=SERVICE, timeout=30,
+                       json={"sku": "CER-MUG-001", "quantity": 1, "options": {}})
+    assert added.status_code == 201, added.text
+    order = httpx.post(f"{stack.app_url}{shopper}/checkout", headers=SERVICE, timeout=30,
+                       json={"email": f"{address['name'].split()[0].lower()}@example.com",
+                             "address": address})
+    assert order.status_code == 201, order.text
+    return shopper, order.json()
+
+
 def texts(calls: list[Call]) -> list[str]:
     return [c.params.get("text") or c.params.get("caption") or "" for c in calls]
 
@@ -138,22 +155,16 @@ def test_a_returning_shopper_hears_picks_as_photo_cards_with_their_reasons(
         stack: Stack, worker: subprocess.Popen[bytes], api: FakeBotApi) -> None:
     # given: this chat's shopper bought and paid a mug before (through the shop's API)
     chat_id = next(chat_ids)
-    shopper = f"/api/shoppers/telegram/{conversation_id_for(chat_id)}"
-    service = {"Authorization": "Bearer change-me"}
-    added = httpx.post(f"{stack.app_url}{shopper}/cart/lines", headers=service, timeout=30,
-                       json={"sku": "CER-MUG-001", "quantity": 1, "options": {}})
-    assert added.status_code == 201, added.text
-    order = httpx.post(f"{stack.app_url}{shopper}/checkout", headers=service, timeout=30, json={
-        "email": "kai@example.com", "address": {"name": "Kai Berg", "line1": "Storgata 1",
-                                               "city": "Oslo", "postal_code": "0155",
-                                               "country": "NO"}}).json()
+    shopper, order = mug_ordered(stack, chat_id, {
+        "name": "Kai Berg", "line1": "Storgata 1", "city": "Oslo", "postal_code": "0155",
+        "country": "NO"})
     link = httpx.post(f"{stack.app_url}/api/orders/{order['id']}/payment", timeout=30,
-                      headers={**service, "Idempotency-Key": f"tg-{chat_id}"}).json()
+                      headers={**SERVICE, "Idempotency-Key": f"tg-{chat_id}"}).json()
     assert httpx.post(link["url"], data=GOOD_CARD, timeout=60).status_code == 200
     api.wait_for(lambda: httpx.get(f"{stack.app_url}{shopper}/orders/{order['number']}",
-                                   headers=service, timeout=30).json()["status"] == "paid",
+                                   headers=SERVICE, timeout=30).json()["status"] == "paid",
                  what="the order paid")
-    expected = httpx.get(f"{stack.app_url}/api/recommendations", headers=service, timeout=30,
+    expected = httpx.get(f"{stack.app_url}/api/recommendations", headers=SERVICE, timeout=30,
                          params={"shopper": f"telegram:{conversation_id_for(chat_id)}",
                                  "limit": 3}).json()["results"]
     # when the shopper starts the chat again
@@ -219,15 +230,9 @@ def test_a_shopper_reviews_a_delivered_mug_with_a_star_button_and_a_comment(
         merchant: dict[str, str]) -> None:
     # given: this chat's shopper paid for a mug that was shipped, and has now arrived
     chat_id = next(chat_ids)
-    shopper = f"/api/shoppers/telegram/{conversation_id_for(chat_id)}"
-    service = {"Authorization": "Bearer change-me"}
-    added = httpx.post(f"{stack.app_url}{shopper}/cart/lines", headers=service, timeout=30,
-                       json={"sku": "CER-MUG-001", "quantity": 1, "options": {}})
-    assert added.status_code == 201, added.text
-    order = httpx.post(f"{stack.app_url}{shopper}/checkout", headers=service, timeout=30, json={
-        "email": "lea@example.com", "address": {"name": "Lea Roth", "line1": "Hauptstr. 5",
-                                               "city": "Berlin", "postal_code": "10115",
-                                               "country": "DE"}}).json()
+    shopper, order = mug_ordered(stack, chat_id, {
+        "name": "Lea Roth", "line1": "Hauptstr. 5", "city": "Berlin", "postal_code": "10115",
+        "country": "DE"})
     test_journey_service.pay(stack, order)
     test_journey_service.ship(stack, merchant, order)
     deliver_everything_shipped(stack)
@@ -244,6 +249,6 @@ def test_a_shopper_reviews_a_delivered_mug_with_a_star_button_and_a_comment(
     # then
     assert question.params["text"].startswith("Thank you! Would you like to add a few words")
     assert thanks.params["text"].startswith("Thank you! Your ★★★★☆ review of the ")
-    [line] = httpx.get(f"{stack.app_url}{shopper}/reviews", headers=service, timeout=30).json()
+    [line] = httpx.get(f"{stack.app_url}{shopper}/reviews", headers=SERVICE, timeout=30).json()
     assert (line["order_number"], line["review"]["rating"], line["review"]["comment"]) == (
         order["number"], 4, "Lovely glaze, sits well in the hand")
