@@ -3,9 +3,10 @@ how it ended. Rasa times the whole round trip of a message (``/metrics`` of the 
 ``atelier_rasa_request_duration_seconds``); this tells which action the time went to.
 
 Served on ``ATELIER_ACTIONS_METRICS_PORT`` (0, the default, serves none) by a small HTTP
-server of the action server's process, on the interfaces the action server listens on
-(``SANIC_HOST``, else all of them, as rasa-sdk); ``make run`` serves it on 5056, on
-loopback.
+server in the action server's worker process — the one that runs the actions (rasa-sdk's
+Sanic main process imports them too, but runs none, so it serves nothing) — on the
+interfaces the action server listens on (``SANIC_HOST``, else all of them, as rasa-sdk);
+``make run`` serves it on 5056, on loopback.
 """
 
 from __future__ import annotations
@@ -36,3 +37,8 @@ def serve(port: int, host: str | None = None) -> bool:
         return False
     log.info("action metrics on http://%s:%d/metrics", host, port)
     return True
+
+
+def in_worker() -> bool:
+    """Whether this is a Sanic worker process (Sanic names it in the environment)."""
+    return bool(os.environ.get("SANIC_WORKER_NAME"))

@@ -125,10 +125,12 @@ def make_run(tmp_path: Path) -> Iterator[Run]:
         pytest.fail("ATELIER_TEST_RASA_MODEL must name the trained model (run the suite with "
                     "'make test'): make run must find it in the cache, not train it",
                     pytrace=False)
-    ports = {"app": free_port(), "rasa": free_port(), "actions": free_port()}
+    ports = {"app": free_port(), "rasa": free_port(), "actions": free_port(),
+             "action_metrics": free_port()}
     env = {name: os.environ[name] for name in FORWARDED if name in os.environ}
     env.update({"ATELIER_APP_PORT": str(ports["app"]), "ATELIER_RASA_PORT": str(ports["rasa"]),
                 "ATELIER_ACTIONS_PORT": str(ports["actions"]),
+                "ATELIER_ACTIONS_METRICS_PORT": str(ports["action_metrics"]),
                 "ATELIER_DATA_DIR": str(tmp_path / "var"), "ATELIER_BOT_RETRY_SECONDS": "1"})
     process = subprocess.Popen(["bash", str(REPO / "scripts" / "run.sh")], cwd=tmp_path,
                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -171,6 +173,11 @@ def test_make_run_restarts_a_killed_action_server_and_stops_everything_on_sigter
     metrics = httpx.get(f"{run.app_url}/metrics", timeout=10).text
     assert re.search(r'^atelier_turn_duration_seconds_count\{channel="web"\} [1-9]', metrics,
                      re.M)
+    # and the action server's own metrics timed the greeting's custom action
+    actions = httpx.get(f"http://127.0.0.1:{run.ports['action_metrics']}/metrics",
+                        timeout=10).text
+    assert re.search(r'^atelier_action_duration_seconds_count\{action="action_greet",'
+                     r'outcome="ok"\} [1-9]', actions, re.M), actions[-2000:]
     assert httpx.get(f"{run.app_url}/ready", timeout=10).json()["status"] == "ready"
     # the demo shop's owner (README) signs in to the back office and finds the demo's orders
     with httpx.Client(base_url=run.app_url, timeout=30) as office:
