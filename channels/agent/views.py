@@ -12,10 +12,7 @@ from sqlalchemy.orm import Session
 
 from channels.delivery.transcripts import transcript
 from channels.handoff.state import entry
-from commerce_core import clock
 from commerce_core.cart import service as cart_service
-from commerce_core.cart.repository import CartRepository
-from commerce_core.config import get_settings
 from commerce_core.customer.service import find_customer
 from commerce_core.errors import InvalidInput, NotFound
 from commerce_core.models import Agent, Conversation
@@ -31,10 +28,7 @@ def _customer(session: Session, channel: str, external_id: str) -> dict[str, Any
         return None
     if customer is None:
         return None
-    cart = CartRepository(session).open_cart(customer.id)
-    view = cart_service.view(session=session, cart=cart,
-                             currency=cart.currency if cart else get_settings().default_currency,
-                             country="FR", today=clock.now().date())
+    view = cart_service.view_for(session=session, customer_id=customer.id, country="FR")
     orders = recent_orders(session=session, customer=customer, limit=RECENT_ORDERS)
     return {"id": customer.id, "email": customer.email, "name": customer.name,
             "cart": view.model_dump(mode="json"),

@@ -22,16 +22,13 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import exists, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from channels.errors import GatewayError
-from channels.handoff.state import identity_of
 from channels.identity import Shopper
-from commerce_core.models import Conversation, ConversationMessage
-from commerce_core.models import ConversationState as State
+from channels.web.repository import OwnershipRepository
 
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 SECRET_HEADER = "X-Conversation-Secret"
@@ -85,12 +82,6 @@ def _matches(stored: str | None, secret: str | None) -> bool:
     return stored is not None and hmac.compare_digest(stored, hash_secret(secret))
 
 
-def _shopper_spoke(session: Session, conversation_id: str) -> bool:
-    return bool(session.scalar(select(exists().where(
-        ConversationMessage.conversation_id == conversation_id,
-        ConversationMessage.role == "shopper"))))
-
-
 def verify(*, session: Session, conversation_id: str, secret: str | None) -> bool:
     """True when the secret is the conversation's; False when the conversation has had no
     turn yet (its first turn may claim it).
@@ -98,13 +89,13 @@ def verify(*, session: Session, conversation_id: str, secret: str | None) -> boo
     Raises:
         OwnershipError: no secret, or another one (or a shopper spoke in it unbound).
     """
-    stored = session.execute(select(Conversation.secret_hash)
-                             .where(Conversation.id == conversation_id)).first()
-    if stored is None:
+    repo = OwnershipRepository(session)
+    owner = repo.owner(conversation_id)
+    if owner is None:
         return False
-    if stored.secret_hash is None and not _shopper_spoke(session, conversation_id):
+    if owner.secret_hash is None and not repo.shopper_spoke(conversation_id):
         return False
-    if not _matches(stored.secret_hash, secret):
+    if not _matches(owner.secret_hash, secret):
         raise _not_owned()
     return True
 
@@ -114,22 +105,12 @@ def claim(*, session: Session, conversation_id: str, secret: str) -> None:
     check it against the one bound first: of two first turns racing, one wins."""
     if verify(session=session, conversation_id=conversation_id, secret=secret):
         return
-    bound = session.execute(
-        update(Conversation).where(Conversation.id == conversation_id,
-                                   Conversation.secret_hash.is_(None))
-        .values(secret_hash=hash_secret(secret)).execution_options(synchronize_session=False))
-    if bound.rowcount == 1:
+    repo = OwnershipRepository(session)
+    if repo.bind(conversation_id, hash_secret(secret)):
         return
-    channel, external_id = identity_of(conversation_id)
-    try:
-        with session.begin_nested():
-            session.add(Conversation(id=conversation_id, channel=channel,
-                                     external_id=external_id, state=State.BOT,
-                                     secret_hash=hash_secret(secret)))
-            session.flush()
-    except IntegrityError:  # created meanwhile, by another turn or replica
-        if not verify(session=session, conversation_id=conversation_id, secret=secret):
-            raise _not_owned() from None
+    if not repo.create(conversation_id, hash_secret(secret)) and not verify(
+            session=session, conversation_id=conversation_id, secret=secret):
+        raise _not_owned()
 
 
 def may_read(*, session: Session, conversation_id: str, secret: str | None,
@@ -140,15 +121,13 @@ def may_read(*, session: Session, conversation_id: str, secret: str | None,
     Raises:
         OwnershipError: neither proves it (also when the conversation does not exist).
     """
-    row = session.execute(select(Conversation.secret_hash, Conversation.channel,
-                                 Conversation.external_id)
-                          .where(Conversation.id == conversation_id)).first()
-    if customer is not None and row is not None and (row.channel, row.external_id) == (
+    owner = OwnershipRepository(session).owner(conversation_id)
+    if customer is not None and owner is not None and (owner.channel, owner.external_id) == (
             customer.channel, customer.external_id):
         return
     if secret is None and customer is not None:
         raise _not_owned()
-    if row is None or not _matches(row.secret_hash, secret):
+    if owner is None or not _matches(owner.secret_hash, secret):
         raise _not_owned()
 
 

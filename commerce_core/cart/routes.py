@@ -7,9 +7,7 @@ from fastapi import APIRouter, Query
 from commerce_core import clock
 from commerce_core.auth import ServiceDep
 from commerce_core.cart import service
-from commerce_core.cart.repository import CartRepository
 from commerce_core.cart.schemas import CartOut, LineIn, LineUpdate
-from commerce_core.config import get_settings
 from commerce_core.db import SessionDep
 from commerce_core.shopper import ShopperDep
 
@@ -19,10 +17,7 @@ Country = Annotated[str, Query(min_length=2, max_length=2, pattern="^[A-Za-z]{2}
 
 
 def _view(session: SessionDep, customer_id: int, country: str) -> CartOut:
-    cart = CartRepository(session).open_cart(customer_id)
-    return service.view(session=session, cart=cart,
-                        currency=cart.currency if cart else get_settings().default_currency,
-                        country=country, today=clock.now().date())
+    return service.view_for(session=session, customer_id=customer_id, country=country)
 
 
 @router.get("", response_model=CartOut)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from commerce_core import clock
 from commerce_core.cart.repository import CartRepository
 from commerce_core.cart.schemas import MAX_QUANTITY, CartLineOut, CartOut, LineIn
 from commerce_core.config import get_settings
@@ -133,6 +134,14 @@ def price_lines(*, session: Session, cart: Cart, today: date) -> list[PricedLine
     return [PricedLine(line=line, quote=quote_variant(
         session=session, product=line.variant.product, variant=line.variant,
         chosen=line.options, today=today)) for line in cart.lines]
+
+
+def view_for(*, session: Session, customer_id: int, country: str) -> CartOut:
+    """The customer's open cart as shoppers see it (an empty one when they have none)."""
+    cart = CartRepository(session).open_cart(customer_id)
+    return view(session=session, cart=cart,
+                currency=cart.currency if cart else get_settings().default_currency,
+                country=country, today=clock.now().date())
 
 
 def view(*, session: Session, cart: Cart | None, currency: str, country: str,
