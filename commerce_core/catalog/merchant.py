@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -123,7 +122,7 @@ def _product(session: Session, product_id: int) -> Product:
 
 
 def _variant(session: Session, variant_id: int) -> Variant:
-    variant = session.get(Variant, variant_id)
+    variant = CatalogRepository(session).get_variant(variant_id)
     if variant is None:
         raise NotFound(f"There is no variant with id {variant_id}.", code="variant_not_found")
     return variant
@@ -200,9 +199,7 @@ def update_variant(_: MerchantDep, session: SessionDep, variant_id: VariantId,
                responses=error_responses(404, 409))
 def delete_variant(_: MerchantDep, session: SessionDep, variant_id: VariantId) -> Response:
     variant = _variant(session, variant_id)
-    siblings = session.scalars(select(Variant.id).where(
-        Variant.product_id == variant.product_id)).all()
-    if len(siblings) == 1:
+    if CatalogRepository(session).variant_count(variant.product_id) == 1:
         raise CommerceError("A product needs at least one variant; delete the product instead.",
                             code="last_variant", http_status=409)
     session.delete(variant)

@@ -49,6 +49,13 @@ class CatalogRepository:
             .options(selectinload(Product.variants))
         )
 
+    def get_variant(self, variant_id: int) -> Variant | None:
+        return self.session.get(Variant, variant_id)
+
+    def variant_count(self, product_id: int) -> int:
+        return self.session.scalar(
+            select(func.count(Variant.id)).where(Variant.product_id == product_id)) or 0
+
     def all_products(self) -> Sequence[Product]:
         return self.session.scalars(
             select(Product).options(selectinload(Product.variants)).order_by(Product.id)
