@@ -6,12 +6,34 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from commerce_core import clock
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[object]]
 Stop = Callable[[], Awaitable[None]]
+
+
+class Sweep(Protocol):
+    def __call__(self, *, session: Session, now: datetime) -> int: ...
+
+
+async def sweep(factory: sessionmaker[Session], work: Sweep) -> int:
+    """One run of a domain's periodic clean-up: ``work`` in its own transaction, in the
+    thread pool (it does blocking SQL); returns how many rows it handled."""
+    def run_once() -> int:
+        with factory() as session:
+            count = work(session=session, now=clock.now())
+            session.commit()
+            return count
+
+    return await run_in_threadpool(run_once)
 
 
 async def run_every(name: str, every: float, job: Job, *, wait_first: bool = False) -> None:
