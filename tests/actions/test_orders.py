@@ -18,15 +18,16 @@ from actions.order_changes import (
     ActionChangeShippingAddress,
     ActionConfirmOrderChange,
     ActionRequestRefund,
-    cancelled_text,
+    cancelled,
 )
-from actions.orders import UNAVAILABLE, ActionOrderLookup, ActionOrderStatus
+from actions.orders import ActionOrderLookup, ActionOrderStatus
 from actions.shopper import Shopper
 from commerce_core import clock
 from commerce_core.config import get_settings
 from commerce_core.order.service import expire_reservations
 from commerce_core.payment.provider import EventType, PaymentRef, build_event
 from commerce_core.payment.routes import get_provider
+from tests.actions.responses import shown
 from tests.actions.service_helpers import (
     SERVICE,
     SHOPPER,
@@ -38,6 +39,7 @@ from tests.actions.service_helpers import (
     tracker,
     user,
 )
+from tests.actions.wording import ORDERS_UNAVAILABLE as UNAVAILABLE
 
 pytestmark = pytest.mark.service_shop
 
@@ -324,7 +326,9 @@ def test_an_order_paid_after_its_time_ran_out_is_told_as_refunded(shop: Shop) ->
         assert [m["text"] for m in messages] == [f"Order {number} was cancelled. {refunded}"]
         assert events == [SlotSet("order_number", number)]
     # and what the bot says after a cancellation that met such a payment
-    text = cancelled_text(Order.model_validate(late))
+    gone = Order.model_validate(late)
+    text = shown({"response": cancelled(gone), "number": number, "total": str(gone.total),
+                  "currency": gone.currency})["text"]
     assert text == f"Done — order {number} is cancelled. {refunded}"
     assert "Nothing" not in text
 
