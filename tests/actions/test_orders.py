@@ -367,6 +367,25 @@ def test_return_of_a_shipped_order_is_asked_for_once(shop: Shop) -> None:
         f"You've already asked to return order {number}; the team will be in touch by email."]
 
 
+def test_a_return_of_a_personalised_piece_says_when_it_can_come_back(shop: Shop) -> None:
+    # given a shipped mug with an inscription
+    order = shop.order(ship=True, glaze="cobalt blue", inscription="Ada")
+    number, note = order["number"], ("Personalised pieces can only be returned if they "
+                                     "arrived damaged, faulty or not as ordered.")
+    # when the shopper asks to cancel it, then for a refund
+    cancelled, _ = run(ActionCancelOrder(shop.aftersale()), tracker(cancel(number)))
+    returned, _ = run(ActionRequestRefund(shop.aftersale()), refund(number))
+    # then the return offered says so, after the offer itself
+    assert [m["text"] for m in cancelled] == [
+        f"Order {number} has already been shipped, so it can't be cancelled any more. Would "
+        f"you like to return it for a refund instead? {note}"]
+    assert [m["text"] for m in returned] == [
+        f"I can ask the team for a return of order {number} (1 × {order['lines'][0]['name']}, "
+        f"{order['total']} EUR). The team will confirm it by email and send you the studio's "
+        "address in Lyon. Once the parcel is back with us, you're refunded within 5 working "
+        f"days. Shall I request the return? {note}"]
+
+
 def test_refund_of_an_unpaid_order_offers_to_cancel(shop: Shop) -> None:
     order = shop.order()
     messages, _ = run(ActionRequestRefund(shop.aftersale()), refund(order["number"]))
