@@ -14,10 +14,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from tests.actions.responses import domain_responses, said, variables
+from tests.bot.rasa_venv import rasa_python
 
 REPO = Path(__file__).resolve().parents[2]
 ACTIONS = REPO / "actions"
@@ -131,14 +131,6 @@ def test_every_response_name_written_in_the_actions_is_in_the_domain() -> None:
     assert offered and all(f"{n}_personalised" in responses for n in offered)
 
 
-def _rasa_python() -> str:
-    rasa = os.environ.get("ATELIER_TEST_RASA_BIN")
-    if not rasa:
-        pytest.fail("ATELIER_TEST_RASA_BIN is not set: run the suite with 'make test'.",
-                    pytrace=False)
-    return str(Path(rasa).with_name("python"))
-
-
 RASA_SAYS = """
 import asyncio, json, sys
 from rasa.core.actions.action import RemoteAction
@@ -172,7 +164,7 @@ def test_rasa_fills_the_responses_as_the_action_tests_do(tmp_path: Path) -> None
     assert len(messages) > 40
     # when Rasa utters them as it does an action's answer
     out = tmp_path / "uttered.json"
-    result = subprocess.run([_rasa_python(), "-c", RASA_SAYS, str(out)],
+    result = subprocess.run([rasa_python(), "-c", RASA_SAYS, str(out)],
                             input=json.dumps(messages),
                             cwd=REPO / "bot", capture_output=True, text=True, timeout=300,
                             env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
