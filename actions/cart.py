@@ -12,12 +12,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clients import Cart, CartLine, CommerceError, Product
 from actions.common import (
     CommerceAction,
-    explain,
     latest_entities,
     mentioned_product,
     money,
     ordinal_index,
     parse_quantity,
+    refusals,
 )
 from actions.recommend import suggest_with
 from actions.shopper import shopper_of
@@ -111,7 +111,7 @@ class ActionAddToCart(CommerceAction):
             return []
         quantity = parse_quantity(latest_entities(tracker).get("quantity")) or 1
         if not 1 <= quantity <= MAX_QUANTITY:
-            dispatcher.utter_message(text=f"I can add between 1 and {MAX_QUANTITY} of a piece.")
+            dispatcher.utter_message(response="utter_quantity_out_of_range", most=MAX_QUANTITY)
             return []
         state = tracker.get_slot("customization") or {}
         options = state.get("choices", {}) if state.get("product_id") == product_id else {}
@@ -131,15 +131,15 @@ class ActionAddToCart(CommerceAction):
             if exc.code != "invalid_customization":
                 raise
             dispatcher.utter_message(
-                text=f"{product.name} needs personalising first: {explain(exc)}",
+                response="utter_needs_personalising", name=product.name, problems=refusals(exc),
                 buttons=[{"title": "Personalise", "payload":
                           f'/customize_product{{"product_id": "{product.id}"}}'}])
             return [SlotSet("product_id", product_id)]
         dispatcher.utter_message(
-            text=f"Added {quantity} × {product.name}{size}{describe_options(options)} to your "
-                 "cart. "
-                 f"You now have {cart.item_count} item{'s' if cart.item_count != 1 else ''}, "
-                 f"subtotal {money(cart.subtotal, cart.currency)}.",
+            response="utter_added_to_cart_one_item" if cart.item_count == 1
+            else "utter_added_to_cart",
+            quantity=quantity, name=product.name, size=size, options=describe_options(options),
+            count=cart.item_count, subtotal=money(cart.subtotal, cart.currency),
             buttons=[*CART_BUTTONS, {"title": "Keep shopping", "payload": "/search_product"}])
         await suggest_with(self.client, dispatcher, shopper=shopper, product=product.id,
                            cart=cart, conversation_id=tracker.sender_id)
@@ -170,7 +170,7 @@ class ActionViewCart(CommerceAction):
                   domain: dict[str, Any]) -> list[EventType]:
         cart = await self.client.cart(shopper_of(tracker).path)
         buttons = [{"title": "Check out", "payload": "/checkout"}] if cart.lines else []
-        dispatcher.utter_message(text=cart_text(cart), buttons=buttons)
+        dispatcher.utter_message(response="utter_cart", cart=cart_text(cart), buttons=buttons)
         return []
 
 
@@ -183,11 +183,11 @@ class ActionRemoveFromCart(CommerceAction):
         shopper = shopper_of(tracker).path
         cart = await self.client.cart(shopper)
         if not cart.lines:
-            dispatcher.utter_message(text="Your cart is already empty.")
+            dispatcher.utter_message(response="utter_cart_already_empty")
             return []
         line = find_line(tracker, cart)
         if line is None:
-            dispatcher.utter_message(text="Which item should I remove?",
+            dispatcher.utter_message(response="utter_which_item_to_remove",
                                      buttons=which_line_buttons(cart, "remove_from_cart"))
             return []
         fewer = how_many_fewer(tracker)
@@ -198,8 +198,8 @@ class ActionRemoveFromCart(CommerceAction):
                                      name=line.name, cart=cart_text(cart))
             return []
         cart = await self.client.remove_line(shopper, line_id=line.id)
-        dispatcher.utter_message(text=f"I removed {line.name} from your cart.\n"
-                                      f"{cart_text(cart)}")
+        dispatcher.utter_message(response="utter_removed_from_cart", name=line.name,
+                                 cart=cart_text(cart))
         return []
 
 
@@ -212,7 +212,7 @@ class ActionChangeQuantity(CommerceAction):
         shopper = shopper_of(tracker).path
         cart = await self.client.cart(shopper)
         if not cart.lines:
-            dispatcher.utter_message(text="Your cart is empty, so there is nothing to change.")
+            dispatcher.utter_message(response="utter_cart_empty_nothing_to_change")
             return []
         if how_many_fewer(tracker) is not None:  # "one less", "take two off"
             return await ActionRemoveFromCart(self.client).act(dispatcher, tracker, domain)
@@ -221,21 +221,23 @@ class ActionChangeQuantity(CommerceAction):
             digits = re.findall(r"\b\d{1,3}\b", tracker.latest_message.get("text") or "")
             quantity = int(digits[-1]) if digits else None
         if quantity is None:
-            dispatcher.utter_message(text="How many would you like? For example: \"make it 2\".")
+            dispatcher.utter_message(response="utter_ask_quantity")
             return []
         line = find_line(tracker, cart)
         if line is None:
-            dispatcher.utter_message(text="Which item should I change?",
+            dispatcher.utter_message(response="utter_which_item_to_change",
                                      buttons=which_line_buttons(cart, "change_quantity",
                                                                 quantity))
             return []
         if quantity == 0:
             cart = await self.client.remove_line(shopper, line_id=line.id)
-            dispatcher.utter_message(text=f"I removed {line.name}.\n{cart_text(cart)}")
+            dispatcher.utter_message(response="utter_removed", name=line.name,
+                                     cart=cart_text(cart))
             return []
         if quantity > MAX_QUANTITY:
-            dispatcher.utter_message(text=f"At most {MAX_QUANTITY} of one piece per order.")
+            dispatcher.utter_message(response="utter_quantity_too_large", most=MAX_QUANTITY)
             return []
         cart = await self.client.set_quantity(shopper, line_id=line.id, quantity=quantity)
-        dispatcher.utter_message(text=f"Done: {quantity} × {line.name}.\n{cart_text(cart)}")
+        dispatcher.utter_message(response="utter_quantity_changed", quantity=quantity,
+                                 name=line.name, cart=cart_text(cart))
         return []

@@ -4,6 +4,7 @@ and a link to the hosted payment page. Card data never passes through the chat."
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -12,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cart import cart_text
 from actions.clients import Address, CommerceError, CommerceUnavailable
-from actions.common import UNAVAILABLE, CommerceAction, explain, in_turn, latest_entities, money
+from actions.common import CommerceAction, in_turn, latest_entities, money, refused_field
 from actions.shopper import shopper_of
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -29,8 +30,6 @@ COUNTRIES = {
     "scotland": "GB", "wales": "GB", "united states": "US", "usa": "US", "us": "US",
     "canada": "CA", "australia": "AU", "japan": "JP",
 }
-ADDRESS_HELP = ("Please write it on one line, separated by commas: street, postcode and "
-                "city, country — for example \"12 rue des Arts, 75003 Paris, France\".")
 _ADDRESS_LEAD = re.compile(r"^\s*(?:my address is|address:|ship (?:it )?to|send (?:it )?to|"
                            r"deliver (?:it )?to)\s*", re.I)
 _NAME_LEAD = re.compile(r"^\s*(?:my name is|my name's|name:|i am|i'm|it's|it is|this is)\s+",
@@ -48,35 +47,41 @@ def checkout_key(tracker: Tracker) -> str | None:
     return f"turn-{turn_id}" if isinstance(turn_id, str) and _TURN_ID.match(turn_id) else None
 
 
-def parse_address(text: str, *, name: str) -> tuple[Address | None, str]:
-    """A one-line address → (Address, "") or (None, what is wrong)."""
+@dataclass(frozen=True)
+class AddressProblem:
+    """What is wrong with an address: the response that says it, about which ``part``."""
+
+    response: str
+    part: str = ""
+
+
+def parse_address(text: str, *, name: str) -> Address | AddressProblem:
+    """A one-line address, or what is wrong with it."""
     if len(text or "") > 600:
-        return None, "That address is too long. " + ADDRESS_HELP
+        return AddressProblem("utter_address_too_long")
     text = _ADDRESS_LEAD.sub("", text or "")
     parts = [p.strip() for p in re.split(r"[,\n;]+", text) if p.strip()]
     if len(parts) < 3:
-        return None, "I need a street, a postcode with the city and a country. " \
-                     + ADDRESS_HELP
+        return AddressProblem("utter_address_incomplete")
     raw_country = parts[-1].lower().rstrip(".")
     country = COUNTRIES.get(raw_country) or (raw_country.upper() if re.fullmatch(
         r"[a-z]{2}", raw_country) else None)
     if country is None:
-        return None, f"I don't know the country \"{parts[-1]}\"; please add the country " \
-                     "at the end, such as France or FR. " + ADDRESS_HELP
+        return AddressProblem("utter_address_unknown_country", parts[-1])
     match = POSTCODE_CITY.match(parts[-2])
     if match is None:
-        return None, f"I couldn't find a postcode and city in \"{parts[-2]}\". " + ADDRESS_HELP
+        return AddressProblem("utter_address_no_postcode", parts[-2])
     code = match.group("code") or match.group("code2")
     city = match.group("city") or match.group("city2")
     line1, line2 = parts[0], " ".join(parts[1:-2])
     if len(line1) < 3:
-        return None, "The street looks incomplete. " + ADDRESS_HELP
+        return AddressProblem("utter_address_street_incomplete")
     try:
         address = Address(name=name[:120], line1=line1[:200], line2=line2[:200],
                           city=city.strip()[:100], postal_code=code.upper(), country=country)
     except ValueError:
-        return None, ADDRESS_HELP
-    return address, ""
+        return AddressProblem("utter_address_help")
+    return address
 
 
 def address_line(address: dict[str, str]) -> str:
@@ -106,10 +111,9 @@ class ActionStartCheckout(CommerceAction):
             pending = tracker.get_slot("pending_order")
             if isinstance(pending, dict) and await self._resend_link(dispatcher, pending):
                 return [SlotSet("can_checkout", False)]
-            dispatcher.utter_message(text="Your cart is empty, so there is nothing to check "
-                                          "out yet. Tell me what you are looking for!")
+            dispatcher.utter_message(response="utter_cart_empty_at_checkout")
             return [SlotSet("can_checkout", False)]
-        dispatcher.utter_message(text=f"{cart_text(cart)}\nLet's check out.")
+        dispatcher.utter_message(response="utter_start_checkout", cart=cart_text(cart))
         return [SlotSet("can_checkout", True)]
 
     async def _resend_link(self, dispatcher: CollectingDispatcher,
@@ -123,7 +127,7 @@ class ActionStartCheckout(CommerceAction):
         except CommerceError:
             return False
         dispatcher.utter_message(
-            text=f"Your order {pending['number']} is waiting for payment.",
+            response="utter_order_waiting_for_payment", number=pending["number"],
             json_message={"link": {"title": f"Pay {money(payment.amount, payment.currency)}",
                                    "url": payment.url}})
         return True
@@ -160,10 +164,10 @@ class ValidateCheckoutForm(FormValidationAction):
         if isinstance(value, dict):
             return {"shipping_address": value}
         text = tracker.latest_message.get("text") or ""
-        address, problem = parse_address(text if not text.startswith("/") else str(value),
-                                         name=str(tracker.get_slot("full_name") or "Customer"))
-        if address is None:
-            dispatcher.utter_message(text=problem)
+        address = parse_address(text if not text.startswith("/") else str(value),
+                                name=str(tracker.get_slot("full_name") or "Customer"))
+        if isinstance(address, AddressProblem):
+            dispatcher.utter_message(response=address.response, part=address.part)
             return {"shipping_address": None}
         return {"shipping_address": address.model_dump()}
 
@@ -180,8 +184,8 @@ class ActionConfirmCheckout(CommerceAction):
         cart = await self.client.cart(shopper_of(tracker).path,
                                       country=address.get("country"))
         dispatcher.utter_message(
-            text=f"{cart_text(cart)}\nShipping to: {address_line(address)}\n"
-                 f"Email: {tracker.get_slot('email')}\nShall I place the order?",
+            response="utter_confirm_checkout", cart=cart_text(cart),
+            address=address_line(address), email=str(tracker.get_slot("email")),
             buttons=[{"title": "Yes, place the order", "payload": "/affirm"},
                      {"title": "Change the address", "payload": "/change_shipping_address"},
                      {"title": "Change the email", "payload": "/inform"}])
@@ -199,12 +203,12 @@ class ActionChangeCheckoutDetails(CommerceAction):
                   domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent == "change_shipping_address":
-            dispatcher.utter_message(text="Sure, let's change the delivery details.")
+            dispatcher.utter_message(response="utter_change_delivery_details")
             return [SlotSet("full_name", None), SlotSet("shipping_address", None)]
         given = EMAIL_RE.search(latest_entities(tracker).get("email") or "")
         if given:
             return [SlotSet("email", given.group(0))]
-        dispatcher.utter_message(text="No problem, let's correct your email address.")
+        dispatcher.utter_message(response="utter_correct_email")
         return [SlotSet("email", None)]
 
 
@@ -218,8 +222,7 @@ class ActionPlaceOrder(CommerceAction):
                   domain: dict[str, Any]) -> list[EventType]:
         email, address = tracker.get_slot("email"), tracker.get_slot("shipping_address")
         if not email or not isinstance(address, dict):
-            dispatcher.utter_message(text="I still need your email and address; say "
-                                          "\"checkout\" to give them.")
+            dispatcher.utter_message(response="utter_checkout_details_missing")
             return []
         try:
             order = await self.client.checkout(shopper_of(tracker).path, email=email,
@@ -227,7 +230,9 @@ class ActionPlaceOrder(CommerceAction):
                                                idempotency_key=checkout_key(tracker))
         except CommerceError as exc:
             if exc.code == "invalid_request":
-                dispatcher.utter_message(text=f"{explain(exc)} Say \"checkout\" to fix it.")
+                field, reason = refused_field(exc)
+                dispatcher.utter_message(response="utter_checkout_not_accepted", field=field,
+                                         reason=reason)
                 return [SlotSet("shipping_address", None)]
             raise
         pending = {"id": order.id, "number": order.number}
@@ -236,16 +241,12 @@ class ActionPlaceOrder(CommerceAction):
             payment = await self.client.create_payment(
                 order.id, idempotency_key=f"chat-{order.number}")
         except CommerceError:
-            dispatcher.utter_message(
-                text=f"Your order {order.number} is placed and its items are reserved, but I "
-                     f"couldn't get the payment link just now. {UNAVAILABLE} Say \"checkout\" "
-                     "to get the link.")
+            dispatcher.utter_message(response="utter_order_placed_without_link",
+                                     number=order.number)
             return [SlotSet("pending_order", pending), SlotSet("can_checkout", False)]
-        reserved = (f" The items are reserved for you until "
-                    f"{order.reserved_until:%H:%M} UTC." if order.reserved_until else "")
+        until = f"{order.reserved_until:%H:%M}" if order.reserved_until else ""
         dispatcher.utter_message(
-            text=f"Thank you! Order {order.number} is placed: {total} including shipping and "
-                 f"VAT.{reserved} Pay securely on the payment page; I'll confirm here as soon "
-                 "as the payment arrives.",
+            response="utter_order_placed_reserved" if until else "utter_order_placed",
+            number=order.number, total=total, until=until,
             json_message={"link": {"title": f"Pay {total}", "url": payment.url}})
         return [SlotSet("pending_order", pending), SlotSet("can_checkout", False)]

@@ -23,8 +23,6 @@ from commerce_core.observability.logs import accept_request_id, request_id
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = ("Sorry, I can't reach the shop's catalogue right now. Please try again in a "
-               "minute; your conversation is kept.")
 SKIP = "any"
 """Slot value of a preference the shopper chose not to give ("no budget", "any colour")."""
 
@@ -110,29 +108,43 @@ def mentioned_product(tracker: Tracker) -> str | None:
     return shown[0] if len(shown) == 1 else None
 
 
-def explain(exc: CommerceError) -> str:
-    """A commerce error as a sentence a shopper understands."""
+def refusals(exc: CommerceError) -> str:
+    """The reasons the rules of a product give for refusing a customisation."""
+    details = exc.details if isinstance(exc.details, list) else []
+    return " ".join(str(v.get("message")) for v in details if isinstance(v, dict))
+
+
+def refused_field(exc: CommerceError) -> tuple[str, str]:
+    """The field of a request the shop refused, in words, and why (``invalid_request``)."""
+    detail = exc.details[0] if isinstance(exc.details, list) and exc.details else {}
+    where = str(detail.get("location", "")).rsplit(".", 1)[-1]
+    reason = str(detail.get("reason", "")).removeprefix("Value error, ")
+    return _FIELD_WORDS.get(where, where.replace("_", " ") or "request"), reason.lower()
+
+
+def explain(dispatcher: CollectingDispatcher, exc: CommerceError) -> None:
+    """Tell the shopper, in a sentence they understand, why the shop refused."""
     if isinstance(exc, CommerceUnavailable):
-        return UNAVAILABLE
-    if isinstance(exc, UnverifiedShopper):
-        return exc.message
-    if exc.code == "invalid_customization" and isinstance(exc.details, list):
-        return " ".join(str(v.get("message")) for v in exc.details if isinstance(v, dict))
-    if exc.code in {"product_not_found", "variant_not_found"}:
-        return "That product is no longer in the shop, sorry."
-    if exc.code == "cart_line_not_found":
-        return "That item is no longer in your cart."
-    if exc.code == "empty_cart":
-        return "Your cart is empty, so there is nothing to check out yet."
-    if exc.code == "invalid_request" and isinstance(exc.details, list) and exc.details:
-        where = str(exc.details[0].get("location", "")).rsplit(".", 1)[-1]
-        reason = str(exc.details[0].get("reason", "")).removeprefix("Value error, ")
-        field = _FIELD_WORDS.get(where, where.replace("_", " ") or "request")
-        return f"The shop could not accept that: the {field} {reason.lower()}."
-    if exc.code in {"out_of_stock", "quantity_too_large", "order_expired",
-                    "order_not_payable", "currency_mismatch"}:
-        return exc.message
-    return f"Sorry, that didn't work: {exc.message}"
+        dispatcher.utter_message(response="utter_catalogue_unavailable")
+    elif isinstance(exc, UnverifiedShopper):
+        dispatcher.utter_message(response="utter_shopper_unverified")
+    elif exc.code == "invalid_customization" and isinstance(exc.details, list):
+        dispatcher.utter_message(response="utter_shop_refused", message=refusals(exc))
+    elif exc.code in {"product_not_found", "variant_not_found"}:
+        dispatcher.utter_message(response="utter_product_gone")
+    elif exc.code == "cart_line_not_found":
+        dispatcher.utter_message(response="utter_cart_line_gone")
+    elif exc.code == "empty_cart":
+        dispatcher.utter_message(response="utter_cart_empty_checkout")
+    elif exc.code == "invalid_request" and isinstance(exc.details, list) and exc.details:
+        field, reason = refused_field(exc)
+        dispatcher.utter_message(response="utter_request_not_accepted", field=field,
+                                 reason=reason)
+    elif exc.code in {"out_of_stock", "quantity_too_large", "order_expired",
+                      "order_not_payable", "currency_mismatch"}:
+        dispatcher.utter_message(response="utter_shop_refused", message=exc.message)
+    else:
+        dispatcher.utter_message(response="utter_did_not_work", message=exc.message)
 
 
 def bind_turn(tracker: Tracker) -> None:
@@ -188,9 +200,9 @@ class CommerceAction(Action, ABC):
         except CommerceUnavailable as exc:
             log.warning("%s: commerce API unavailable: %s", self.name(), exc.message,
                         extra={"conversation_id": tracker.sender_id})
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(response="utter_catalogue_unavailable")
         except CommerceError as exc:
             log.info("%s: commerce API refused: %s %s", self.name(), exc.code, exc.message,
                      extra={"conversation_id": tracker.sender_id})
-            dispatcher.utter_message(text=explain(exc))
+            explain(dispatcher, exc)
         return []

@@ -64,15 +64,19 @@ async def advance(client: CommerceClient, state: dict[str, Any], *,
     return {**state, "choices": choices, "answered": answered, "next": following}, refused
 
 
-def question(spec: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
-    """The question for one option, as the shop words it, and its buttons."""
+def ask_option(dispatcher: CollectingDispatcher, spec: dict[str, Any]) -> None:
+    """The question for one option, as the shop words it, with its buttons."""
     skip = [] if spec.get("required") else [{"title": "No thanks", "payload": "/deny"}]
     if spec["kind"] == "boolean":
-        return spec["prompt"], [{"title": "Yes please", "payload": "/affirm"}, *skip]
-    if spec["kind"] == "choice":
-        return spec["prompt"], [*({"title": v, "payload": v} for v in spec["values"]), *skip]
-    return (spec["prompt"] + ("" if spec.get("required")
-                              else " Say \"skip\" if you'd rather not."), skip)
+        buttons = [{"title": "Yes please", "payload": "/affirm"}, *skip]
+    elif spec["kind"] == "choice":
+        buttons = [*({"title": v, "payload": v} for v in spec["values"]), *skip]
+    else:
+        buttons = skip
+    skippable = spec["kind"] not in {"boolean", "choice"} and not spec.get("required")
+    dispatcher.utter_message(
+        response="utter_option_question_skippable" if skippable else "utter_option_question",
+        question=spec["prompt"], buttons=buttons)
 
 
 def _choice_value(spec: dict[str, Any], text: str) -> str:
@@ -113,14 +117,12 @@ def answer_value(spec: dict[str, Any], tracker: Tracker, value: Any) -> Any:
     return str(engraving or (quoted.group(1) if quoted else text)).strip()
 
 
-def describe_quote(quote: Quote, name: str) -> str:
-    chosen = "; ".join(
+def quoted_choices(quote: Quote) -> str:
+    """The options chosen, with what each adds to the price."""
+    return "; ".join(
         f"{line.label.lower()}: {('yes' if line.value is True else line.value)}"
         + (f" (+{fmt_money(line.price_delta, quote.currency)})" if line.price_delta else "")
         for line in quote.lines)
-    ready = date.fromisoformat(quote.ready_by).strftime("%A %-d %B %Y")
-    return (f"{name}{' with ' + chosen if chosen else ''}: "
-            f"{fmt_money(quote.unit_price, quote.currency)} each, ready by {ready}.")
 
 
 class ActionStartCustomization(CommerceAction):
@@ -155,12 +157,11 @@ class ActionStartCustomization(CommerceAction):
                                    SlotSet("option_answer", None)]
         if not product.customization and not has_sizes(product):
             dispatcher.utter_message(
-                text=f"{product.name} comes just as shown; it has no personalisation options.",
+                response="utter_no_personalisation", name=product.name,
                 buttons=[{"title": "Add to cart",
                           "payload": f'/add_to_cart{{"product_id": "{product.id}"}}'}])
             return [*events, SlotSet("can_customize", False)]
-        dispatcher.utter_message(text=f"Let's personalise {product.name}. "
-                                      "Say \"stop\" at any time to leave it as it is.")
+        dispatcher.utter_message(response="utter_start_personalising", name=product.name)
         return [*events, SlotSet("can_customize", True)]
 
 
@@ -194,7 +195,7 @@ async def choose_size(client: CommerceClient, dispatcher: CollectingDispatcher,
         state, _ = await advance(client, state, choices=state.get("choices", {}),
                                  answered=answered)
     except CommerceError as exc:
-        dispatcher.utter_message(text=explain(exc))
+        explain(dispatcher, exc)
         return {"option_answer": None}
     return {"option_answer": None,
             "customization": {**state, "variant_id": variant, "size": label(size)}}
@@ -211,7 +212,7 @@ async def skip_option(client: CommerceClient, dispatcher: CollectingDispatcher,
         state, _ = await advance(client, state, choices=state.get("choices", {}),
                                  answered=[*state.get("answered", []), spec["name"]])
     except CommerceError as exc:
-        dispatcher.utter_message(text=explain(exc))
+        explain(dispatcher, exc)
         return None
     return state
 
@@ -233,8 +234,7 @@ class ActionAskOptionAnswer(Action):
             dispatcher.utter_message(response="utter_ask_size", sizes=_sizes_text(spec),
                                      buttons=size_buttons(spec["values"], "inform"))
         elif spec is not None:
-            text, buttons = question(spec)
-            dispatcher.utter_message(text=text, buttons=buttons)
+            ask_option(dispatcher, spec)
         return []
 
 
@@ -268,10 +268,10 @@ class ValidateCustomizationForm(FormValidationAction):
             advanced, refused = await advance(self.client, state, choices=trial,
                                               answered=[*state.get("answered", []), name])
         except CommerceError as exc:
-            dispatcher.utter_message(text=explain(exc))
+            explain(dispatcher, exc)
             return {"option_answer": None}
         if refused:
-            dispatcher.utter_message(text=f"Sorry, that won't work: {' '.join(refused)}")
+            dispatcher.utter_message(response="utter_option_refused", reasons=" ".join(refused))
             return {"option_answer": None}
         return {"option_answer": None, "customization": advanced}
 
@@ -291,8 +291,11 @@ class ActionQuoteCustomization(CommerceAction):
         quote = await self.client.quote(int(state["product_id"]), state.get("choices", {}),
                                         variant_id=int(variant) if variant else None)
         name = f"{state['name']} (size {state['size']})" if state.get("size") else state["name"]
+        choices = quoted_choices(quote)
         dispatcher.utter_message(
-            text=f"{describe_quote(quote, name)} Shall I add it to your cart?",
+            response="utter_quote_with_choices" if choices else "utter_quote", name=name,
+            choices=choices, price=fmt_money(quote.unit_price, quote.currency),
+            ready=date.fromisoformat(quote.ready_by).strftime("%A %-d %B %Y"),
             buttons=[{"title": "Yes, add it", "payload": "/affirm"},
                      {"title": "No thanks", "payload": "/deny"}])
         return [SlotSet("product_id", state["product_id"])]

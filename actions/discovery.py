@@ -17,16 +17,15 @@ from actions.clients import CommerceClient, Interpretation, SearchHit, SearchPag
 from actions.clients.models import Recommended
 from actions.common import (
     SKIP,
-    UNAVAILABLE,
     CommerceAction,
     latest_entities,
     mentioned_product,
     money,
 )
 from actions.config import get_settings
-from actions.search_replies import described, intro, price_words
+from actions.search_replies import Said, closest, described, intro, price_words
 
-__all__ = ["UNAVAILABLE", "ActionRefineSearch", "ActionSearchProducts", "ActionShowProduct",
+__all__ = ["ActionRefineSearch", "ActionSearchProducts", "ActionShowProduct",
            "CommerceAction", "product_card"]
 log = logging.getLogger(__name__)
 
@@ -144,13 +143,15 @@ def _price_range(filters: dict[str, Any]) -> tuple[Decimal | None, Decimal | Non
 
 
 def show_results(dispatcher: CollectingDispatcher, page: SearchPage, query: SearchQuery,
-                 said: str, *, shown_before: list[str] | None = None) -> list[EventType]:
+                 said: Said, *, shown_before: list[str] | None = None) -> list[EventType]:
+    """The cards of ``page``, introduced by ``said``; or that nothing was found."""
     hits = page.results
     if not hits:
         dispatcher.utter_message(response="utter_no_results")
         return [SlotSet("shown_products", [])]
-    dispatcher.utter_message(text=said, json_message={"cards": [product_card(h)
-                                                                  for h in hits]})
+    response, values = said
+    dispatcher.utter_message(response=response, **values,
+                             json_message={"cards": [product_card(h) for h in hits]})
     filters = applied(query, page)
     low, high = _price_range(filters)
     remembered = {**query.model_dump(mode="json"), "applied": filters,
@@ -179,14 +180,14 @@ async def show_search(client: CommerceClient, dispatcher: CollectingDispatcher,
     """Search and show the cards, introduced with what the shop read from the words."""
     page = await client.search_page(query)
     if not page.results:
-        return show_results(dispatcher, page, query, "")
+        return show_results(dispatcher, page, query, ("utter_no_results", {}))
     low, high = _price_range(applied(query, page))
     return show_results(dispatcher, page, query,
                         intro(page.results, page.interpretation, low=low, high=high))
 
 
 async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any]
-                   ) -> tuple[SearchQuery, str, list[EventType]]:
+                   ) -> tuple[SearchQuery, Said | None, list[EventType]]:
     """The last search changed as the latest message asks: (query, intro, slot events).
 
     The message is read against the live catalog: "in green", "in walnut", "under 30"
@@ -214,24 +215,25 @@ async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any
     update.update(attributes=attributes, boosts=boosts)
     prices = sorted(Decimal(p) for p in last.get("prices", []))
     currency = last.get("currency", "EUR")
-    said = ""
+    said: Said | None = None
     budget = Budget(reading.min_price, reading.max_price) if reading else Budget()
     if budget != Budget() and any(c.isdigit() for c in text):
         update.update(min_price=budget.min_price, max_price=budget.max_price)
-        said = f"Here are pieces {price_words(budget.min_price, budget.max_price, currency)}:"
+        said = "utter_found_in_price_range", {
+            "price": price_words(budget.min_price, budget.max_price, currency)}
         events.append(SlotSet("budget", budget.describe(currency)))
     elif _PRICIER.search(text) and prices:
         update.update(min_price=median_low(prices) + Decimal("0.01"), max_price=None)
-        said = f"Here are pieces above {money(update['min_price'], currency)}:"
+        said = "utter_found_pricier", {"price": money(update["min_price"], currency)}
     elif _CHEAPER.search(text) and prices:
         ceiling = median_low(prices) - Decimal("0.01")
         if query.max_price is not None:
             ceiling = min(ceiling, query.max_price)
         update.update(max_price=max(ceiling, Decimal("0")), min_price=None)
-        said = f"Here are cheaper pieces, up to {money(update['max_price'], currency)}:"
+        said = "utter_found_cheaper", {"price": money(update["max_price"], currency)}
         events.append(SlotSet("budget", f"up to {update['max_price']} {currency}"))
     elif changes:
-        said = f"Here they are in {' and '.join(changes)}:"
+        said = "utter_found_in", {"changes": " and ".join(changes)}
     named = reading.product if reading and not entities.get("ordinal") else None
     if not changes and (_SIMILAR.search(text) or entities.get("ordinal")):
         liked = str(named.id) if named else mentioned_product(tracker)
@@ -240,7 +242,7 @@ async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any
             update.update(like=int(liked), attributes={"type": kind} if kind else {})
             if named:
                 update.update(text="", category=None)
-            said = "Here are more like that one:"
+            said = "utter_found_similar", {}
     return query.model_copy(update=update), said, events
 
 
@@ -262,9 +264,9 @@ class ActionRefineSearch(CommerceAction):
             dispatcher.utter_message(response="utter_nothing_to_refine")
             return []
         query, said, events = await _refined(self.client, tracker, last)
-        if not said and _wants_more(tracker.latest_message.get("text") or ""):
+        if said is None and _wants_more(tracker.latest_message.get("text") or ""):
             return await self._next_page(dispatcher, last)
-        if not said:
+        if said is None:
             dispatcher.utter_message(response="utter_how_to_refine")
             return []
         if query.min_price is not None and query.max_price is not None \
@@ -272,8 +274,7 @@ class ActionRefineSearch(CommerceAction):
             query = query.model_copy(update={"min_price": None})
         page, dropped, used = await search_relaxed(self.client, query)
         if dropped and page.results:
-            said = (f"I found nothing that is also {' or '.join(dropped)}, so here are the "
-                    "closest matches:")
+            said = closest(dropped)
         return events + show_results(dispatcher, page, used, said)
 
     async def _next_page(self, dispatcher: CollectingDispatcher,
@@ -287,13 +288,14 @@ class ActionRefineSearch(CommerceAction):
         page = await self.client.search_page(query)
         fresh = [h for h in page.results if str(h.id) not in shown]
         if not fresh:
-            what = last.get("described") or "this search"
-            dispatcher.utter_message(text=f"That's everything I have for {what}. Tell me what "
-                                          "else you'd like, or change the search "
-                                          "(\"cheaper\", \"in green\").")
+            what = last.get("described")
+            if what:
+                dispatcher.utter_message(response="utter_nothing_more", what=what)
+            else:
+                dispatcher.utter_message(response="utter_nothing_more_for_search")
             return []
         page = page.model_copy(update={"results": fresh})
-        events = show_results(dispatcher, page, query, "Here are some more:",
+        events = show_results(dispatcher, page, query, ("utter_found_more", {}),
                               shown_before=shown)
         for event in events:  # the next page keeps what the search was about
             if event.get("name") == "last_search":
@@ -324,13 +326,10 @@ class ActionShowProduct(CommerceAction):
             shown = tracker.get_slot("shown_products") or []
             product_id = str(shown[0]) if shown else None
         if product_id is None or not product_id.isdigit():
-            dispatcher.utter_message(text="Which product would you like to know more about? "
-                                          "Tell me what you are looking for and I'll show you.")
+            dispatcher.utter_message(response="utter_which_product_to_show")
             return []
         product = await self.client.product(int(product_id))
-        stock = "In stock." if product.in_stock else "Sold out at the moment."
-        lines = [f"{product.name} — {product.price} {product.currency}. {stock}",
-                 product.description]
+        lines = [product.description]
         if product.rating is not None:
             reviews = "review" if product.rating.count == 1 else "reviews"
             lines.append(f"Rated {product.rating.average} out of 5 "
@@ -345,7 +344,10 @@ class ActionShowProduct(CommerceAction):
             lines.append(f"It can be personalised: {_format_options(product.customization)}.")
             buttons.insert(0, {"title": "Personalise", "payload":
                                f'/customize_product{{"product_id": "{product.id}"}}'})
-        dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
+        dispatcher.utter_message(
+            response="utter_product_in_stock" if product.in_stock else "utter_product_sold_out",
+            name=product.name, price=str(product.price), currency=product.currency,
+            details="\n".join(lines), buttons=buttons)
         return [SlotSet("product_id", str(product.id))]
 
     async def _named(self, tracker: Tracker) -> str | None:

@@ -37,9 +37,6 @@ INTENT_LABELS = {
 }
 DEFAULT_OPTIONS = ("search_product", "order_status", "faq")
 MAX_OPTIONS = 3
-CLARIFY = "Sorry, I'm not sure what you mean. Did you want to…"
-OFFER = ("I'm sorry, I'm still not getting it. Would you like to talk to a person from the "
-         "team?")
 
 
 def options(tracker: Tracker) -> list[dict[str, str]]:
@@ -86,9 +83,9 @@ class ActionFallback(Action):
                 return [*say_answer(dispatcher, result), SlotSet("fallback_count", 0.0)]
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         if count >= 2:
-            dispatcher.utter_message(text=OFFER, buttons=[
+            dispatcher.utter_message(response="utter_offer_person", buttons=[
                 PERSON_BUTTON, {"title": "Keep trying", "payload": "/deny"}])
             return [SlotSet("fallback_count", float(count)),
                     SlotSet("handoff_offer", "repeated_failure")]
-        dispatcher.utter_message(text=CLARIFY, buttons=options(tracker))
+        dispatcher.utter_message(response="utter_clarify", buttons=options(tracker))
         return [SlotSet("fallback_count", float(count)), SlotSet("handoff_offer", None)]

@@ -20,9 +20,6 @@ from actions.handoff import shopper_texts
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = ("Sorry, I can't reach the shop's answers right now. Please try again in a "
-               "minute; your conversation is kept.")
-NOT_SURE = "I'm not sure I know the answer to that, and I'd rather not guess."
 PERSON_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
 QUESTION_START = re.compile(
     r"^\s*(how|what|when|where|why|who|which|can|could|do|does|did|is|are|will|would|should|"
@@ -56,11 +53,10 @@ def say_answer(dispatcher: CollectingDispatcher, result: FaqAnswer) -> list[Even
         dispatcher.utter_message(text=result.answer.strip())
         return [SlotSet("faq_candidates", None), SlotSet("handoff_offer", None)]
     questions = [c.question for c in result.candidates[:3]]
-    text = NOT_SURE + (" Is it one of these? Or I can put you in touch with a person."
-                       if questions else " I can put you in touch with a person.")
     buttons = [{"title": q, "payload": f'/faq{{"ordinal": "{i}"}}'}
                for i, q in enumerate(questions, start=1)]
-    dispatcher.utter_message(text=text, buttons=[*buttons, PERSON_BUTTON])
+    dispatcher.utter_message(response="utter_faq_not_sure_which" if questions
+                             else "utter_faq_not_sure", buttons=[*buttons, PERSON_BUTTON])
     return [SlotSet("faq_candidates", questions), SlotSet("handoff_offer", "faq_unanswered")]
 
 
@@ -92,8 +88,7 @@ class ActionAnswerFaq(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         question = question_of(tracker)
         if question is None:
-            dispatcher.utter_message(text="What would you like to know? Ask me about "
-                                          "shipping, returns, care or personalisation.")
+            dispatcher.utter_message(response="utter_ask_faq_question")
             return []
         if not str(tracker.latest_message.get("text") or "").startswith("/") and \
                 await named_product(self.commerce, question):
@@ -108,9 +103,9 @@ class ActionAnswerFaq(Action):
         except CommerceUnavailable:
             log.warning("faq failed: knowledge API unavailable",
                         extra={"conversation_id": tracker.sender_id})
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(response="utter_answers_unavailable")
             return []
         except CommerceError as exc:
-            dispatcher.utter_message(text=f"Sorry, I couldn't look that up: {exc.message}")
+            dispatcher.utter_message(response="utter_faq_lookup_failed", message=exc.message)
             return []
         return say_answer(dispatcher, result)

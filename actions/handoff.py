@@ -18,9 +18,6 @@ from actions.shopper import shopper_of
 log = logging.getLogger(__name__)
 
 REASONS = ("shopper_request", "repeated_failure", "frustrated", "faq_unanswered")
-HANDOFF_TEXT = ("I'm connecting you with a member of the team — they'll answer here in the "
-                "chat as soon as they can.")
-BACK_TEXT = "I'm back — thanks for waiting. Let's carry on."
 TOPICS = {
     "search_product": "looking for a product", "refine_search": "refining a search",
     "product_details": "looking at a product", "customize_product": "personalising a piece",
@@ -118,11 +115,13 @@ async def summary_of(tracker: Tracker, reason: str, client: AfterSaleClient) -> 
 
 
 async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, *, reason: str,
-                   client: AfterSaleClient, text: str = HANDOFF_TEXT) -> list[EventType]:
-    """Send the message whose ``handoff`` payload moves the conversation to the team."""
+                   client: AfterSaleClient, response: str = "utter_handoff",
+                   **values: str) -> list[EventType]:
+    """Send the message whose ``handoff`` payload moves the conversation to the team: the
+    domain's ``response``, filled with ``values``."""
     summary = await summary_of(tracker, reason, client)
     log.info("handoff reason=%s", reason, extra={"conversation_id": tracker.sender_id})
-    dispatcher.utter_message(text=text,
+    dispatcher.utter_message(response=response, **values,
                              json_message={"handoff": {"reason": reason, "summary": summary}})
     return [SlotSet("handoff_offer", None), SlotSet("fallback_count", 0.0)]
 
@@ -159,7 +158,7 @@ class ActionHandback(Action):
     @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(text=BACK_TEXT)
+        dispatcher.utter_message(response="utter_handback")
         form = (tracker.active_loop or {}).get("name")
         # rules say the same (the form asks its question again; else utter_anything_else)
         return [FollowupAction(form)] if form else []

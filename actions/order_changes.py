@@ -23,10 +23,8 @@ from actions.common import in_turn
 from actions.faq import ActionAnswerFaq, looks_like_question
 from actions.handoff import hand_off, offered_reason, previous_action
 from actions.orders import (
-    NO_ORDERS,
     NOT_SHIPPED,
     SHIPPED,
-    UNAVAILABLE,
     choose_order,
     items_of,
     late_payment,
@@ -47,10 +45,6 @@ YES_NO = [{"title": "Yes, please", "payload": "/affirm"}, {"title": "No", "paylo
 # the confirming action asks again ("try again?") when the shop could not be reached
 ASKING_ACTIONS = frozenset({"action_cancel_order", "action_request_refund",
                             "action_confirm_order_change"})
-PERSONALISED_NOTE = ("Personalised pieces can only be returned if they arrived damaged, "
-                     "faulty or not as ordered.")
-RETURN_NEXT = ("The team will confirm it by email and send you the studio's address in Lyon. "
-               "Once the parcel is back with us, you're refunded within 5 working days.")
 
 
 def policy_question(tracker: Tracker) -> bool:
@@ -81,7 +75,7 @@ class OrderAction(Action, ABC):
         if number is None:
             orders = await self.client.orders(shopper)
             if not orders:
-                dispatcher.utter_message(text=NO_ORDERS)
+                dispatcher.utter_message(response="utter_no_orders")
                 return None
             if len(orders) > 1:
                 choose_order(dispatcher, orders, self.intent)
@@ -90,8 +84,8 @@ class OrderAction(Action, ABC):
         try:
             return await self.client.order(shopper, number)
         except OrderNotFound as exc:
-            dispatcher.utter_message(text=f"{exc.message} Please check the number — it is in "
-                                          "your order confirmation email.")
+            dispatcher.utter_message(response="utter_order_number_not_found",
+                                     message=exc.message)
             return None
 
     @in_turn
@@ -108,13 +102,13 @@ class OrderAction(Action, ABC):
         except CommerceUnavailable:
             log.warning("%s failed: commerce API unavailable", self.name(),
                         extra={"conversation_id": tracker.sender_id})
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(response="utter_orders_unavailable")
             return []
-        except UnverifiedShopper as exc:
-            dispatcher.utter_message(text=exc.message)
+        except UnverifiedShopper:
+            dispatcher.utter_message(response="utter_shopper_unverified")
             return []
         except CommerceError as exc:
-            dispatcher.utter_message(text=f"Sorry, that didn't work: {exc.message}")
+            dispatcher.utter_message(response="utter_did_not_work", message=exc.message)
             return []
 
     @abstractmethod
@@ -125,32 +119,41 @@ class OrderAction(Action, ABC):
                   order: Order) -> list[EventType]: ...
 
 
-def closed(order: Order) -> str | None:
-    """Why nothing more can be done with ``order``, if so."""
+def said_closed(dispatcher: CollectingDispatcher, order: Order) -> bool:
+    """Says why nothing more can be done with ``order``, if so."""
     if order.payment_status == "refund_pending":
-        return f"A refund of order {order.number} is already on its way to your card."
-    if (late := late_payment(order)) is not None:
-        return f"Order {order.number} was cancelled. {late}"
-    if order.status in {"cancelled", "refunded"}:
-        return f"Order {order.number} was already {order.status}."
-    return None
+        dispatcher.utter_message(response="utter_refund_on_its_way", number=order.number)
+    elif late_payment(order) is not None:
+        dispatcher.utter_message(response="utter_order_cancelled_late_payment",
+                                 number=order.number, total=str(order.total),
+                                 currency=order.currency)
+    elif order.status in {"cancelled", "refunded"}:
+        dispatcher.utter_message(response="utter_order_already_closed", number=order.number,
+                                 status=order.status)
+    else:
+        return False
+    return True
 
 
-def ask(dispatcher: CollectingDispatcher, text: str, change: str, order: Order
+def ask(dispatcher: CollectingDispatcher, response: str, change: str, order: Order
         ) -> list[EventType]:
-    dispatcher.utter_message(text=text, buttons=YES_NO)
+    """Ask ``response`` (which may name the order, its items and total) with yes/no."""
+    dispatcher.utter_message(response=response, number=order.number, items=items_of(order),
+                             total=str(order.total), currency=order.currency, buttons=YES_NO)
     return [SlotSet("pending_change", f"{change}:{order.number}")]
 
 
-def offer_return(dispatcher: CollectingDispatcher, order: Order, intro: str) -> list[EventType]:
+def offer_return(dispatcher: CollectingDispatcher, order: Order, response: str
+                 ) -> list[EventType]:
+    """Offer a return (``response``, whose ``_personalised`` variant adds that personalised
+    pieces come back only when faulty), unless one was asked for already."""
     if any(e.type == "return_requested" for e in order.events):
-        dispatcher.utter_message(text=f"You've already asked to return order {order.number}; "
-                                      "the team will be in touch by email.")
+        dispatcher.utter_message(response="utter_return_already_requested",
+                                 number=order.number)
         return []
-    text = intro
     if any(line.options for line in order.lines):
-        text += " " + PERSONALISED_NOTE
-    return ask(dispatcher, text, "return", order)
+        response += "_personalised"
+    return ask(dispatcher, response, "return", order)
 
 
 class ActionCancelOrder(OrderAction):
@@ -161,21 +164,12 @@ class ActionCancelOrder(OrderAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   order: Order) -> list[EventType]:
-        if (reason := closed(order)) is not None:
-            dispatcher.utter_message(text=reason)
+        if said_closed(dispatcher, order):
             return []
         if order.status in SHIPPED:
-            return offer_return(dispatcher, order, (
-                f"Order {order.number} has already been shipped, so it can't be cancelled any "
-                "more. Would you like to return it for a refund instead?"))
-        if order.status == "pending_payment":
-            text = (f"Shall I cancel order {order.number} ({items_of(order)}, {order.total} "
-                    f"{order.currency})? Nothing has been charged.")
-        else:
-            text = (f"Order {order.number} is paid and hasn't shipped yet, so I can cancel it "
-                    f"and refund {order.total} {order.currency} to your card. Shall I cancel "
-                    "it?")
-        return ask(dispatcher, text, "cancel", order)
+            return offer_return(dispatcher, order, "utter_offer_return_instead")
+        return ask(dispatcher, "utter_confirm_cancel_unpaid" if order.status == "pending_payment"
+                   else "utter_confirm_cancel_paid", "cancel", order)
 
 
 class ActionRequestRefund(OrderAction):
@@ -186,20 +180,13 @@ class ActionRequestRefund(OrderAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   order: Order) -> list[EventType]:
-        if (reason := closed(order)) is not None:
-            dispatcher.utter_message(text=reason)
+        if said_closed(dispatcher, order):
             return []
         if order.status == "pending_payment":
-            return ask(dispatcher, f"Order {order.number} hasn't been paid, so there's nothing "
-                                   "to refund. Would you like me to cancel it instead?",
-                       "cancel", order)
+            return ask(dispatcher, "utter_nothing_to_refund", "cancel", order)
         if order.status in NOT_SHIPPED:
-            return ask(dispatcher, f"Order {order.number} hasn't shipped yet, so I can cancel "
-                                   f"it and refund the full {order.total} {order.currency} to "
-                                   "your card. Shall I go ahead?", "cancel", order)
-        return offer_return(dispatcher, order, (
-            f"I can ask the team for a return of order {order.number} ({items_of(order)}, "
-            f"{order.total} {order.currency}). {RETURN_NEXT} Shall I request the return?"))
+            return ask(dispatcher, "utter_refund_by_cancelling", "cancel", order)
+        return offer_return(dispatcher, order, "utter_offer_return")
 
 
 class ActionChangeShippingAddress(OrderAction):
@@ -213,18 +200,15 @@ class ActionChangeShippingAddress(OrderAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   order: Order) -> list[EventType]:
         if order.status in SHIPPED:
-            dispatcher.utter_message(text=f"Order {order.number} is already with the carrier, "
-                                          "so its address can't be changed any more, sorry.")
+            dispatcher.utter_message(response="utter_address_too_late", number=order.number)
             return []
         if order.status not in NOT_SHIPPED:
-            dispatcher.utter_message(text=f"Order {order.number} was {order.status}, so there "
-                                          "is nothing to deliver.")
+            dispatcher.utter_message(response="utter_nothing_to_deliver", number=order.number,
+                                     status=order.status)
             return []
-        text = ("Only the team can change the delivery address, and they can do it until the "
-                "parcel ships. I'm connecting you with a member of the team now — please tell "
-                f"them the new address for order {order.number}.")
         return await hand_off(dispatcher, tracker, reason="shopper_request",
-                              client=self.client, text=text)
+                              client=self.client, response="utter_handoff_change_address",
+                              number=order.number)
 
 
 class ActionConfirmOrderChange(Action):
@@ -244,7 +228,7 @@ class ActionConfirmOrderChange(Action):
         if pending and previous_action(tracker) in ASKING_ACTIONS:
             change, _, number = str(pending).partition(":")
             if not yes:
-                dispatcher.utter_message(text=f"All right, I've left order {number} as it is.")
+                dispatcher.utter_message(response="utter_order_left_as_is", number=number)
                 return [SlotSet("pending_change", None)]
             return await self.change(dispatcher, tracker, change, number)
         reason = offered_reason(tracker)
@@ -262,32 +246,31 @@ class ActionConfirmOrderChange(Action):
             if change == "return":
                 order = await self.client.request_return(shopper, number,
                                                          reason="asked for in the chat")
-                text = f"I've recorded your return request for order {number}. {RETURN_NEXT}"
+                response = "utter_return_recorded"
             else:
                 order = await self.client.cancel(shopper, number)
-                text = cancelled_text(order)
+                response = cancelled(order)
         except CommerceUnavailable:
-            dispatcher.utter_message(text=UNAVAILABLE,
+            dispatcher.utter_message(response="utter_orders_unavailable",
                                      buttons=[{"title": "Try again", "payload": "/affirm"}])
             return []  # the question stays open: a later "yes" can still do it
-        except UnverifiedShopper as exc:
-            dispatcher.utter_message(text=exc.message)
+        except UnverifiedShopper:
+            dispatcher.utter_message(response="utter_shopper_unverified")
             return []
         except CommerceError as exc:
-            dispatcher.utter_message(text=f"Sorry, I couldn't do that: {exc.message}")
+            dispatcher.utter_message(response="utter_could_not_do_that", message=exc.message)
             return [SlotSet("pending_change", None)]
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(response=response, number=number, total=str(order.total),
+                                 currency=order.currency)
         return [SlotSet("pending_change", None)]
 
 
-def cancelled_text(order: Order) -> str:
+def cancelled(order: Order) -> str:
+    """The response that says ``order`` is cancelled, and what happens to the money."""
     if order.status == "refunded":
-        return (f"Done — order {order.number} is cancelled and {order.total} {order.currency} "
-                "has been refunded to your card. Banks usually show it within 5–10 working "
-                "days.")
+        return "utter_cancelled_refunded"
     if order.payment_status == "refund_pending":
-        return (f"Done — order {order.number} is cancelled; the refund of {order.total} "
-                f"{order.currency} is on its way to your card.")
-    if (late := late_payment(order)) is not None:
-        return f"Done — order {order.number} is cancelled. {late}"
-    return f"Done — order {order.number} is cancelled. Nothing was charged."
+        return "utter_cancelled_refund_pending"
+    if late_payment(order) is not None:
+        return "utter_cancelled_late_payment"
+    return "utter_cancelled"

@@ -29,14 +29,8 @@ STATUS_TEXT = {
     "cancelled": "was cancelled",
     "refunded": "was refunded",
 }
-UNAVAILABLE = ("Sorry, I can't reach the shop's orders right now. Please try again in a "
-               "minute; your conversation is kept.")
 NOT_SHIPPED = frozenset({"pending_payment", "paid", "in_production"})
 SHIPPED = frozenset({"shipped", "delivered"})
-NO_ORDERS = ("I can't see any order placed from this chat. If you ordered on another device, "
-             "tell me the order number (it looks like AT-7K2M9Q).")
-ASK_EMAIL = ("If you placed it from another device or chat, tell me the email address you "
-             "used for it and I'll look it up.")
 
 
 def mentioned_number(tracker: Tracker) -> str | None:
@@ -73,16 +67,18 @@ def late_payment(order: Order) -> str | None:
             "had run out; it was refunded to your card.")
 
 
-def describe(order: Order) -> str:
-    lines = [f"Order {order.number} {STATUS_TEXT.get(order.status, order.status)}.",
-             f"Items: {items_of(order)}.", f"Total: {order.total} {order.currency}."]
+def details_of(order: Order, parcel: Shipment | None) -> str:
+    """The lines under an order's status, total and items: ready-by date, refund, parcel."""
+    lines: list[str] = []
     if order.status in NOT_SHIPPED:
         lines.append(f"Ready by {long_date(date.fromisoformat(order.ready_by))}.")
     if order.payment_status == "refund_pending":
         lines.append("A refund is on its way to your card.")
     if (late := late_payment(order)) is not None:
         lines.append(late)
-    return "\n".join(lines)
+    if parcel is not None:
+        lines.append(describe_parcel(parcel))
+    return "".join(f"\n{line}" for line in lines)
 
 
 def describe_parcel(shipment: Shipment, latest: int = 3) -> str:
@@ -106,16 +102,18 @@ def order_buttons(order: Order) -> list[dict[str, str]]:
 def choose_order(dispatcher: CollectingDispatcher, orders: list[Order], intent: str) -> None:
     """Ask which of the shopper's recent orders they mean, one button each."""
     dispatcher.utter_message(
-        text="Which order do you mean?",
+        response="utter_which_order",
         buttons=[{"title": f"{o.number} · {items_of(o)[:40]} · {o.total} {o.currency}",
                   "payload": f'/{intent}{{"order_number": "{o.number}"}}'} for o in orders])
 
 
-def show_order(dispatcher: CollectingDispatcher, order: Order, parcel: Shipment | None) -> None:
-    text = describe(order)
-    if parcel is not None:
-        text += "\n" + describe_parcel(parcel)
-    dispatcher.utter_message(text=text, buttons=order_buttons(order))
+def show_order(dispatcher: CollectingDispatcher, order: Order, parcel: Shipment | None, *,
+               buttons: bool = True) -> None:
+    dispatcher.utter_message(
+        response="utter_order_status", number=order.number,
+        status=STATUS_TEXT.get(order.status, order.status), items=items_of(order),
+        total=str(order.total), currency=order.currency, details=details_of(order, parcel),
+        buttons=order_buttons(order) if buttons else [])
 
 
 class ActionOrderStatus(Action):
@@ -134,7 +132,7 @@ class ActionOrderStatus(Action):
             if number is None:
                 orders = await self.client.orders(shopper)
                 if not orders:
-                    dispatcher.utter_message(text=NO_ORDERS)
+                    dispatcher.utter_message(response="utter_no_orders")
                     return []
                 if len(orders) > 1:
                     choose_order(dispatcher, orders, "order_status")
@@ -148,18 +146,19 @@ class ActionOrderStatus(Action):
             if email is not None:
                 return [SlotSet("lookup_number", number),
                         FollowupAction("action_order_lookup")]
-            dispatcher.utter_message(text=f"{exc.message} {ASK_EMAIL}")
+            dispatcher.utter_message(response="utter_order_not_found_ask_email",
+                                     message=exc.message)
             return [SlotSet("lookup_number", number)]
-        except UnverifiedShopper as exc:
-            dispatcher.utter_message(text=exc.message)
+        except UnverifiedShopper:
+            dispatcher.utter_message(response="utter_shopper_unverified")
             return []
         except CommerceUnavailable:
             log.warning("order status failed: commerce API unavailable",
                         extra={"conversation_id": tracker.sender_id})
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(response="utter_orders_unavailable")
             return []
         except (NotShipped, CommerceError) as exc:
-            dispatcher.utter_message(text=f"Sorry, I couldn't look that order up: {exc.message}")
+            dispatcher.utter_message(response="utter_order_lookup_failed", message=exc.message)
             return []
         show_order(dispatcher, order, parcel)
         return [SlotSet("order_number", order.number), SlotSet("lookup_number", None)]
@@ -180,12 +179,10 @@ class ActionOrderLookup(Action):
         number = mentioned_number(tracker) or tracker.get_slot("lookup_number")
         email = mentioned_email(tracker)
         if number is None:
-            dispatcher.utter_message(text="Which order is it? Tell me its number (it looks "
-                                          "like AT-7K2M9Q) and the email you used for it.")
+            dispatcher.utter_message(response="utter_ask_order_number_and_email")
             return []
         if email is None:
-            dispatcher.utter_message(text=f"What email address did you use for order "
-                                          f"{number}?")
+            dispatcher.utter_message(response="utter_ask_order_email", number=number)
             return [SlotSet("lookup_number", number)]
         try:
             order = await self.client.lookup(number, email)
@@ -196,11 +193,10 @@ class ActionOrderLookup(Action):
                                      email=email)
             return [SlotSet("lookup_number", number)]
         except CommerceUnavailable:
-            dispatcher.utter_message(text=UNAVAILABLE)
+            dispatcher.utter_message(response="utter_orders_unavailable")
             return []
         except (NotShipped, CommerceError) as exc:
-            dispatcher.utter_message(text=f"Sorry, I couldn't look that order up: {exc.message}")
+            dispatcher.utter_message(response="utter_order_lookup_failed", message=exc.message)
             return []
-        dispatcher.utter_message(text=describe(order) + (
-            "\n" + describe_parcel(parcel) if parcel is not None else ""))
+        show_order(dispatcher, order, parcel, buttons=False)
         return [SlotSet("lookup_number", None)]

@@ -102,7 +102,7 @@ class ActionStartReview(Action):
         try:
             lines = await self.client.reviewable(shopper_of(tracker))
         except CommerceError as exc:
-            dispatcher.utter_message(text=explain(exc))
+            explain(dispatcher, exc)
             return [SlotSet("can_review", False)]
         if not lines:
             dispatcher.utter_message(response="utter_nothing_to_review")
@@ -147,7 +147,7 @@ class ValidateReviewForm(FormValidationAction):
         except CommerceError as exc:
             log.info("review refused: %s %s", exc.code, exc.message,
                      extra={"conversation_id": tracker.sender_id})
-            dispatcher.utter_message(text=explain(exc))
+            explain(dispatcher, exc)
             return False
         return True
 

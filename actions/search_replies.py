@@ -2,7 +2,8 @@
 
 The shop reads the shopper's words against its live catalog and says what it applied
 (``Interpretation.understood``); the bot repeats it, so the shopper can correct it:
-"Here are blue ceramic mugs up to 60.00 EUR:". A product asked for by name is
+"Here are blue ceramic mugs up to 60.00 EUR:" (the sentence is a domain response, the
+phrase in it is built here). A product asked for by name is
 announced by its name; close matches (products lacking something asked for, shown
 because too few have everything) are announced as such.
 """
@@ -86,20 +87,30 @@ def _a(phrase: str) -> str:
     return ("an " if phrase[:1] in _VOWEL_SOUND else "a ") + phrase
 
 
+Said = tuple[str, dict[str, str]]
+"""A response of the domain and its variables."""
+
+
+def closest(lacking: list[str]) -> Said:
+    return "utter_found_closest", {"lacking": " or ".join(lacking)}
+
+
 def intro(hits: list[SearchHit], reading: Interpretation | None, *, low: Decimal | None,
-          high: Decimal | None) -> str:
+          high: Decimal | None) -> Said:
     """The sentence above the cards of a new search."""
     first = hits[0]
     if first.matched.named:
-        return (f"Here is {first.name}, and a few others you may like:" if len(hits) > 1
-                else f"Here is {first.name}:")
+        return ("utter_found_named_and_others" if len(hits) > 1 else "utter_found_named",
+                {"name": first.name})
     full = [h for h in hits if not h.matched.unmet]
     if not full:
-        lacking = first.matched.unmet
-        return (f"I found nothing that is also {' or '.join(lacking)}, so here are the "
-                "closest matches:")
+        return closest(first.matched.unmet)
     phrase = described(reading, many=len(full) > 1, low=low, high=high)
     if not phrase:
-        return "Here is what I found:" if len(hits) > 1 else "I found this one:"
-    more = ", and some close matches" if len(full) < len(hits) else ""
-    return f"Here are {phrase}{more}:" if len(full) > 1 else f"Here is {_a(phrase)}{more}:"
+        return ("utter_search_results" if len(hits) > 1 else "utter_search_result"), {}
+    close = len(full) < len(hits)
+    if len(full) > 1:
+        return ("utter_found_many_and_close" if close else "utter_found_many",
+                {"phrase": phrase})
+    return ("utter_found_one_and_close" if close else "utter_found_one",
+            {"phrase": _a(phrase)})

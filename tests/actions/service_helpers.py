@@ -25,6 +25,7 @@ from commerce_core.auth import create_api_key
 from commerce_core.payment.routes import get_provider
 from commerce_core.payment.sandbox import SandboxProvider
 from knowledge.config import KnowledgeSettings
+from tests.actions.responses import said
 from tests.actions.signing import signed_metadata
 
 SERVICE = {"Authorization": "Bearer change-me"}
@@ -117,7 +118,7 @@ def entity(name: str, value: str) -> dict[str, str]:
 def run(action: Any, t: Tracker) -> tuple[list[dict[str, Any]], list[Any]]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, t, {}))
-    return dispatcher.messages, events
+    return said(dispatcher.messages), events
 
 
 def down_settings() -> ActionSettings:

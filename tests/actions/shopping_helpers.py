@@ -32,6 +32,7 @@ from commerce_core.models import Variant
 from commerce_core.payment.routes import get_provider
 from commerce_core.payment.sandbox import SandboxProvider
 from knowledge.config import KnowledgeSettings
+from tests.actions.responses import said
 from tests.actions.signing import signed_metadata
 
 SERVICE = {"Authorization": "Bearer change-me"}
@@ -128,7 +129,7 @@ def tracker(text: str, intent: str, entities: list[dict[str, Any]] | None = None
 def run(action: Any, t: Tracker) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(action.run(dispatcher, t, {}))
-    return dispatcher.messages, events
+    return said(dispatcher.messages), events
 
 
 def validate(form: Any, t: Tracker, slot: str, value: Any) -> tuple[list[dict], dict]:
@@ -137,7 +138,7 @@ def validate(form: Any, t: Tracker, slot: str, value: Any) -> tuple[list[dict], 
     result = getattr(form, f"validate_{slot}")(value, dispatcher, t, {})
     if asyncio.iscoroutine(result):
         result = asyncio.run(result)
-    return dispatcher.messages, result
+    return said(dispatcher.messages), result
 
 
 def slots_of(events: list[dict[str, Any]]) -> dict[str, Any]:

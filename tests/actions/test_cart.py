@@ -11,7 +11,6 @@ from actions.cart import (
     ActionRemoveFromCart,
     ActionViewCart,
 )
-from actions.common import UNAVAILABLE
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
@@ -20,6 +19,7 @@ from tests.actions.shopping_helpers import (
     tracker,
     unreachable_client,
 )
+from tests.actions.wording import UNAVAILABLE
 
 
 def test_add_with_quantity_and_the_customisation_just_quoted(shop: Shop) -> None:

@@ -13,7 +13,7 @@ from actions.checkout import (
     ValidateCheckoutForm,
     parse_address,
 )
-from actions.common import UNAVAILABLE
+from actions.clients import Address
 from tests.actions.shopping_helpers import (
     CARD,
     SERVICE,
@@ -26,6 +26,7 @@ from tests.actions.shopping_helpers import (
     unreachable_client,
     validate,
 )
+from tests.actions.wording import UNAVAILABLE
 
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 rue des Arts", "line2": "",
            "city": "Lyon", "postal_code": "69001", "country": "FR"}
@@ -79,8 +80,8 @@ def test_a_wrong_email_and_a_wrong_name_are_asked_again() -> None:
      ("Kastanienallee 10", "", "10435", "Berlin", "DE")),
 ])
 def test_addresses_are_parsed(text: str, expected: tuple[str, ...]) -> None:
-    address, problem = parse_address(text, name="Ada Lovelace")
-    assert problem == "" and address is not None
+    address = parse_address(text, name="Ada Lovelace")
+    assert isinstance(address, Address), address
     assert (address.line1, address.line2, address.postal_code, address.city,
             address.country) == expected
 

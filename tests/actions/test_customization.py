@@ -6,7 +6,6 @@ from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import UNAVAILABLE
 from actions.customization import (
     ActionAskOptionAnswer,
     ActionQuoteCustomization,
@@ -23,6 +22,7 @@ from tests.actions.shopping_helpers import (
     unreachable_client,
     validate,
 )
+from tests.actions.wording import UNAVAILABLE
 
 
 def start(shop: Shop, sku: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from statistics import median_low
 import pytest
 
 from actions.clients import SearchQuery
-from actions.common import SKIP, UNAVAILABLE
+from actions.common import SKIP
 from actions.discovery import ActionRefineSearch, ActionSearchProducts, ActionShowProduct
 from actions.faq import ActionAnswerFaq
 from actions.preferences import ActionResetPreferences
@@ -19,6 +19,7 @@ from tests.actions.shopping_helpers import (
     tracker,
     unreachable_client,
 )
+from tests.actions.wording import UNAVAILABLE
 
 BOARD = {
     "name": "Ridgeway Grazing Board", "category": "woodwork",

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from rasa_sdk.events import FollowupAction, SlotSet
 
-from actions.fallback import CLARIFY, OFFER, ActionFallback
+from actions.fallback import ActionFallback
 from tests.actions.service_helpers import Shop, entity, run, tracker, user
+from tests.actions.wording import CLARIFY, OFFER
 
 PERSON = {"title": "Talk to a person", "payload": "/request_human"}
 

@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions.clients.knowledge import KnowledgeClient
-from actions.faq import NOT_SURE, UNAVAILABLE, ActionAnswerFaq, looks_like_question
+from actions.faq import ActionAnswerFaq, looks_like_question
 from actions.order_changes import ActionCancelOrder, ActionRequestRefund
 from tests.actions.service_helpers import (
     Shop,
@@ -17,6 +17,8 @@ from tests.actions.service_helpers import (
     tracker,
     user,
 )
+from tests.actions.wording import ANSWERS_UNAVAILABLE as UNAVAILABLE
+from tests.actions.wording import NOT_SURE
 
 PERSON = {"title": "Talk to a person", "payload": "/request_human"}
 

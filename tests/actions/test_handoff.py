@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.clients.aftersale import AfterSaleClient
-from actions.handoff import BACK_TEXT, HANDOFF_TEXT, ActionHandback, ActionHandoff, is_frustrated
+from actions.handoff import ActionHandback, ActionHandoff, is_frustrated
 from actions.order_changes import ActionConfirmOrderChange
 from tests.actions.service_helpers import (
     SERVICE,
@@ -18,6 +18,7 @@ from tests.actions.service_helpers import (
     tracker,
     user,
 )
+from tests.actions.wording import BACK_TEXT, HANDOFF_TEXT
 
 pytestmark = pytest.mark.service_shop
 

@@ -18,15 +18,16 @@ from actions.order_changes import (
     ActionChangeShippingAddress,
     ActionConfirmOrderChange,
     ActionRequestRefund,
-    cancelled_text,
+    cancelled,
 )
-from actions.orders import UNAVAILABLE, ActionOrderLookup, ActionOrderStatus
+from actions.orders import ActionOrderLookup, ActionOrderStatus
 from actions.shopper import Shopper
 from commerce_core import clock
 from commerce_core.config import get_settings
 from commerce_core.order.service import expire_reservations
 from commerce_core.payment.provider import EventType, PaymentRef, build_event
 from commerce_core.payment.routes import get_provider
+from tests.actions.responses import shown
 from tests.actions.service_helpers import (
     SERVICE,
     SHOPPER,
@@ -38,6 +39,7 @@ from tests.actions.service_helpers import (
     tracker,
     user,
 )
+from tests.actions.wording import ORDERS_UNAVAILABLE as UNAVAILABLE
 
 pytestmark = pytest.mark.service_shop
 
@@ -324,7 +326,9 @@ def test_an_order_paid_after_its_time_ran_out_is_told_as_refunded(shop: Shop) ->
         assert [m["text"] for m in messages] == [f"Order {number} was cancelled. {refunded}"]
         assert events == [SlotSet("order_number", number)]
     # and what the bot says after a cancellation that met such a payment
-    text = cancelled_text(Order.model_validate(late))
+    gone = Order.model_validate(late)
+    text = shown({"response": cancelled(gone), "number": number, "total": str(gone.total),
+                  "currency": gone.currency})["text"]
     assert text == f"Done — order {number} is cancelled. {refunded}"
     assert "Nothing" not in text
 
@@ -361,6 +365,25 @@ def test_return_of_a_shipped_order_is_asked_for_once(shop: Shop) -> None:
     messages, events = run(ActionRequestRefund(shop.aftersale()), refund(number))
     assert [m["text"] for m in messages] == [
         f"You've already asked to return order {number}; the team will be in touch by email."]
+
+
+def test_a_return_of_a_personalised_piece_says_when_it_can_come_back(shop: Shop) -> None:
+    # given a shipped mug with an inscription
+    order = shop.order(ship=True, glaze="cobalt blue", inscription="Ada")
+    number, note = order["number"], ("Personalised pieces can only be returned if they "
+                                     "arrived damaged, faulty or not as ordered.")
+    # when the shopper asks to cancel it, then for a refund
+    cancelled, _ = run(ActionCancelOrder(shop.aftersale()), tracker(cancel(number)))
+    returned, _ = run(ActionRequestRefund(shop.aftersale()), refund(number))
+    # then the return offered says so, after the offer itself
+    assert [m["text"] for m in cancelled] == [
+        f"Order {number} has already been shipped, so it can't be cancelled any more. Would "
+        f"you like to return it for a refund instead? {note}"]
+    assert [m["text"] for m in returned] == [
+        f"I can ask the team for a return of order {number} (1 × {order['lines'][0]['name']}, "
+        f"{order['total']} EUR). The team will confirm it by email and send you the studio's "
+        "address in Lyon. Once the parcel is back with us, you're refunded within 5 working "
+        f"days. Shall I request the return? {note}"]
 
 
 def test_refund_of_an_unpaid_order_offers_to_cancel(shop: Shop) -> None:

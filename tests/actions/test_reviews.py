@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from actions.clients.aftersale import AfterSaleClient, ReviewableLine
-from actions.common import UNAVAILABLE
 from actions.reviews import ValidateReviewForm, choose_line, parse_rating, star_line
 from tests.actions.shopping_helpers import tracker, unreachable_client, validate
+from tests.actions.wording import UNAVAILABLE
 
 LINES = [ReviewableLine(order_number="AT-1", sku="CER-MUG-001", name="Speckled Stoneware Mug"),
          ReviewableLine(order_number="AT-1", sku="TEX-NAP-001", name="Linen Napkins, Set of 4"),

@@ -7,13 +7,14 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import SKIP, UNAVAILABLE
+from actions.common import SKIP
 from actions.customization import (
     ActionStartCustomization,
     ValidateCustomizationForm,
     current_option,
 )
 from actions.skipping import ActionSkipQuestion, asks_to_skip
+from tests.actions.responses import said
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
@@ -22,6 +23,7 @@ from tests.actions.shopping_helpers import (
     tracker,
     unreachable_client,
 )
+from tests.actions.wording import UNAVAILABLE
 
 
 def skip(shop: Shop | None, text: str, slots: dict[str, Any], loop: str) -> list[Any]:
@@ -80,5 +82,5 @@ def test_skip_while_the_shop_is_unreachable_says_so_and_skips_nothing(shop: Shop
                 active_loop="customization_form")
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionSkipQuestion(unreachable_client()).run(dispatcher, t, {}))
-    assert [m["text"] for m in dispatcher.messages] == [UNAVAILABLE]
+    assert [m["text"] for m in said(dispatcher.messages)] == [UNAVAILABLE]
     assert events == [SlotSet("question_skipped", False)]

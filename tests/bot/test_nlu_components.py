@@ -17,21 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.bot.rasa_venv import rasa_python
+
 REPO = Path(__file__).resolve().parents[2]
 TEXTS = ["where is my order 448120993817 please", "hi", "can i get a refund of €49.99",
          "i want to lodge a complaint about your service, three weeks and still no parcel"]
 
 
-def _rasa_python() -> str:
-    rasa = os.environ.get("ATELIER_TEST_RASA_BIN")
-    if not rasa:
-        pytest.fail("ATELIER_TEST_RASA_BIN is not set: run the suite with 'make test'.",
-                    pytrace=False)
-    return str(Path(rasa).with_name("python"))
-
-
 def _in_rasa_venv(code: str, *args: str) -> str:
-    result = subprocess.run([_rasa_python(), "-c", code, *args], capture_output=True,
+    result = subprocess.run([rasa_python(), "-c", code, *args], capture_output=True,
                             text=True, timeout=300,
                             env={**os.environ, "PYTHONPATH": str(REPO / "bot")})
     assert result.returncode == 0, result.stderr[-3000:]

@@ -19,6 +19,7 @@ from actions.shopper import NOBODY
 from channels.assertion import sign_shopper
 from channels.chat import BOT_DOWN_APOLOGY
 from channels.rasa_client import WEBHOOK_PATH
+from tests.actions.responses import said
 from tests.channels.web_chat import chat_body, owner
 from tests.e2e.stack import IDENTITY_SECRET, RASA_TOKEN, Stack
 
@@ -127,7 +128,8 @@ def test_the_action_server_acts_for_nobody_without_a_valid_assertion(stack: Stac
 
     def run(action: str, metadata: dict[str, Any], text: str, intent: str,
             slots: dict[str, Any] | None = None) -> list[str]:
-        """Post the tracker of this conversation to the action server, as Rasa would."""
+        """Post the tracker of this conversation to the action server, as Rasa would;
+        what the shopper would read of its answer (its responses filled from the domain)."""
         latest = {"text": text, "intent": {"name": intent, "confidence": 1.0},
                   "entities": [{"entity": "order_number", "value": number}],
                   "metadata": metadata}
@@ -142,7 +144,7 @@ def test_the_action_server_acts_for_nobody_without_a_valid_assertion(stack: Stac
                                       "paused": False, "followup_action": None,
                                       "active_loop": {}, "latest_action_name": "action_listen"}})
         assert response.status_code == 200, response.text
-        return [r.get("text") for r in response.json()["responses"]]
+        return [r.get("text") for r in said(response.json()["responses"])]
 
     claim = {"shopper": {"channel": "web", "external_id": conversation}}
     for metadata in (claim, {}, signed(new_conversation(), external_id=conversation),

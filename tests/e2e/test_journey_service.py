@@ -12,13 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from actions.fallback import CLARIFY, OFFER
-from actions.faq import NOT_SURE
-from actions.handoff import BACK_TEXT, HANDOFF_TEXT
 from channels.chat import BOT_DOWN_APOLOGY
 from commerce_core.config import get_settings
 from commerce_core.payment import signing
 from commerce_core.payment.provider import EventType, PaymentRef, build_event
+from tests.actions.wording import BACK_TEXT, CLARIFY, HANDOFF_TEXT, NOT_SURE, OFFER
 from tests.channels.web_chat import chat_body, owner
 from tests.conftest import demo_faq_answer
 from tests.e2e.stack import RASA_TOKEN, REPO, Stack
