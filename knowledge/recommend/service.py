@@ -1,13 +1,19 @@
 """The running recommender: learns from paid orders as they happen, serves the hybrid.
 
-At start it loads the snapshot written by the last retrain (``recommender.npz`` in the
-index directory) and learns the orders paid since; without one it learns every paid
-order from the database and writes the snapshot. Each ``order.paid`` event (delivered
-after the payment's commit) adds that order at once — the cosine and the popularity
-change with the next request — and the EASE weights are recomputed right away in a
-small shop, or on a background thread when they cover more than ``SYNC_EASE_MAX``
-products. Content comes from the search's product index, so a product imported a minute
-ago is recommendable, and stock from the same snapshot of the catalog.
+At start it loads the snapshot (``recommender.npz`` in the index directory): the
+co-purchase counts, the orders they hold and the EASE weights computed from them, so a
+restart does not invert the EASE matrix again (about 35 s for 5,000 products). It then
+learns the orders paid since; the saved weights serve while they are recomputed (at once
+in a small shop, on a background thread in a large one, which writes the snapshot
+again). An order the snapshot learnt that has since been cancelled or refunded makes it
+relearn every order. Without a snapshot it learns every paid order from the database
+and writes one. Each ``order.paid`` event (delivered after the payment's commit) adds
+that order at once — the cosine and the popularity change with the next request — and
+the EASE weights are recomputed right away in a small shop, or on a background thread
+when they cover more than ``SYNC_EASE_MAX`` products. Content comes from the search's
+product index, so a product imported a minute ago is recommendable, and stock from the
+same snapshot of the catalog. The EASE weights depend on the orders only, so a change of
+the catalog rebuilds the content and the stock, not them.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from commerce_core.events import DomainEvent, subscribe
 from knowledge.product_index import ProductDoc, ProductIndex
-from knowledge.recommend.basket import BasketModel, Seed
+from knowledge.recommend.basket import BasketModel, EaseWeights, Seed
 from knowledge.recommend.content import ContentModel
 from knowledge.recommend.hybrid import Hybrid, Scored, Signal, reason
 from knowledge.recommend.ratings import NoRatings, RatingSource
@@ -34,7 +40,8 @@ from knowledge.recommend.repository import OrderHistoryRepository
 log = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "recommender.npz"
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
+"""2 added the EASE weights; a format 1 snapshot is read and its weights recomputed."""
 SYNC_EASE_MAX = 1500
 """Up to this many bought products the EASE weights are recomputed inside the order's
 event (a 1,500-product inverse takes about 0.1 s); beyond, on a background thread."""
@@ -119,15 +126,30 @@ class RecommendService:
         model, learnt = snapshot
         with self.session_factory() as session:
             repository = OrderHistoryRepository(session)
-            missing = sorted(repository.sold_order_ids() - learnt)
+            sold = repository.sold_order_ids()
+            missing = sorted(sold - learnt)
             later = list(repository.baskets(order_ids=missing)) if missing else []
+        if learnt - sold:
+            log.info("recommender: %d orders of the snapshot were cancelled or refunded "
+                     "since: relearning", len(learnt - sold))
+            self.retrain(save=True)
+            return
         for order_id, products in later:
             model.add_basket(products)
             learnt.add(order_id)
         if later:
             log.info("recommender: %d orders paid since the snapshot learnt", len(later))
-        model.refit_ease()
+        saved = model.ease_weights
+        stale = saved.baskets != model.baskets
+        background = (stale and len(saved.items) > 0
+                      and len(model.product_ids) > SYNC_EASE_MAX)
+        if stale and not background:
+            model.refit_ease()
         self._model, self._learnt = model, learnt
+        if background:  # the saved weights serve until the new ones are ready
+            self._schedule_ease()
+        elif stale:
+            self.save()
 
     def retrain(self, *, save: bool = True, progress: Callable[[int], None] | None = None,
                 on_total: Callable[[int], None] | None = None) -> BasketModel:
@@ -192,6 +214,15 @@ class RecommendService:
             with self._lock:
                 if weights.baskets >= model.ease_weights.baskets:
                     model.ease_weights = weights
+                done = not self._ease_stale.is_set()
+            if done:  # a restart starts from these weights instead of recomputing them
+                self.save()
+
+    def save(self) -> None:
+        """Write the snapshot of what the model learnt so far (its EASE weights included)."""
+        with self._lock:
+            snapshot = Snapshot.of(self.model, self._learnt)
+        snapshot.save(self.directory / SNAPSHOT_FILE)
 
     # -- serving -------------------------------------------------------------------------
 
@@ -261,26 +292,56 @@ class RecommendService:
                               signal=item.signal, sku=cheapest.sku, price=cheapest.price)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a model learnt, taken at one moment (written without holding the lock)."""
+
+    product_ids: np.ndarray
+    counts: sparse.csr_matrix
+    baskets: int
+    learnt: np.ndarray
+    ease_lambda: float
+    ease_max_items: int
+    ease: EaseWeights
+
+    @classmethod
+    def of(cls, model: BasketModel, learnt: set[int]) -> Snapshot:
+        """The model's state (the caller holds the lock that guards ``model``)."""
+        model.flush()
+        counts = model.counts
+        counts.sort_indices()  # a reader never sorts them in place while they are written
+        return cls(product_ids=np.asarray(model.product_ids, dtype=np.int64), counts=counts,
+                   baskets=model.baskets, learnt=np.asarray(sorted(learnt), dtype=np.int64),
+                   ease_lambda=model.ease_lambda, ease_max_items=model.ease_max_items,
+                   ease=model.ease_weights)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{threading.get_ident()}.tmp.npz")
+        np.savez(tmp, format=SNAPSHOT_FORMAT, product_ids=self.product_ids,
+                 data=self.counts.data, indices=self.counts.indices,
+                 indptr=self.counts.indptr, baskets=self.baskets, learnt=self.learnt,
+                 ease_lambda=self.ease_lambda, ease_max_items=self.ease_max_items,
+                 ease_items=self.ease.items, ease_weights=self.ease.weights,
+                 ease_baskets=self.ease.baskets)
+        tmp.replace(path)
+
+
 def save_snapshot(path: Path, model: BasketModel, learnt: set[int]) -> None:
-    """Write the counts and the learnt order ids (EASE is recomputed from them at load)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.flush()
-    counts = model.counts.tocsr()
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, format=SNAPSHOT_FORMAT, product_ids=np.asarray(model.product_ids),
-             data=counts.data, indices=counts.indices, indptr=counts.indptr,
-             baskets=model.baskets, learnt=np.asarray(sorted(learnt), dtype=np.int64),
-             ease_lambda=model.ease_lambda, ease_max_items=model.ease_max_items)
-    tmp.replace(path)
+    """Write the counts, the learnt order ids and the EASE weights."""
+    Snapshot.of(model, learnt).save(path)
 
 
 def load_snapshot(path: Path) -> tuple[BasketModel, set[int]] | None:
-    """The model of the last retrain (without its EASE weights) and the orders it learnt."""
+    """The model of the last snapshot and the orders it learnt. Its EASE weights are those
+    saved with it (``ease_weights.baskets`` says from how many orders; none in a format 1
+    snapshot)."""
     if not path.exists():
         return None
     try:
         with np.load(path) as data:
-            if int(data["format"]) != SNAPSHOT_FORMAT:
+            version = int(data["format"])
+            if version not in (1, SNAPSHOT_FORMAT):
                 log.info("recommender snapshot has another format: relearning")
                 return None
             ids = [int(p) for p in data["product_ids"]]
@@ -290,6 +351,14 @@ def load_snapshot(path: Path) -> tuple[BasketModel, set[int]] | None:
                 (data["data"], data["indices"], data["indptr"]), shape=(len(ids), len(ids)))
             model.baskets = int(data["baskets"])
             learnt = {int(i) for i in data["learnt"]}
+            if version == SNAPSHOT_FORMAT:
+                items = np.asarray(data["ease_items"], dtype=np.int64)
+                weights = np.asarray(data["ease_weights"], dtype=np.float32)
+                if weights.shape != (len(items), len(items)) or (
+                        len(items) and int(items.max()) >= len(ids)):
+                    raise ValueError("EASE weights do not fit the products")
+                model.ease_weights = EaseWeights(items=items, weights=weights,
+                                                 baskets=int(data["ease_baskets"]))
     except (OSError, ValueError, KeyError) as exc:
         log.warning("recommender snapshot %s is unreadable (%s): relearning", path, exc)
         return None
