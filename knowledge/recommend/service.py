@@ -36,6 +36,7 @@ from knowledge.recommend.content import ContentModel
 from knowledge.recommend.hybrid import Hybrid, Scored, Signal, reason
 from knowledge.recommend.ratings import NoRatings, RatingSource
 from knowledge.recommend.repository import OrderHistoryRepository
+from knowledge.recommend.shoppers import Histories
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +98,17 @@ class RecommendService:
         self._view: CatalogView | None = None
         self._ease_stale = threading.Event()
         self._ease_thread: threading.Thread | None = None
-        self._unsubscribe: Callable[[], None] = (
-            subscribe("order.paid", self._on_order_paid) if follow_orders else lambda: None)
+        self._histories = Histories(self._read_history)
+        self._unsubscribe: list[Callable[[], None]] = [
+            subscribe("order.paid", self._on_order_paid),
+            *(subscribe(kind, lambda _: self._histories.forget())
+              for kind in ("order.cancelled", "order.refunded")),
+        ] if follow_orders else []
 
     def close(self) -> None:
-        self._unsubscribe()
-        self._unsubscribe = lambda: None
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
         thread = self._ease_thread
         if thread is not None:
             thread.join(timeout=120)
@@ -174,6 +180,7 @@ class RecommendService:
 
     def _on_order_paid(self, event: DomainEvent) -> None:
         """Learn a paid order at once (the next request already sees it)."""
+        self._histories.forget()
         if self._model is None:
             return  # not loaded yet: loading reads every paid order, this one included
         order_id = int(event.data["order_id"])
@@ -258,6 +265,9 @@ class RecommendService:
 
     def history_of(self, *, channel: str, external_id: str) -> list[int]:
         """What the shopper bought before (empty for a shopper the shop does not know)."""
+        return self._histories.get(channel, external_id)
+
+    def _read_history(self, channel: str, external_id: str) -> list[int]:
         with self.session_factory() as session:
             return OrderHistoryRepository(session).bought_by(
                 channel=channel, external_id=external_id, limit=HISTORY_PRODUCTS)

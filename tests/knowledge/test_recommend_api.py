@@ -148,6 +148,7 @@ def test_a_paid_order_changes_the_next_answer_without_a_restart(shop: Shop) -> N
     before = shop.get(product="CER-MUG-001", limit=50).json()["results"]
     assert not any(r["id"] == collar and r["reason"].startswith("bought together")
                    for r in before)
+    assert shop.get(shopper="web:rec-buyer-1").json()["bought"] == []  # a new shopper
     # when a shopper buys both and pays
     shop.buy("rec-buyer-1", "CER-MUG-001", "LTH-DOG-001")
     # then the next answer knows it
@@ -155,7 +156,9 @@ def test_a_paid_order_changes_the_next_answer_without_a_restart(shop: Shop) -> N
     [found] = [r for r in after if r["id"] == collar]
     assert found["reason"] == "bought together with the Hand-Thrown Ceramic Mug — Cobalt Blue once"
     # and the buyer's own recommendations start from what they bought
-    mine = shop.get(shopper="web:rec-buyer-1", limit=10).json()["results"]
+    mine = shop.get(shopper="web:rec-buyer-1", limit=10).json()
+    assert set(mine["bought"]) == {shop.id_of("CER-MUG-001"), collar}
+    mine = mine["results"]
     assert any("Tan Leather Dog Collar" in r["reason"] or "Cobalt Blue" in r["reason"]
                for r in mine), mine
     assert (shop.tmp / "index" / SNAPSHOT_FILE).exists()

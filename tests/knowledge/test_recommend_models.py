@@ -63,10 +63,16 @@ def test_ease_is_the_closed_form_of_steck_2019() -> None:
     b = np.eye(6) - p / np.diag(p)  # B = I - P diagMat(1 / diag(P))
     assert np.allclose(model.ease_weights.weights, b, atol=1e-5)
     assert np.allclose(np.diag(model.ease_weights.weights), 0.0)
-    scores, best = model.ease([Seed(1, 1.0, "cart"), Seed(3, 1.0, "cart")])
+    seeds = [Seed(1, 1.0, "cart"), Seed(3, 1.0, "cart")]
+    scores = model.ease(seeds)
     positions = [model.position[1], model.position[3]]
     assert np.allclose(scores, b[positions].sum(axis=0), atol=1e-5)
-    assert best[model.position[2]] in (0, 1)
+    # the reason names the seed that gave the most, none when no seed gave anything
+    columns = np.arange(6)
+    given = b[positions]
+    expected = np.where(given.max(axis=0) > 1e-6, given.argmax(axis=0), -1)
+    assert list(model.strongest_seed("ease", seeds, columns)) == list(expected)
+    assert model.strongest_seed("ease", seeds, np.array([-1]))[0] == -1  # never bought
 
 
 def test_ease_covers_only_the_most_bought_products_when_told_to() -> None:
@@ -75,18 +81,23 @@ def test_ease_covers_only_the_most_bought_products_when_told_to() -> None:
     model.refit_ease()
     covered = sorted(model.product_ids[i] for i in model.ease_weights.items)
     assert covered == [1, 2, 3]  # bought in 5, 6 and 3 orders; 4 is in 3 too, but later
-    scores, _ = model.ease([Seed(1, 1.0, "cart")])
+    scores = model.ease([Seed(1, 1.0, "cart")])
     assert scores[model.position[5]] == 0.0 and scores[model.position[2]] > 0
 
 
 def test_cosine_divides_the_orders_together_by_both_popularities() -> None:
     model = BasketModel()
     model.fit(BASKETS)
-    scores, best = model.cosine([Seed(1, 1.0, "viewed")])
+    seeds = [Seed(1, 1.0, "viewed"), Seed(4, 1.0, "cart")]
+    scores = model.cosine(seeds)
     frequency = {p: model.frequency()[model.position[p]] for p in model.product_ids}
-    assert scores[model.position[2]] == pytest.approx(4 / np.sqrt(frequency[1] * frequency[2]))
+    assert scores[model.position[2]] == pytest.approx(
+        4 / np.sqrt(frequency[1] * frequency[2]) + 1 / np.sqrt(frequency[4] * frequency[2]))
     assert scores[model.position[6]] == 0.0
-    assert best[model.position[2]] == 0 and best[model.position[6]] == -1
+    strongest = model.strongest_seed("cosine", seeds, np.array(
+        [model.position[p] for p in (2, 5, 6)]))
+    assert list(strongest) == [0, 1, -1]  # 5 was bought once with 1 (in 5 orders), once
+    # with 4 (in 3 orders)
 
 
 def test_content_finds_the_like_product_nobody_bought_yet() -> None:
