@@ -30,11 +30,12 @@ from scipy import sparse
 from sqlalchemy.orm import Session, sessionmaker
 
 from commerce_core.events import DomainEvent, subscribe
+from commerce_core.review.service import product_scores
 from knowledge.product_index import ProductDoc, ProductIndex
 from knowledge.recommend.basket import BasketModel, EaseWeights, Seed
 from knowledge.recommend.content import ContentModel
 from knowledge.recommend.hybrid import Hybrid, Scored, Signal, reason
-from knowledge.recommend.ratings import NoRatings, RatingSource
+from knowledge.recommend.ratings import NoRatings, RatingSource, rating_signal
 from knowledge.recommend.repository import OrderHistoryRepository
 from knowledge.recommend.shoppers import Histories
 
@@ -103,7 +104,11 @@ class RecommendService:
             subscribe("order.paid", self._on_order_paid),
             *(subscribe(kind, lambda _: self._histories.forget())
               for kind in ("order.cancelled", "order.refunded")),
+            subscribe("review.changed", self._on_review_changed),
         ] if follow_orders else []
+        self._reviews_seen = 0
+        """Counts ``review.changed`` events: the ratings are read again after one."""
+        self._rated: tuple[int, ProductIndex, np.ndarray | None] | None = None
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -231,6 +236,22 @@ class RecommendService:
             snapshot = Snapshot.of(self.model, self._learnt)
         snapshot.save(self.directory / SNAPSHOT_FILE)
 
+    def _on_review_changed(self, _: DomainEvent) -> None:
+        with self._lock:
+            self._reviews_seen += 1
+
+    def _rating(self, view: CatalogView) -> np.ndarray | None:
+        """The rating signal of the view's products (None: no reviews), read from the
+        reviews once and again after a review changes (not under the lock: it queries)."""
+        seen, kept = self._reviews_seen, self._rated
+        if kept is not None and kept[0] == seen and kept[1] is view.index:
+            return kept[2]
+        with self.session_factory() as session:
+            scores, prior = product_scores(session=session)
+        signal = rating_signal(scores, prior, view.content.product_ids)
+        self._rated = (seen, view.index, signal)
+        return signal
+
     # -- serving -------------------------------------------------------------------------
 
     def view(self) -> CatalogView:
@@ -285,7 +306,10 @@ class RecommendService:
         seeds += [Seed(p, HISTORY_WEIGHT, "bought") for p in bought if p not in seen]
         with self._lock:
             view = self.view()
+        rating = self._rating(view)
+        with self._lock:
             ranked = view.hybrid.rank(seeds, limit=limit, allowed=view.in_stock,
+                                      rating=rating,
                                       exclude=[*cart, *exclude, *bought,
                                                *([product] if product is not None else [])])
         names = {s.product_id: view.index.docs[s.product_id].name for s in seeds

@@ -5,11 +5,13 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from commerce_core.review.repository import RatingStats
+from commerce_core.review.service import bayesian_score, prior_mean
 from knowledge.product_index import ProductDoc, VariantDoc
 from knowledge.recommend.basket import BasketModel, Seed
 from knowledge.recommend.content import ContentModel
 from knowledge.recommend.hybrid import Hybrid, reason
-from knowledge.recommend.ratings import customers_like_you, pearson
+from knowledge.recommend.ratings import customers_like_you, pearson, rating_signal
 
 BASKETS = [[1, 2], [1, 2], [1, 2, 3], [2, 3], [3, 4], [4, 5], [1, 5], [2, 6], [1, 2, 4]]
 
@@ -164,3 +166,34 @@ def test_pearson_is_computed_over_co_rated_products_only() -> None:
     predicted = customers_like_you({1: alice, 2: bob, 3: carol}, 1)
     assert set(predicted) == {7}  # carol disagrees with alice and is left out
     assert predicted[7] == pytest.approx(13 / 4 + (5.0 - 14 / 4))
+
+
+def test_a_well_rated_product_rises_and_a_poorly_rated_one_sinks() -> None:
+    model = BasketModel()
+    model.fit(BASKETS)
+    model.refit_ease()
+    hybrid = Hybrid(basket=model, content=ContentModel.build(DOCS))
+    seeds = [Seed(1, 1.0, "viewed")]
+    plain = hybrid.rank(seeds, limit=6, exclude=[1])
+    assert [s.product_id for s in plain] == [2, 5, 3, 4, 7, 6]
+    # given the shop's reviews (mean 4.2 over 150): the oak board has 4.8 stars over 20,
+    # the butter knife 2 over 10
+    shop = RatingStats(total=630, count=150)
+    scores = {4: bayesian_score(RatingStats(total=96, count=20), shop),
+              5: bayesian_score(RatingStats(total=20, count=10), shop)}
+    rating = rating_signal(scores, prior_mean(shop), hybrid.content.product_ids)
+    # when
+    rated = hybrid.rank(seeds, limit=6, exclude=[1], rating=rating)
+    # then the board passes the tea towel, the knife falls behind both
+    assert [s.product_id for s in rated] == [2, 4, 3, 5, 7, 6]
+    before = {s.product_id: s for s in plain}
+    for item in rated:
+        if item.product_id not in scores:  # nobody reviewed it: not moved
+            assert item.score == before[item.product_id].score
+        assert (item.signal, item.seed) == (before[item.product_id].signal,
+                                            before[item.product_id].seed)
+    # and without reviews nothing moves
+    assert rating_signal({}, prior_mean(RatingStats(0, 0)), hybrid.content.product_ids) is None
+    assert rating_signal({99: Decimal("5.00")}, Decimal("4.2"),
+                         hybrid.content.product_ids) is None  # not in this catalog
+    assert hybrid.rank(seeds, limit=6, exclude=[1], rating=None) == plain
