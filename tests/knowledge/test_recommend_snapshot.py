@@ -20,7 +20,8 @@ from commerce_core.models.order import OrderStatus, PaymentStatus
 from knowledge.product_index import ProductIndex
 from knowledge.recommend import service as recommend_service
 from knowledge.recommend.basket import BasketModel, EaseWeights
-from knowledge.recommend.service import SNAPSHOT_FILE, RecommendService, load_snapshot
+from knowledge.recommend.service import RecommendService
+from knowledge.recommend.snapshot import SNAPSHOT_FILE, SNAPSHOT_FORMAT, load_snapshot
 from tests.conftest import DEMO_CATALOG, _migrated
 
 
@@ -172,4 +173,4 @@ def test_a_snapshot_without_weights_has_them_computed(
     assert model.baskets == learnt.baskets
     assert np.allclose(model.ease_weights.weights, learnt.ease_weights.weights)
     with np.load(path) as data:
-        assert int(data["format"]) == recommend_service.SNAPSHOT_FORMAT
+        assert int(data["format"]) == SNAPSHOT_FORMAT
