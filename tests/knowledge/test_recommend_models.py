@@ -9,7 +9,7 @@ from commerce_core.review.repository import RatingStats
 from commerce_core.review.service import bayesian_score, prior_mean
 from knowledge.product_index import ProductDoc, VariantDoc
 from knowledge.recommend.basket import BasketModel, Seed
-from knowledge.recommend.content import ContentModel
+from knowledge.recommend.content import REDUCE_ABOVE, REDUCED_DIMENSIONS, ContentModel, _reduce
 from knowledge.recommend.hybrid import Hybrid, reason
 from knowledge.recommend.ratings import customers_like_you, pearson, rating_signal
 
@@ -197,3 +197,21 @@ def test_a_well_rated_product_rises_and_a_poorly_rated_one_sinks() -> None:
     assert rating_signal({99: Decimal("5.00")}, Decimal("4.2"),
                          hybrid.content.product_ids) is None  # not in this catalog
     assert hybrid.rank(seeds, limit=6, exclude=[1], rating=None) == plain
+
+
+def test_a_large_catalogs_vectors_keep_their_dot_products_on_the_top_directions() -> None:
+    rng = np.random.default_rng(3)
+    n = REDUCE_ABOVE + 100
+    # a catalog whose vectors span 16 directions: nothing is lost
+    narrow = (rng.standard_normal((n, 16)) @ rng.standard_normal((16, 384))).astype(np.float32)
+    narrow /= np.linalg.norm(narrow, axis=1, keepdims=True)
+    reduced = _reduce(narrow)
+    assert reduced.shape == (n, REDUCED_DIMENSIONS) and reduced.dtype == np.float32
+    assert np.allclose(reduced[:50] @ reduced[:50].T, narrow[:50] @ narrow[:50].T, atol=1e-4)
+    # one spanning all 384: the dot products of the projection on the top singular vectors
+    wide = (rng.standard_normal((n, 384)) * 0.98 ** np.arange(384)).astype(np.float32)
+    _, _, vt = np.linalg.svd(wide.astype(np.float64), full_matrices=False)
+    projected = wide @ vt[:REDUCED_DIMENSIONS].T
+    reduced = _reduce(wide)
+    assert np.allclose(reduced[:50] @ reduced[:50].T, projected[:50] @ projected[:50].T,
+                       atol=1e-3)
