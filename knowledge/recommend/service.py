@@ -2,7 +2,7 @@
 
 At start it loads the snapshot (``snapshot.py``, in the index directory): the
 co-purchase counts, the orders they hold and the EASE weights computed from them, so a
-restart does not invert the EASE matrix again (about 35 s for 5,000 products). It then
+restart does not invert the EASE matrix again (tens of seconds for 5,000 products). It then
 learns the orders paid since; the saved weights serve while they are recomputed (at once
 in a small shop, on a background thread in a large one, which writes the snapshot
 again). An order the snapshot learnt that has since been cancelled or refunded makes it
