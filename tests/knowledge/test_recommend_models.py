@@ -41,6 +41,14 @@ def _dense_counts(baskets: list[list[int]], ids: list[int]) -> np.ndarray:
     return x.T @ x
 
 
+def _hybrid(docs: list[ProductDoc] = DOCS) -> Hybrid:
+    """The hybrid over ``BASKETS`` and ``docs``."""
+    model = BasketModel()
+    model.fit(BASKETS)
+    model.refit_ease()
+    return Hybrid(basket=model, content=ContentModel.build(docs))
+
+
 def test_learning_order_by_order_gives_the_counts_of_learning_them_all_at_once() -> None:
     at_once = BasketModel()
     at_once.fit(BASKETS)
@@ -115,10 +123,7 @@ def test_content_finds_the_like_product_nobody_bought_yet() -> None:
 
 
 def test_the_hybrid_never_offers_the_cart_the_excluded_or_what_is_not_allowed() -> None:
-    model = BasketModel()
-    model.fit(BASKETS)
-    model.refit_ease()
-    hybrid = Hybrid(basket=model, content=ContentModel.build(DOCS))
+    hybrid = _hybrid()
     seeds = [Seed(1, 1.0, "cart")]
     first = hybrid.rank(seeds, limit=3, exclude=[1])
     assert first[0].product_id == 2 and 1 not in [s.product_id for s in first]
@@ -130,10 +135,7 @@ def test_the_hybrid_never_offers_the_cart_the_excluded_or_what_is_not_allowed() 
 
 
 def test_reasons_say_what_the_shopper_can_check() -> None:
-    model = BasketModel()
-    model.fit(BASKETS)
-    model.refit_ease()
-    hybrid = Hybrid(basket=model, content=ContentModel.build(DOCS))
+    hybrid = _hybrid()
     names = {d.id: d.name for d in DOCS}
     by_id = {s.product_id: s for s in hybrid.rank([Seed(1, 1.0, "viewed")], limit=6,
                                                    exclude=[1])}
@@ -145,11 +147,8 @@ def test_reasons_say_what_the_shopper_can_check() -> None:
 
 
 def test_a_product_added_after_training_is_recommendable_from_its_content() -> None:
-    model = BasketModel()
-    model.fit(BASKETS)
-    model.refit_ease()
     new = _doc(8, "cobalt espresso cup", "ceramics", "30", colour="blue", type="mug")
-    hybrid = Hybrid(basket=model, content=ContentModel.build([*DOCS, new]))
+    hybrid = _hybrid([*DOCS, new])
     ranked = [s.product_id for s in hybrid.rank([Seed(7, 1.0, "viewed")], limit=3,
                                                 exclude=[7])]
     assert 8 in ranked
@@ -169,10 +168,7 @@ def test_pearson_is_computed_over_co_rated_products_only() -> None:
 
 
 def test_a_well_rated_product_rises_and_a_poorly_rated_one_sinks() -> None:
-    model = BasketModel()
-    model.fit(BASKETS)
-    model.refit_ease()
-    hybrid = Hybrid(basket=model, content=ContentModel.build(DOCS))
+    hybrid = _hybrid()
     seeds = [Seed(1, 1.0, "viewed")]
     plain = hybrid.rank(seeds, limit=6, exclude=[1])
     assert [s.product_id for s in plain] == [2, 5, 3, 4, 7, 6]

@@ -60,7 +60,7 @@ def _never_solved(*_: object) -> EaseWeights:
     raise AssertionError("the EASE weights were recomputed")
 
 
-def _pay_late_order(db: sessionmaker[Session], *skus: str) -> tuple[int, list[int]]:
+def pay_late_order(db: sessionmaker[Session], *skus: str) -> tuple[int, list[int]]:
     """An order paid while no service ran: its id and its products."""
     with db() as session:
         variants = [session.scalar(select(Variant).where(Variant.sku == s)) for s in skus]
@@ -104,7 +104,7 @@ def test_orders_paid_while_stopped_are_learnt_and_the_weights_follow(
         db: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     directory = tmp_path / "index"
     before = _service(db, directory).model
-    order_id, (mug, collar) = _pay_late_order(db, "CER-MUG-001", "LTH-DOG-001")
+    order_id, (mug, collar) = pay_late_order(db, "CER-MUG-001", "LTH-DOG-001")
     # when the service starts again
     service = _service(db, directory)
     model = service.model
@@ -128,7 +128,7 @@ def test_a_large_shop_refits_on_a_thread_and_writes_the_weights(
         db: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     directory = tmp_path / "index"
     _service(db, directory).close()
-    order_id, _ = _pay_late_order(db, "CER-MUG-001", "LTH-DOG-001")
+    order_id, _ = pay_late_order(db, "CER-MUG-001", "LTH-DOG-001")
     monkeypatch.setattr(recommend_service, "SYNC_EASE_MAX", 0)  # every shop is "large"
     # when the service starts, the saved weights serve while new ones are computed
     service = _service(db, directory)
@@ -144,7 +144,7 @@ def test_a_large_shop_refits_on_a_thread_and_writes_the_weights(
 def test_an_order_undone_since_the_snapshot_is_unlearnt(
         db: sessionmaker[Session], tmp_path: Path) -> None:
     directory = tmp_path / "index"
-    order_id, (mug, collar) = _pay_late_order(db, "CER-MUG-001", "LTH-DOG-001")
+    order_id, (mug, collar) = pay_late_order(db, "CER-MUG-001", "LTH-DOG-001")
     before = _service(db, directory).model
     with db() as session:  # refunded while the service was stopped
         session.execute(update(Order).where(Order.id == order_id)
