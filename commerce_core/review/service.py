@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from commerce_core.errors import CommerceError, NotFound
@@ -148,8 +148,8 @@ class ShopMean:
         """Counts the changes, so a read that overlapped one is not kept."""
 
     def get(self, session: Session) -> RatingStats:
-        engine = session.get_bind()
-        assert isinstance(engine, Engine)
+        bind = session.get_bind()
+        engine = bind.engine if isinstance(bind, Connection) else bind
         with self._lock:
             kept, generation = self._kept.get(engine), self._generation
         if kept is not None and time.monotonic() - kept[1] < SHOP_MEAN_SECONDS:
