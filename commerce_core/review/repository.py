@@ -68,16 +68,20 @@ class ReviewRepository:
         return self.session.scalars(query.order_by(Review.id.desc())
                                     .limit(limit).offset(offset)).all()
 
-    def stats(self, product_ids: Iterable[int]) -> dict[int, RatingStats]:
-        """Sum and count of the visible stars per product."""
-        ids = list(set(product_ids))
-        if not ids:
-            return {}
-        rows = self.session.execute(
-            select(Review.product_id, func.sum(Review.rating), func.count(Review.id))
-            .where(Review.product_id.in_(ids), Review.hidden_at.is_(None))
-            .group_by(Review.product_id)).all()
-        return {int(pid): RatingStats(int(total), int(count)) for pid, total, count in rows}
+    def stats(self, product_ids: Iterable[int] | None = None) -> dict[int, RatingStats]:
+        """Sum and count of the visible stars per product (of every reviewed product
+        without ``product_ids``)."""
+        query = (select(Review.product_id, func.sum(Review.rating), func.count(Review.id))
+                 .where(Review.hidden_at.is_(None)).group_by(Review.product_id))
+        if product_ids is None:
+            query = query.where(Review.product_id.is_not(None))
+        else:
+            ids = list(set(product_ids))
+            if not ids:
+                return {}
+            query = query.where(Review.product_id.in_(ids))
+        return {int(pid): RatingStats(int(total), int(count))
+                for pid, total, count in self.session.execute(query).all()}
 
     def shop_stats(self) -> RatingStats:
         total, count = self.session.execute(

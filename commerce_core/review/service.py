@@ -1,14 +1,24 @@
-"""Reviews of what shoppers received, their moderation, and the ratings products show."""
+"""Reviews of what shoppers received, their moderation, and the ratings products show.
+
+Writing, hiding or showing a review emits ``review.changed`` (delivered after commit):
+the shop's mean, which every page of products needs for its scores, is kept until then
+(``ShopMean``), and the recommender reads the scores again.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from commerce_core.errors import CommerceError, NotFound
+from commerce_core.events import DomainEvent, emit, subscribe
 from commerce_core.models import Customer, OrderStatus, Review
 from commerce_core.order.service import owned_order
 from commerce_core.review.repository import RatingStats, ReviewRepository
@@ -27,6 +37,9 @@ NEUTRAL_MEAN = Decimal("3.5")
 """The prior mean while the shop has no review at all."""
 ONE_PLACE = Decimal("0.1")
 TWO_PLACES = Decimal("0.01")
+SHOP_MEAN_SECONDS = 60.0
+"""Another process of the shop learns of a review through the database only: the shop's
+mean it keeps is read again after this long."""
 
 
 class NotDelivered(CommerceError):
@@ -66,6 +79,7 @@ def write_review(*, session: Session, customer: Customer, number: str, body: Rev
     else:
         review.rating, review.comment = body.rating, body.comment
         session.flush()
+    emit(session, "review.changed", product_id=review.product_id)
     return _review_out(repo, review), created
 
 
@@ -91,6 +105,7 @@ def hide(*, session: Session, review_id: int, reason: str, now: datetime) -> Rev
     review = _get(repo, review_id)
     review.hidden_at, review.hidden_reason = now, reason
     session.flush()
+    emit(session, "review.changed", product_id=review.product_id)
     return _review_out(repo, review)
 
 
@@ -99,6 +114,7 @@ def show(*, session: Session, review_id: int) -> ReviewOut:
     review = _get(repo, review_id)
     review.hidden_at, review.hidden_reason = None, None
     session.flush()
+    emit(session, "review.changed", product_id=review.product_id)
     return _review_out(repo, review)
 
 
@@ -110,21 +126,66 @@ def listing(*, session: Session, hidden: bool | None, limit: int, offset: int
 
 
 def bayesian_score(stats: RatingStats, shop: RatingStats) -> Decimal:
-    prior = (Decimal(shop.total) / shop.count) if shop.count else NEUTRAL_MEAN
-    score = (prior * PRIOR_REVIEWS + stats.total) / (PRIOR_REVIEWS + stats.count)
+    score = (prior_mean(shop) * PRIOR_REVIEWS + stats.total) / (PRIOR_REVIEWS + stats.count)
     return score.quantize(TWO_PLACES, ROUND_HALF_UP)
+
+
+def prior_mean(shop: RatingStats) -> Decimal:
+    """What a product's score starts from: the shop's mean (``NEUTRAL_MEAN`` without
+    reviews); also the score of a product nobody reviewed."""
+    return (Decimal(shop.total) / shop.count) if shop.count else NEUTRAL_MEAN
+
+
+class ShopMean:
+    """The shop's visible stars (sum and count) per database, read once and kept until a
+    review changes (``review.changed``) or ``SHOP_MEAN_SECONDS`` pass."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: weakref.WeakKeyDictionary[Engine, tuple[RatingStats, float]] = (
+            weakref.WeakKeyDictionary())
+        self._generation = 0
+        """Counts the changes, so a read that overlapped one is not kept."""
+
+    def get(self, session: Session) -> RatingStats:
+        bind = session.get_bind()
+        engine = bind.engine if isinstance(bind, Connection) else bind
+        with self._lock:
+            kept, generation = self._kept.get(engine), self._generation
+        if kept is not None and time.monotonic() - kept[1] < SHOP_MEAN_SECONDS:
+            return kept[0]
+        stats = ReviewRepository(session).shop_stats()
+        with self._lock:
+            if generation == self._generation:
+                self._kept[engine] = (stats, time.monotonic())
+        return stats
+
+    def forget(self, _: DomainEvent | None = None) -> None:
+        with self._lock:
+            self._generation += 1
+            self._kept.clear()
+
+
+shop_mean = ShopMean()
+subscribe("review.changed", shop_mean.forget)
 
 
 def ratings(*, session: Session, product_ids: Iterable[int]) -> dict[int, RatingOut]:
     """The rating of each product that has visible reviews (others are left out)."""
-    repo = ReviewRepository(session)
-    stats = repo.stats(product_ids)
+    stats = ReviewRepository(session).stats(product_ids)
     if not stats:
         return {}
-    shop = repo.shop_stats()
+    shop = shop_mean.get(session)
     return {pid: RatingOut(
         average=(Decimal(s.total) / s.count).quantize(ONE_PLACE, ROUND_HALF_UP),
         count=s.count, score=bayesian_score(s, shop)) for pid, s in stats.items()}
+
+
+def product_scores(*, session: Session) -> tuple[dict[int, Decimal], Decimal]:
+    """The score of every product with visible reviews, and the score of one without."""
+    shop = shop_mean.get(session)
+    return ({pid: bayesian_score(s, shop)
+             for pid, s in ReviewRepository(session).stats().items()}, prior_mean(shop))
 
 
 def product_reviews(*, session: Session, product_id: int, limit: int) -> ProductReviewsOut:

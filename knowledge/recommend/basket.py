@@ -197,38 +197,81 @@ class BasketModel:
         return (np.asarray(positions, dtype=np.int64), np.asarray(weights, dtype=np.float64),
                 np.asarray(origin, dtype=np.int64))
 
-    def cosine(self, seeds: Sequence[Seed]) -> tuple[np.ndarray, np.ndarray]:
-        """Per product: the weighted sum of cosines to the seeds, and the seed (index in
-        ``seeds``, -1 for none) that gave the largest share."""
+    def _seed_rows(self, positions: np.ndarray, weights: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The stored entries of the seeds' rows of ``C`` as (seed, column, cosine share):
+        the share is ``weight × C[i, j] / sqrt(C[i, i] C[j, j])``. Reading the rows'
+        slices directly costs a few microseconds; slicing the matrix, a millisecond."""
+        counts = self.counts
+        starts, ends = counts.indptr[positions], counts.indptr[positions + 1]
+        take = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends, strict=True)])
+        seed = np.repeat(np.arange(len(positions)), ends - starts)
+        columns = counts.indices[take]
+        norm = np.sqrt(np.maximum(self.frequency(), 1.0))
+        share = counts.data[take] / norm[columns]
+        share /= norm[positions][seed]
+        share *= weights[seed]
+        return seed, columns, share
+
+    def cosine(self, seeds: Sequence[Seed]) -> np.ndarray:
+        """Per product: the weighted sum of cosines to the seeds."""
         self.flush()
         n = len(self.product_ids)
-        positions, weights, origin = self._seed_positions(seeds)
+        positions, weights, _ = self._seed_positions(seeds)
         if not len(positions):
-            return np.zeros(n), np.full(n, -1)
-        frequency = self.frequency()
-        norm = np.sqrt(np.maximum(frequency, 1.0))
-        rows = self.counts[positions].toarray() / norm[None, :]
-        rows /= norm[positions][:, None]
-        rows *= weights[:, None]
-        return rows.sum(axis=0), np.where(rows.max(axis=0) > 0, origin[rows.argmax(axis=0)], -1)
+            return np.zeros(n)
+        _, columns, share = self._seed_rows(positions, weights)
+        return np.bincount(columns, weights=share, minlength=n)
 
-    def ease(self, seeds: Sequence[Seed]) -> tuple[np.ndarray, np.ndarray]:
-        """Per product: the EASE score given the seeds, and the seed that gave the most."""
+    def ease(self, seeds: Sequence[Seed]) -> np.ndarray:
+        """Per product: the EASE score given the seeds."""
         n = len(self.product_ids)
         scores = np.zeros(n)
-        best = np.full(n, -1)
         ease = self.ease_weights
+        rows, weights, _ = self._ease_rows(seeds, ease)
+        if len(rows):
+            scores[ease.items] = (ease.weights[rows] * weights[:, None]).sum(axis=0)
+        return scores
+
+    def _ease_rows(self, seeds: Sequence[Seed], ease: EaseWeights
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of the EASE weights for the seeds it covers, their weights and their
+        index in ``seeds``."""
         positions, weights, origin = self._seed_positions(seeds)
         if not len(positions) or not len(ease.items):
-            return scores, best
-        inside = np.full(n, -1, dtype=np.int64)
-        inside[ease.items] = np.arange(len(ease.items))
-        inside = inside[positions]
-        keep = inside >= 0
-        if not keep.any():
-            return scores, best
-        rows = ease.weights[inside[keep]] * weights[keep][:, None]
-        scores[ease.items] = rows.sum(axis=0)
-        best[ease.items] = np.where(rows.max(axis=0) > 0,
-                                          origin[keep][rows.argmax(axis=0)], -1)
-        return scores, best
+            return np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64)
+        rows = np.searchsorted(ease.items, positions)
+        covered = (rows < len(ease.items)) & (ease.items[np.minimum(
+            rows, len(ease.items) - 1)] == positions)
+        return rows[covered], weights[covered], origin[covered]
+
+    def strongest_seed(self, signal: str, seeds: Sequence[Seed], columns: np.ndarray
+                       ) -> np.ndarray:
+        """For the products at ``columns`` (positions, -1: never bought), the index in
+        ``seeds`` of the seed that gave the most to ``signal`` (``ease`` or ``cosine``), or
+        -1 where none gave anything: said in the reason, so only asked for the products
+        shown."""
+        self.flush()
+        positions, weights, origin = self._seed_positions(seeds)
+        best = np.full(len(columns), -1)
+        if not len(positions) or not len(columns):
+            return best
+        if signal == "cosine":
+            seed, found, share = self._seed_rows(positions, weights)
+            where = np.full(len(self.product_ids) + 1, -1)
+            where[columns] = np.arange(len(columns))  # a -1 column lands on the spare slot
+            slot = where[found]
+            rows = np.zeros((len(positions), len(columns)))
+            rows[seed[slot >= 0], slot[slot >= 0]] = share[slot >= 0]
+        else:
+            ease = self.ease_weights
+            covered, weights, origin = self._ease_rows(seeds, ease)
+            if not len(covered):
+                return best
+            inside = np.full(len(self.product_ids) + 1, -1)
+            inside[ease.items] = np.arange(len(ease.items))
+            slot = inside[columns]
+            rows = np.zeros((len(covered), len(columns)))
+            rows[:, slot >= 0] = (ease.weights[np.ix_(covered, slot[slot >= 0])]
+                                  * weights[:, None])
+        return np.where(rows.max(axis=0) > 0, origin[rows.argmax(axis=0)], -1)

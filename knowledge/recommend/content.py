@@ -125,9 +125,16 @@ BAND_SIMILARITY = np.array([[1.0 if i == j else 0.5 if abs(i - j) == 1 else 0.0
 
 def _reduce(unit: np.ndarray) -> np.ndarray:
     """Rows projected on the ``REDUCED_DIMENSIONS`` top right-singular vectors (not centred,
-    so dot products, not distances, are what is kept)."""
-    _, _, vt = np.linalg.svd(unit, full_matrices=False)
-    return np.ascontiguousarray(unit @ vt[:REDUCED_DIMENSIONS].T, dtype=np.float32)
+    so dot products, not distances, are what is kept).
+
+    They are the top eigenvectors of the small ``unitᵀ unit`` (384 × 384): a fraction of a
+    second for 10,000 products, where the SVD of ``unit`` itself took seconds (and the
+    view is rebuilt with every change of the catalog). Their signs may differ from the
+    SVD's; dot products do not see them."""
+    wide = unit.astype(np.float64)
+    _, vectors = np.linalg.eigh(wide.T @ wide)  # eigenvalues ascending
+    top = vectors[:, ::-1][:, :REDUCED_DIMENSIONS]
+    return np.ascontiguousarray(wide @ top, dtype=np.float32)
 
 
 def _attribute_rows(docs: Sequence[ProductDoc]) -> sparse.csr_matrix:

@@ -1,19 +1,48 @@
-""""Customers like you": user-user similarity on review ratings (Pearson over the
-products both rated). The shop has no reviews yet, so the service is given
-``NoRatings`` and this signal stays out of the blend; a review store only has to
-implement ``RatingSource`` for it to take part.
+"""What reviews say to the recommender.
+
+- ``rating_signal``: each product's Bayesian score (the one its page shows, from
+  ``commerce_core.review``) against the score of a product nobody reviewed, so a
+  well-rated product rises in the hybrid and a poorly rated one sinks;
+- "customers like you": user-user similarity on review ratings (Pearson over the products
+  both rated), not part of the blend yet: the service is given ``NoRatings``; a review
+  store only has to implement ``RatingSource`` for it to take part.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Protocol
+
+import numpy as np
 
 Ratings = Mapping[int, Mapping[int, float]]
 """customer id → product id → rating (1–5)."""
 MIN_CO_RATED = 2
 """Fewer products rated in common say nothing about two customers' tastes."""
+
+
+STAR_RANGE = 4.0
+"""From one star to five."""
+
+
+def rating_signal(scores: Mapping[int, Decimal], prior: Decimal, product_ids: np.ndarray
+                  ) -> np.ndarray | None:
+    """Per product (in ``product_ids`` order), its score minus the score of a product
+    without reviews, over the star range: from -1 to 1, 0 for a product nobody reviewed.
+    None when no product of ``product_ids`` has a review (the ranking is left alone)."""
+    if not scores:
+        return None
+    position = {int(p): k for k, p in enumerate(product_ids)}
+    rated = [(position[p], float(score - prior) / STAR_RANGE) for p, score in scores.items()
+             if p in position]
+    if not rated:
+        return None
+    where, values = zip(*rated, strict=True)
+    signal = np.zeros(len(product_ids))
+    signal[list(where)] = values
+    return signal
 
 
 class RatingSource(Protocol):

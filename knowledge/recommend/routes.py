@@ -20,7 +20,8 @@ MAX_REFS = 50
 REF_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def get_recommender(request: Request) -> RecommendService:
+async def get_recommender(request: Request) -> RecommendService:
+    """``async``: a plain read, not worth a trip through the thread pool."""
     return request.app.state.recommender
 
 

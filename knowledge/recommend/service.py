@@ -1,13 +1,19 @@
 """The running recommender: learns from paid orders as they happen, serves the hybrid.
 
-At start it loads the snapshot written by the last retrain (``recommender.npz`` in the
-index directory) and learns the orders paid since; without one it learns every paid
-order from the database and writes the snapshot. Each ``order.paid`` event (delivered
-after the payment's commit) adds that order at once — the cosine and the popularity
-change with the next request — and the EASE weights are recomputed right away in a
-small shop, or on a background thread when they cover more than ``SYNC_EASE_MAX``
-products. Content comes from the search's product index, so a product imported a minute
-ago is recommendable, and stock from the same snapshot of the catalog.
+At start it loads the snapshot (``snapshot.py``, in the index directory): the
+co-purchase counts, the orders they hold and the EASE weights computed from them, so a
+restart does not invert the EASE matrix again (tens of seconds for 5,000 products). It then
+learns the orders paid since; the saved weights serve while they are recomputed (at once
+in a small shop, on a background thread in a large one, which writes the snapshot
+again). An order the snapshot learnt that has since been cancelled or refunded makes it
+relearn every order. Without a snapshot it learns every paid order from the database
+and writes one. Each ``order.paid`` event (delivered after the payment's commit) adds
+that order at once — the cosine and the popularity change with the next request — and
+the EASE weights are recomputed right away in a small shop, or on a background thread
+when they cover more than ``SYNC_EASE_MAX`` products. Content comes from the search's
+product index, so a product imported a minute ago is recommendable, and stock from the
+same snapshot of the catalog. The EASE weights depend on the orders only, so a change of
+the catalog rebuilds the content and the stock, not them.
 """
 
 from __future__ import annotations
@@ -20,21 +26,21 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 from sqlalchemy.orm import Session, sessionmaker
 
 from commerce_core.events import DomainEvent, subscribe
+from commerce_core.review.service import product_scores
 from knowledge.product_index import ProductDoc, ProductIndex
 from knowledge.recommend.basket import BasketModel, Seed
 from knowledge.recommend.content import ContentModel
 from knowledge.recommend.hybrid import Hybrid, Scored, Signal, reason
-from knowledge.recommend.ratings import NoRatings, RatingSource
+from knowledge.recommend.ratings import NoRatings, RatingSource, rating_signal
 from knowledge.recommend.repository import OrderHistoryRepository
+from knowledge.recommend.shoppers import Histories
+from knowledge.recommend.snapshot import SNAPSHOT_FILE, Snapshot, load_snapshot, save_snapshot
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FILE = "recommender.npz"
-SNAPSHOT_FORMAT = 1
 SYNC_EASE_MAX = 1500
 """Up to this many bought products the EASE weights are recomputed inside the order's
 event (a 1,500-product inverse takes about 0.1 s); beyond, on a background thread."""
@@ -90,12 +96,21 @@ class RecommendService:
         self._view: CatalogView | None = None
         self._ease_stale = threading.Event()
         self._ease_thread: threading.Thread | None = None
-        self._unsubscribe: Callable[[], None] = (
-            subscribe("order.paid", self._on_order_paid) if follow_orders else lambda: None)
+        self._histories = Histories(self._read_history)
+        self._unsubscribe: list[Callable[[], None]] = [
+            subscribe("order.paid", self._on_order_paid),
+            *(subscribe(kind, lambda _: self._histories.forget())
+              for kind in ("order.cancelled", "order.refunded")),
+            subscribe("review.changed", self._on_review_changed),
+        ] if follow_orders else []
+        self._reviews_seen = 0
+        """Counts ``review.changed`` events: the ratings are read again after one."""
+        self._rated: tuple[int, ProductIndex, np.ndarray | None] | None = None
 
     def close(self) -> None:
-        self._unsubscribe()
-        self._unsubscribe = lambda: None
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
         thread = self._ease_thread
         if thread is not None:
             thread.join(timeout=120)
@@ -119,15 +134,30 @@ class RecommendService:
         model, learnt = snapshot
         with self.session_factory() as session:
             repository = OrderHistoryRepository(session)
-            missing = sorted(repository.sold_order_ids() - learnt)
+            sold = repository.sold_order_ids()
+            missing = sorted(sold - learnt)
             later = list(repository.baskets(order_ids=missing)) if missing else []
+        if learnt - sold:
+            log.info("recommender: %d orders of the snapshot were cancelled or refunded "
+                     "since: relearning", len(learnt - sold))
+            self.retrain(save=True)
+            return
         for order_id, products in later:
             model.add_basket(products)
             learnt.add(order_id)
         if later:
             log.info("recommender: %d orders paid since the snapshot learnt", len(later))
-        model.refit_ease()
+        saved = model.ease_weights
+        stale = saved.baskets != model.baskets
+        background = (stale and len(saved.items) > 0
+                      and len(model.product_ids) > SYNC_EASE_MAX)
+        if stale and not background:
+            model.refit_ease()
         self._model, self._learnt = model, learnt
+        if background:  # the saved weights serve until the new ones are ready
+            self._schedule_ease()
+        elif stale:
+            self.save()
 
     def retrain(self, *, save: bool = True, progress: Callable[[int], None] | None = None,
                 on_total: Callable[[int], None] | None = None) -> BasketModel:
@@ -152,6 +182,7 @@ class RecommendService:
 
     def _on_order_paid(self, event: DomainEvent) -> None:
         """Learn a paid order at once (the next request already sees it)."""
+        self._histories.forget()
         if self._model is None:
             return  # not loaded yet: loading reads every paid order, this one included
         order_id = int(event.data["order_id"])
@@ -192,6 +223,31 @@ class RecommendService:
             with self._lock:
                 if weights.baskets >= model.ease_weights.baskets:
                     model.ease_weights = weights
+                done = not self._ease_stale.is_set()
+            if done:  # a restart starts from these weights instead of recomputing them
+                self.save()
+
+    def save(self) -> None:
+        """Write the snapshot of what the model learnt so far (its EASE weights included)."""
+        with self._lock:
+            snapshot = Snapshot.of(self.model, self._learnt)
+        snapshot.save(self.directory / SNAPSHOT_FILE)
+
+    def _on_review_changed(self, _: DomainEvent) -> None:
+        with self._lock:
+            self._reviews_seen += 1
+
+    def _rating(self, view: CatalogView) -> np.ndarray | None:
+        """The rating signal of the view's products (None: no reviews), read from the
+        reviews once and again after a review changes (not under the lock: it queries)."""
+        seen, kept = self._reviews_seen, self._rated
+        if kept is not None and kept[0] == seen and kept[1] is view.index:
+            return kept[2]
+        with self.session_factory() as session:
+            scores, prior = product_scores(session=session)
+        signal = rating_signal(scores, prior, view.content.product_ids)
+        self._rated = (seen, view.index, signal)
+        return signal
 
     # -- serving -------------------------------------------------------------------------
 
@@ -227,6 +283,9 @@ class RecommendService:
 
     def history_of(self, *, channel: str, external_id: str) -> list[int]:
         """What the shopper bought before (empty for a shopper the shop does not know)."""
+        return self._histories.get(channel, external_id)
+
+    def _read_history(self, channel: str, external_id: str) -> list[int]:
         with self.session_factory() as session:
             return OrderHistoryRepository(session).bought_by(
                 channel=channel, external_id=external_id, limit=HISTORY_PRODUCTS)
@@ -244,7 +303,10 @@ class RecommendService:
         seeds += [Seed(p, HISTORY_WEIGHT, "bought") for p in bought if p not in seen]
         with self._lock:
             view = self.view()
+        rating = self._rating(view)
+        with self._lock:
             ranked = view.hybrid.rank(seeds, limit=limit, allowed=view.in_stock,
+                                      rating=rating,
                                       exclude=[*cart, *exclude, *bought,
                                                *([product] if product is not None else [])])
         names = {s.product_id: view.index.docs[s.product_id].name for s in seeds
@@ -259,38 +321,3 @@ class RecommendService:
         cheapest = min(stocked, key=lambda v: v.price)
         return Recommendation(doc=doc, score=item.score, reason=reason(item, names),
                               signal=item.signal, sku=cheapest.sku, price=cheapest.price)
-
-
-def save_snapshot(path: Path, model: BasketModel, learnt: set[int]) -> None:
-    """Write the counts and the learnt order ids (EASE is recomputed from them at load)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.flush()
-    counts = model.counts.tocsr()
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez(tmp, format=SNAPSHOT_FORMAT, product_ids=np.asarray(model.product_ids),
-             data=counts.data, indices=counts.indices, indptr=counts.indptr,
-             baskets=model.baskets, learnt=np.asarray(sorted(learnt), dtype=np.int64),
-             ease_lambda=model.ease_lambda, ease_max_items=model.ease_max_items)
-    tmp.replace(path)
-
-
-def load_snapshot(path: Path) -> tuple[BasketModel, set[int]] | None:
-    """The model of the last retrain (without its EASE weights) and the orders it learnt."""
-    if not path.exists():
-        return None
-    try:
-        with np.load(path) as data:
-            if int(data["format"]) != SNAPSHOT_FORMAT:
-                log.info("recommender snapshot has another format: relearning")
-                return None
-            ids = [int(p) for p in data["product_ids"]]
-            model = BasketModel(product_ids=ids, ease_lambda=float(data["ease_lambda"]),
-                                ease_max_items=int(data["ease_max_items"]))
-            model.counts = sparse.csr_matrix(
-                (data["data"], data["indices"], data["indptr"]), shape=(len(ids), len(ids)))
-            model.baskets = int(data["baskets"])
-            learnt = {int(i) for i in data["learnt"]}
-    except (OSError, ValueError, KeyError) as exc:
-        log.warning("recommender snapshot %s is unreadable (%s): relearning", path, exc)
-        return None
-    return model, learnt

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from commerce_core import clock
 from commerce_core.models import Review
@@ -153,3 +153,47 @@ def test_one_five_star_review_does_not_outrank_fifty_of_four_point_eight() -> No
     many = bayesian_score(RatingStats(total=240, count=50), shop_mean)  # 4.8 on average
     assert many > single
     assert single == Decimal("4.17")
+
+
+def test_pages_of_products_read_the_shops_mean_once_until_a_review_changes(
+        shop: Shop) -> None:
+    # given a product with one review, and the statements the database is sent
+    pid = product_id(shop.db, SKU)
+    number = delivered_order(shop, "rev-m")["number"]
+    written = review(shop, number, rating=4).json()
+    engine = shop.db.kw["bind"]
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(" ".join(statement.split()).lower())
+
+    def means() -> int:
+        """Statements that read the stars of the whole shop (not of some products)."""
+        return sum(1 for s in sent if "from review" in s and "sum(review.rating)" in s
+                   and "group by" not in s)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        # when pages of products and the product are shown again and again
+        for _ in range(3):
+            listed = shop.client.get("/api/products?limit=100", headers=SERVICE).json()
+            shown = shop.client.get(f"/api/products/{pid}", headers=SERVICE).json()
+        # then the shop's mean was read once
+        assert means() == 1
+        assert shown["rating"] == {"average": "4.0", "count": 1, "score": "4.00"}
+        assert [p["rating"] for p in listed["items"] if p["id"] == pid] == [shown["rating"]]
+        # when the merchant hides the review, it is read again
+        merchant = {"Authorization": f"Bearer {shop.merchant_key()}"}
+        hidden = shop.client.post(f"/api/merchant/reviews/{written['id']}/hide",
+                                  headers=merchant, json={"reason": "off topic"})
+        assert hidden.status_code == 200
+        assert shop.client.get(f"/api/products/{pid}", headers=SERVICE).json()[
+            "rating"] is None
+        # and when another shopper writes one, the score starts from the new mean
+        other = delivered_order(shop, "rev-m2", "bob")["number"]
+        assert review(shop, other, "bob", rating=2).status_code == 201
+        assert shop.client.get(f"/api/products/{pid}", headers=SERVICE).json()[
+            "rating"] == {"average": "2.0", "count": 1, "score": "2.00"}
+        assert means() == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

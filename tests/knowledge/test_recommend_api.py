@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from channels.app import create_app
 from channels.config import GatewaySettings
+from commerce_core.auth import create_api_key
 from commerce_core.catalog.importer import import_catalog, read_catalog_file
 from commerce_core.customization.loader import load_rule_files
 from commerce_core.demo import orders as demo_orders
-from commerce_core.models import Order, Variant
+from commerce_core.models import ChannelIdentity, Order, OrderLine, Variant
+from commerce_core.models.order import OrderStatus
 from commerce_core.payment.routes import get_provider
 from commerce_core.payment.sandbox import SandboxProvider
 from knowledge.config import KnowledgeSettings
@@ -148,6 +150,7 @@ def test_a_paid_order_changes_the_next_answer_without_a_restart(shop: Shop) -> N
     before = shop.get(product="CER-MUG-001", limit=50).json()["results"]
     assert not any(r["id"] == collar and r["reason"].startswith("bought together")
                    for r in before)
+    assert shop.get(shopper="web:rec-buyer-1").json()["bought"] == []  # a new shopper
     # when a shopper buys both and pays
     shop.buy("rec-buyer-1", "CER-MUG-001", "LTH-DOG-001")
     # then the next answer knows it
@@ -155,7 +158,9 @@ def test_a_paid_order_changes_the_next_answer_without_a_restart(shop: Shop) -> N
     [found] = [r for r in after if r["id"] == collar]
     assert found["reason"] == "bought together with the Hand-Thrown Ceramic Mug — Cobalt Blue once"
     # and the buyer's own recommendations start from what they bought
-    mine = shop.get(shopper="web:rec-buyer-1", limit=10).json()["results"]
+    mine = shop.get(shopper="web:rec-buyer-1", limit=10).json()
+    assert set(mine["bought"]) == {shop.id_of("CER-MUG-001"), collar}
+    mine = mine["results"]
     assert any("Tan Leather Dog Collar" in r["reason"] or "Cobalt Blue" in r["reason"]
                for r in mine), mine
     assert (shop.tmp / "index" / SNAPSHOT_FILE).exists()
@@ -172,6 +177,54 @@ def test_a_returning_shopper_gets_picks_from_their_past_orders(shop: Shop) -> No
     assert not {r["id"] for r in personal} & set(mine["bought"])  # nothing bought again
     assert all(r["reason"].startswith("popular in the shop") for r in stranger)
     assert any(not r["reason"].startswith("popular in the shop") for r in personal)
+
+
+def _delivered_lines(shop: Shop) -> dict[int, tuple[str, str, str]]:
+    """Product id → (shopper's web id, order number, SKU) of a delivered demo order line."""
+    with shop.db() as session:
+        rows = session.execute(
+            select(OrderLine.variant_id, Variant.product_id, OrderLine.sku, Order.number,
+                   ChannelIdentity.external_id)
+            .join(Order, Order.id == OrderLine.order_id)
+            .join(Variant, Variant.id == OrderLine.variant_id)
+            .join(ChannelIdentity, ChannelIdentity.customer_id == Order.customer_id)
+            .where(Order.status == OrderStatus.DELIVERED, ChannelIdentity.channel == "web")
+            .order_by(Order.id, OrderLine.id)).all()
+    return {product: (shopper, number, sku) for _, product, sku, number, shopper in rows}
+
+
+def test_reviews_raise_a_well_rated_product_and_sink_a_poorly_rated_one(shop: Shop) -> None:
+    # given the pieces offered to a new shopper (popularity alone) and two of them that
+    # a demo shopper received
+    plain = [r["id"] for r in shop.get(limit=50).json()["results"]]
+    lines = _delivered_lines(shop)
+    good = next(p for p in plain[5:] if p in lines)
+    poor = next(p for p in plain[:40] if p in lines and p != good)
+    # when one gets five stars and the other one
+    written = []
+    for product, stars in ((good, 5), (poor, 1)):
+        shopper, number, sku = lines[product]
+        review = shop.client.put(f"/api/shoppers/web/{shopper}/orders/{number}/review",
+                                 headers=SERVICE, json={"sku": sku, "rating": stars})
+        assert review.status_code == 201, review.text
+        written.append(review.json()["id"])
+    rated = [r["id"] for r in shop.get(limit=50).json()["results"]]
+    # then the well-rated one rises, the poorly rated one sinks, the others keep their order
+    assert rated.index(good) < plain.index(good)
+    assert poor not in rated or rated.index(poor) > plain.index(poor)
+    others = [p for p in plain if p not in (good, poor)]
+    assert [p for p in rated if p in others] == others[:len([p for p in rated
+                                                              if p in others])]
+    # and once the merchant hides both reviews, the answer is the one without reviews
+    with shop.db() as session:
+        _, key = create_api_key(session=session, name="recommendations test")
+        session.commit()
+    for review_id in written:
+        hidden = shop.client.post(f"/api/merchant/reviews/{review_id}/hide",
+                                  headers={"Authorization": f"Bearer {key}"},
+                                  json={"reason": "test over"})
+        assert hidden.status_code == 200, hidden.text
+    assert [r["id"] for r in shop.get(limit=50).json()["results"]] == plain
 
 
 @pytest.mark.parametrize(("params", "status", "code"), [

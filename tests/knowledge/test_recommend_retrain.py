@@ -5,19 +5,16 @@ what was paid after the snapshot."""
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from commerce_core.db import make_engine
 from commerce_core.demo import orders as demo_orders
-from commerce_core.models import Order, OrderLine, Variant
-from commerce_core.models.order import OrderStatus, PaymentStatus
 from knowledge.product_index import ProductIndex
-from knowledge.recommend.service import SNAPSHOT_FILE, RecommendService, load_snapshot
+from knowledge.recommend.service import RecommendService
+from knowledge.recommend.snapshot import SNAPSHOT_FILE, load_snapshot
+from tests.knowledge.test_recommend_snapshot import pay_late_order
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,28 +46,15 @@ def test_retrain_learns_the_demo_orders_and_the_service_continues_from_it(
     # given an order paid while no service was running
     factory = sessionmaker(make_engine(f"sqlite:///{tmp_path / 'atelier.db'}"),
                            expire_on_commit=False)
-    with factory() as session:
-        mug, collar = (session.scalar(select(Variant).where(Variant.sku == sku))
-                       for sku in ("CER-MUG-001", "LTH-DOG-001"))
-        customer = session.scalar(select(Order.customer_id).limit(1))
-        now = datetime.now(UTC)
-        session.add(Order(
-            number="LATE-1", customer_id=customer, email="late@example.com",
-            shipping_address={}, status=OrderStatus.PAID, payment_status=PaymentStatus.PAID,
-            currency="EUR", subtotal=Decimal(0), shipping=Decimal(0), tax=Decimal(0),
-            total=Decimal(0), ready_by="2026-12-01", reserved_until=None, created_at=now,
-            lines=[OrderLine(variant_id=v.id, sku=v.sku, name=v.sku, options={},
-                             unit_price=v.price, quantity=1, line_total=v.price)
-                   for v in (mug, collar)]))
-        session.commit()
-    before = model.together(mug.product_id, collar.product_id)
+    _, (mug, collar) = pay_late_order(factory, "CER-MUG-001", "LTH-DOG-001")
+    before = model.together(mug, collar)
     # when a service starts from the snapshot
     service = RecommendService(index=_not_read, session_factory=factory,
                                directory=tmp_path / "index", follow_orders=False)
     # then it learnt the late order too, and nothing twice
-    assert service.model.together(mug.product_id, collar.product_id) == before + 1
+    assert service.model.together(mug, collar) == before + 1
     assert service.model.baskets == demo_orders.ORDERS + 1
-    for product in (mug.product_id, collar.product_id):
+    for product in (mug, collar):
         position = service.model.position[product]
         assert service.model.frequency()[position] == model.frequency()[position] + 1
 
