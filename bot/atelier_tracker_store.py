@@ -16,8 +16,11 @@ endpoints.compose.yml ``atelier_tracker_store.ErasableRedisTrackerStore``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import event
 
 
 class ErasableRedisTrackerStore(RedisTrackerStore):
@@ -32,6 +35,18 @@ class ErasableRedisTrackerStore(RedisTrackerStore):
 
 
 class ErasableSQLTrackerStore(SQLTrackerStore):
+    """On SQLite, several Rasa processes (``make run``'s ``ATELIER_RASA_PROCESSES``) share
+    the file: in WAL mode a turn read by one does not wait for another's write, and a
+    write waits for the other's (up to 30 s) instead of failing at once, which Rasa would
+    answer by keeping the turn in memory only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            with self.engine.connect() as connection:  # the file stays in WAL mode
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         if tracker.events:
             await super().save(tracker)
@@ -41,3 +56,10 @@ class ErasableSQLTrackerStore(SQLTrackerStore):
             session.query(self.SQLEvent).filter(
                 self.SQLEvent.sender_id == tracker.sender_id).delete(synchronize_session=False)
             session.commit()
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
