@@ -393,11 +393,11 @@ def write(report: Report, results: list[StackResult]) -> None:
                 "\n".join(body))
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    for result in results:
+    for n, result in enumerate(results):
         xs = [r.shoppers for r in result.levels]
         for q, label, style in ((0.5, "p50", "--"), (0.95, "p95", "-")):
             ax.plot(xs, [_median([percentile([t.ms for t in run], q) for run in r.runs])
-                         for r in result.levels], style, marker="o",
+                         for r in result.levels], style, marker="o", color=f"C{n}",
                     label=f"{label}, {result.rasa_processes} Rasa process(es)")
     ax.set_xscale("log")
     ax.set_xticks(xs, [str(x) for x in xs])
