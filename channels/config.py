@@ -32,6 +32,8 @@ class GatewaySettings(BaseSettings):
     """``production`` refuses to start with a secret left at a placeholder (see
     :meth:`_check_production_secrets`)."""
     rasa_url: str = "http://127.0.0.1:5005"
+    """The Rasa server, or several separated by commas (processes or replicas sharing one
+    tracker store): each conversation always goes to the same one (channels/rasa_client.py)."""
     action_endpoint_url: str = "http://127.0.0.1:5055/webhook"
     """Where Rasa calls the action server (``bot/endpoints.yml`` reads the same variable)."""
     action_server_url: str | None = None
@@ -138,6 +140,17 @@ class GatewaySettings(BaseSettings):
     def _check_staffed_hours(cls, value: str) -> str:
         StaffedHours.parse(value)  # a clear ValueError at start-up, not at the first shopper
         return value
+
+    @field_validator("rasa_url")
+    @classmethod
+    def _check_rasa_urls(cls, value: str) -> str:
+        urls = [url.strip() for url in value.split(",")]
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError("ATELIER_RASA_URL must be http(s) URLs separated by commas, "
+                                 f"such as http://127.0.0.1:5005, not {url!r}")
+        return ",".join(urls)
 
     @model_validator(mode="after")
     def _derive_action_server_url(self) -> Self:

@@ -1,9 +1,18 @@
 """The gateway's client of the Rasa server: its channel (bot/atelier_channel.py), and the
-HTTP API (served with ``rasa run --enable-api``) for what the channel cannot do."""
+HTTP API (served with ``rasa run --enable-api``) for what the channel cannot do.
+
+Several Rasa servers (processes or replicas sharing one tracker store) share the
+conversations: each conversation always goes to the same one, chosen by rendezvous hashing
+of its id, so that its turns are handled one after the other by one server (whose lock
+store orders them) and every gateway replica picks the same server. A server taken off the
+list moves only its own conversations."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -30,9 +39,28 @@ class ActionsUnavailable(BotUnavailable):
     of it, so the message can be sent again once the action server is back."""
 
 
+def rasa_servers(urls: str | Sequence[str]) -> list[str]:
+    """The servers of ``ATELIER_RASA_URL``: one URL, or several separated by commas."""
+    found = [u.strip().rstrip("/") for u in (urls.split(",") if isinstance(urls, str)
+                                             else urls) if u.strip()]
+    if not found:
+        raise ValueError("no Rasa server URL given")
+    return found
+
+
+def server_for(conversation_id: str, servers: Sequence[str]) -> int:
+    """The index of the server that handles ``conversation_id`` (rendezvous hashing: the
+    same for every process, and stable for a conversation while its server is listed)."""
+    if len(servers) == 1:
+        return 0
+    weights = [hashlib.blake2b(f"{server}\n{conversation_id}".encode(), digest_size=8).digest()
+               for server in servers]
+    return weights.index(max(weights))
+
+
 class RasaClient:
     """Args:
-        base_url: the Rasa server.
+        base_url: the Rasa server, or several (a list, or URLs separated by commas).
         timeout: seconds for one call.
         api_token: the server's ``--auth-token``, sent to its HTTP API (not the channel).
         actions_url: the action server Rasa calls, asked about its health before a
@@ -40,9 +68,12 @@ class RasaClient:
         identity_secret: signs the shopper of every message (channels/assertion.py).
     """
 
-    def __init__(self, base_url: str, timeout: float, *, api_token: str | None = None,
-                 actions_url: str | None = None, identity_secret: str = "change-me") -> None:
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+    def __init__(self, base_url: str | Sequence[str], timeout: float, *,
+                 api_token: str | None = None, actions_url: str | None = None,
+                 identity_secret: str = "change-me") -> None:
+        self.servers = rasa_servers(base_url)
+        self._clients = [httpx.AsyncClient(base_url=url, timeout=timeout)
+                         for url in self.servers]
         self._auth = {"token": api_token} if api_token else {}
         self._actions_health = f"{actions_url.rstrip('/')}/health" if actions_url else None
         self._identity_secret = identity_secret
@@ -83,7 +114,7 @@ class RasaClient:
                     secret=self._identity_secret, conversation_id=conversation_id,
                     shopper=metadata["shopper"], now=time.time())}
         try:
-            response = await self._client.post(
+            response = await self._for(conversation_id).post(
                 WEBHOOK_PATH, json=body,
                 headers={REQUEST_ID_HEADER: rid} if rid is not None else None)
         except httpx.HTTPError as exc:
@@ -112,16 +143,24 @@ class RasaClient:
         """
         path = f"/conversations/{quote(conversation_id, safe='')}/tracker/events"
         try:
-            response = await self._client.put(path, json=events, params=self._auth)
+            response = await self._for(conversation_id).put(path, json=events,
+                                                            params=self._auth)
         except httpx.HTTPError as exc:
             raise BotUnavailable(str(exc) or type(exc).__name__) from exc
         if response.status_code != 200:
             hint = API_HINTS.get(response.status_code, "")
             raise BotUnavailable(f"Rasa answered {response.status_code}{hint}")
 
+    def _for(self, conversation_id: str) -> httpx.AsyncClient:
+        return self._clients[server_for(conversation_id, self.servers)]
+
     async def healthy(self) -> bool:
+        """Whether every Rasa server answers (each holds conversations of its own)."""
+        return all(await asyncio.gather(*(self._server_healthy(c) for c in self._clients)))
+
+    async def _server_healthy(self, client: httpx.AsyncClient) -> bool:
         try:
-            response = await self._client.get("/status", params=self._auth, timeout=2.0)
+            response = await client.get("/status", params=self._auth, timeout=2.0)
         except httpx.HTTPError:
             return False
         return response.status_code == 200
@@ -131,13 +170,14 @@ class RasaClient:
         if self._actions_health is None:
             return True
         try:
-            response = await self._client.get(self._actions_health, timeout=2.0)
+            response = await self._clients[0].get(self._actions_health, timeout=2.0)
         except httpx.HTTPError:
             return False
         return response.status_code == 200
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
 
 def _error_code(response: httpx.Response) -> str | None:

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Start the whole service with the demo shop: Rasa (:5005), the action server
-# (:5055) and the app (:8000), kept running by scripts/supervise.py. Ctrl-C stops all
-# of them.
+# Start the whole service with the demo shop: Rasa (:5005, and :5006... for more than one
+# process), the action server (:5055) and the app (:8000), kept running by
+# scripts/supervise.py. Ctrl-C stops all of them.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APP_PORT="${ATELIER_APP_PORT:-8000}"
 RASA_PORT="${ATELIER_RASA_PORT:-5005}"
 ACTIONS_PORT="${ATELIER_ACTIONS_PORT:-5055}"
+# Rasa understands one message at a time per process: several processes use several cores.
+# They share the conversations' store; the gateway sends each conversation to one of them.
+RASA_PROCESSES="${ATELIER_RASA_PROCESSES:-2}"
+[[ "$RASA_PROCESSES" =~ ^[1-9][0-9]?$ ]] \
+  || die "ATELIER_RASA_PROCESSES must be a number of processes from 1 to 99, not '$RASA_PROCESSES'"
+RASA_PORTS=(); for ((i = 0; i < RASA_PROCESSES; i++)); do RASA_PORTS+=("$((RASA_PORT + i))"); done
 
 bash "$ROOT/scripts/setup.sh" all
 APP_VENV="$(venv_app)"; RASA_VENV="$(venv_rasa)"; MODEL="$(model_dir)/model.tar.gz"
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export ATELIER_API_URL="${ATELIER_API_URL:-http://127.0.0.1:$APP_PORT/api}"
-export ATELIER_RASA_URL="${ATELIER_RASA_URL:-http://127.0.0.1:$RASA_PORT}"
+rasa_urls=""; for port in "${RASA_PORTS[@]}"; do rasa_urls+="${rasa_urls:+,}http://127.0.0.1:$port"; done
+export ATELIER_RASA_URL="${ATELIER_RASA_URL:-$rasa_urls}"
 # One address for the action server: Rasa calls its webhook, the gateway checks its health
 # (the gateway derives the health URL from the webhook's when only that one is set).
 if [ -z "${ATELIER_ACTION_ENDPOINT_URL:-}" ]; then
@@ -24,9 +31,9 @@ export ATELIER_PUBLIC_URL="${ATELIER_PUBLIC_URL:-http://localhost:$APP_PORT}"
 export ATELIER_DATA_DIR="${ATELIER_DATA_DIR:-$ROOT/var}"
 mkdir -p "$ATELIER_DATA_DIR"
 
-for port in "$APP_PORT" "$RASA_PORT" "$ACTIONS_PORT"; do
+for port in "$APP_PORT" "${RASA_PORTS[@]}" "$ACTIONS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    die "port $port is already in use (is Atelier already running?). Stop that process or set ATELIER_APP_PORT / ATELIER_RASA_PORT / ATELIER_ACTIONS_PORT."
+    die "port $port is already in use (is Atelier already running?). Stop that process or set ATELIER_APP_PORT / ATELIER_RASA_PORT (the first of ATELIER_RASA_PROCESSES ports) / ATELIER_ACTIONS_PORT."
   fi
 done
 
@@ -48,11 +55,16 @@ export ATELIER_IDENTITY_SECRET="${ATELIER_IDENTITY_SECRET:-$(od -An -N24 -tx1 /d
 # The app and the action server log JSON lines, each with the request id of its turn.
 LOG_CONFIG="$ROOT/commerce_core/observability/logging.yml"
 # Rasa imports its channel, tracker store and NLU components (bot/atelier_nlu) from bot/.
-entry component rasa "http://127.0.0.1:$RASA_PORT/status?token=$ATELIER_RASA_API_TOKEN" 300 -- \
-  env PYTHONPATH="$ROOT/bot:$PYTHONPATH" \
-  "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$ATELIER_RASA_API_TOKEN" \
-  -i "${ATELIER_APP_HOST:-127.0.0.1}" --port "$RASA_PORT" --model "$MODEL" \
-  --endpoints bot/endpoints.yml --credentials bot/credentials.yml
+# Its processes share the SQLite conversation store; each keeps the locks of the
+# conversations the gateway sends it (always the same ones: channels/rasa_client.py).
+for ((i = 0; i < RASA_PROCESSES; i++)); do
+  port="${RASA_PORTS[$i]}"; name=rasa; [ "$RASA_PROCESSES" -gt 1 ] && name="rasa-$((i + 1))"
+  entry component "$name" "http://127.0.0.1:$port/status?token=$ATELIER_RASA_API_TOKEN" 300 -- \
+    env PYTHONPATH="$ROOT/bot:$PYTHONPATH" \
+    "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$ATELIER_RASA_API_TOKEN" \
+    -i "${ATELIER_APP_HOST:-127.0.0.1}" --port "$port" --model "$MODEL" \
+    --endpoints bot/endpoints.yml --credentials bot/credentials.yml
+done
 # rasa-sdk listens on every interface unless SANIC_HOST says otherwise; only Rasa calls it.
 entry component actions "http://127.0.0.1:$ACTIONS_PORT/health" 90 -- \
   env SANIC_HOST="${ATELIER_APP_HOST:-127.0.0.1}" \
@@ -83,7 +95,7 @@ entry ready "" \
   "    Chat API (scripted clients):     POST http://localhost:$APP_PORT/api/chat" \
   "    Back office (owner@atelier.example): http://localhost:$APP_PORT/merchant" \
   "    Commerce API docs:               http://localhost:$APP_PORT/docs" \
-  "    Rasa server:                     http://localhost:$RASA_PORT/" \
+  "    Rasa server:                     http://localhost:$RASA_PORT/ ($RASA_PROCESSES process(es) from there on)" \
   "    Action server:                   http://localhost:$ACTIONS_PORT/health" \
   "    Readiness and metrics:           http://localhost:$APP_PORT/ready  /metrics" \
   "  Press Ctrl-C to stop." ""

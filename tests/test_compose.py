@@ -72,10 +72,11 @@ def test_only_the_gateway_is_published_on_the_port_the_code_uses() -> None:
     # Rasa's channel would skip the gateway's limits and handoff, and an action acts for
     # whichever shopper its tracker names: both stay on the compose network.
     published = {name: s["ports"] for name, s in SERVICES.items() if s.get("ports")}
-    assert published == {"app": ["8000:8000"],
+    assert published == {"app": [{"target": 8000,
+                                   "published": "${ATELIER_APP_PORTS:-8000-8001}"}],
                           "proxy": ["80:80", "443:443", "443:443/udp"]}
     assert SERVICES["proxy"]["profiles"] == ["proxy"]
-    assert "--port" in SERVICES["app"]["command"] and "8000" in SERVICES["app"]["command"]
+    assert SERVICES["app"]["command"][SERVICES["app"]["command"].index("--port") + 1] == "8000"
     actions = SERVICES["actions"]["command"]
     assert actions[actions.index("--port") + 1] == "5055"
     assert SERVICES["rasa"]["command"][SERVICES["rasa"]["command"].index("--port") + 1] == "5005"
@@ -100,7 +101,7 @@ def test_app_environment_names_real_settings_and_production_secrets() -> None:
     assert env["ATELIER_DATABASE_URL"].startswith("postgresql://")
     assert env["ATELIER_DATABASE_URL"].split("@")[1].startswith("postgres:5432/")
     assert env["ATELIER_REDIS_URL"].startswith("redis://redis:6379/")
-    assert env["ATELIER_RASA_URL"] == "http://rasa:5005"
+    assert env["ATELIER_RASA_URL"].startswith("${ATELIER_RASA_URL:-http://atelier-rasa-1:5005,")
     assert env["ATELIER_API_URL"] == "http://app:8000/api"
     for secret in ("ATELIER_SERVICE_TOKEN", "ATELIER_SECRET_KEY",
                    "ATELIER_PAYMENT_WEBHOOK_SECRET"):
@@ -139,6 +140,29 @@ def test_rasa_reaches_the_actions_and_keeps_state_in_redis() -> None:
         assert str(endpoints[store]["key_prefix"]).isalnum()
     assert endpoints["tracker_store"]["url"] == "${ATELIER_RASA_REDIS_HOST}"
     assert endpoints["action_endpoint"]["url"] == "${ATELIER_ACTION_ENDPOINT_URL}"
+
+
+def _default(text: str) -> str:
+    return interpolate(str(text), {})
+
+
+def test_rasa_the_actions_and_the_gateway_run_as_replicas() -> None:
+    replicas = {name: int(_default(SERVICES[name]["deploy"]["replicas"]))
+                for name in ("app", "actions", "rasa")}
+    assert min(replicas.values()) >= 2, replicas
+    # the gateway lists every Rasa replica by its container name (<project>-rasa-<n>), so
+    # that it sends each conversation to one of them, and each gets a host port of its own
+    urls = GatewaySettings(rasa_url=_default(SERVICES["app"]["environment"]["ATELIER_RASA_URL"]),
+                           ).rasa_url.split(",")
+    assert urls == [f"http://{COMPOSE['name']}-rasa-{n}:5005"
+                    for n in range(1, replicas["rasa"] + 1)]
+    first, last = _default(SERVICES["app"]["ports"][0]["published"]).split("-")
+    assert int(last) - int(first) + 1 == replicas["app"]
+    # several replicas of Rasa serve one conversation's turns one by one: the lock store
+    # and the tracker store are shared (Redis), not in each process's memory
+    endpoints = yaml.safe_load((REPO / "bot" / "endpoints.compose.yml").read_text())
+    assert endpoints["lock_store"]["type"] == "redis"
+    assert "Redis" in endpoints["tracker_store"]["type"]
 
 
 def test_dependencies_exist_and_wait_for_health() -> None:

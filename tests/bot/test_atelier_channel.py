@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,16 +50,67 @@ print(json.dumps({name: action_server_unreachable(as_rasa_raises(error))
 """
 
 
-def test_only_an_action_server_that_did_not_answer_drops_the_turn() -> None:
+def in_rasa(code: str) -> Any:
+    """What ``code`` printed last, as JSON, run by Rasa's Python in the bot directory."""
     rasa = os.environ.get("ATELIER_TEST_RASA_BIN")
     if not rasa:
         pytest.fail("ATELIER_TEST_RASA_BIN is not set: run the suite with 'make test'.",
                     pytrace=False)
-    result = subprocess.run([str(Path(rasa).parent / "python"), "-c", CHECK],
+    result = subprocess.run([str(Path(rasa).parent / "python"), "-c", code],
                             cwd=REPO / "bot", capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": str(REPO / "bot")})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_only_an_action_server_that_did_not_answer_drops_the_turn() -> None:
+    assert in_rasa(CHECK) == {
         "connection refused": True, "dropped mid-request": True, "timed out": True,
         "a proxy's 502": True, "a proxy's 503": True, "the action failed (500)": False,
         "unknown action (404)": False, "a bug in Rasa": False}
+
+
+CHECK_ANSWERS = """
+import json
+from jsonschema import ValidationError, validators
+from rasa.core.actions.action import RemoteAction
+from atelier_channel import AtelierInput
+
+answers = {
+    "events and responses": {"events": [{"event": "slot", "name": "budget", "value": 60}],
+                             "responses": [{"response": "utter_greet"}]},
+    "nothing": {},
+    "an event without its name": {"events": [{"name": "budget", "value": 60}]},
+    "an unknown event": {"events": [{"event": "no_such_event"}]},
+    "responses that are no list": {"responses": {"text": "hi"}},
+}
+
+def verdicts():
+    found = {}
+    for name, answer in answers.items():
+        try:
+            valid = RemoteAction("action_x", None)._validate_action_result(answer)
+            found[name] = "ok" if valid else "?"
+        except ValidationError as error:
+            found[name] = ("refused" if error.message.endswith("/custom-actions")
+                           else error.message)
+    return found
+
+def schema_never_checked(*args, **kwargs):
+    raise AssertionError("the schema was checked again")
+
+before = verdicts()
+AtelierInput("identity-secret-for-tests")
+for checker in validators._VALIDATORS.values():
+    checker.check_schema = schema_never_checked
+print(json.dumps({"before": before, "after": verdicts()}))
+"""
+
+
+def test_the_channel_checks_action_answers_as_rasa_does_but_the_schema_only_once() -> None:
+    found = in_rasa(CHECK_ANSWERS)
+    # the same answers pass and are refused (with Rasa's message) once the channel is set
+    # up, without the schema itself being checked again for each answer
+    assert found["after"] == found["before"] == {
+        "events and responses": "ok", "nothing": "ok", "an event without its name": "refused",
+        "an unknown event": "refused", "responses that are no list": "refused"}

@@ -39,3 +39,16 @@ def test_an_action_endpoint_that_is_no_http_url_is_refused_at_start(
     with pytest.raises(ValidationError, match="ATELIER_ACTION_ENDPOINT_URL"):
         GatewaySettings()
 
+
+
+def test_several_rasa_servers_are_listed_with_commas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATELIER_RASA_URL", "http://127.0.0.1:5005, http://127.0.0.1:5006")
+    assert GatewaySettings().rasa_url == "http://127.0.0.1:5005,http://127.0.0.1:5006"
+
+
+@pytest.mark.parametrize("urls", ["127.0.0.1:5005", "http://rasa:5005,", "http://a:1,rasa:2"])
+def test_a_rasa_url_that_is_no_http_url_is_refused_at_start(
+        monkeypatch: pytest.MonkeyPatch, urls: str) -> None:
+    monkeypatch.setenv("ATELIER_RASA_URL", urls)
+    with pytest.raises(ValidationError, match="ATELIER_RASA_URL"):
+        GatewaySettings()

@@ -71,6 +71,15 @@ class Stack:
     actions_api_url: str | None = None
     """Where the action server reaches the commerce API, when not straight at the app
     (a relay of a test's own)."""
+    more_rasa_ports: list[int] = field(default_factory=list)
+    """Rasa processes besides the first (``rasa-2``, ...), sharing its tracker store, as
+    ``make run`` starts them with ``ATELIER_RASA_PROCESSES``."""
+
+    @property
+    def rasa_ports(self) -> dict[str, int]:
+        """Rasa's processes by name: ``rasa``, then ``rasa-2``, ... in the gateway's list."""
+        return {"rasa": self.rasa_port, **{f"rasa-{i + 2}": port
+                                           for i, port in enumerate(self.more_rasa_ports)}}
 
     @property
     def app_url(self) -> str:
@@ -82,7 +91,8 @@ class Stack:
             "PYTHONPATH": str(REPO),
             "ATELIER_DATA_DIR": str(self.workdir / "var"),
             "ATELIER_API_URL": f"{self.app_url}/api",
-            "ATELIER_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+            "ATELIER_RASA_URL": ",".join(f"http://127.0.0.1:{port}"
+                                         for port in self.rasa_ports.values()),
             "ATELIER_RASA_API_TOKEN": RASA_TOKEN,
             "ATELIER_IDENTITY_SECRET": IDENTITY_SECRET,
             "ATELIER_ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
@@ -119,12 +129,11 @@ class Stack:
                             "--log-config", str(LOG_CONFIG)], REPO)
         checks = {"app": f"{self.app_url}/health", "actions": self._actions_health}
         if self.with_rasa:
-            checks["rasa"] = self._rasa_health
+            checks |= {name: self._rasa_health(name) for name in self.rasa_ports}
         self._await_healthy(checks, timeout)
 
-    @property
-    def _rasa_health(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}/status?token={RASA_TOKEN}"
+    def _rasa_health(self, name: str = "rasa") -> str:
+        return f"http://127.0.0.1:{self.rasa_ports[name]}/status?token={RASA_TOKEN}"
 
     @property
     def _actions_health(self) -> str:
@@ -148,13 +157,14 @@ class Stack:
                 raise RuntimeError(f"not healthy within {timeout}s: {sorted(checks)}\n{tails}")
             time.sleep(0.5)
 
-    def _spawn_rasa(self) -> None:
+    def _spawn_rasa(self, name: str | None = None) -> None:
         # the tracker store of endpoints.yml: SQLite in ATELIER_DATA_DIR, as make run has it
-        self._spawn("rasa", [self.rasa_bin, "run", "--enable-api", "--auth-token",
-                             RASA_TOKEN, "-i", "127.0.0.1",
-                             "--port", str(self.rasa_port), "--model", self.model,
-                             "--endpoints", "endpoints.yml", "--credentials",
-                             "credentials.yml"], REPO / "bot")
+        for each in [name] if name else list(self.rasa_ports):
+            self._spawn(each, [self.rasa_bin, "run", "--enable-api", "--auth-token",
+                               RASA_TOKEN, "-i", "127.0.0.1",
+                               "--port", str(self.rasa_ports[each]), "--model", self.model,
+                               "--endpoints", "endpoints.yml", "--credentials",
+                               "credentials.yml"], REPO / "bot")
 
     def _spawn_actions(self) -> None:
         env = self.env()
@@ -201,9 +211,9 @@ class Stack:
         """Kill the action server outright; Rasa and the app go on."""
         self._kill("actions", self._actions_health, timeout)
 
-    def kill_rasa(self, timeout: float = 30.0) -> None:
-        """Kill the Rasa server outright; the action server and the app go on."""
-        self._kill("rasa", self._rasa_health, timeout)
+    def kill_rasa(self, timeout: float = 30.0, name: str = "rasa") -> None:
+        """Kill the Rasa server (or one of its processes) outright; the rest goes on."""
+        self._kill(name, self._rasa_health(name), timeout)
 
     def start_actions(self, timeout: float = 60.0) -> None:
         """Start the action server again and wait until it answers."""
@@ -212,12 +222,13 @@ class Stack:
 
     def stop_rasa(self, timeout: float = 60.0) -> None:
         """Stop the Rasa server; the action server and the app go on."""
-        self._stop("rasa", self._rasa_health, timeout)
+        self._stop("rasa", self._rasa_health(), timeout)
 
-    def start_rasa(self, timeout: float = 240.0) -> None:
-        """Start the Rasa server again and wait until it answers."""
-        self._spawn_rasa()
-        self._await_healthy({"rasa": self._rasa_health}, timeout)
+    def start_rasa(self, timeout: float = 240.0, name: str = "rasa") -> None:
+        """Start the Rasa server (or one of its processes) again and wait until it
+        answers."""
+        self._spawn_rasa(name)
+        self._await_healthy({name: self._rasa_health(name)}, timeout)
 
     def stop(self) -> None:
         for process in self.processes.values():

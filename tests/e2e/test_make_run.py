@@ -127,6 +127,7 @@ def make_run(tmp_path: Path) -> Iterator[Run]:
                     pytrace=False)
     ports = {"app": free_port(), "rasa": free_port(), "actions": free_port(),
              "action_metrics": free_port()}
+    ports["rasa-2"] = ports["rasa"] + 1  # the second of make run's two Rasa processes
     env = {name: os.environ[name] for name in FORWARDED if name in os.environ}
     env.update({"ATELIER_APP_PORT": str(ports["app"]), "ATELIER_RASA_PORT": str(ports["rasa"]),
                 "ATELIER_ACTIONS_PORT": str(ports["actions"]),
@@ -159,6 +160,9 @@ def test_make_run_restarts_a_killed_action_server_and_stops_everything_on_sigter
     wait_until(lambda: f"http://localhost:{run.ports['app']}/" in run.output(), START_SECONDS,
                "start-up message", run)
     assert "Training the Rasa model" not in run.output()
+    # two Rasa processes, on consecutive ports (ATELIER_RASA_PROCESSES, 2 by default)
+    assert "rasa-1 is up" in run.output() and "rasa-2 is up" in run.output()
+    assert listening(run.ports["rasa"]) and listening(run.ports["rasa-2"])
     conversation = f"make-run-{uuid.uuid4().hex[:8]}"
     assert [m for m in say(run, conversation, "hi") if m["role"] == "bot"]
     # its output shows the app's and the actions' JSON log lines (the access line is written
