@@ -15,6 +15,8 @@ from commerce_core.observability.logs import REQUEST_ID_HEADER, request_id
 from commerce_core.observability.metrics import RASA_DURATION
 
 WEBHOOK_PATH = "/webhooks/atelier/webhook"
+UNDERSTOOD_HEADER = "X-Atelier-Understood"
+"""Rasa's channel says in it whether the bot understood the message (bot/atelier_channel.py)."""
 
 API_HINTS = {404: " (is its HTTP API enabled? rasa run --enable-api)",
              401: " (its HTTP API wants the --auth-token: set ATELIER_RASA_API_TOKEN)",
@@ -28,6 +30,13 @@ class BotUnavailable(Exception):
 class ActionsUnavailable(BotUnavailable):
     """Rasa could not finish the turn because its action server is down; it kept nothing
     of it, so the message can be sent again once the action server is back."""
+
+
+class BotAnswers(list[dict[str, Any]]):
+    """Rasa's answers to one message, as its REST channel gives them."""
+
+    understood: bool | None = None
+    """False when the bot fell back (it did not understand); None when Rasa did not say."""
 
 
 class RasaClient:
@@ -48,7 +57,7 @@ class RasaClient:
         self._identity_secret = identity_secret
 
     async def send(self, conversation_id: str, message: str, *,
-                   metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                   metadata: dict[str, Any] | None = None) -> BotAnswers:
         """Ask the bot; ``metadata["shopper"]`` (``{"channel", "external_id"}``) is signed
         for this conversation now, so a message sent again later is signed afresh. The
         request id of the turn goes with it (``metadata["request_id"]``), for the logs of
@@ -71,7 +80,7 @@ class RasaClient:
             RASA_DURATION.labels(outcome).observe(time.perf_counter() - started)
 
     async def _send(self, conversation_id: str, message: str, *,
-                    metadata: dict[str, Any] | None) -> list[dict[str, Any]]:
+                    metadata: dict[str, Any] | None) -> BotAnswers:
         rid = request_id.get()
         if rid is not None:
             metadata = {**(metadata or {}), "request_id": rid}
@@ -100,7 +109,10 @@ class RasaClient:
         data = response.json()
         if not isinstance(data, list):
             raise BotUnavailable("Rasa answered something that is not a message list")
-        return data
+        answers = BotAnswers(data)
+        answers.understood = {"true": True, "false": False}.get(
+            response.headers.get(UNDERSTOOD_HEADER, ""))
+        return answers
 
     async def replace_events(self, conversation_id: str,
                              events: list[dict[str, Any]]) -> None:
