@@ -126,8 +126,8 @@ def test_the_owner_sees_how_well_the_bot_understood_and_adds_a_synonym(
         said = shop.client.post("/api/chat", json=chat_body(f"browser-{n}", text))
         assert said.status_code == 200, said.text
     words = {"q": "charcuterie slab", "attr.type": "charcuterie slab"}
-    assert shop.client.get("/api/products/search", headers=SERVICE,
-                           params=words).json()["results"] == []
+    assert shop.client.get("/api/products/search", headers=SERVICE, params=words,
+                           timeout=300).json()["results"] == []  # the index is built first
     owner = shop.account(AgentRole.OWNER, "Olga")
     base = str(shop.client.base_url).rstrip("/")
     page.goto(base + "/merchant/funnel?days=7")
@@ -140,8 +140,11 @@ def test_the_owner_sees_how_well_the_bot_understood_and_adds_a_synonym(
         "1 of 3 messages not understood (33.3%).")
     chart = page.locator("#understanding-chart")
     expect(chart).to_be_visible()
-    page.wait_for_function("document.querySelector('#understanding-chart').complete")
-    assert chart.evaluate("img => img.naturalWidth") == 1200
+    for _ in range(100):  # the chart is drawn on the server: wait until it is loaded
+        if chart.evaluate("img => img.complete"):
+            break
+        page.wait_for_timeout(100)
+    assert chart.evaluate("img => img.naturalWidth") == 1200  # drawn, not a broken image
     slowest = page.locator("table.slowest tbody tr")
     expect(slowest).to_have_count(3)
     expect(slowest.first).to_contain_text("a vase for a very long table")
