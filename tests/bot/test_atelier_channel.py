@@ -49,16 +49,49 @@ print(json.dumps({name: action_server_unreachable(as_rasa_raises(error))
 """
 
 
-def test_only_an_action_server_that_did_not_answer_drops_the_turn() -> None:
+def in_rasa(code: str) -> object:
+    """What ``code`` prints last (JSON), run in Rasa's own environment."""
     rasa = os.environ.get("ATELIER_TEST_RASA_BIN")
     if not rasa:
         pytest.fail("ATELIER_TEST_RASA_BIN is not set: run the suite with 'make test'.",
                     pytrace=False)
-    result = subprocess.run([str(Path(rasa).parent / "python"), "-c", CHECK],
+    result = subprocess.run([str(Path(rasa).parent / "python"), "-c", code],
                             cwd=REPO / "bot", capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": str(REPO / "bot")})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_only_an_action_server_that_did_not_answer_drops_the_turn() -> None:
+    assert in_rasa(CHECK) == {
         "connection refused": True, "dropped mid-request": True, "timed out": True,
         "a proxy's 502": True, "a proxy's 503": True, "the action failed (500)": False,
         "unknown action (404)": False, "a bug in Rasa": False}
+
+
+UNDERSTOOD = """
+import json
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from atelier_channel import understood
+
+def turn(intent, action, earlier=()):
+    return DialogueStateTracker.from_events("c", [
+        *earlier, ActionExecuted("action_listen"), UserUttered("words", {"name": intent}),
+        ActionExecuted(action), ActionExecuted("action_listen")])
+
+fell_back = [ActionExecuted("action_listen"), UserUttered("zorp", {"name": "nlu_fallback"}),
+             ActionExecuted("action_fallback")]
+print(json.dumps({
+    "greeted": understood(turn("greet", "utter_greet")),
+    "nlu fallback": understood(turn("nlu_fallback", "action_fallback")),
+    "core fallback": understood(turn("affirm", "action_default_fallback")),
+    "understood after a fallback": understood(turn("greet", "utter_greet", fell_back)),
+}))
+"""
+
+
+def test_the_channel_says_a_turn_that_fell_back_was_not_understood() -> None:
+    assert in_rasa(UNDERSTOOD) == {
+        "greeted": True, "nlu fallback": False, "core fallback": False,
+        "understood after a fallback": True}
