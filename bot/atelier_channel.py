@@ -3,7 +3,7 @@
 Configured in credentials.yml as ``atelier_channel.AtelierInput`` (``rasa run`` imports it
 from the bot directory); the gateway posts ``{"sender", "message", "metadata"}`` to
 ``/webhooks/atelier/webhook`` and gets Rasa's answers as the REST channel gives them.
-It differs from the REST channel in two ways.
+It differs from the REST channel in three ways.
 
 Who speaks: a message whose metadata lacks a valid shopper assertion of the gateway for
 this conversation (channels/assertion.py, checked by atelier_identity.py) is refused with
@@ -25,6 +25,10 @@ the turn through a context variable (set only while this channel runs a turn).
 
 The channel also makes Rasa check the action server's answers faster
 (atelier_action_results.py).
+
+Whether the bot understood: the answer says so in its ``X-Atelier-Understood`` header
+(``false`` when the message's intent is ``nlu_fallback`` or a fallback action answered
+it), for the gateway's figures of misunderstood messages.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -56,6 +62,10 @@ TURN_STEPS = ("log_message", "run_action_extract_slots", "_run_prediction_loop",
 UNREACHABLE_STATUSES = frozenset({502, 503, 504})
 """Answers of a proxy in front of a down action server; any other error status means the
 action server ran the request (and failed on its own), which a resend would not change."""
+UNDERSTOOD_HEADER = "X-Atelier-Understood"
+FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_ACTIONS = frozenset({"action_fallback", "action_default_fallback",
+                              "action_two_stage_fallback"})
 
 
 class _Turn:
@@ -63,6 +73,20 @@ class _Turn:
 
     def __init__(self) -> None:
         self.actions_unreachable: Optional[str] = None
+        self.understood = True
+
+
+def understood(tracker: DialogueStateTracker) -> bool:
+    """Whether the bot understood the latest message: its intent is not ``nlu_fallback``
+    and no fallback action answered it (the core fallback of an unforeseen turn)."""
+    if (tracker.latest_message.intent or {}).get("name") == FALLBACK_INTENT:
+        return False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, ActionExecuted) and event.action_name in FALLBACK_ACTIONS:
+            return False
+    return True
 
 
 _TURN: contextvars.ContextVar[Optional[_Turn]] = contextvars.ContextVar(
@@ -164,24 +188,26 @@ class AtelierInput(InputChannel):
             message = UserMessage(text, collector, sender, input_channel=self.name(),
                                   metadata=metadata)
             try:
-                unreachable = await self._run_turn(agent, message)
+                turn = await self._run_turn(agent, message)
             except Exception:  # as Rasa's REST channel: what was said so far is answered
                 logger.exception("the turn of %s failed", sender)
                 return response.json(collector.messages)
-            if unreachable is not None:
+            if turn.actions_unreachable is not None:
                 logger.warning("turn of %s not kept, the action server did not answer: %s",
-                               sender, unreachable)
+                               sender, turn.actions_unreachable)
                 return _error(503, "actions_unavailable",
                               "The action server could not be reached; nothing of this "
                               "message was kept. Send it again once it is back.")
-            return response.json(collector.messages)
+            return response.json(collector.messages, headers={
+                UNDERSTOOD_HEADER: "true" if turn.understood else "false"})
 
         return webhook
 
     @staticmethod
-    async def _run_turn(agent: Any, message: UserMessage) -> Optional[str]:
+    async def _run_turn(agent: Any, message: UserMessage) -> _Turn:
         """``Agent.handle_message`` (Rasa 3.6), saving the tracker only when no action
-        failed for want of the action server; returns that failure, if any."""
+        failed for want of the action server; returns that failure, if any, and whether
+        the bot understood the message."""
         turn = _Turn()
         token = _TURN.set(turn)
         try:
@@ -192,8 +218,9 @@ class AtelierInput(InputChannel):
                                                                    tracker)
                 await processor._run_prediction_loop(message.output_channel, tracker)
                 await processor.run_anonymization_pipeline(tracker)
+                turn.understood = understood(tracker)
                 if turn.actions_unreachable is None:
                     await processor.save_tracker(tracker)
         finally:
             _TURN.reset(token)
-        return turn.actions_unreachable
+        return turn

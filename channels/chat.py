@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import uuid
 from collections import defaultdict
 from typing import Protocol
@@ -23,6 +24,7 @@ from channels.identity import IdentityError, Shopper, channel_of, default_shoppe
 from channels.messages import ChatMessage, from_rasa
 from channels.pending import PendingTurn
 from channels.rasa_client import ActionsUnavailable, BotUnavailable, RasaClient
+from channels.turns import TurnLog
 from commerce_core.observability.metrics import timed_turn
 
 log = logging.getLogger(__name__)
@@ -93,14 +95,16 @@ def validate_message(conversation_id: str, text: str, payload: str | None, *,
 
 class ChatService:
     """Runs shopper turns; records through ``outlet`` and asks ``handoff`` (when given)
-    whether the bot answers."""
+    whether the bot answers; ``turns`` (when given) keeps how long each answer took and
+    whether the bot understood."""
 
     def __init__(self, *, rasa: RasaClient, outlet: Outlet, max_message_chars: int,
-                 handoff: HandoffGate | None = None) -> None:
+                 handoff: HandoffGate | None = None, turns: TurnLog | None = None) -> None:
         self.rasa = rasa
         self.outlet = outlet
         self.max_message_chars = max_message_chars
         self.handoff = handoff
+        self.turns = turns
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def validate(self, conversation_id: str, text: str, payload: str | None) -> str:
@@ -156,8 +160,14 @@ class ChatService:
             try:
                 if not await self._answer_pending(conversation_id):
                     raise BotUnavailable("earlier messages still wait for the bot")
-                answers = from_rasa(await self.rasa.send(conversation_id, payload or text,
-                                                         metadata=metadata))
+                asked = time.perf_counter()
+                outputs = await self.rasa.send(conversation_id, payload or text,
+                                               metadata=metadata)
+                if self.turns is not None:
+                    await self.turns.record(conversation_id, text=payload or text,
+                                            seconds=time.perf_counter() - asked,
+                                            understood=outputs.understood)
+                answers = from_rasa(outputs)
             except BotUnavailable as exc:
                 log.warning("bot unavailable: %s; the message waits", exc,
                             extra={"conversation_id": conversation_id})

@@ -28,6 +28,7 @@ from channels.identity import CustomerTokens
 from channels.limits import RateLimiter, make_limiter
 from channels.pending import make_pending
 from channels.rasa_client import RasaClient
+from channels.turns import TurnLog
 from channels.web.origins import Origins
 from channels.web.ownership import ConversationOwners
 
@@ -61,7 +62,7 @@ class Gateway:
                         pending=make_pending(redis_url=url, prefix=prefix))
         await outlet.bus.start()
         desk = make_desk(settings, factory, outlet=outlet, rasa=rasa)
-        chat = ChatService(rasa=rasa, outlet=outlet, handoff=desk,
+        chat = ChatService(rasa=rasa, outlet=outlet, handoff=desk, turns=TurnLog(factory),
                            max_message_chars=settings.max_message_chars)
         return cls(settings=settings, session_factory=factory, rasa=rasa, outlet=outlet,
                    chat=chat, desk=desk, owners=ConversationOwners(factory),

@@ -24,6 +24,8 @@ from commerce_core.observability.logs import REQUEST_ID_HEADER, request_id
 from commerce_core.observability.metrics import RASA_DURATION
 
 WEBHOOK_PATH = "/webhooks/atelier/webhook"
+UNDERSTOOD_HEADER = "X-Atelier-Understood"
+"""Rasa's channel says in it whether the bot understood the message (bot/atelier_channel.py)."""
 
 API_HINTS = {404: " (is its HTTP API enabled? rasa run --enable-api)",
              401: " (its HTTP API wants the --auth-token: set ATELIER_RASA_API_TOKEN)",
@@ -58,6 +60,13 @@ def server_for(conversation_id: str, servers: Sequence[str]) -> int:
     return weights.index(max(weights))
 
 
+class BotAnswers(list[dict[str, Any]]):
+    """Rasa's answers to one message, as its REST channel gives them."""
+
+    understood: bool | None = None
+    """False when the bot fell back (it did not understand); None when Rasa did not say."""
+
+
 class RasaClient:
     """Args:
         base_url: the Rasa server, or several (a list, or URLs separated by commas).
@@ -79,7 +88,7 @@ class RasaClient:
         self._identity_secret = identity_secret
 
     async def send(self, conversation_id: str, message: str, *,
-                   metadata: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                   metadata: dict[str, Any] | None = None) -> BotAnswers:
         """Ask the bot; ``metadata["shopper"]`` (``{"channel", "external_id"}``) is signed
         for this conversation now, so a message sent again later is signed afresh. The
         request id of the turn goes with it (``metadata["request_id"]``), for the logs of
@@ -102,7 +111,7 @@ class RasaClient:
             RASA_DURATION.labels(outcome).observe(time.perf_counter() - started)
 
     async def _send(self, conversation_id: str, message: str, *,
-                    metadata: dict[str, Any] | None) -> list[dict[str, Any]]:
+                    metadata: dict[str, Any] | None) -> BotAnswers:
         rid = request_id.get()
         if rid is not None:
             metadata = {**(metadata or {}), "request_id": rid}
@@ -131,7 +140,10 @@ class RasaClient:
         data = response.json()
         if not isinstance(data, list):
             raise BotUnavailable("Rasa answered something that is not a message list")
-        return data
+        answers = BotAnswers(data)
+        answers.understood = {"true": True, "false": False}.get(
+            response.headers.get(UNDERSTOOD_HEADER, ""))
+        return answers
 
     async def replace_events(self, conversation_id: str,
                              events: list[dict[str, Any]]) -> None:

@@ -1,22 +1,28 @@
-"""The merchant's view of what the shop could not answer, and the FAQ entry that answers
-it (under ``/api/merchant``)."""
+"""The merchant's view of what the shop could not answer, the FAQ entry that answers it,
+and the search synonyms that make a shopper's words find the catalog's products (under
+``/api/merchant``)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from commerce_core import clock
+from commerce_core.audit.service import Actor
 from commerce_core.auth import MerchantDep
 from commerce_core.db import SessionDep
-from commerce_core.errors import error_responses
+from commerce_core.errors import error_response, error_responses
+from commerce_core.models import MerchantApiKey, SearchSynonym
 from commerce_core.params import MultiLine, OneLine
-from knowledge import gaps
+from knowledge import gaps, synonyms
 from knowledge.faq_routes import FaqDep
+from knowledge.faq_service import FaqService
+from knowledge.routes import KnowledgeDep, UnderstandingDep
 
 router = APIRouter(prefix="/merchant", tags=["merchant"], responses=error_responses(401, 422))
 
@@ -51,6 +57,33 @@ class FaqEntryOut(BaseModel):
     """How many recorded questions it marked answered."""
 
 
+class SynonymIn(BaseModel):
+    phrase: str = Field(max_length=1000, description="the shopper's word or phrase, e.g. "
+                        "charcuterie platter (at most 60 characters)")
+    name: str = Field(max_length=100, description="``category`` or an attribute name "
+                      "(type, colour, material, …)")
+    value: str = Field(max_length=1000, description="a value of it in the catalog, e.g. "
+                       "cheese board")
+
+
+class SynonymOut(BaseModel):
+    id: int
+    phrase: str
+    name: str
+    value: str
+    created_at: datetime
+
+
+def _synonym_out(synonym: SearchSynonym) -> SynonymOut:
+    return SynonymOut(id=synonym.id, phrase=synonym.phrase, name=synonym.target_name,
+                      value=synonym.target_value, created_at=synonym.created_at)
+
+
+def key_actor(key: MerchantApiKey) -> Actor:
+    """Who the audit log names for a change made with a merchant API key."""
+    return Actor(id=None, email=f"API key {key.prefix}… ({key.name})"[:254], name=key.name)
+
+
 @router.get("/unanswered", response_model=list[ClusterOut])
 def unanswered(_: MerchantDep, session: SessionDep, faq: FaqDep,
                kind: Literal["faq", "search"] | None = None,
@@ -70,10 +103,44 @@ async def write_faq_entry(_: MerchantDep, session: SessionDep, faq: FaqDep,
                           body: FaqEntryIn) -> FaqEntryOut:
     """Append an entry to a Markdown file of the FAQ folder (checked by the FAQ's parser
     first; nothing is written when it would break the file); the FAQ serves it at once."""
+    written = await run_in_threadpool(_write_entry, session, faq, body)
+    await run_in_threadpool(faq.reload)
+    return written
+
+
+def _write_entry(session: Session, faq: FaqService, body: FaqEntryIn) -> FaqEntryOut:
     source = gaps.append_entry(faq.directory, file=body.file, question=body.question,
                                also_asked=body.also_asked, answer=body.answer,
                                existing=faq.entries)
     resolved = gaps.resolve(session, body.resolves)
     session.commit()
-    await run_in_threadpool(faq.reload)
     return FaqEntryOut(source=source, resolved=resolved)
+
+
+@router.get("/synonyms", response_model=list[SynonymOut])
+def list_synonyms(_: MerchantDep, session: SessionDep) -> list[SynonymOut]:
+    """The shoppers' words mapped to catalog terms, by phrase."""
+    return [_synonym_out(s) for s in synonyms.SynonymRepository(session).all()]
+
+
+@router.post("/synonyms", response_model=SynonymOut, status_code=201)
+def save_synonym(understanding: UnderstandingDep, key: MerchantDep, session: SessionDep,
+                 knowledge: KnowledgeDep, body: SynonymIn) -> SynonymOut:
+    """Map a shopper's phrase to a catalog term (a phrase mapped already is mapped anew);
+    the search reads it so at once. Refused (422) when the phrase is empty, longer than
+    60 characters or already a catalog term, or when the catalog has no such term."""
+    synonym = synonyms.save_synonym(session=session, actor=key_actor(key),
+                                    understanding=understanding, phrase=body.phrase,
+                                    name=body.name, value=body.value)
+    session.commit()
+    knowledge.reload_synonyms()
+    return _synonym_out(synonym)
+
+
+@router.delete("/synonyms/{synonym_id}", status_code=204,
+               responses=error_response(404, "no such synonym"))
+def remove_synonym(key: MerchantDep, session: SessionDep, knowledge: KnowledgeDep,
+                   synonym_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> None:
+    synonyms.remove_synonym(session=session, actor=key_actor(key), synonym_id=synonym_id)
+    session.commit()
+    knowledge.reload_synonyms()

@@ -6,6 +6,7 @@ response says what was read; ``POST /api/products/interpret`` reads without sear
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated
 
@@ -47,6 +48,16 @@ def get_knowledge(request: Request) -> KnowledgeService:
 
 
 KnowledgeDep = Annotated[KnowledgeService, Depends(get_knowledge)]
+
+
+def get_understanding(knowledge: KnowledgeDep) -> understanding.QueryInterpreter:
+    """The current reading of shoppers' words, the index loaded first if it is not yet.
+    A route asks for it before its database session begins: on SQLite, loading the index
+    would wait for that session's transaction to end."""
+    return knowledge.understanding
+
+
+UnderstandingDep = Annotated[understanding.QueryInterpreter, Depends(get_understanding)]
 Price = Annotated[Decimal | None, Query(ge=0, le=1_000_000, max_digits=9, decimal_places=2)]
 
 
@@ -112,13 +123,9 @@ async def search_products(
                 _understood_page, knowledge=knowledge, q=q, filters=filters, boosts=boosts,
                 limit=limit, offset=offset, like=like, include_liked=include_liked)
         else:
-            hits = await run_in_threadpool(
-                search, index=knowledge.index, embedder=knowledge.embedder, query=q,
-                limit=limit, filters=filters, boosts=boosts, like=like,
-                include_liked=include_liked, offset=offset)
-            page = SearchResponse(query=q, filters=describe_filters(filters),
-                                  boosts=describe_boosts(boosts), like=like, offset=offset,
-                                  results=[_item(h) for h in hits])
+            page = await run_in_threadpool(
+                _plain_page, knowledge=knowledge, q=q, filters=filters, boosts=boosts,
+                limit=limit, offset=offset, like=like, include_liked=include_liked)
     except UnknownProduct:
         raise NotFound(f"There is no product with id {like}.",
                        code="product_not_found") from None
@@ -135,10 +142,34 @@ async def interpret_words(knowledge: KnowledgeDep, body: InterpretRequest) -> In
     return _interpretation(reading)
 
 
+def meant(reader: understanding.QueryInterpreter, filters: SearchFilters) -> SearchFilters:
+    """``filters`` with each value that is one of the merchant's synonyms replaced by the
+    catalog term it means."""
+    category = filters.category
+    return replace(filters,
+                   category=reader.term(understanding.CATEGORY, category) if category else None,
+                   attributes={name: tuple(dict.fromkeys(reader.term(name, v) for v in values))
+                               for name, values in filters.attributes.items()})
+
+
+def _plain_page(*, knowledge: KnowledgeService, q: str, filters: SearchFilters,
+                boosts: dict[str, tuple[str, ...]], limit: int, offset: int,
+                like: int | None, include_liked: bool) -> SearchResponse:
+    understanding = knowledge.understanding  # one snapshot: its index is searched
+    filters = meant(understanding, filters)
+    hits = search(index=understanding.index, embedder=knowledge.embedder, query=q,
+                  limit=limit, filters=filters, boosts=boosts, like=like,
+                  include_liked=include_liked, offset=offset)
+    return SearchResponse(query=q, filters=describe_filters(filters),
+                          boosts=describe_boosts(boosts), like=like, offset=offset,
+                          results=[_item(h) for h in hits])
+
+
 def _understood_page(*, knowledge: KnowledgeService, q: str, filters: SearchFilters,
                      boosts: dict[str, tuple[str, ...]], limit: int, offset: int,
                      like: int | None, include_liked: bool) -> SearchResponse:
     understanding = knowledge.understanding  # one snapshot: its index is searched
+    filters = meant(understanding, filters)
     reading = understanding.interpret(q)
     found = search_understood(
         index=understanding.index, embedder=knowledge.embedder, reading=reading,

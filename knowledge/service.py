@@ -1,4 +1,5 @@
-"""The knowledge service held by the app: the embedder and the product index."""
+"""The knowledge service held by the app: the embedder, the product index, and the
+reading of shoppers' words against it (with the merchant's synonyms)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from commerce_core.events import DomainEvent, subscribe
 from knowledge.config import KnowledgeSettings
 from knowledge.embedding import Embedder, get_embedder
 from knowledge.product_index import ProductIndex, load_docs
-from knowledge.understanding import QueryInterpreter
+from knowledge.synonyms import terms
+from knowledge.understanding import QueryInterpreter, Synonym
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ class KnowledgeService:
         self._embedder: Embedder | None = None
         self._index: ProductIndex | None = None
         self._understanding: QueryInterpreter | None = None
+        self._synonyms: tuple[Synonym, ...] = ()
         self._stale = threading.Event()
         self._refresher: threading.Thread | None = None
         self._refresh_guard = threading.Lock()
@@ -78,23 +81,36 @@ class KnowledgeService:
     @property
     def understanding(self) -> QueryInterpreter:
         """The shopper's words read against the current index: rebuilt with it, so a
-        product is understood (its name, type, material, …) as soon as it is searchable."""
+        product is understood (its name, type, material, …) as soon as it is searchable,
+        and with the synonyms, so one is read as soon as it is saved."""
         index = self.index
         current = self._understanding
-        if current is None or current.index is not index:
-            current = self._understanding = QueryInterpreter(index)
+        if current is None or current.index is not index or current.synonyms is not \
+                self._synonyms:
+            current = self._understanding = QueryInterpreter(index, synonyms=self._synonyms)
         return current
+
+    def reload_synonyms(self) -> None:
+        """Read the merchant's synonyms again (after one was saved or removed)."""
+        with self.session_factory() as session:
+            synonyms = terms(session)
+        with self._lock:
+            self._synonyms = synonyms
+            self._understanding = QueryInterpreter(self.index, synonyms=synonyms)
 
     def refresh(self, *, progress: bool = False) -> ProductIndex:
         """Load the product index from disk, or rebuild it if the catalog changed."""
         directory: Path = self.settings.index_path
         with self.session_factory() as session:  # a short read; embedding happens after
             docs = load_docs(session)
+            synonyms = terms(session)
         with self._lock:
             index = ProductIndex.load_or_build(
                 docs=docs, embedder=lambda: self.embedder,
                 model_name=self.settings.embedding_model, directory=directory, progress=progress,
             )
-            understanding = QueryInterpreter(index)  # ready before the index is served
+            # the reading is ready before the index is served
+            understanding = QueryInterpreter(index, synonyms=synonyms)
             self._index, self._understanding = index, understanding
+            self._synonyms = synonyms
         return index

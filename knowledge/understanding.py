@@ -25,6 +25,10 @@ Reading one request, in order:
    as "yes" are never read from a sentence. Style and occasion are read as preferences
    that rank, not as filters (``SOFT_ATTRIBUTES``).
 
+The merchant's synonyms (``knowledge.synonyms``) add phrases of the shoppers' own that
+mean a catalog term ("charcuterie platter" → type *cheese board*); they are read like the
+term itself, and an explicit filter that names one is taken as the term (``term``).
+
 Words are lower-cased, American spellings folded to British ones ("gray" → "grey"),
 plurals folded ("mugs" → "mug", "scarves" → "scarf"); a word of ``FUZZY_MIN_LENGTH``
 letters or more that the catalog does not contain anywhere is read as the catalog value
@@ -167,12 +171,20 @@ class _Word:
     used: bool = False
 
 
-class QueryInterpreter:
-    """The vocabulary of one index snapshot, and the reading of requests against it."""
+Synonym = tuple[str, str, str]
+"""A merchant's synonym: the shopper's phrase, and the catalog term it means (``category``
+or an attribute name, and its value as the catalog spells it)."""
 
-    def __init__(self, index: ProductIndex, *, soft: Collection[str] = SOFT_ATTRIBUTES) -> None:
+
+class QueryInterpreter:
+    """The vocabulary of one index snapshot and of the merchant's synonyms, and the reading
+    of requests against them."""
+
+    def __init__(self, index: ProductIndex, *, soft: Collection[str] = SOFT_ATTRIBUTES,
+                 synonyms: Sequence[Synonym] = ()) -> None:
         self.index = index
         self.soft = frozenset(soft)
+        self.synonyms = synonyms
         docs = list(index.docs.values())
         self.currency = _main_currency(docs)
         carriers: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
@@ -184,7 +196,12 @@ class QueryInterpreter:
                         carriers[name][value].add(doc.id)
         self._value_of: dict[str, dict[tuple[str, ...], str]] = defaultdict(dict)
         self._senses: dict[tuple[str, ...], list[_Sense]] = {}
+        self.terms = {name: frozenset(values) for name, values in carriers.items()}
+        """The catalog's terms: every value of each attribute read (and ``category``)."""
         self._build_phrases(carriers)
+        self._catalog_phrases = {p for values in self._value_of.values() for p in values}
+        self._meant: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._add_synonyms(carriers)
         self.longest = max((len(p) for p in self._senses), default=0)
         self.generic = {w for phrase in self._senses for w in phrase} | set(STOPWORDS)
         self.names = ProductNames(docs, read=phrase_of, generic=self.generic)
@@ -216,6 +233,35 @@ class QueryInterpreter:
             self._senses.setdefault(phrase, []).append(_Sense(
                 name=name, values=values, surfaces=surfaces, count=len(products),
                 name_size=sum(len(c) for c in carriers[name].values())))
+
+    def _add_synonyms(self, carriers: dict[str, dict[str, set[int]]]) -> None:
+        for text, name, value in self.synonyms:
+            phrase = phrase_of(text)
+            if not phrase or value not in carriers.get(name, {}) or self.is_term(text):
+                continue  # the term left the catalog, or the catalog took the phrase
+            own = next((s for s in self._senses.get(phrase_of(value), []) if s.name == name),
+                       None)
+            values = own.values if own is not None else frozenset({value})
+            self._meant[(name, phrase)] = value
+            self._value_of[name][phrase] = value
+            self._senses.setdefault(phrase, []).append(_Sense(
+                name=name, values=values | {value},
+                surfaces=frozenset({tuple(_surface(w) for w in WORD_RE.findall(_clean(text)))}),
+                count=len(set().union(*(carriers[name][v] for v in values | {value}))),
+                name_size=sum(len(c) for c in carriers[name].values())))
+
+    def catalog_term(self, name: str, value: str) -> str | None:
+        """``value`` as the catalog spells it, if it is a ``name`` of the catalog."""
+        wanted = " ".join(value.lower().split())
+        return next((v for v in sorted(self.terms.get(name, ())) if v.lower() == wanted), None)
+
+    def is_term(self, text: str) -> bool:
+        """Whether ``text`` already reads as a whole catalog value (of any name)."""
+        return phrase_of(text) in self._catalog_phrases
+
+    def term(self, name: str, value: str) -> str:
+        """The catalog term an explicit filter value means: a synonym's term, or itself."""
+        return self._meant.get((name, phrase_of(value)), value)
 
     # --- reading ----------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The shop owner's back office at ``/merchant``: orders, returns, products and stock, the
-workshop's planning, the conversation funnel, reviews, and the audit log of what was done
-there."""
+workshop's planning, the conversation funnel and how well the bot understood, reviews,
+and the audit log of what was done there."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from channels.merchant import (
     reviews,
     signin,
     stock,
+    understanding,
 )
 from channels.merchant.auth import OwnersOnly, SignInRequired, refusal
 
@@ -25,6 +26,6 @@ def include(app: FastAPI) -> None:
     must be included too)."""
     app.add_exception_handler(SignInRequired, refusal)
     app.add_exception_handler(OwnersOnly, refusal)
-    for module in (signin, orders, returns, stock, planning, funnel, questions, reviews,
-                   audit):
+    for module in (signin, orders, returns, stock, planning, funnel, understanding, questions,
+                   reviews, audit):
         app.include_router(module.router)

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from channels.merchant.auth import OwnerDep
 from channels.merchant.charts import figure, finish, png
 from channels.merchant.html import Html, h, join, money, page, table, url
-from commerce_core import clock
+from channels.merchant.understanding import period, understanding_section
 from commerce_core.backoffice import analytics
 from commerce_core.backoffice.funnel import STAGES, FunnelDay, funnel
 from commerce_core.db import SessionDep
@@ -53,19 +53,14 @@ REASONS = {"shopper_request": "asked for a person",
            "agent": "taken by an agent"}
 
 
-def _period(days: int) -> tuple[date, date]:
-    last = clock.now().date()
-    return last - timedelta(days=days - 1), last
-
-
 def _days(session: SessionDep, days: int) -> list[FunnelDay]:
-    first, last = _period(days)
+    first, last = period(days)
     return funnel(session=session, first=first, last=last, no_results=no_result_replies())
 
 
 def _beside(session: SessionDep, days: int) -> Html:
     """Revenue by channel and the handoffs of the period, as tables."""
-    first, last = _period(days)
+    first, last = period(days)
     since = datetime.combine(first, time(), tzinfo=UTC)
     until = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
     revenue = table(["Channel", "Paid orders", "Revenue", "Average order"],
@@ -145,4 +140,4 @@ def funnel_page(actor: OwnerDep, session: SessionDep, days: Days = 30) -> HTMLRe
         h('<p id="funnel-summary">{}. {}</p>', summary, rate),
         h('<img class="chart" id="funnel-chart" src="{}" width="1200" height="460" '
           'alt="The funnel: {}">', url("/merchant/funnel.png", days=days), summary),
-        daily, _beside(session, days)]))
+        daily, _beside(session, days), understanding_section(session, days)]))

@@ -8,7 +8,7 @@ The pages need no script: forms post to the back office, which answers with a re
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -72,6 +72,19 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[Any]], *, empty: str,
         return h('<p class="muted empty">{}</p>', empty)
     return h('<table class="{}"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', css, head,
              body)
+
+
+def pager(link: Callable[[int], str], *, page_number: int, pages: int, total: int,
+          what: str) -> Html:
+    """The links to the newer and older pages of a list, and where this one stands."""
+    links = []
+    if page_number > 1:
+        links.append(h('<a rel="prev" href="{}">← newer</a>', link(page_number - 1)))
+    links.append(h('<span id="paging">page {} of {} · {} {}</span>', page_number,
+                   max(pages, 1), total, what))
+    if page_number < pages:
+        links.append(h('<a rel="next" href="{}">older →</a>', link(page_number + 1)))
+    return h('<p class="paging">{}</p>', join(links))
 
 
 def button_form(action: str, text: str, *, fields: Html = Html(""), css: str = "") -> Html:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from channels.merchant.html import Html, button_form, h, join, label, money, table, url, when
+from channels.merchant.html import (
+    Html,
+    button_form,
+    h,
+    join,
+    label,
+    money,
+    pager,
+    table,
+    url,
+    when,
+)
 from commerce_core.models import (
     AuditEntry,
     Order,
@@ -56,18 +67,10 @@ def order_list(orders: Sequence[Order], *, status: OrderStatus | None, query: st
              label(o.payment_status.value), money(o.total, o.currency)) for o in orders]
     listing = table(["Order", "Placed", "Customer", "Status", "Payment", "Total"], rows,
                     empty="No order matches.", css="orders")
-    links = []
     here = {"status": status.value if status else None, "q": query}
-    if page_number > 1:
-        links.append(h('<a rel="prev" href="{}">← newer</a>',
-                       url("/merchant", **here, page=page_number - 1)))
-    links.append(h('<span id="paging">page {} of {} · {} orders</span>', page_number,
-                   max(pages, 1), total))
-    if page_number < pages:
-        links.append(h('<a rel="next" href="{}">older →</a>',
-                       url("/merchant", **here, page=page_number + 1)))
     return join([filters(status, query, counts), listing,
-                 h('<p class="paging">{}</p>', join(links))])
+                 pager(lambda n: url("/merchant", **here, page=n), page_number=page_number,
+                       pages=pages, total=total, what="orders")])
 
 
 def _actions(order: Order) -> Html:

@@ -1,15 +1,29 @@
 """The returns queue: what shoppers asked to send back, answered by the owner (accept or
-refuse with a reason), and refunded once an accepted parcel is back."""
+refuse with a reason), and refunded once an accepted parcel is back; a page at a time,
+latest request first."""
 
 from __future__ import annotations
+
+import math
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from channels.merchant.auth import FormDep, OwnerDep
-from channels.merchant.html import Html, button_form, h, join, label, page, table, when
+from channels.merchant.html import (
+    Html,
+    button_form,
+    h,
+    join,
+    label,
+    page,
+    pager,
+    table,
+    url,
+    when,
+)
 from channels.merchant.order_pages import customer, status_badge
-from channels.merchant.orders import DONE, act
+from channels.merchant.orders import DONE, PageNumber, act
 from commerce_core.backoffice import service
 from commerce_core.backoffice.repository import BackOfficeRepository
 from commerce_core.db import SessionDep
@@ -19,7 +33,7 @@ from commerce_core.params import CONTROL_RE
 from commerce_core.payment.returns import ReturnState, return_state
 
 router = APIRouter(include_in_schema=False)
-QUEUE_LIMIT = 200
+PAGE_SIZE = 25
 OPEN = frozenset({ReturnState.REQUESTED, ReturnState.ACCEPTED})
 MAX_REASON = 300
 
@@ -45,18 +59,21 @@ def _row(order: Order, state: ReturnState) -> tuple[object, ...]:
 
 
 @router.get("/merchant/returns")
-def returns_page(actor: OwnerDep, session: SessionDep, done: str = "",
-                 show: str = "open") -> HTMLResponse:
-    rows = []
-    for order in BackOfficeRepository(session).with_return_requests(QUEUE_LIMIT):
-        state = return_state(order)
-        if state is not None and (show == "all" or state in OPEN):
-            rows.append(_row(order, state))
-    switch = (h('<p><a href="/merchant/returns">Only the open ones</a></p>') if show == "all"
+def returns_page(actor: OwnerDep, session: SessionDep, done: str = "", show: str = "open",
+                 page_number: PageNumber = 1) -> HTMLResponse:
+    every = show == "all"
+    orders, total = BackOfficeRepository(session).return_requests(
+        open_only=not every, offset=(page_number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    rows = [_row(order, state) for order in orders
+            if (state := return_state(order)) is not None and (every or state in OPEN)]
+    switch = (h('<p><a href="/merchant/returns">Only the open ones</a></p>') if every
               else h('<p><a href="/merchant/returns?show=all">Answered ones too</a></p>'))
     return page(title="Returns", actor=actor, notice=DONE.get(done), body=join([
         switch, table(["Order", "Customer", "Asked", "Reason", "Order status", "Return", ""],
-                      rows, empty="No return waits for you.", css="returns")]))
+                      rows, empty="No return waits for you.", css="returns"),
+        pager(lambda n: url("/merchant/returns", show="all" if every else None, page=n),
+              page_number=page_number, pages=math.ceil(total / PAGE_SIZE), total=total,
+              what="returns")]))
 
 
 @router.post("/merchant/returns/{number}/accept")

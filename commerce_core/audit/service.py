@@ -13,9 +13,10 @@ from commerce_core.models import AuditEntry
 
 @dataclass(frozen=True)
 class Actor:
-    """The signed-in person an action is written down for."""
+    """The signed-in person (or the merchant API key) an action is written down for."""
 
-    id: int
+    id: int | None
+    """The person's account; None for an API key."""
     email: str
     name: str
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from commerce_core.models import Order, OrderEvent, OrderStatus, Product, Shipment, Variant
 
@@ -17,6 +17,9 @@ def _matches(query: str) -> ColumnElement[bool]:
                func.lower(Order.email).contains(needle, autoescape=True),
                func.lower(Order.shipping_address["name"].as_string()).contains(
                    needle, autoescape=True))
+
+
+RETURN_EVENTS = ("return_requested", "return_accepted", "return_refused")
 
 
 class BackOfficeRepository:
@@ -49,16 +52,31 @@ class BackOfficeRepository:
     def shipment(self, order_id: int) -> Shipment | None:
         return self.session.scalar(select(Shipment).where(Shipment.order_id == order_id))
 
-    def with_return_requests(self, limit: int) -> Sequence[Order]:
-        """Orders a shopper asked to return, latest request first, with their events."""
+    def return_requests(self, *, open_only: bool, offset: int, limit: int
+                        ) -> tuple[Sequence[Order], int]:
+        """Orders a shopper asked to return, latest request first, with their events, and
+        how many there are in all. ``open_only``: those whose return waits for an answer,
+        or was accepted and not refunded yet (``payment.returns.return_state`` reads the
+        same events)."""
         asked = (select(OrderEvent.order_id, func.max(OrderEvent.id).label("last"))
                  .where(OrderEvent.type == "return_requested")
                  .group_by(OrderEvent.order_id).subquery())
-        query: Select[tuple[Order]] = (
-            select(Order).join(asked, asked.c.order_id == Order.id)
-            .order_by(asked.c.last.desc()).limit(limit)
-            .options(selectinload(Order.lines), selectinload(Order.events)))
-        return self.session.scalars(query).all()
+        query: Select[tuple[Order]] = select(Order).join(asked, asked.c.order_id == Order.id)
+        if open_only:
+            step = (select(OrderEvent.order_id, func.max(OrderEvent.id).label("last"))
+                    .where(OrderEvent.type.in_(RETURN_EVENTS))
+                    .group_by(OrderEvent.order_id).subquery())
+            latest = aliased(OrderEvent)
+            query = (query.join(step, step.c.order_id == Order.id)
+                     .join(latest, latest.id == step.c.last)
+                     .where(or_(latest.type == "return_requested",
+                                and_(latest.type == "return_accepted",
+                                     Order.status != OrderStatus.REFUNDED))))
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.scalars(
+            query.order_by(asked.c.last.desc()).offset(offset).limit(limit)
+            .options(selectinload(Order.lines), selectinload(Order.events))).all()
+        return rows, total
 
     def products(self) -> Sequence[Product]:
         return self.session.scalars(select(Product).order_by(Product.category, Product.name)

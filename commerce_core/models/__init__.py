@@ -9,6 +9,7 @@ from commerce_core.models.conversation import (
     Agent,
     AgentRole,
     AgentSession,
+    BotTurn,
     Conversation,
     ConversationEvent,
     ConversationMessage,
@@ -16,7 +17,7 @@ from commerce_core.models.conversation import (
 )
 from commerce_core.models.customer import ChannelIdentity, Customer
 from commerce_core.models.import_job import ImportJob, ImportJobStatus
-from commerce_core.models.insight import UnansweredQuestion
+from commerce_core.models.insight import SearchSynonym, UnansweredQuestion
 from commerce_core.models.order import (
     CheckoutKey,
     Order,
@@ -31,11 +32,11 @@ from commerce_core.models.review import Review
 from commerce_core.models.shipment import Shipment
 
 __all__ = [
-    "Agent", "AgentRole", "AgentSession", "AuditEntry", "Base", "Cart", "CartLine",
+    "Agent", "AgentRole", "AgentSession", "AuditEntry", "Base", "BotTurn", "Cart", "CartLine",
     "CartStatus", "ChannelIdentity", "CheckoutKey",
     "Conversation", "ConversationEvent", "ConversationMessage", "ConversationState", "Customer",
     "CustomizationRuleSet", "ImportJob", "ImportJobStatus", "MerchantApiKey", "Order",
     "OrderEvent", "OrderLine", "OrderStatus", "OutboxMessage", "Payment", "PaymentState",
-    "PaymentStatus", "Product", "Review", "Shipment", "UnansweredQuestion", "Variant",
-    "WebhookEvent",
+    "PaymentStatus", "Product", "Review", "SearchSynonym", "Shipment", "UnansweredQuestion",
+    "Variant", "WebhookEvent",
 ]

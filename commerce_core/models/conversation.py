@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from commerce_core.models.base import Base, TimestampMixin, UtcDateTime, text_enum, utcnow
@@ -111,3 +111,22 @@ class ConversationMessage(Base):
     text: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ts: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class BotTurn(Base):
+    """One shopper message the bot answered, as the gateway measured it: how long the bot
+    took (transcripts keep whole seconds only) and whether it understood the message."""
+
+    __tablename__ = "bot_turn"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(String(1000))
+    """The shopper's message (or the payload of the button they pressed)."""
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    understood: Mapped[bool | None] = mapped_column(Boolean)
+    """False: the bot fell back (``nlu_fallback`` or a core fallback); None: the bot did
+    not say."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.bot.rasa_venv import rasa_python
 
 REPO = Path(__file__).resolve().parents[2]
 CHECK = """
@@ -52,11 +52,7 @@ print(json.dumps({name: action_server_unreachable(as_rasa_raises(error))
 
 def in_rasa(code: str) -> Any:
     """What ``code`` printed last, as JSON, run by Rasa's Python in the bot directory."""
-    rasa = os.environ.get("ATELIER_TEST_RASA_BIN")
-    if not rasa:
-        pytest.fail("ATELIER_TEST_RASA_BIN is not set: run the suite with 'make test'.",
-                    pytrace=False)
-    result = subprocess.run([str(Path(rasa).parent / "python"), "-c", code],
+    result = subprocess.run([rasa_python(), "-c", code],
                             cwd=REPO / "bot", capture_output=True, text=True, timeout=120,
                             env={**os.environ, "PYTHONPATH": str(REPO / "bot")})
     assert result.returncode == 0, result.stderr[-3000:]
@@ -114,3 +110,31 @@ def test_the_channel_checks_action_answers_as_rasa_does_but_the_schema_only_once
     assert found["after"] == found["before"] == {
         "events and responses": "ok", "nothing": "ok", "an event without its name": "refused",
         "an unknown event": "refused", "responses that are no list": "refused"}
+
+
+UNDERSTOOD = """
+import json
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from atelier_channel import understood
+
+def turn(intent, action, earlier=()):
+    return DialogueStateTracker.from_events("c", [
+        *earlier, ActionExecuted("action_listen"), UserUttered("words", {"name": intent}),
+        ActionExecuted(action), ActionExecuted("action_listen")])
+
+fell_back = [ActionExecuted("action_listen"), UserUttered("zorp", {"name": "nlu_fallback"}),
+             ActionExecuted("action_fallback")]
+print(json.dumps({
+    "greeted": understood(turn("greet", "utter_greet")),
+    "nlu fallback": understood(turn("nlu_fallback", "action_fallback")),
+    "core fallback": understood(turn("affirm", "action_default_fallback")),
+    "understood after a fallback": understood(turn("greet", "utter_greet", fell_back)),
+}))
+"""
+
+
+def test_the_channel_says_a_turn_that_fell_back_was_not_understood() -> None:
+    assert in_rasa(UNDERSTOOD) == {
+        "greeted": True, "nlu fallback": False, "core fallback": False,
+        "understood after a fallback": True}

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from actions.shopper import UnverifiedShopper, verified_shopper
-from channels.rasa_client import WEBHOOK_PATH
+from channels.rasa_client import UNDERSTOOD_HEADER, WEBHOOK_PATH
 from tests.e2e.stack import free_port
 
 
@@ -49,6 +49,11 @@ class FakeRasa:
     """Messages posted while up, accepted or not."""
     answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     echo_prefix: str = "You said: "
+    not_understood: set[str] = field(default_factory=set)
+    """Messages answered as a fallback (``X-Atelier-Understood: false``, as the real channel
+    says of them); the others are said understood."""
+    delays: dict[str, float] = field(default_factory=dict)
+    """Seconds to wait before answering a message (besides ``delay``)."""
     status_checks: int = 0
     """How many times /status was asked while up."""
     replaced: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
@@ -88,13 +93,16 @@ class FakeRasa:
                                   "metadata": {**metadata, "shopper": {
                                       "channel": shopper.channel,
                                       "external_id": shopper.external_id}}})
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.delay or body["message"] in self.delays:
+            await asyncio.sleep(self.delay + self.delays.get(body["message"], 0.0))
+        header = {UNDERSTOOD_HEADER: "false" if body["message"] in self.not_understood
+                  else "true"}
         canned = self.answers.get(body["message"])
         if canned is not None:
-            return JSONResponse([{"recipient_id": body["sender"], **a} for a in canned])
+            return JSONResponse([{"recipient_id": body["sender"], **a} for a in canned],
+                                headers=header)
         return JSONResponse([{"recipient_id": body["sender"],
-                              "text": f"{self.echo_prefix}{body['message']}"}])
+                              "text": f"{self.echo_prefix}{body['message']}"}], headers=header)
 
     async def _replace_events(self, request: Request) -> JSONResponse:
         if not self.up:

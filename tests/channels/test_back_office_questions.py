@@ -107,3 +107,38 @@ def test_an_entry_that_would_break_the_faq_is_refused_and_nothing_is_written(
         assert reason in refused.text, fields
     assert {p.name: p.read_bytes() for p in faq.iterdir()} == before
     assert shop.audit() == []
+
+
+def test_a_synonym_added_beside_a_search_that_found_nothing_finds_the_product(
+        shop: BackOffice) -> None:
+    # given a shopper's words the catalog does not use
+    owner = shop.owner()
+    assert search(shop, "charcuterie slab", **{"attr.type": "charcuterie slab"}) == []
+    page = shop.client.get("/merchant/questions").text
+    assert 'id="synonym-0"' in page and 'value="charcuterie slab"' in page
+    assert '<option value="cheese board">' in page  # the catalog's terms, offered
+    # when the owner says they mean the catalog's cheese board
+    refused = shop.post("/merchant/synonyms", phrase="charcuterie slab", name="type",
+                        value="cheese plank", resolves="charcuterie slab")
+    foreign = shop.post("/merchant/synonyms", origin="https://evil.example",
+                        phrase="charcuterie slab", name="type", value="cheese board")
+    saved = shop.post("/merchant/synonyms", phrase="charcuterie slab", name="type",
+                      value="cheese board", resolves="charcuterie slab")
+    # then the search finds it at once, the group is answered, and the action audited
+    assert refused.status_code == 422
+    assert "No product of the catalog has the type &#x27;cheese plank&#x27;" in refused.text
+    assert foreign.status_code == 403
+    assert saved.status_code == 303
+    assert [r["sku"] for r in search(shop, "charcuterie slab",
+                                     **{"attr.type": "charcuterie slab"})] == ["WDW-CHZ-001"]
+    after = shop.client.get(saved.headers["location"]).text
+    assert "The synonym was saved" in after
+    listed = after.split('<table class="synonyms">')[1].split("</table>")[0]
+    assert "<td>charcuterie slab</td><td>type: cheese board</td>" in listed
+    assert "search found nothing" not in after
+    assert shop.audit() == [(owner, "synonym.save", "charcuterie slab", {},
+                             {"means": "type: cheese board"})]
+    # and removing it leaves the search as it was
+    synonym_id = listed.split('action="/merchant/synonyms/')[1].split("/")[0]
+    assert shop.post(f"/merchant/synonyms/{synonym_id}/remove").status_code == 303
+    assert search(shop, "charcuterie slab", **{"attr.type": "charcuterie slab"}) == []

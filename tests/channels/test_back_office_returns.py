@@ -3,6 +3,9 @@ to send back, and refunds an accepted return once the parcel is back; each answe
 
 from __future__ import annotations
 
+import pytest
+
+from channels.merchant import returns
 from commerce_core.models import OrderStatus, PaymentStatus
 from tests.channels.back_office import (
     BackOffice,
@@ -80,3 +83,32 @@ def test_an_order_nobody_asked_to_return_cannot_be_answered(shop: BackOffice) ->
     assert response.status_code == 409
     assert "no return request waiting for an answer" in response.text
     assert "No return waits for you." in shop.client.get("/merchant/returns").text
+
+
+def test_the_queue_is_read_a_page_at_a_time_latest_request_first(
+        shop: BackOffice, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given three return requests, the second refused, and pages of two
+    monkeypatch.setattr(returns, "PAGE_SIZE", 2)
+    shop.owner()
+    numbers = []
+    for shopper in ("dee", "eve", "fay"):
+        order = shop.delivered_order(shopper)
+        shop.ask_return(shopper, order["number"])
+        numbers.append(order["number"])
+    assert shop.post(f"/merchant/returns/{numbers[1]}/refuse",
+                     reason="Used for months").status_code == 303
+    # when
+    open_ones = shop.client.get("/merchant/returns").text
+    first = shop.client.get("/merchant/returns", params={"show": "all"}).text
+    second = shop.client.get("/merchant/returns", params={"show": "all", "page": 2}).text
+    # then
+    assert "page 1 of 1 · 2 returns" in open_ones
+    assert [n for n in numbers if n in open_ones] == [numbers[0], numbers[2]]
+    assert open_ones.index(numbers[2]) < open_ones.index(numbers[0])
+    assert "page 1 of 2 · 3 returns" in first
+    assert [n for n in numbers if n in first] == [numbers[1], numbers[2]]
+    assert first.index(numbers[2]) < first.index(numbers[1])
+    assert 'href="/merchant/returns?show=all&amp;page=2"' in first
+    assert "page 2 of 2 · 3 returns" in second
+    assert [n for n in numbers if n in second] == [numbers[0]]
+    assert shop.client.get("/merchant/returns", params={"page": 0}).status_code == 422

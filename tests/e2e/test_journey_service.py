@@ -11,9 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, select
 
 from channels.chat import BOT_DOWN_APOLOGY
 from commerce_core.config import get_settings
+from commerce_core.models import BotTurn
 from commerce_core.payment import signing
 from commerce_core.payment.provider import EventType, PaymentRef, build_event
 from tests.actions.wording import BACK_TEXT, CLARIFY, HANDOFF_TEXT, NOT_SURE, OFFER
@@ -212,6 +214,17 @@ def test_not_understood_twice_offers_a_person(stack: Stack) -> None:
     messages = say(stack, conversation, "yes")
     assert bot_texts(messages) == [HANDOFF_TEXT]
     assert handoff_payload(stack, conversation)["reason"] == "repeated_failure"
+    # the gateway kept each turn with what Rasa's channel said of it, and its duration
+    engine = create_engine(f"sqlite:///{stack.workdir / 'var' / 'atelier.db'}")
+    with engine.connect() as connection:
+        turns = connection.execute(select(BotTurn.text, BotTurn.understood,
+                                          BotTurn.duration_ms)
+                                   .where(BotTurn.conversation_id == conversation)
+                                   .order_by(BotTurn.id)).all()
+    engine.dispose()
+    assert [(text, understood) for text, understood, _ in turns] == [
+        ("qwrtz plmbk", False), ("zorp flim flam", False), ("yes", True)]
+    assert all(duration > 0 for _, _, duration in turns)
 
 
 def test_from_discovery_to_order_status_and_back(stack: Stack) -> None:
