@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.onnx_encoder import OPSET, max_tokens
+from knowledge.onnx_encoder import OPSET, max_tokens, padded_batches, session
 
 SPECIAL_TOKENS = frozenset({"[CLS]", "[SEP]", "[PAD]"})
 CONTENT_TOKEN_RE = re.compile(r"^(?:[a-z0-9]|##)")
@@ -74,7 +74,7 @@ class TokenEncoder:
         model.graph.output.append(onnx.helper.make_tensor_value_info(
             output, onnx.TensorProto.FLOAT, None))
         self._graph = model.SerializeToString()
-        self._query_session = _session(self._graph, query_threads)
+        self._query_session = session(self._graph, threads=query_threads)
         self._batch_session = None
         self._lock = threading.Lock()
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -96,30 +96,21 @@ class TokenEncoder:
         of similar length are batched together."""
         with self._lock:
             if self._batch_session is None:
-                self._batch_session = _session(self._graph, 0)
-        encodings = self._tokenizer.encode_batch(list(texts)) if texts else []
-        sentences: list[np.ndarray | None] = [None] * len(texts)
-        vectors: list[TokenVectors | None] = [None] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), BATCH):
-            rows = order[start:start + BATCH]
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for row, i in enumerate(rows):
-                ids[row, :len(encodings[i].ids)] = encodings[i].ids
-                mask[row, :len(encodings[i].ids)] = 1
-            feed = {"input_ids": ids, "attention_mask": mask,
-                    "token_type_ids": np.zeros_like(ids)}
-            pooled, tokens = self._batch_session.run(None, feed)
-            for row, i in enumerate(rows):
-                sentences[i] = pooled[row]
-                vectors[i] = _token_vectors(encodings[i].tokens,
-                                            tokens[row, :len(encodings[i].ids)])
+                self._batch_session = session(self._graph, threads=0)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32), []
-        return (np.ascontiguousarray(np.stack(sentences), dtype=np.float32),  # type: ignore[arg-type]
-                [v for v in vectors if v is not None])
+        encodings = self._tokenizer.encode_batch(list(texts))
+        sentences = np.zeros((len(texts), 0), dtype=np.float32)
+        vectors: list[TokenVectors] = [None] * len(texts)  # type: ignore[list-item]
+        for rows, feed in padded_batches(encodings, BATCH):
+            pooled, tokens = self._batch_session.run(None, feed)
+            if not sentences.shape[1]:
+                sentences = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
+            sentences[rows] = pooled
+            for row, i in enumerate(rows):
+                vectors[i] = _token_vectors(encodings[i].tokens,
+                                            tokens[row, :len(encodings[i].ids)])
+        return sentences, vectors
 
 
 def _token_output(graph, produced: dict) -> str:  # noqa: ANN001 - onnx.GraphProto
@@ -130,17 +121,6 @@ def _token_output(graph, produced: dict) -> str:  # noqa: ANN001 - onnx.GraphPro
             if mul.op_type == "Mul":
                 return mul.input[0]
     raise ValueError("the sentence encoder's graph has no mean pooling to read tokens from")
-
-
-def _session(model: bytes, threads: int):  # noqa: ANN202 - onnxruntime.InferenceSession
-    """A session of the graph held in memory (90 MB: built once per service)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _token_vectors(tokens: Sequence[str], vectors: np.ndarray) -> TokenVectors:
@@ -168,7 +148,7 @@ def _products():  # noqa: ANN202 - onnxruntime.InferenceSession
                                        ["tokens", "entry_tokens"])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8
-    return _session(model.SerializeToString(), 1)
+    return session(model.SerializeToString(), threads=1)
 
 
 class TokenMatcher:
