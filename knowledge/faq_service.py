@@ -26,20 +26,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.faq_index import Candidate, FaqIndex, PhrasingVectors, TextEncoder
+from knowledge.embedding import Embedder, model_path
+from knowledge.faq_index import Candidate, FaqIndex, PhrasingVectors
 from knowledge.faq_library import FaqLibrary, ScanResult
 from knowledge.faq_parser import FaqEntry, FaqProblem
+from knowledge.faq_tokens import TokenEncoder
 
 log = logging.getLogger(__name__)
 
 # Chosen with `make eval-faq ARGS=--tune` on the tuning halves of the demo FAQ and of the
 # bike workshop's FAQ at once (objective in knowledge.eval_faq: most right answers with
-# >= 97% of out-of-scope questions declined and <= 3% wrong answers on each). The figures
+# >= 98% of out-of-scope questions declined and <= 3% wrong answers on each). The figures
 # on the held-out halves, and on the climbing wall's FAQ that is never tuned on, are in
 # knowledge.faq_index.FaqIndex. Re-run it after changing the scoring
 # (tests/knowledge/test_faq_eval.py checks it still holds on the demo FAQ).
-ANSWER_THRESHOLD = 1.68
-ANSWER_MARGIN = 0.10
+ANSWER_THRESHOLD = 1.77
+ANSWER_MARGIN = 0.09
+WORD_FLOOR = 0.35
+"""Every content word of an answered question has a token of the entry this close
+(``knowledge.faq_tokens``): "how do i clean my oven" is near "How do I clean my bike?"
+as a sentence, but nothing in that entry is near "oven"."""
 NEAR_VERBATIM = 0.85
 """A question this close (cosine) to one of an entry's phrasings, and closer to it than to
 any other entry's, is answered with that entry whatever the margin: a FAQ may hold two
@@ -63,39 +69,45 @@ def is_near_verbatim(candidate: Candidate) -> bool:
 
 
 def is_confident(scores: Sequence[float], *, threshold: float, margin: float,
-                 near_verbatim: bool = False) -> bool:
+                 near_verbatim: bool = False, weakest: float = 1.0,
+                 word_floor: float = 0.0) -> bool:
     """Whether the best of ``scores`` (best first) may be answered without asking: it
-    nearly repeats a phrasing of its entry, or it reaches the threshold and leads the
-    runner-up by the margin."""
+    nearly repeats a phrasing of its entry, or it reaches the threshold, leads the
+    runner-up by the margin, and every content word of the question has a token of the
+    entry at least ``word_floor`` close (``weakest``, see ``knowledge.faq_tokens``)."""
     if not scores:
         return False
     if near_verbatim:
         return True
     runner_up = scores[1] if len(scores) > 1 else -1.0
-    return scores[0] >= threshold and scores[0] - runner_up >= margin
+    return (scores[0] >= threshold and scores[0] - runner_up >= margin
+            and weakest >= word_floor)
 
 
-def decide(candidates: list[Candidate], *, threshold: float, margin: float
-           ) -> Candidate | None:
+def decide(candidates: list[Candidate], *, threshold: float, margin: float,
+           word_floor: float = 0.0) -> Candidate | None:
     """The top candidate if it is confident enough to be answered, else None."""
     if not candidates:
         return None
     scores = [c.score for c in candidates]
     confident = is_confident(scores, threshold=threshold, margin=margin,
-                             near_verbatim=is_near_verbatim(candidates[0]))
+                             near_verbatim=is_near_verbatim(candidates[0]),
+                             weakest=candidates[0].weakest, word_floor=word_floor)
     return candidates[0] if confident else None
 
 
 class FaqService:
-    def __init__(self, *, directory: Path, embedder_factory: Callable[[], TextEncoder],
+    def __init__(self, *, directory: Path, embedder_factory: Callable[[], Embedder],
                  threshold: float = ANSWER_THRESHOLD, margin: float = ANSWER_MARGIN,
-                 poll_seconds: float = 1.0) -> None:
+                 word_floor: float = WORD_FLOOR, poll_seconds: float = 1.0) -> None:
         self.directory = directory
         self.threshold = threshold
         self.margin = margin
+        self.word_floor = word_floor
         self.poll_seconds = poll_seconds
         self._embedder_factory = embedder_factory
-        self._embedder: TextEncoder | None = None
+        self._embedder: Embedder | None = None
+        self._token_encoder: TokenEncoder | None = None
         self._library = FaqLibrary(directory)
         self._vectors = PhrasingVectors()
         self._index: FaqIndex | None = None
@@ -107,10 +119,19 @@ class FaqService:
     # --- loading -------------------------------------------------------------------
 
     @property
-    def embedder(self) -> TextEncoder:
+    def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = self._embedder_factory()
         return self._embedder
+
+    @property
+    def token_encoder(self) -> TokenEncoder:
+        """The embedder's graph with its token vectors exposed (made on first use)."""
+        if self._token_encoder is None:
+            embedder = self.embedder
+            self._token_encoder = TokenEncoder(graph_path=embedder.graph_path,
+                                               model_dir=model_path(embedder.name))
+        return self._token_encoder
 
     def reload(self, *, build: bool = True) -> ScanResult:
         """Apply the files' changes since the last reload; safe from any thread.
@@ -126,7 +147,8 @@ class FaqService:
                 started = time.perf_counter()
                 entries = self._library.entries
                 embedded = self._vectors.update(FaqIndex.texts_to_embed(entries),
-                                                self.embedder)
+                                                FaqIndex.texts_to_tokenise(entries),
+                                                self.token_encoder)
                 self._index = FaqIndex(entries, self._vectors, self.embedder.dimension)
                 self._stale = False
                 log.info("faq: serving %d entries (%d phrasings) from %s; %d text(s) "
@@ -190,9 +212,11 @@ class FaqService:
         if not len(index):
             return []
         question = question.strip()
-        return index.rank(self.embedder.encode_one(question), question, limit=limit)
+        vector, tokens = self.token_encoder.encode_query(question)
+        return index.rank(vector, question, tokens, limit=limit)
 
     def answer(self, question: str) -> FaqAnswer:
         candidates = self.rank(question)
-        best = decide(candidates, threshold=self.threshold, margin=self.margin)
+        best = decide(candidates, threshold=self.threshold, margin=self.margin,
+                      word_floor=self.word_floor)
         return FaqAnswer(best=best, candidates=candidates)

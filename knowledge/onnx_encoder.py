@@ -31,7 +31,7 @@ import math
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -232,14 +232,33 @@ def graph_path(model_dir: Path, cache_dir: Path) -> Path:
     return path
 
 
-def session(path: Path, *, threads: int):  # noqa: ANN201 - onnxruntime.InferenceSession
+def session(graph: Path | bytes, *, threads: int):  # noqa: ANN201 - onnxruntime.InferenceSession
+    """A CPU session of a graph file, or of a serialised graph."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    source = graph if isinstance(graph, bytes) else str(graph)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def padded_batches(encodings: Sequence, batch_size: int
+                   ) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+    """(the texts' positions, the graph's inputs) per batch of texts of similar length."""
+    order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        width = max(len(encodings[i].ids) for i in rows)
+        ids = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, i in enumerate(rows):
+            tokens = encodings[i].ids
+            ids[row, :len(tokens)] = tokens
+            mask[row, :len(tokens)] = 1
+        yield rows, {"input_ids": ids, "attention_mask": mask,
+                     "token_type_ids": np.zeros_like(ids)}
 
 
 class OnnxEncoder:
@@ -278,17 +297,6 @@ class OnnxEncoder:
                 self._batch_session = session(self.path, threads=0)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(list(texts)) if texts else []
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for row, i in enumerate(rows):
-                tokens = encodings[i].ids
-                ids[row, :len(tokens)] = tokens
-                mask[row, :len(tokens)] = 1
-            feed = {"input_ids": ids, "attention_mask": mask,
-                    "token_type_ids": np.zeros_like(ids)}
+        for rows, feed in padded_batches(encodings, batch_size):
             out[rows] = self._batch_session.run(None, feed)[0]
         return out
