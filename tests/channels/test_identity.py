@@ -23,6 +23,7 @@ from channels.identity import (
     sign_customer_token,
     verify_customer_token,
 )
+from tests.actions.responses import said
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
 from tests.channels.test_notify import place_order
@@ -151,7 +152,7 @@ def _order_status(app: Any, sender: str, metadata: dict[str, Any], text: str) ->
                              transport=httpx.ASGITransport(app=app))
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionOrderStatus(client).run(dispatcher, tracker, {}))
-    return " ".join(m["text"] for m in dispatcher.messages)
+    return " ".join(m["text"] for m in said(dispatcher.messages))
 
 
 def test_order_lookup_works_from_any_conversation_of_the_same_customer(
