@@ -227,6 +227,26 @@ def test_reviews_raise_a_well_rated_product_and_sink_a_poorly_rated_one(shop: Sh
     assert [r["id"] for r in shop.get(limit=50).json()["results"]] == plain
 
 
+def test_a_merchant_key_gets_an_answer_that_reads_the_database_again(shop: Shop) -> None:
+    # given a merchant's script (the key is checked in the request's own session) and a
+    # review written since the last answer, so the answer reads the reviews and the
+    # shopper's orders with sessions of its own (SQLite: one writer at a time)
+    lines = _delivered_lines(shop)
+    product, (shopper, number, sku) = next(iter(lines.items()))
+    review = shop.client.put(f"/api/shoppers/web/{shopper}/orders/{number}/review",
+                             headers=SERVICE, json={"sku": sku, "rating": 4})
+    assert review.status_code == 201, review.text
+    with shop.db() as session:
+        _, key = create_api_key(session=session, name="a merchant's script")
+        session.commit()
+    # when it asks for a shopper's picks
+    response = shop.client.get(URL, headers={"Authorization": f"Bearer {key}"},
+                               params={"shopper": f"web:{shopper}", "limit": 5})
+    # then it is answered, with the shopper's history
+    assert response.status_code == 200, response.text
+    assert product in response.json()["bought"]
+
+
 @pytest.mark.parametrize(("params", "status", "code"), [
     ({"shopper": "nochannel"}, 422, "invalid_identity"),
     ({"shopper": "fax:123"}, 422, "invalid_identity"),
