@@ -184,7 +184,11 @@ class ChatService:
             if not answers:
                 log.error("bot produced no answer", extra={"conversation_id": conversation_id})
                 answers = [ChatMessage(role="system", text=NO_ANSWER_APOLOGY)]
-            recorded = [await self.outlet.record(conversation_id, m) for m in answers]
+            try:  # the turn's figures are written with the first answer
+                recorded = [await self.outlet.record(conversation_id, m) for m in answers]
+            finally:
+                if self.turns is not None:
+                    await self.turns.settle(conversation_id)
             if self.handoff is not None:
                 for notice in await self.handoff.after_bot(conversation_id, answers):
                     recorded.append(await self.outlet.record(conversation_id, notice))

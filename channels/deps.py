@@ -23,6 +23,7 @@ from channels.delivery.erasure import Wipes, make_wipes
 from channels.delivery.history import History
 from channels.delivery.notify import ConversationRoutes
 from channels.delivery.outlet import Outlet
+from channels.delivery.transcripts import TranscriptHistory
 from channels.handoff.desk import HandoffDesk, make_desk
 from channels.identity import CustomerTokens
 from channels.limits import RateLimiter, make_limiter
@@ -62,7 +63,9 @@ class Gateway:
                         pending=make_pending(redis_url=url, prefix=prefix))
         await outlet.bus.start()
         desk = make_desk(settings, factory, outlet=outlet, rasa=rasa)
-        chat = ChatService(rasa=rasa, outlet=outlet, handoff=desk, turns=TurnLog(factory),
+        transcript = history if isinstance(history, TranscriptHistory) else None
+        chat = ChatService(rasa=rasa, outlet=outlet, handoff=desk,
+                           turns=TurnLog(factory, transcript=transcript),
                            max_message_chars=settings.max_message_chars)
         return cls(settings=settings, session_factory=factory, rasa=rasa, outlet=outlet,
                    chat=chat, desk=desk, owners=ConversationOwners(factory),

@@ -8,12 +8,14 @@ customer's personal data is deleted with :func:`delete_customer_data`.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, tuple_, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -34,6 +36,9 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 200
 SEARCH_LIMIT = 50
 REDACTED_EMAIL = ""
+Rider = Callable[[Session], None]
+KNOWN_CONVERSATIONS = 10_000
+"""How many conversation ids a :class:`TranscriptHistory` remembers as existing."""
 
 
 def _ts(value: str) -> datetime:
@@ -62,9 +67,12 @@ def _storable(value: Any) -> Any:
     return value
 
 
-def add_message(*, session: Session, conversation_id: str,
-                message: ChatMessage) -> ConversationMessage:
-    ConversationRepository(session).ensure(conversation_id=conversation_id)
+def add_message(*, session: Session, conversation_id: str, message: ChatMessage,
+                known: bool = False) -> ConversationMessage:
+    """Add a transcript row, creating the conversation's row unless it is ``known`` to
+    exist (a row that is gone after all fails the insert with an :class:`IntegrityError`)."""
+    if not known:
+        ConversationRepository(session).ensure(conversation_id=conversation_id)
     row = ConversationMessage(conversation_id=conversation_id, seq=message.seq,
                               role=message.role, text=_storable(message.text),
                               payload=payload_of(message), ts=_ts(message.ts))
@@ -157,23 +165,64 @@ class TranscriptHistory:
     The replay history stays the source of sequence numbers; the SQL row follows it. If
     the database is down the shopper's chat goes on and the failure is logged. While the
     replay history is down (Redis), :meth:`keep` writes the SQL row alone.
+
+    Other rows of a conversation can ride along (:meth:`ride`): they are written in the
+    transaction of the conversation's next transcript row, instead of one of their own.
     """
 
     def __init__(self, inner: History, session_factory: sessionmaker[Session]) -> None:
         self.inner = inner
         self.session_factory = session_factory
+        self._riders: dict[str, list[Rider]] = defaultdict(list)
+        self._known: set[str] = set()
+        """Conversations whose row this process wrote a transcript row for: not looked up
+        again for each message."""
+
+    def ride(self, conversation_id: str, rider: Rider) -> None:
+        """Have ``rider(session)`` add its rows in the transaction that writes the
+        conversation's next transcript row (after that row's conversation exists)."""
+        self._riders[conversation_id].append(rider)
+
+    def unridden(self, conversation_id: str) -> list[Rider]:
+        """The riders no transcript row took (and forgets them): the caller writes them."""
+        return self._riders.pop(conversation_id, [])
 
     def _store(self, conversation_id: str, message: ChatMessage) -> int:
-        with self.session_factory() as session:
-            if message.transcript_id is not None:  # written by keep(): number it now
+        if message.transcript_id is not None:  # written by keep(): number it now
+            with self.session_factory() as session:
                 session.execute(update(ConversationMessage)
                                 .where(ConversationMessage.id == message.transcript_id)
                                 .values(seq=message.seq))
                 session.commit()
-                return message.transcript_id
+            return message.transcript_id
+        known = conversation_id in self._known
+        try:
+            row_id = self._insert(conversation_id, message, known=known)
+        except IntegrityError:
+            if not known:
+                raise
+            # its row is gone (the customer's data was deleted, maybe on another
+            # replica): the conversation starts again, as on its first message
+            self._known.discard(conversation_id)
+            row_id = self._insert(conversation_id, message, known=False)
+        if len(self._known) >= KNOWN_CONVERSATIONS:
+            self._known.clear()
+        self._known.add(conversation_id)
+        return row_id
+
+    def _insert(self, conversation_id: str, message: ChatMessage, *, known: bool) -> int:
+        with self.session_factory() as session:
             row = add_message(session=session, conversation_id=conversation_id,
-                              message=message)
-            session.commit()
+                              message=message, known=known)
+            riders = self._riders.pop(conversation_id, [])
+            try:
+                for rider in riders:
+                    rider(session)
+                session.commit()
+            except BaseException:
+                if riders:  # not written: they wait for the next row, or for unridden()
+                    self._riders[conversation_id][:0] = riders
+                raise
             return row.id
 
     async def append(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
@@ -201,6 +250,8 @@ class TranscriptHistory:
         return await self.inner.since(conversation_id, after)
 
     async def forget(self, conversation_id: str) -> None:
+        self._riders.pop(conversation_id, None)
+        self._known.discard(conversation_id)
         forget = getattr(self.inner, "forget", None)
         if forget is not None:
             await forget(conversation_id)

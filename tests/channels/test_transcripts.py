@@ -165,6 +165,24 @@ def test_deleting_an_unknown_shopper_only_removes_their_conversations(
         assert session.get(Conversation, "anon-1") is None
 
 
+def test_a_conversation_deleted_elsewhere_starts_again_on_its_next_message(
+        session_factory: sessionmaker[Session]) -> None:
+    # given a conversation this process wrote to (its row is no longer looked up)
+    history = TranscriptHistory(MemoryHistory(50), session_factory)
+    record(history, "anon-2", ChatMessage(role="shopper", text="hello"))
+    # when its customer's data is deleted by another replica (this one is not told)
+    with session_factory() as session:
+        delete_customer_data(session=session, channel="web", external_id="anon-2")
+        session.commit()
+    record(history, "anon-2", ChatMessage(role="shopper", text="me again"))
+    # then the next message creates the conversation again, as a first one does
+    with session_factory() as session:
+        conversation = session.get(Conversation, "anon-2")
+        assert conversation is not None and conversation.channel == "web"
+        rows = transcript(session=session, conversation_id="anon-2")
+    assert [r["text"] for r in rows] == ["me again"]
+
+
 def test_redis_history_forgets_the_log_but_keeps_numbering(
         session_factory: sessionmaker[Session], redis_url: str, redis_prefix: str) -> None:
     async def run() -> tuple[list[ChatMessage], ChatMessage]:

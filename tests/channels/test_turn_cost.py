@@ -1,0 +1,150 @@
+"""What one shopper turn costs the database (SQLite and PostgreSQL): the write transactions
+of a turn through the real gateway (Rasa stood in for over HTTP), counted on the engine.
+On SQLite every transaction takes the write lock (``BEGIN IMMEDIATE``), so each one that a
+turn does not need makes every other shopper wait."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from commerce_core.models import BotTurn, ConversationMessage
+from tests.channels.conftest import Gateway
+from tests.channels.fake_rasa import FakeRasa
+from tests.channels.web_chat import chat_body
+
+CHAT_TABLES = ("conversation", "conversation_message", "bot_turn")
+
+
+class Transactions:
+    """The transactions that touched a conversation's tables, each as its statements."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.done: list[list[str]] = []
+        self._open: dict[int, list[str]] = {}
+
+    def _begin(self, conn: Any) -> None:
+        self._open[id(conn)] = []
+
+    def _statement(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if id(conn) in self._open and not statement.startswith(("BEGIN", "SAVEPOINT",
+                                                                "RELEASE")):
+            self._open[id(conn)].append(statement)
+
+    def _end(self, conn: Any) -> None:
+        statements = self._open.pop(id(conn), [])
+        if any(f" {table}" in s for s in statements for table in CHAT_TABLES):
+            self.done.append(statements)
+
+    def __enter__(self) -> Transactions:
+        event.listen(self.engine, "begin", self._begin)
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "commit", self._end)
+        event.listen(self.engine, "rollback", self._end)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "begin", self._begin)
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "commit", self._end)
+        event.remove(self.engine, "rollback", self._end)
+
+    def writing(self) -> list[list[str]]:
+        return [t for t in self.done
+                if any(s.startswith(("INSERT", "UPDATE", "DELETE")) for s in t)]
+
+
+@pytest.fixture
+def counted(demo_catalog: sessionmaker[Session]) -> Iterator[Transactions]:
+    with Transactions(demo_catalog.kw["bind"]) as transactions:
+        yield transactions
+
+
+def say(client: Any, conversation_id: str, text: str) -> list[dict[str, Any]]:
+    response = client.post("/api/chat", json=chat_body(conversation_id, text))
+    assert response.status_code == 200, response.text
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+def test_the_turns_figures_ride_with_the_bots_first_answer(
+        gateway: Gateway, fake_rasa: FakeRasa, counted: Transactions,
+        demo_catalog: sessionmaker[Session]) -> None:
+    # given a conversation that exists, and a bot answering twice
+    fake_rasa.answers["two please"] = [{"text": "One"}, {"text": "Two"}]
+    with gateway() as client:
+        say(client, "cost-1", "hello")
+        counted.done.clear()
+        # when the shopper says something more
+        answers = say(client, "cost-1", "two please")
+        turn = list(counted.done)
+    # then the owner's check, the shopper's message, the help desk's look at the
+    # conversation and each answer are one transaction; the turn's figures need none
+    assert [a["text"] for a in answers] == ["One", "Two"]
+    assert len(turn) == 5, turn
+    assert len(counted.writing()) == 3, turn
+    looked_up = [s for t in turn for s in t if s.startswith("SELECT conversation.id")]
+    assert len(looked_up) == 2, "the help desk's and the figures' channel, not the rows'"
+    [figures] = [t for t in turn if any(s.startswith("INSERT INTO bot_turn") for s in t)]
+    assert [s.split(" (")[0] for s in figures if s.startswith("INSERT")] == [
+        "INSERT INTO conversation_message", "INSERT INTO bot_turn"]
+    with demo_catalog() as session:
+        assert [t.text for t in session.scalars(select(BotTurn).order_by(BotTurn.id))] == [
+            "hello", "two please"]
+        assert list(session.scalars(select(ConversationMessage.text).order_by(
+            ConversationMessage.id))) == ["hello", "You said: hello", "two please", "One", "Two"]
+
+
+REFUSED = "Refused"
+REFUSE = {
+    "sqlite": ["CREATE TRIGGER refuse_row BEFORE INSERT ON conversation_message "
+               f"WHEN NEW.text = '{REFUSED}' BEGIN SELECT RAISE(ABORT, 'refused'); END"],
+    "postgresql": [
+        "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF NEW.text = '{REFUSED}' THEN RAISE EXCEPTION 'refused'; END IF; "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_row BEFORE INSERT ON conversation_message "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_row()"]}
+ALLOW = {"sqlite": ["DROP TRIGGER refuse_row"],
+         "postgresql": ["DROP TRIGGER refuse_row ON conversation_message",
+                        "DROP FUNCTION refuse_row()"]}
+
+
+@pytest.fixture
+def refusing(demo_catalog: sessionmaker[Session]) -> Iterator[None]:
+    """The database refuses the transcript row of a message saying ``Refused``."""
+    engine: Engine = demo_catalog.kw["bind"]
+    with engine.begin() as conn:
+        for statement in REFUSE[engine.dialect.name]:
+            conn.exec_driver_sql(statement)
+    yield
+    with engine.begin() as conn:
+        for statement in ALLOW[engine.dialect.name]:
+            conn.exec_driver_sql(statement)
+
+
+def test_the_turns_figures_are_kept_when_the_answer_is_not_written(
+        gateway: Gateway, fake_rasa: FakeRasa, refusing: None, counted: Transactions,
+        demo_catalog: sessionmaker[Session]) -> None:
+    # given the database refuses the transcript row of the bot's answer
+    fake_rasa.answers["refuse please"] = [{"text": REFUSED}]
+    with gateway() as client:
+        say(client, "cost-2", "hello")
+        counted.done.clear()
+        # when the shopper says something the bot answers with it
+        answers = say(client, "cost-2", "refuse please")
+    # then the shopper still gets the answer, and the turn is kept on its own
+    assert [a["text"] for a in answers] == [REFUSED]
+    figures = [t for t in counted.done if any(s.startswith("INSERT INTO bot_turn") for s in t)]
+    assert len(figures) == 1
+    assert not any(s.startswith("INSERT INTO conversation_message") for s in figures[0])
+    with demo_catalog() as session:
+        assert [(t.text, t.channel) for t in session.scalars(
+            select(BotTurn).order_by(BotTurn.id))] == [("hello", "web"), ("refuse please", "web")]
+        assert REFUSED not in session.scalars(select(ConversationMessage.text)).all()
