@@ -3,7 +3,8 @@
     python -m knowledge.eval_faq [--dir DIR] [--paraphrases F] [--out-of-scope F]
                                  [--also DIR PARAPHRASES OUT_OF_SCOPE]...
                                  [--check DIR PARAPHRASES OUT_OF_SCOPE]...
-                                 [--threshold T] [--margin M] [--word-floor W] [--tune]
+                                 [--threshold T] [--margin M] [--word-floor W]
+                                 [--offer-spread S] [--tune]
 
 The evaluation set (``knowledge/faq_eval/``) holds shopper questions labelled with the
 heading of the entry they should get (``paraphrases.tsv``: ``question<TAB>heading``), and
@@ -34,6 +35,13 @@ higher threshold, then to the lower margin and floor. A question is answered whe
 best entry's score (see ``knowledge.faq_index.FaqIndex``) is at least the threshold,
 leads the second entry's by at least the margin, and each content word of the question
 has a token of the entry at least the word floor close (``knowledge.faq_tokens``).
+
+A question that is not answered is offered the closest entries within the offer spread of
+the best (``knowledge.faq_service.offered``) as "did you mean…?"; the report counts the
+paraphrases declined with their right entry offered and how many entries a declined
+question is offered. ``--tune`` then also chooses the narrowest spread (of ``SPREADS``)
+that offers the right entry to at most ``MAX_OFFER_LOSS`` fewer of the paraphrases than
+offering all three does, on each set's tuning half.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,10 +64,12 @@ from knowledge.faq_parser import FaqEntry, normalise_question
 from knowledge.faq_service import (
     ANSWER_MARGIN,
     ANSWER_THRESHOLD,
+    OFFER_SPREAD,
     WORD_FLOOR,
     FaqService,
     is_confident,
     is_near_verbatim,
+    offered,
 )
 
 EVAL_DIR = Path(__file__).with_name("faq_eval")
@@ -69,6 +79,9 @@ MAX_WRONG_ANSWERS = 0.03
 THRESHOLDS = [round(0.30 + 0.01 * i, 2) for i in range(271)]
 MARGINS = [round(0.01 * i, 2) for i in range(21)]
 WORD_FLOORS = [round(0.05 * i, 2) for i in range(13)]
+SPREADS = [round(0.05 * i, 2) for i in range(21)]
+MAX_OFFER_LOSS = 0.01
+EVERY_CANDIDATE = math.inf
 
 
 class EvalSetError(ValueError):
@@ -105,6 +118,11 @@ class Ranked:
             return self.service_ranked[0][0]
         return None
 
+    def offered(self, spread: float) -> list[str]:
+        """The headings offered as "did you mean…?" if the question is declined."""
+        count = offered([score for _, score in self.service_ranked], spread=spread)
+        return [heading for heading, _ in self.service_ranked[:count]]
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -113,6 +131,7 @@ class Decision:
     threshold: float
     margin: float
     word_floor: float
+    offer_spread: float = OFFER_SPREAD
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,12 @@ class Metrics:
     abstained: float
     out_of_scope: int
     out_of_scope_abstained: float
+    offered_right: float = 0.0
+    """Share of the paraphrases declined with their right entry among those offered."""
+    offered_per_declined: float = 0.0
+    """Entries offered per declined paraphrase."""
+    out_of_scope_offered: float = 0.0
+    """Entries offered per declined out-of-scope question."""
 
     def key(self) -> tuple[float, float, float]:
         return (self.answered_correct, -self.answered_wrong, self.out_of_scope_abstained)
@@ -218,8 +243,9 @@ def rank_questions(service: FaqService, questions: Sequence[str],
 
 
 def evaluate(paraphrases: Sequence[Ranked], out_of_scope: Sequence[Ranked], *,
-             threshold: float, margin: float, word_floor: float = 0.0) -> Metrics:
-    def rate(count: int, total: int) -> float:
+             threshold: float, margin: float, word_floor: float = 0.0,
+             offer_spread: float = EVERY_CANDIDATE) -> Metrics:
+    def rate(count: float, total: int) -> float:
         return count / total if total else 0.0
 
     n = len(paraphrases)
@@ -230,13 +256,19 @@ def evaluate(paraphrases: Sequence[Ranked], out_of_scope: Sequence[Ranked], *,
     top1 = sum(bool(r.service_ranked) and r.service_ranked[0][0] == r.expected
                for r in paraphrases)
     top3 = sum(r.expected in [h for h, _ in r.service_ranked[:3]] for r in paraphrases)
-    abstained_oos = sum(r.decided(threshold, margin, word_floor) is None
-                        for r in out_of_scope)
+    declined = [r for a, r in zip(answers, paraphrases, strict=True) if a is None]
+    declined_oos = [r for r in out_of_scope if r.decided(threshold, margin, word_floor) is None]
     return Metrics(paraphrases=n, top1=rate(top1, n), top3=rate(top3, n),
                    answered_correct=rate(correct, n),
                    answered_wrong=rate(answered - correct, n),
                    abstained=rate(n - answered, n), out_of_scope=len(out_of_scope),
-                   out_of_scope_abstained=rate(abstained_oos, len(out_of_scope)))
+                   out_of_scope_abstained=rate(len(declined_oos), len(out_of_scope)),
+                   offered_right=rate(sum(r.expected in r.offered(offer_spread)
+                                          for r in declined), n),
+                   offered_per_declined=rate(sum(len(r.offered(offer_spread))
+                                                 for r in declined), len(declined)),
+                   out_of_scope_offered=rate(sum(len(r.offered(offer_spread))
+                                                 for r in declined_oos), len(declined_oos)))
 
 
 def tune(paraphrases: Sequence[Ranked], out_of_scope: Sequence[Ranked], *,
@@ -299,6 +331,23 @@ def tune_jointly(sets: Sequence[tuple[Sequence[Ranked], Sequence[Ranked]]], *,
     return Decision(*(float(values[i]) for values, i in zip(grid, best, strict=True)))
 
 
+def tune_offer(sets: Sequence[tuple[Sequence[Ranked], Sequence[Ranked]]], decision: Decision,
+               *, spreads: Sequence[float] = SPREADS,
+               max_loss: float = MAX_OFFER_LOSS) -> float:
+    """The narrowest spread that offers the right entry to at most ``max_loss`` fewer of
+    each set's paraphrases than offering every candidate does (the widest if none)."""
+    def right_offered(paraphrases: Sequence[Ranked], spread: float) -> float:
+        return evaluate(paraphrases, [], threshold=decision.threshold, margin=decision.margin,
+                        word_floor=decision.word_floor, offer_spread=spread).offered_right
+
+    ordered = sorted(spreads)
+    for spread in ordered:
+        if all(right_offered(p, EVERY_CANDIDATE) - right_offered(p, spread) <= max_loss + 1e-9
+               for p, _ in sets):
+            return spread
+    return ordered[-1]
+
+
 def format_report(halves: dict[str, Metrics]) -> str:
     names = list(halves)
     rows = [
@@ -308,8 +357,11 @@ def format_report(halves: dict[str, Metrics]) -> str:
         ("  answered, correct", lambda m: f"{m.answered_correct:.1%}"),
         ("  answered, wrong", lambda m: f"{m.answered_wrong:.1%}"),
         ("  abstained", lambda m: f"{m.abstained:.1%}"),
+        ("    right entry offered", lambda m: f"{m.offered_right:.1%}"),
+        ("    entries offered", lambda m: f"{m.offered_per_declined:.2f}"),
         ("out of scope", lambda m: f"{m.out_of_scope}"),
         ("  correctly abstained", lambda m: f"{m.out_of_scope_abstained:.1%}"),
+        ("    entries offered", lambda m: f"{m.out_of_scope_offered:.2f}"),
     ]
     lines = [f"{'':24}" + "".join(f"{name:>12}" for name in names)]
     for label, cell in rows:
@@ -346,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=ANSWER_THRESHOLD)
     parser.add_argument("--margin", type=float, default=ANSWER_MARGIN)
     parser.add_argument("--word-floor", type=float, default=WORD_FLOOR)
+    parser.add_argument("--offer-spread", type=float, default=OFFER_SPREAD)
     parser.add_argument("--tune", action="store_true",
                         help="choose threshold, margin and word floor on the tuning half "
                              "first")
@@ -377,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                       strict=True)]
         cut = len(every) - checks
         report = run_sets(every[:cut], decision=Decision(args.threshold, args.margin,
-                                                         args.word_floor),
+                                                         args.word_floor, args.offer_spread),
                           tune_first=args.tune, checks=every[cut:])
     except EvalSetError as exc:
         out.write(f"{exc}\n")
@@ -386,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-SERVICE_DECISION = Decision(ANSWER_THRESHOLD, ANSWER_MARGIN, WORD_FLOOR)
+SERVICE_DECISION = Decision(ANSWER_THRESHOLD, ANSWER_MARGIN, WORD_FLOOR, OFFER_SPREAD)
 
 
 def run(service: FaqService, paraphrases: Sequence[Labelled], out_of_scope: Sequence[str], *,
@@ -435,13 +488,15 @@ def run_sets(sets: Sequence[SetToRank], *, decision: Decision = SERVICE_DECISION
     checked = [_rank_halves(*item) for item in checks]
     head = ""
     if tune_first:
-        decision = tune_jointly([halves["tuning"] for halves in ranked])
+        tuning = [halves["tuning"] for halves in ranked]
+        decision = tune_jointly(tuning)
+        decision = replace(decision, offer_spread=tune_offer(tuning, decision))
         head = ("tuned on the tuning halves of every set: " if len(sets) > 1
                 else "tuned on the tuning half: ")
     reports = [f"{head}threshold {decision.threshold:.2f}, margin {decision.margin:.2f}, "
-               f"word floor {decision.word_floor:.2f}"]
+               f"word floor {decision.word_floor:.2f}, offer spread {decision.offer_spread:.2f}"]
     applied = {"threshold": decision.threshold, "margin": decision.margin,
-               "word_floor": decision.word_floor}
+               "word_floor": decision.word_floor, "offer_spread": decision.offer_spread}
     for number, ((service, _, _), halves) in enumerate(zip(
             [*sets, *checks], [*ranked, *checked], strict=True)):
         metrics = {name: evaluate(p, o, **applied) for name, (p, o) in halves.items()}

@@ -64,7 +64,8 @@ class FaqAnswered(BaseModel):
 class FaqUnanswered(BaseModel):
     answer: None = None
     candidates: list[FaqCandidate]
-    """The closest entries, best first (up to three), to offer as "did you mean…?"."""
+    """The closest entries, best first, to offer as "did you mean…?": up to three, those
+    scoring near the best one (``knowledge.faq_service.OFFER_SPREAD``)."""
 
 
 def _candidate(candidate: Candidate) -> FaqCandidate:
@@ -82,7 +83,7 @@ async def answer_question(body: FaqQuestion, faq: FaqDep, session: SessionDep
     FAQ_ANSWERS.labels("declined" if result.best is None else "answered").inc()
     if result.best is None:
         await run_in_threadpool(gaps.record, session, kind="faq", text=body.question)
-        return FaqUnanswered(candidates=[_candidate(c) for c in result.candidates])
+        return FaqUnanswered(candidates=[_candidate(c) for c in result.offered])
     entry = result.best.entry
     return FaqAnswered(answer=join_paragraphs(entry.answer), question=entry.question,
                        score=round(result.best.score, 4), source=entry.source)

@@ -117,6 +117,14 @@ def test_an_unrelated_question_gets_candidates_and_no_answer(client: TestClient)
         "shipping.md:3", "shipping.md:8", "care.md:1"}
 
 
+def test_a_declined_question_is_offered_only_the_entries_near_the_best(
+        client: TestClient) -> None:
+    body = ask(client, "my leather boots got wet")
+    assert body["answer"] is None
+    # the shipping entries are far behind the leather one: "did you mean…?" offers it alone
+    assert [c["source"] for c in body["candidates"]] == ["care.md:1"]
+
+
 @pytest.mark.parametrize("payload", [
     {"question": ""}, {"question": "   "}, {"question": "x" * 1001}, {}, {"question": 3},
 ])

@@ -20,11 +20,12 @@ from knowledge.eval_faq import (
     split_paraphrases,
     split_questions,
     tune,
+    tune_offer,
 )
 from knowledge.faq_index import Candidate
 from knowledge.faq_library import check_directory
 from knowledge.faq_parser import FaqEntry
-from knowledge.faq_service import NEAR_VERBATIM, FaqService, decide
+from knowledge.faq_service import NEAR_VERBATIM, FaqService, decide, offered
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,6 +76,38 @@ def test_tuning_meets_the_constraints_and_then_maximises_right_answers() -> None
     with pytest.raises(eval_faq.EvalSetError):
         tune(PARAPHRASES, OUT_OF_SCOPE, min_abstention=1.0, max_wrong=0.0,
              thresholds=[0.4, 0.5], margins=[0.0])
+
+
+def test_a_declined_question_is_offered_the_entries_near_the_best() -> None:
+    assert offered([2.0, 1.7, 1.5], spread=0.4) == 2
+    assert offered([2.0, 1.7, 1.5], spread=0.6) == 3
+    assert offered([0.1, -0.9], spread=0.0) == 1  # the best is always offered
+    assert offered([], spread=0.4) == 0
+    assert PARAPHRASES[1].offered(0.01) == ["cost"]
+    assert PARAPHRASES[1].offered(0.03) == ["cost", "ship"]
+
+
+def test_the_report_counts_right_entries_offered_when_declined() -> None:
+    # at 0.5 / 0.05 the 2nd and 3rd paraphrases and the 2nd out-of-scope one are declined
+    wide = evaluate(PARAPHRASES, OUT_OF_SCOPE, threshold=0.5, margin=0.05)
+    assert (wide.offered_right, wide.offered_per_declined) == (0.5, 2.0)
+    assert wide.out_of_scope_offered == 2.0
+    # the 2nd paraphrase's right entry is 0.02 behind the best, the 2nd out-of-scope's 0.01
+    narrow = evaluate(PARAPHRASES, OUT_OF_SCOPE, threshold=0.5, margin=0.05,
+                      offer_spread=0.015)
+    assert (narrow.offered_right, narrow.offered_per_declined) == (0.25, 1.0)
+    assert narrow.out_of_scope_offered == 2.0
+
+
+def test_the_offer_is_the_narrowest_that_loses_no_more_right_entries_than_allowed() -> None:
+    decision = Decision(0.5, 0.05, 0.0)
+    sets = [(PARAPHRASES, OUT_OF_SCOPE)]
+    spreads = [0.0, 0.01, 0.03, 0.31, 0.5]
+    assert tune_offer(sets, decision, spreads=spreads, max_loss=0.0) == 0.03
+    assert tune_offer(sets, decision, spreads=spreads, max_loss=0.25) == 0.0
+    # every set keeps its share: in a second one the right entry is 0.30 behind
+    far = [ranked("care", ("ship", 0.45), ("care", 0.15))]
+    assert tune_offer([*sets, (far, [])], decision, spreads=spreads, max_loss=0.0) == 0.31
 
 
 def test_halves_are_deterministic_disjoint_and_cover_every_entry() -> None:
@@ -218,7 +251,7 @@ def test_the_script_reports_both_halves_on_a_small_set(
     assert by_label["paraphrases"] == ["3", "3", "6"]
     assert by_label["out of scope"] == ["2", "2", "4"]
     for label in ("top-1 accuracy", "answered, correct", "answered, wrong", "abstained",
-                  "correctly abstained"):
+                  "right entry offered", "correctly abstained"):
         assert all(cell.endswith("%") for cell in by_label[label]), label
     assert "query latency (encoding and ranking, 10 questions): p50 " in out
     # the same set again as a check that is reported but never tuned on
@@ -258,13 +291,19 @@ def test_the_chosen_threshold_still_meets_its_objective_on_the_tuning_half(
     tuning, _ = split_paraphrases(load_paraphrases(REPO / "knowledge/faq_eval/paraphrases.tsv"))
     tuning_oos, _ = split_questions(load_out_of_scope(
         REPO / "knowledge/faq_eval/out_of_scope.txt"))
+    paraphrases = eval_faq.rank_questions(service, [i.question for i in tuning],
+                                          [i.expected for i in tuning])
+    decision = {"threshold": service.threshold, "margin": service.margin,
+                "word_floor": service.word_floor}
     metrics = evaluate(
-        eval_faq.rank_questions(service, [i.question for i in tuning],
-                                [i.expected for i in tuning]),
-        eval_faq.rank_questions(service, tuning_oos, [None] * len(tuning_oos)),
-        threshold=service.threshold, margin=service.margin, word_floor=service.word_floor)
+        paraphrases, eval_faq.rank_questions(service, tuning_oos, [None] * len(tuning_oos)),
+        offer_spread=service.offer_spread, **decision)
+    every_candidate = evaluate(paraphrases, [], **decision)
     # chosen at 98.1% / 2.0% / 38.6%; the bounds leave room for one or two borderline
     # questions to flip on another CPU, not for a real drift
     assert metrics.out_of_scope_abstained >= 0.97
     assert metrics.answered_wrong <= 0.03
     assert metrics.answered_correct >= 0.37
+    # the narrower offer still shows the right entry to all but 1% of the paraphrases
+    assert metrics.offered_right >= every_candidate.offered_right - 0.01
+    assert metrics.offered_per_declined < 2.7
