@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Run the benchmarks; the report lands in benchmarks/report/REPORT.md. PostgreSQL
-# figures use ATELIER_BENCH_DATABASE_URL, Redis figures ATELIER_BENCH_REDIS_URL, else
-# throwaway servers. The full-stack benchmark measures the stack at
-# ATELIER_BENCH_BASELINE_REF next to the current tree (empty: no baseline; default in
-# benchmarks/baseline.py) and profiles the current tree with py-spy (ATELIER_BENCH_PYSPY
-# names the binary; unset: installed below; empty: no profiles).
+# Run the benchmarks (all, or those named: scripts/bench.sh fullstack nlu); the report
+# lands in benchmarks/report/REPORT.md. PostgreSQL figures use ATELIER_BENCH_DATABASE_URL,
+# Redis figures ATELIER_BENCH_REDIS_URL, else throwaway servers. The full-stack benchmark
+# measures the stack at ATELIER_BENCH_BASELINE_REF next to the current tree (empty: no
+# baseline; default in benchmarks/baseline.py) and profiles the current tree with py-spy
+# (ATELIER_BENCH_PYSPY names the binary; unset: installed below; empty: no profiles).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$ROOT/scripts/services.sh"
 bash "$ROOT/scripts/setup.sh" venvs model
@@ -42,4 +42,4 @@ if [ -z "${ATELIER_BENCH_REDIS_URL:-}" ]; then  # the gateway's Redis figures
   export ATELIER_BENCH_REDIS_URL="$ATELIER_TEST_REDIS_URL"
 fi
 cd "$ROOT"
-PYTHONPATH="$ROOT" "$(venv_app)/bin/python" -m benchmarks
+PYTHONPATH="$ROOT" "$(venv_app)/bin/python" -m benchmarks "$@"
