@@ -323,6 +323,10 @@ def profile(stack: Stack, sampler: str) -> dict[str, pyspy.Profile]:
         asyncio.run(_level(stack, PROFILED_LEVEL, LEVELS[PROFILED_LEVEL], []))
     finally:
         profiles = pyspy.stop(recording)
+    kept = REPORT_DIR / "pyspy"  # the raw samples, for a flame graph (flamegraph.pl)
+    kept.mkdir(parents=True, exist_ok=True)
+    for raw in stack.workdir.glob("*.pyspy.txt"):
+        shutil.copy(raw, kept / f"{stack.rasa_processes}-rasa-{raw.name}")
     return profiles
 
 

@@ -116,7 +116,8 @@ def profile_lines(result: StackResult, profiled: int) -> list[str]:
             continue
         lines += ["", f"Where {name} spent its time at {profiled} shoppers at once (py-spy, "
                   f"{profile.samples} busy samples; share of them):", "",
-                  "| self time (the function running) | | inclusive (on the stack) | |",
+                  "| self time (the function running) | | inclusive, ours and Rasa's (on the "
+                  "stack) | |",
                   "|---|---|---|---|"]
         for i in range(max(len(profile.self_time), len(profile.inclusive))):
             cells = []

@@ -10,9 +10,9 @@ Two views per process, both as shares of its busy samples (samples of an event l
 thread pool waiting for work do not count):
 
 - self time: the function a sample was running (where the CPU goes);
-- inclusive time: every function on a sample's stack (which of our functions, which of
-  Rasa's stages hold the time), without the frames of :data:`SERVING` that every request
-  runs under (the interpreter's entry, the event loop, the web servers).
+- inclusive time: every function of ours, Rasa's or rasa-sdk's on a sample's stack (which
+  of our functions, which of Rasa's stages hold the time), without the servers' entry
+  points that every request runs under (:data:`SERVING`).
 """
 
 from __future__ import annotations
@@ -35,13 +35,15 @@ IDLE = ("serve (sanic/server/runners.py", "_run_server_forever (sanic/server/run
 """Frames where a process waits for work: an event loop's selector, a thread pool's queue,
 Sanic's worker manager."""
 
-SERVING = ("asyncio/", "threading.py", "runpy.py", "multiprocessing/", "concurrent/",
-           "selectors.py", "click/", "anyio/", "starlette/", "fastapi/", "uvicorn/", "sanic/",
-           "sanic_routing/", "rasa/__main__.py", "rasa/api.py", "rasa/cli/", "rasa/core/run.py",
+OURS = ("actions/", "channels/", "commerce_core/", "knowledge/", "atelier_", "rasa/",
+        "rasa_sdk/")
+"""Files of the inclusive view: the product's own (``atelier_*`` are the bot's modules in
+Rasa), Rasa's and rasa-sdk's; the libraries' own time shows in the self-time view."""
+SERVING = ("rasa/__main__.py", "rasa/api.py", "rasa/cli/", "rasa/core/run.py",
            "rasa_sdk/__main__.py", "rasa_sdk/cli/")
-"""Files of the frames under which every request runs (the interpreter's entry, the event
-loop, the thread pools, the web servers and frameworks): left out of the inclusive view,
-which is about what a turn does, not that the process serves it."""
+"""Files of the frames under which every request runs (the servers' entry points): left
+out of the inclusive view, which is about what a turn does, not that the process serves
+it."""
 PROCESS = re.compile(r'process \d+:".*?";')
 """py-spy's frame for a process (``--subprocesses``); its command line may hold ``;``."""
 
@@ -132,11 +134,12 @@ def summarise(lines: Iterable[str], top: int = 12) -> Profile:
 
 
 def _does_work(frame: str) -> bool:
-    """Whether a frame is more than serving: Python code of a file outside :data:`SERVING`
-    (frames of native or Cython code name no ``.py`` file)."""
+    """Whether a frame belongs in the inclusive view: Python code of :data:`OURS`, not of
+    :data:`SERVING` (frames of native or Cython code name no ``.py`` file)."""
     name, _, where = frame.rpartition(" (")
     path = where.rstrip(")")
-    return name != "<module>" and path.endswith(".py") and not path.startswith(SERVING)
+    return (name != "<module>" and path.endswith(".py") and path.startswith(OURS)
+            and not path.startswith(SERVING))
 
 
 def _function(frame: str) -> str:

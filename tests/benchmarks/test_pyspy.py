@@ -36,13 +36,11 @@ def test_self_time_is_the_running_function_of_busy_samples_with_its_lines_togeth
                                  ("walk (actions/tree.py)", 0.25)]
 
 
-def test_inclusive_time_counts_each_function_once_per_sample_without_the_serving():
+def test_inclusive_time_counts_each_function_of_ours_once_per_sample():
     profile = summarise(RAW)
 
-    assert profile.inclusive[0] == ("SearchProducts.run (actions/discovery.py)", 1.0)
-    assert dict(profile.inclusive) == {"SearchProducts.run (actions/discovery.py)": 1.0,
-                                       "send (httpx/_client.py)": 0.75,
-                                       "walk (actions/tree.py)": 0.25}
+    assert profile.inclusive == [("SearchProducts.run (actions/discovery.py)", 1.0),
+                                 ("walk (actions/tree.py)", 0.25)]
 
 
 def test_only_the_top_functions_are_kept():
