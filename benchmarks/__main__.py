@@ -1,4 +1,7 @@
-"""Run every benchmark and write benchmarks/report/REPORT.md."""
+"""Run the benchmarks and write benchmarks/report/REPORT.md.
+
+``python -m benchmarks`` runs every one; ``python -m benchmarks fullstack nlu`` only those
+named (see :data:`BENCHMARKS`)."""
 
 from __future__ import annotations
 
@@ -18,18 +21,29 @@ from benchmarks import (
 )
 from benchmarks.common import Report
 
+BENCHMARKS = {
+    "search": [search_bench.run],
+    "recommend": [recommend_bench.run],
+    "checkout": [checkout_bench.run],
+    "gateway": [gateway_bench.run, gateway_bench.run_agent_replies],
+    "knowledge": [knowledge_bench.run, knowledge_bench.relevance],
+    "nlu": [nlu_bench.run],
+    "fullstack": [fullstack_bench.run],
+}
+"""Each benchmark by name, in the report's order."""
 
-def main() -> int:
+
+def main(names: list[str]) -> int:
+    unknown = set(names) - set(BENCHMARKS)
+    if unknown:
+        sys.stderr.write(f"unknown benchmark(s) {', '.join(sorted(unknown))}: "
+                         f"choose from {', '.join(BENCHMARKS)}\n")
+        return 2
     report = Report()
-    search_bench.run(report)
-    recommend_bench.run(report)
-    checkout_bench.run(report)
-    gateway_bench.run(report)
-    gateway_bench.run_agent_replies(report)
-    knowledge_bench.run(report)
-    knowledge_bench.relevance(report)
-    nlu_bench.run(report)
-    fullstack_bench.run(report)
+    for name, runs in BENCHMARKS.items():
+        if not names or name in names:
+            for run in runs:
+                run(report)
     header = (f"# Atelier benchmark report\n\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
               f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}. Medians and p95 are taken per run; "
@@ -40,4 +54,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -8,24 +8,38 @@ request to its answer. Reported per level: turns per second, p50/p95/max per tur
 errors (a non-200 answer, an apology instead of an answer, or a conversation whose
 transcript is not its turns answered once each, in order), the CPU each process spent per
 turn (from ``/proc``, the process and its children) and each process's resident memory at
-the end. Loopback only; bounded in time (a few minutes per stack).
+the end. Loopback only.
 
-The whole stack is measured once per number of Rasa processes of
-``ATELIER_BENCH_RASA_PROCESSES`` (default ``1,2``: ``make run``'s choice against a single
-process), one after the other in the same run, so that the ratios between them hold on a
-machine whose other load comes and goes; the load average is reported with them.
+Stacks measured one after the other in the same run, so that the ratios between them hold
+on a machine whose other load comes and goes (the load average is reported with them):
+
+- before: the stack as it was at the commit ``ATELIER_BENCH_BASELINE_REF`` names (default
+  and why: :mod:`benchmarks.baseline`; empty: none), its own code with its own trained
+  model in the same virtual environments, with one Rasa process;
+- after: the current tree with each number of Rasa processes of
+  ``ATELIER_BENCH_RASA_PROCESSES`` (default ``1,2``: ``make run``'s choice against a
+  single process).
+
+Bounded in time: a stack takes about a minute to start (Rasa loads TensorFlow; the demo
+shop and the search index are built in its own data folder) and two to three minutes to
+measure on a busy 2-core machine (1 × 4, 10 × 2 and 30 × 1 journeys, three runs each,
+every request with a 60 s limit); the baseline's model is trained once (about two
+minutes) and then read from the model cache. Three stacks: about ten minutes.
 
 ``python -m benchmarks.fullstack_bench`` runs it alone; it needs the Rasa venv and the
 trained model named by ``ATELIER_BENCH_RASA_BIN`` and ``ATELIER_BENCH_RASA_MODEL``
-(``make bench`` sets them). With ``ATELIER_BENCH_PYSPY`` naming a py-spy binary, each
-process is sampled during the 10-shopper level and the functions it spent most time in
-are reported.
+(``make bench`` sets them). With ``ATELIER_BENCH_PYSPY`` naming a py-spy binary
+(``make bench`` installs one), each process of the current tree's stacks is sampled
+during one more run of :data:`PROFILED_LEVEL` shoppers, after the measured ones (the
+sampler's own CPU does not weigh on the figures), and the report lists per process the
+functions it ran most (self time) and those that held most of its time (inclusive).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import os
 import secrets
 import shutil
@@ -39,17 +53,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from benchmarks.common import REPORT_DIR, Report, percentile  # noqa: E402
-from benchmarks.pyspy import record, top_functions  # noqa: E402
-from channels.chat import BOT_DOWN_APOLOGY, NO_ANSWER_APOLOGY  # noqa: E402
+from benchmarks import baseline, pyspy
+from benchmarks.common import REPORT_DIR, Report
+from benchmarks.fullstack_report import LevelResult, StackResult, Turn, body, plot
+from channels.chat import BOT_DOWN_APOLOGY, NO_ANSWER_APOLOGY
 
 REPO = Path(__file__).resolve().parents[1]
-LOG_CONFIG = REPO / "commerce_core" / "observability" / "logging.yml"
 JOURNEY = [("greet", "hi"), ("search", "show me blue ceramic mugs"), ("refine", "cheaper"),
            ("add to cart", "add the first one to my cart"), ("show cart", "show my cart"),
            ("policy question", "what is your return policy?")]
@@ -57,10 +67,14 @@ LEVELS = {1: 4, 10: 2, 30: 1}
 """Shoppers at once → journeys each shopper walks per run."""
 RUNS = 3
 PROCESSES = (1, 2)
-"""Rasa processes of the stacks measured, unless ``ATELIER_BENCH_RASA_PROCESSES`` says."""
+"""Rasa processes of the current tree's stacks, unless ``ATELIER_BENCH_RASA_PROCESSES``
+says."""
+BASELINE_PROCESSES = 1
 PROFILED_LEVEL = 10
 APOLOGIES = {BOT_DOWN_APOLOGY, NO_ANSWER_APOLOGY}
 """What the shopper hears instead of an answer: counted as errors."""
+READ_APOLOGIES = ("import json; from channels.chat import BOT_DOWN_APOLOGY, NO_ANSWER_APOLOGY;"
+                  " print(json.dumps([BOT_DOWN_APOLOGY, NO_ANSWER_APOLOGY]))")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
@@ -81,8 +95,12 @@ class Stack:
     rasa_bin: str
     model: str
     rasa_processes: int = 1
+    root: Path = REPO
+    """The source tree whose processes run (the current one, or a baseline's files)."""
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    apologies: set[str] = field(default_factory=lambda: set(APOLOGIES))
+    """What this tree's gateway says instead of an answer (read from it at start)."""
 
     def __post_init__(self) -> None:
         names = ["app", "actions", *(f"rasa-{i + 1}" for i in range(self.rasa_processes))]
@@ -97,7 +115,7 @@ class Stack:
         return [name for name in self.ports if name.startswith("rasa-")]
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
+        return {**os.environ, "PYTHONPATH": str(self.root), "HF_HUB_OFFLINE": "1",
                 "ATELIER_DATA_DIR": str(self.workdir),
                 "ATELIER_DATABASE_URL": f"sqlite:///{self.workdir / 'atelier.db'}",
                 "ATELIER_RASA_URL": ",".join(f"http://127.0.0.1:{self.ports[name]}"
@@ -116,21 +134,28 @@ class Stack:
         env.pop("ATELIER_REDIS_URL", None)
         for step in (["-m", "commerce_core", "load-demo", "--if-empty"],
                      ["-m", "knowledge", "build-index"]):
-            subprocess.run([sys.executable, *step], cwd=REPO, env=env, check=True,
-                           capture_output=True)
+            done = subprocess.run([sys.executable, *step], cwd=self.root, env=env,
+                                  capture_output=True, text=True)
+            if done.returncode:
+                raise RuntimeError(f"{' '.join(step)} failed:\n{done.stderr[-3000:]}")
+        said = subprocess.run([sys.executable, "-c", READ_APOLOGIES], cwd=self.root, env=env,
+                              capture_output=True, text=True)
+        if said.returncode == 0:
+            self.apologies = set(json.loads(said.stdout))
+        log_config = str(self.root / "commerce_core" / "observability" / "logging.yml")
         for name in self.rasa_names:
             self._spawn(name, [self.rasa_bin, "run", "--enable-api", "--auth-token",
                                "bench-rasa-token", "-i", "127.0.0.1", "--port",
                                str(self.ports[name]), "--model", self.model, "--endpoints",
                                "endpoints.yml", "--credentials", "credentials.yml"],
-                        REPO / "bot", {**env, "PYTHONPATH": f"{REPO / 'bot'}"})
+                        self.root / "bot", {**env, "PYTHONPATH": f"{self.root / 'bot'}"})
         self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(self.ports["actions"]),
-                                "--logging-config_file", str(LOG_CONFIG)], REPO, env)
+                                "--logging-config_file", log_config], self.root, env)
         self._spawn("app", [sys.executable, "-m", "uvicorn", "channels.app:create_app",
                             "--factory", "--host", "127.0.0.1", "--port",
-                            str(self.ports["app"]), "--log-config", str(LOG_CONFIG)],
-                    REPO, env)
+                            str(self.ports["app"]), "--log-config", log_config],
+                    self.root, env)
         deadline = time.monotonic() + 300
         while True:
             for name, process in self.processes.items():
@@ -207,14 +232,7 @@ def rss_bytes(pid: int) -> int:
 
 # --- the shoppers ------------------------------------------------------------------
 
-@dataclass
-class Turn:
-    kind: str
-    ms: float
-    ok: bool
-
-
-async def _shopper(client: httpx.AsyncClient, url: str, journeys: int,
+async def _shopper(client: httpx.AsyncClient, stack: Stack, journeys: int,
                    conversations: list[str]) -> list[Turn]:
     turns = []
     for _ in range(journeys):
@@ -224,7 +242,7 @@ async def _shopper(client: httpx.AsyncClient, url: str, journeys: int,
         for kind, text in JOURNEY:
             start = time.perf_counter()
             try:
-                response = await client.post(f"{url}/api/chat", json={
+                response = await client.post(f"{stack.url}/api/chat", json={
                     "conversation_id": conversation, "message": text,
                     "conversation_secret": secret}, timeout=60)
                 answer = response.json() if response.status_code == 200 else {}
@@ -233,17 +251,17 @@ async def _shopper(client: httpx.AsyncClient, url: str, journeys: int,
             ms = (time.perf_counter() - start) * 1000
             said = [str(m.get("text") or "") for m in answer.get("messages", [])]
             ok = (response is not None and response.status_code == 200 and any(said)
-                  and not APOLOGIES.intersection(said))
+                  and not stack.apologies.intersection(said))
             turns.append(Turn(kind, ms, ok))
     return turns
 
 
-async def _level(url: str, shoppers: int, journeys: int,
+async def _level(stack: Stack, shoppers: int, journeys: int,
                  conversations: list[str]) -> tuple[list[Turn], float]:
     limits = httpx.Limits(max_connections=shoppers + 5)
     async with httpx.AsyncClient(limits=limits) as client:
         start = time.perf_counter()
-        results = await asyncio.gather(*(_shopper(client, url, journeys, conversations)
+        results = await asyncio.gather(*(_shopper(client, stack, journeys, conversations)
                                          for _ in range(shoppers)))
         return [t for r in results for t in r], time.perf_counter() - start
 
@@ -263,26 +281,6 @@ async def _misordered(stack: Stack, conversations: list[str]) -> int:
     return bad
 
 
-@dataclass
-class LevelResult:
-    shoppers: int
-    runs: list[list[Turn]] = field(default_factory=list)
-    rates: list[float] = field(default_factory=list)
-    cpu_ms_per_turn: dict[str, float] = field(default_factory=dict)
-    misordered: int = 0
-    """Conversations not answered once per turn, in order (counted as errors)."""
-
-
-@dataclass
-class StackResult:
-    rasa_processes: int
-    levels: list[LevelResult]
-    memory: dict[str, int]
-    load: tuple[float, float, float]
-    """The machine's load average after the measurement (1, 5, 15 minutes)."""
-    profiles: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
-
-
 def _component(name: str) -> str:
     return "rasa" if name.startswith("rasa-") else name
 
@@ -294,122 +292,68 @@ def _cpu(stack: Stack) -> dict[str, float]:
     return totals
 
 
-def measure(stack: Stack, pyspy: str | None = None) -> StackResult:
-    asyncio.run(_level(stack.url, 2, 1, []))  # warm-up: first-turn costs are not the figure
-    results, profiles = [], {}
+def measure(stack: Stack, label: str, is_baseline: bool = False) -> StackResult:
+    asyncio.run(_level(stack, 2, 1, []))  # warm-up: first-turn costs are not the figure
+    results = []
     for shoppers, journeys in LEVELS.items():
         result = LevelResult(shoppers)
         conversations: list[str] = []
         before = _cpu(stack)
-        profiling = (record(stack.processes, stack.workdir, pyspy)
-                     if pyspy and shoppers == PROFILED_LEVEL else {})
         for _ in range(RUNS):
-            turns, seconds = asyncio.run(_level(stack.url, shoppers, journeys,
-                                                conversations))
+            turns, seconds = asyncio.run(_level(stack, shoppers, journeys, conversations))
             result.runs.append(turns)
             result.rates.append(len(turns) / seconds)
         count = sum(len(r) for r in result.runs)
         after = _cpu(stack)
         result.cpu_ms_per_turn = {name: (after[name] - before[name]) * 1000 / count
                                   for name in after}
-        profiles.update(top_functions(profiling, stack.workdir))
         result.misordered = asyncio.run(_misordered(stack, conversations))
         results.append(result)
     memory: dict[str, int] = collections.defaultdict(int)
     for name, process in stack.processes.items():
         memory[_component(name)] += rss_bytes(process.pid)
-    return StackResult(stack.rasa_processes, results, dict(memory), os.getloadavg(), profiles)
+    return StackResult(label, stack.rasa_processes, results, dict(memory), os.getloadavg(),
+                       baseline=is_baseline)
 
 
-# --- the report ----------------------------------------------------------------------
-
-def _median(values: list[float]) -> float:
-    return percentile(values, 0.5)
-
-
-def _p95(r: LevelResult) -> float:
-    return _median([percentile([t.ms for t in run], 0.95) for run in r.runs])
-
-
-def _errors(r: LevelResult) -> int:
-    return sum(not t.ok for run in r.runs for t in run) + r.misordered
-
-
-def _stack_lines(result: StackResult) -> list[str]:
-    kinds = [kind for kind, _ in JOURNEY]
-    lines = ["| shoppers at once | turns/s (median of runs) | p50 ms | p95 ms | max ms | "
-             "errors | CPU ms per turn: rasa / actions / app |", "|---|---|---|---|---|---|---|"]
-    for r in result.levels:
-        every = [t for run in r.runs for t in run]
-        p50 = _median([_median([t.ms for t in run]) for run in r.runs])
-        cpu = r.cpu_ms_per_turn
-        lines.append(f"| {r.shoppers} | {_median(r.rates):.1f} | {p50:.0f} | {_p95(r):.0f} | "
-                     f"{max(t.ms for t in every):.0f} | {_errors(r)} of {len(every)} | "
-                     f"{cpu['rasa']:.0f} / {cpu['actions']:.0f} / {cpu['app']:.0f} |")
-    lines += ["", "| turn kind | " + " | ".join(f"{r.shoppers} at once p50 / p95 ms"
-                                                 for r in result.levels) + " |",
-              "|---|" + "---|" * len(result.levels)]
-    for kind in kinds:
-        cells = []
-        for r in result.levels:
-            samples = [t.ms for run in r.runs for t in run if t.kind == kind]
-            cells.append(f"{_median(samples):.0f} / {percentile(samples, 0.95):.0f}")
-        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
-    total = sum(result.memory.values())
-    lines += ["", "Resident memory at the end: " + ", ".join(
-        f"{name} {size / 2**20:.0f} MiB" for name, size in result.memory.items())
-        + f"; all together {total / 2**30:.2f} GiB. Load average after it: "
-        + " / ".join(f"{x:.2f}" for x in result.load) + " (1 / 5 / 15 min)."]
-    for name, functions in result.profiles.items():
-        lines += ["", f"Where {name} spent its time at {PROFILED_LEVEL} shoppers at once "
-                  "(py-spy, self time, share of its samples):", ""]
-        lines += [f"- {share:.0%} `{frame}`" for frame, share in functions]
-    return lines
+def profile(stack: Stack, sampler: str) -> dict[str, pyspy.Profile]:
+    """Each process sampled during one more run of :data:`PROFILED_LEVEL` shoppers."""
+    recording = pyspy.record(stack.processes, stack.workdir, sampler)
+    try:
+        asyncio.run(_level(stack, PROFILED_LEVEL, LEVELS[PROFILED_LEVEL], []))
+    finally:
+        profiles = pyspy.stop(recording)
+    kept = REPORT_DIR / "pyspy"  # the raw samples, for a flame graph (flamegraph.pl)
+    kept.mkdir(parents=True, exist_ok=True)
+    for raw in stack.workdir.glob("*.pyspy.txt"):
+        shutil.copy(raw, kept / f"{stack.rasa_processes}-rasa-{raw.name}")
+    return profiles
 
 
-def _ratio_lines(results: list[StackResult]) -> list[str]:
-    base = results[0]
-    lines = [f"| Rasa processes | shoppers at once | turns/s (× of {base.rasa_processes}) | "
-             f"p95 ms (× of {base.rasa_processes}) |", "|---|---|---|---|"]
-    for result in results:
-        for r, b in zip(result.levels, base.levels, strict=True):
-            rate, base_rate = _median(r.rates), _median(b.rates)
-            lines.append(f"| {result.rasa_processes} | {r.shoppers} | {rate:.1f} "
-                         f"(× {rate / base_rate:.2f}) | {_p95(r):.0f} "
-                         f"(× {_p95(r) / _p95(b):.2f}) |")
-    return lines
+# --- the run --------------------------------------------------------------------------
+
+def _measure_stack(root: Path, rasa_bin: str, model: str, processes: int, label: str,
+                   is_baseline: bool = False, sampler: str | None = None) -> StackResult:
+    workdir = Path(tempfile.mkdtemp(prefix="atelier-fullstack-"))
+    stack = Stack(workdir, rasa_bin, model, rasa_processes=processes, root=root)
+    try:
+        stack.start()
+        result = measure(stack, label, is_baseline)
+        if sampler:
+            result.profiles = profile(stack, sampler)
+        return result
+    finally:
+        stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
-def write(report: Report, results: list[StackResult]) -> None:
-    body = ["Journey per shopper: " + "; ".join(f'"{text}"' for _, text in JOURNEY)
-            + f". Levels of 1, 10 and 30 shoppers at once, {RUNS} runs each; SQLite, "
-            "as `make run`, with 1 action server and 1 app process and the number of Rasa "
-            "processes below, measured one after the other in this run. Per kind: p50 / "
-            "p95 over all runs of the level.", "", *_ratio_lines(results)]
-    for result in results:
-        body += ["", f"**{result.rasa_processes} Rasa process(es)**", "",
-                 *_stack_lines(result)]
-    report.text("Full stack: shoppers through POST /api/chat (real model, actions, app)",
-                "\n".join(body))
-    REPORT_DIR.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    for n, result in enumerate(results):
-        xs = [r.shoppers for r in result.levels]
-        for q, label, style in ((0.5, "p50", "--"), (0.95, "p95", "-")):
-            ax.plot(xs, [_median([percentile([t.ms for t in run], q) for run in r.runs])
-                         for r in result.levels], style, marker="o", color=f"C{n}",
-                    label=f"{label}, {result.rasa_processes} Rasa process(es)")
-    ax.set_xscale("log")
-    ax.set_xticks(xs, [str(x) for x in xs])
-    ax.set_xlabel("shoppers at once")
-    ax.set_ylabel("turn latency, ms")
-    ax.set_title("Full stack: latency against concurrency")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(REPORT_DIR / "fullstack_latency.png", dpi=110)
-    plt.close(fig)
-    report.sections.append("![Full stack: latency against concurrency]"
-                           "(fullstack_latency.png)")
+def _measure_baseline(ref: str, rasa_bin: str) -> StackResult:
+    name = baseline.describe(REPO, ref)
+    with baseline.checkout(REPO, ref) as tree:
+        rasa_python = str(Path(rasa_bin).with_name("python"))
+        model = baseline.trained_model(tree, sys.executable, rasa_python)
+        return _measure_stack(tree, rasa_bin, str(model), BASELINE_PROCESSES,
+                              f"baseline {name}", is_baseline=True)
 
 
 def run(report: Report) -> None:
@@ -421,17 +365,29 @@ def run(report: Report) -> None:
         return
     wanted = os.environ.get("ATELIER_BENCH_RASA_PROCESSES")
     counts = [int(n) for n in wanted.split(",")] if wanted else list(PROCESSES)
+    sampler = os.environ.get("ATELIER_BENCH_PYSPY") or None
+    notes = [] if sampler else ["No profiles: ATELIER_BENCH_PYSPY names no py-spy binary "
+                                "(`make bench` installs one unless it is set empty)."]
     results = []
-    for count in counts:
-        workdir = Path(tempfile.mkdtemp(prefix="atelier-fullstack-"))
-        stack = Stack(workdir, rasa_bin, model, rasa_processes=count)
+    ref = baseline.wanted_ref()
+    if ref:
         try:
-            stack.start()
-            results.append(measure(stack, os.environ.get("ATELIER_BENCH_PYSPY")))
-        finally:
-            stack.stop()
-            shutil.rmtree(workdir, ignore_errors=True)
-    write(report, results)
+            results.append(_measure_baseline(ref, rasa_bin))
+        except RuntimeError as error:
+            notes.append(f"No baseline: measuring {ref} failed: {error}")
+    for count in counts:
+        results.append(_measure_stack(REPO, rasa_bin, model, count, "current tree",
+                                      sampler=sampler))
+    journey = ("Journey per shopper: " + "; ".join(f'"{text}"' for _, text in JOURNEY)
+               + f". Levels of {', '.join(map(str, LEVELS))} shoppers at once, {RUNS} runs "
+               "each; SQLite, as `make run`, with 1 action server and 1 app process and the "
+               "number of Rasa processes below. Per kind: p50 / p95 over all runs of the "
+               "level.")
+    plot(results, REPORT_DIR / "fullstack_latency.png")
+    report.text("Full stack: shoppers through POST /api/chat (real model, actions, app)",
+                "\n".join([*notes, *body(results, journey, PROFILED_LEVEL)]))
+    report.sections.append("![Full stack: latency against concurrency]"
+                           "(fullstack_latency.png)")
 
 
 if __name__ == "__main__":
