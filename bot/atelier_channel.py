@@ -26,8 +26,9 @@ the turn through a context variable (set only while this channel runs a turn).
 The channel also makes Rasa 3.6.21 spend less per turn (:func:`speed_up_rasa`): the domain
 sent to the action server once and the connections kept (atelier_action_calls.py), its
 answers checked faster (atelier_action_results.py), events read without listing their
-classes again (atelier_events.py), and the rules matched against no more of the
-conversation than they span (atelier_policies.py). Each replaces a piece of Rasa 3.6.21
+classes again (atelier_events.py), the model's graph run without dask's scheduler
+(atelier_graph.py), and the rules matched against no more of the conversation than they
+span (atelier_policies.py). Each replaces a piece of Rasa 3.6.21
 with the same results; another version of Rasa runs without them.
 
 Whether the bot understood: the answer says so in its ``X-Atelier-Understood`` header
@@ -57,6 +58,7 @@ from sanic.response import HTTPResponse
 import atelier_action_calls
 import atelier_action_results
 import atelier_events
+import atelier_graph
 import atelier_policies
 from atelier_identity import AssertionRefused, verify_shopper
 
@@ -145,6 +147,7 @@ def speed_up_rasa() -> None:
     atelier_action_results.install()
     atelier_action_calls.install()
     atelier_events.install()
+    atelier_graph.install()
     atelier_policies.install()
 
 
