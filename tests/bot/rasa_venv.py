@@ -22,6 +22,15 @@ def rasa_python() -> str:
     return str(Path(rasa).with_name("python"))
 
 
+def rasa_model() -> str:
+    """The trained model (``ATELIER_TEST_RASA_MODEL``)."""
+    model = os.environ.get("ATELIER_TEST_RASA_MODEL")
+    if not model:
+        pytest.fail("ATELIER_TEST_RASA_MODEL is not set: run the suite with 'make test'.",
+                    pytrace=False)
+    return model
+
+
 def rasa_env() -> dict[str, str]:
     """The environment of a Rasa process: the bot directory on its path, as ``rasa run``
     has it in make run and in the image."""

@@ -4,11 +4,7 @@ the same next action and policy for the conversation it starts."""
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
-from tests.bot.rasa_venv import in_rasa
+from tests.bot.rasa_venv import in_rasa, rasa_model
 
 SAME_RUNS = """
 import asyncio, json, sys
@@ -44,7 +40,9 @@ async def main():
     by_dask, dask_runs = await answers(agent)
     atelier_graph.install()
     ours, our_dask_runs = await answers(agent)
-    print(json.dumps({"same": ours == by_dask, "policies": [a["next"]["policy"] for a in ours], "dask runs": [dask_runs, our_dask_runs],
+    print(json.dumps({"same": ours == by_dask,
+                      "policies": [a["next"]["policy"] for a in ours],
+                      "dask runs": [dask_runs, our_dask_runs],
                       "intents": [a["parsed"]["intent"]["name"] for a in ours]}))
 
 asyncio.run(main())
@@ -52,11 +50,7 @@ asyncio.run(main())
 
 
 def test_the_graph_gives_what_rasa_gives_without_dask() -> None:
-    model = os.environ.get("ATELIER_TEST_RASA_MODEL")
-    if not model:
-        pytest.fail("ATELIER_TEST_RASA_MODEL is not set: run the suite with 'make test'.",
-                    pytrace=False)
-    found = in_rasa(SAME_RUNS, model)
+    found = in_rasa(SAME_RUNS, rasa_model())
     assert found["same"], found
     assert found["intents"][:2] == ["greet", "search_product"]
     assert all(policy for policy in found["policies"])

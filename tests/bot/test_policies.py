@@ -5,11 +5,7 @@ benchmarks/fullstack_bench.py, not here."""
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
-from tests.bot.rasa_venv import in_rasa
+from tests.bot.rasa_venv import in_rasa, rasa_model
 
 SAME_RULES = """
 import json, random, sys, tarfile, time
@@ -57,11 +53,7 @@ print(json.dumps({"conversations": len(conversations),
 
 
 def test_the_same_rules_apply_as_in_rasa() -> None:
-    model = os.environ.get("ATELIER_TEST_RASA_MODEL")
-    if not model:
-        pytest.fail("ATELIER_TEST_RASA_MODEL is not set: run the suite with 'make test'.",
-                    pytrace=False)
-    found = in_rasa(SAME_RULES, model)
+    found = in_rasa(SAME_RULES, rasa_model())
     assert found["conversations"] > 500 and found["applying"] > 100
     assert found["same rules"] and found["same unhappy"]
 
