@@ -25,6 +25,31 @@ from actions.config import ActionSettings, get_settings
 from commerce_core.observability.logs import REQUEST_ID_HEADER, request_id
 
 
+KEEP_ALIVE_SECONDS = 2.0
+"""An idle connection to the API is closed after this, well before the API's server closes
+it (uvicorn: 5 s), so that a request never goes out on a connection being closed."""
+_pools: dict[tuple[str, str, float], tuple[asyncio.AbstractEventLoop,
+                                           httpx.AsyncBaseTransport | None,
+                                           httpx.AsyncClient]] = {}
+
+
+def _shared_pool(settings: ActionSettings, transport: httpx.AsyncBaseTransport | None
+                 ) -> httpx.AsyncClient:
+    """The connections to the API of the running event loop, shared by every client of
+    the same API, token and transport (each action has its own client)."""
+    loop = asyncio.get_running_loop()
+    key = (settings.api_url, settings.service_token, settings.api_timeout_seconds)
+    kept = _pools.get(key)
+    if kept is not None and kept[0] is loop and kept[1] is transport and not kept[2].is_closed:
+        return kept[2]
+    pool = httpx.AsyncClient(
+        base_url=settings.api_url.rstrip("/"), timeout=settings.api_timeout_seconds,
+        headers={"Authorization": f"Bearer {settings.service_token}"}, transport=transport,
+        limits=httpx.Limits(keepalive_expiry=KEEP_ALIVE_SECONDS))
+    _pools[key] = (loop, transport, pool)
+    return pool
+
+
 class CommerceError(Exception):
     """The API refused the request; ``message`` is readable, ``code`` machine-readable."""
 
@@ -53,14 +78,11 @@ class CommerceClient:
     def _client(self) -> httpx.AsyncClient:
         """The connections to the API of the running event loop, kept open between calls
         (a turn makes several; a new connection each cost a TCP handshake and a client's
-        set-up); made afresh on another loop, as the tests run each in a loop of its own."""
+        set-up) and shared with the other actions' clients; made afresh on another loop,
+        as the tests run each in a loop of its own."""
         loop = asyncio.get_running_loop()
         if self._pool is None or self._pool_loop is not loop or self._pool.is_closed:
-            self._pool = httpx.AsyncClient(
-                base_url=self.settings.api_url.rstrip("/"),
-                timeout=self.settings.api_timeout_seconds,
-                headers={"Authorization": f"Bearer {self.settings.service_token}"},
-                transport=self._transport)
+            self._pool = _shared_pool(self.settings, self._transport)
             self._pool_loop = loop
         return self._pool
 

@@ -59,7 +59,7 @@ def test_the_turns_request_id_goes_with_the_actions_api_calls() -> None:
     assert request_id.get() is None  # each run set it in its own context only
 
 
-def test_the_calls_of_a_turn_share_one_connection_to_the_api() -> None:
+def test_the_calls_of_a_turns_actions_share_one_connection_to_the_api() -> None:
     ports: list[int] = []
 
     async def health(request: Request) -> JSONResponse:
@@ -75,11 +75,13 @@ def test_the_calls_of_a_turn_share_one_connection_to_the_api() -> None:
     while not server.started:
         time.sleep(0.02)
     try:
-        client = CommerceClient(ActionSettings(api_url=f"http://127.0.0.1:{port}/api"))
+        settings = ActionSettings(api_url=f"http://127.0.0.1:{port}/api")
+        # two actions of a turn, each with its client, as the action server has them
+        clients = [CommerceClient(settings), CommerceClient(settings)]
 
         async def turn() -> None:
-            for _ in range(3):
-                await client._request("GET", "/health")
+            for n in range(3):
+                await clients[n % 2]._request("GET", "/health")
 
         asyncio.run(turn())
         asyncio.run(turn())  # another event loop: connections of its own

@@ -8,15 +8,8 @@ is sent again later). One that answered with an error of its own (a bug in an ac
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-from pathlib import Path
-from typing import Any
+from tests.bot.rasa_venv import in_rasa
 
-from tests.bot.rasa_venv import rasa_python
-
-REPO = Path(__file__).resolve().parents[2]
 CHECK = """
 import asyncio, json, aiohttp
 from rasa.shared.exceptions import RasaException
@@ -50,15 +43,6 @@ print(json.dumps({name: action_server_unreachable(as_rasa_raises(error))
 """
 
 
-def in_rasa(code: str) -> Any:
-    """What ``code`` printed last, as JSON, run by Rasa's Python in the bot directory."""
-    result = subprocess.run([rasa_python(), "-c", code],
-                            cwd=REPO / "bot", capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(REPO / "bot")})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_only_an_action_server_that_did_not_answer_drops_the_turn() -> None:
     assert in_rasa(CHECK) == {
         "connection refused": True, "dropped mid-request": True, "timed out": True,
@@ -79,10 +63,21 @@ answers = {
     "an event without its name": {"events": [{"name": "budget", "value": 60}]},
     "an unknown event": {"events": [{"event": "no_such_event"}]},
     "responses that are no list": {"responses": {"text": "hi"}},
+    "a slot without its value": {"events": [{"event": "slot", "name": "budget"}]},
+    "an event that is no object": {"events": ["slot"]},
+    "an event named by a number": {"events": [{"event": 7}]},
+    "events that are no list": {"events": {"event": "bot"}},
+    "a form's events": {"events": [
+        {"event": "active_loop", "name": "preferences_form"},
+        {"event": "slot", "name": "requested_slot", "value": "budget", "timestamp": None},
+        {"event": "bot", "text": "What budget?", "metadata": {"utter_action": "x"}},
+        {"event": "action", "name": "action_listen", "policy": None, "confidence": 1.0}]},
+    "a user event whose entity has no value": {"events": [
+        {"event": "user", "text": "blue", "parse_data": {"entities": [{"entity": "colour"}]}}]},
 }
 
 def verdicts():
-    found = {}
+    found, messages = {}, {}
     for name, answer in answers.items():
         try:
             valid = RemoteAction("action_x", None)._validate_action_result(answer)
@@ -90,26 +85,33 @@ def verdicts():
         except ValidationError as error:
             found[name] = ("refused" if error.message.endswith("/custom-actions")
                            else error.message)
-    return found
+            messages[name] = error.message
+    return found, messages
 
 def schema_never_checked(*args, **kwargs):
     raise AssertionError("the schema was checked again")
 
-before = verdicts()
+before, messages_before = verdicts()
 AtelierInput("identity-secret-for-tests")
 for checker in validators._VALIDATORS.values():
     checker.check_schema = schema_never_checked
-print(json.dumps({"before": before, "after": verdicts()}))
+after, messages_after = verdicts()
+print(json.dumps({"before": before, "after": after, "messages_before": messages_before,
+                  "messages_after": messages_after}))
 """
 
 
 def test_the_channel_checks_action_answers_as_rasa_does_but_the_schema_only_once() -> None:
     found = in_rasa(CHECK_ANSWERS)
-    # the same answers pass and are refused (with Rasa's message) once the channel is set
-    # up, without the schema itself being checked again for each answer
+    # the same answers pass and are refused, with Rasa's very message, once the channel
+    # is set up, without the schema itself being checked again for each answer
     assert found["after"] == found["before"] == {
         "events and responses": "ok", "nothing": "ok", "an event without its name": "refused",
-        "an unknown event": "refused", "responses that are no list": "refused"}
+        "an unknown event": "refused", "responses that are no list": "refused",
+        "a slot without its value": "refused", "an event that is no object": "refused",
+        "an event named by a number": "refused", "events that are no list": "refused",
+        "a form's events": "ok", "a user event whose entity has no value": "refused"}
+    assert found["messages_after"] == found["messages_before"]
 
 
 UNDERSTOOD = """

@@ -25,6 +25,7 @@ import pytest
 import redis
 import yaml
 
+from tests.bot.rasa_venv import in_rasa
 from tests.e2e.stack import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,3 +146,81 @@ def test_replacing_a_conversations_events_with_none_wipes_it_from_the_store(
         assert httpx.post(events, json=said(text), timeout=30).status_code == 200
     after = stored()
     assert "hello again" in after and "still there?" in after and ADDRESS not in after
+
+
+SIDE_BY_SIDE = """
+import asyncio, json, sys
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (ActionExecuted, BotUttered, SessionStarted, SlotSet,
+                                     UserUttered)
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+from atelier_tracker_store import ErasableSQLTrackerStore
+
+domain = Domain.load("domain")
+stores = {"rasa": SQLTrackerStore(domain, dialect="sqlite", db=sys.argv[1] + "/rasa.db"),
+          "atelier": ErasableSQLTrackerStore(domain, dialect="sqlite",
+                                             db=sys.argv[1] + "/atelier.db")}
+inserts = {name: [] for name in stores}
+for name, store in stores.items():
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda *args, name=name: inserts[name].append(args[2])
+                    if args[2].lstrip().upper().startswith("INSERT") else None)
+
+def turn(text, intent, t):
+    return [UserUttered(text, {"name": intent, "confidence": 0.9},
+                        [{"entity": "colour", "value": "blue", "start": 0, "end": 4}],
+                        timestamp=t),
+            ActionExecuted("action_search_products", policy="RulePolicy", confidence=1.0,
+                           timestamp=t + 0.1),
+            SlotSet("shown_products", ["3", "7"], timestamp=t + 0.2),
+            BotUttered("Here are blue mugs", {"buttons": []}, timestamp=t + 0.3),
+            ActionExecuted("action_listen", timestamp=t + 0.4)]
+
+session = [ActionExecuted("action_session_start", timestamp=1.0),
+           SessionStarted(timestamp=1.1), ActionExecuted("action_listen", timestamp=1.2)]
+turns = [session + turn("blue mugs", "search_product", 2.0), turn("cheaper", "refine_search", 3.0),
+         [ActionExecuted("action_session_start", timestamp=9.0), SessionStarted(timestamp=9.1),
+          ActionExecuted("action_listen", timestamp=9.2)] + turn("hi again", "greet", 10.0)]
+
+async def main():
+    found = {name: {"inserts_per_save": []} for name in stores}
+    for name, store in stores.items():
+        events = []
+        for more in turns:  # a turn at a time, the tracker read back before each
+            tracker = await store.retrieve("c") or DialogueStateTracker("c", domain.slots)
+            for event in more:
+                tracker.update(event)
+            inserts[name].clear()
+            await store.save(tracker)
+            found[name]["inserts_per_save"].append(len(inserts[name]))
+        latest, full = await store.retrieve("c"), await store.retrieve_full_tracker("c")
+        found[name]["latest"] = latest.current_state(EventVerbosity.ALL)
+        found[name]["full"] = full.current_state(EventVerbosity.ALL)
+        with store.engine.connect() as db:
+            found[name]["rows"] = [list(row) for row in db.execute(sa.text(
+                "SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
+                "FROM events ORDER BY id"))]
+        found[name]["nothing"] = await store.retrieve("nobody") is None
+    print(json.dumps(found))
+
+asyncio.run(main())
+"""
+
+
+def test_the_sql_store_keeps_and_reads_what_rasas_does_in_one_insert_per_turn(
+        tmp_path: Path) -> None:
+    # given: three turns (the third in a new conversation session) saved a turn at a time
+    # into Rasa's own SQL store and into ours, each read back before the next turn
+    found = in_rasa(SIDE_BY_SIDE, str(tmp_path))
+    rasa, atelier = found["rasa"], found["atelier"]
+    # then: the same rows, the same latest session (from its session_started on) and the
+    # whole conversation read back
+    assert atelier["rows"] == rasa["rows"] and len(rasa["rows"]) == 21
+    assert atelier["latest"] == rasa["latest"] and atelier["full"] == rasa["full"]
+    assert len(atelier["latest"]["events"]) == 7 and len(atelier["full"]["events"]) == 21
+    assert atelier["nothing"] and rasa["nothing"]
+    # and each turn's new events are written in one statement, not one per event
+    assert rasa["inserts_per_save"] == [8, 5, 8]
+    assert atelier["inserts_per_save"] == [1, 1, 1]
