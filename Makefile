@@ -17,8 +17,8 @@ run: ## Set up if needed and start Rasa, the action server and the app with the 
 test: ## Set up if needed and run the whole test suite (exit code is the verdict)
 	@bash scripts/test.sh $(ARGS)
 
-bench: ## Run the benchmarks and write benchmarks/report/REPORT.md
-	@bash scripts/bench.sh
+bench: ## Run the benchmarks and write benchmarks/report/REPORT.md (make bench ARGS=fullstack: only those named)
+	@bash scripts/bench.sh $(ARGS)
 
 lint: ## ruff on the Python packages and rasa data validate on the bot
 	@bash scripts/lint.sh
