@@ -3,6 +3,7 @@ regression) against the chosen one (MiniLM sentence embeddings + tf-idf n-grams 
 logistic regression, bot/atelier_nlu), both with entities from regexes and lookup tables.
 
     python -m benchmarks.nlu_bench          # writes benchmarks/report/nlu_choice.md
+    python -m benchmarks.nlu_bench --compare OLD.tar.gz[@BOT_DIR] NEW.tar.gz[@BOT_DIR]
 
 Each candidate is trained on nlu_data/ only (``rasa train nlu``), evaluated with
 ``rasa test nlu --nlu bot/nlu_eval/heldout.yml``, then served by ``rasa run --enable-api``
@@ -10,10 +11,18 @@ to time ``POST /model/parse`` on every held-out message and to score what it ans
 the held-out, development and realistic sets (summary figures only). Rasa lives in its own
 Python 3.10 venv, so everything goes through its command line; the chosen pipeline's
 sentence encoder is exported with this (the app's) venv first, as the set-up does.
+
+``--compare`` serves two trained models side by side instead (each with the components of
+its own ``bot/`` folder, this checkout's by default), asks both every held-out and
+development message in turn, alternating which goes first, and prints each server's parse
+p50 / p95 and its CPU time per parse (from ``/proc``: robust on a busy machine, where wall
+times of runs made one after the other are not comparable).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -27,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -182,9 +192,9 @@ def encoder_dir() -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def _env() -> dict[str, str]:
+def _env(bot_dir: Path = ROOT / "bot") -> dict[str, str]:
     # bot/ on the path: the pipeline's own components (bot/atelier_nlu), wherever Rasa runs
-    path = os.pathsep.join(p for p in [str(ROOT / "bot"), os.environ.get("PYTHONPATH")] if p)
+    path = os.pathsep.join(p for p in [str(bot_dir), os.environ.get("PYTHONPATH")] if p)
     return {**os.environ, "PYTHONPATH": path, "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -209,14 +219,14 @@ def _post(url: str, payload: dict[str, str]) -> dict:
         return json.loads(response.read())
 
 
-def serve_and_parse(rasa: str, model: Path, result: Result,
-                    examples: list[tuple[str, str, set[tuple[str, int, int]]]]) -> None:
-    """Time POST /model/parse on every held-out text; score what the server answers."""
+@contextlib.contextmanager
+def _served(rasa: str, model: Path, bot_dir: Path = ROOT / "bot") -> Iterator[tuple[str, int]]:
+    """``rasa run --enable-api`` of ``model`` with ``bot_dir``'s components: (URL, pid)."""
     port = _free_port()
     server = subprocess.Popen(
         [rasa, "run", "--enable-api", "-m", str(model), "--port", str(port), "-i", "127.0.0.1"],
-        cwd=model.parent, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        cwd=model.parent, env=_env(bot_dir), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
@@ -229,6 +239,17 @@ def serve_and_parse(rasa: str, model: Path, result: Result,
                     raise RuntimeError(f"rasa run did not start for {model}") from None
                 time.sleep(1)
         _post(f"{url}/model/parse", {"text": "warm up"})
+        yield url, server.pid
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
+
+
+def serve_and_parse(rasa: str, model: Path, result: Result,
+                    examples: list[tuple[str, str, set[tuple[str, int, int]]]]) -> None:
+    """Time POST /model/parse on every held-out text; score what the server answers."""
+    with _served(rasa, model) as (url, _):
         result.latency = Series(result.name)
         found = expected = correct = right_intent = fallbacks = 0
         for run in range(PARSE_RUNS):
@@ -262,10 +283,6 @@ def serve_and_parse(rasa: str, model: Path, result: Result,
             scores = evaluator.score(predictions, top=0)
             result.sets[name] = (scores.accuracy, scores.in_scope_accuracy,
                                  scores.false_accept_rate)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
 
 
 def evaluate(name: str, pipeline: str, workdir: Path, rasa: str) -> Result:
@@ -377,7 +394,64 @@ def run(report: Report) -> list[Result]:
     return results
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _model_and_code(spec: str) -> tuple[Path, Path]:
+    """``MODEL.tar.gz[@BOT_DIR]``: a trained model and the bot/ folder with its components."""
+    model, _, bot_dir = spec.partition("@")
+    return Path(model).resolve(), Path(bot_dir).resolve() if bot_dir else ROOT / "bot"
+
+
+def compare(specs: list[str]) -> str:
+    """Serve the models side by side and ask each every message in turn: a Markdown table of
+    parse p50 / p95 and CPU per parse, and how many answers differ from the first model's."""
+    rasa = rasa_bin()
+    texts = [text for text, _, _ in heldout_examples()] + [
+        text for text, _ in _evaluator().read_set(SETS["dev"])]
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(_served(rasa, *_model_and_code(spec)))
+                   for spec in specs]
+        load = os.getloadavg()
+        samples: list[list[float]] = [[] for _ in specs]
+        intents: list[list[str]] = [[] for _ in specs]
+        cpu = [-_cpu_seconds(pid) for _, pid in servers]
+        for run in range(PARSE_RUNS):
+            for n, text in enumerate(texts):
+                shift = (n + run) % len(servers)
+                for i in [*range(shift, len(servers)), *range(shift)]:
+                    start = time.perf_counter()
+                    parsed = _post(f"{servers[i][0]}/model/parse", {"text": text})
+                    samples[i].append((time.perf_counter() - start) * 1000)
+                    if not run:
+                        intents[i].append(parsed["intent"]["name"])
+        cpu = [c + _cpu_seconds(pid) for c, (_, pid) in zip(cpu, servers, strict=True)]
+        load_after = os.getloadavg()
+    parses = PARSE_RUNS * len(texts)
+    lines = ["| model | parse ms p50 / p95 | server CPU ms per parse | intents unlike the first |",
+             "|---|---|---|---|"]
+    for spec, times, seconds, answers in zip(specs, samples, cpu, intents, strict=True):
+        differ = sum(a != b for a, b in zip(answers, intents[0], strict=True))
+        lines.append(f"| {spec} | {statistics.median(times):.1f} / "
+                     f"{percentile(times, 0.95):.1f} | {seconds / parses * 1000:.2f} | "
+                     f"{differ} of {len(answers)} |")
+    return "\n".join(lines) + (
+        f"\n\n{len(texts)} messages (held-out and development sets) × {PARSE_RUNS} passes, "
+        "each asked of every server in turn, the first server alternating. Load average "
+        f"{load[0]:.1f} before, {load_after[0]:.1f} after ({os.cpu_count()} CPUs).\n")
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--compare", nargs="+", metavar="MODEL[@BOT_DIR]",
+                        help="serve these trained models side by side instead")
+    args = parser.parse_args()
+    if args.compare:
+        sys.stdout.write(compare(args.compare))
+        return 0
     report = Report()
     run(report)
     REPORT_DIR.mkdir(parents=True, exist_ok=True)

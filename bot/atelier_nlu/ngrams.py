@@ -9,7 +9,7 @@ in training pulls a message towards an intent.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,7 @@ class NgramTfidf:
         self.idf = idf
         self._fixed: CountVectorizer | None = None
         """Built once: scikit-learn validates a given vocabulary on an instance's first use."""
+        self._analyze: Callable[[str], list[str]] | None = None
 
     def _counter(self, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
         return CountVectorizer(analyzer=self.analyzer, ngram_range=self.ngram_range,
@@ -66,7 +67,7 @@ class NgramTfidf:
         counter = self._counter()
         counts = counter.fit_transform([normalise(t) for t in texts])
         self.vocabulary = {term: int(i) for term, i in counter.vocabulary_.items()}
-        self._fixed = None
+        self._fixed = self._analyze = None
         documents = np.bincount(counts.indices, minlength=counts.shape[1])
         self.idf = np.log((1 + counts.shape[0]) / (1 + documents)) + 1.0
         return self
@@ -80,6 +81,28 @@ class NgramTfidf:
         counts = csr_matrix(counts, dtype=np.float64)
         counts.data = np.log(counts.data) + 1.0
         return normalize(counts @ diags(self.idf), norm="l2", copy=False).tocsr()
+
+    def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The non-zero columns of ``transform([text])`` and their values, without scipy.
+
+        The same n-grams (scikit-learn's own analyser) and the same sums. One message at a
+        time, the sparse matrices, their checks and conversions cost more than the sums.
+        """
+        if self.vocabulary is None or self.idf is None:
+            raise RuntimeError("NgramTfidf.row before fit")
+        if self._analyze is None:
+            self._analyze = self._counter(self.vocabulary).build_analyzer()
+        vocabulary = self.vocabulary
+        counts: dict[int, int] = {}
+        for gram in self._analyze(normalise(text)):
+            column = vocabulary.get(gram)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+        values = np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        values = (values + 1.0) * self.idf[columns]
+        norm = np.sqrt(values @ values)
+        return columns, values / norm if norm > 0 else values
 
     def to_dict(self) -> dict[str, Any]:
         """What :meth:`from_dict` needs, the idf aside (it goes into the array file)."""

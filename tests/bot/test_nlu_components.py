@@ -72,12 +72,22 @@ def test_ngram_tfidf_is_scikit_learns_tfidf_on_normalised_text() -> None:
         "    expected = theirs.fit_transform([normalise(t) for t in texts]).toarray()\n"
         "    stored = NgramTfidf.from_dict(ours.to_dict(), ours.idf)\n"
         "    got = stored.transform(texts).toarray()\n"
+        "    unseen = ['qqq', '']\n"
+        "    rows = np.zeros((len(texts) + len(unseen), expected.shape[1]))\n"
+        "    for i, text in enumerate(texts + unseen):\n"
+        "        columns, values = stored.row(text)\n"
+        "        rows[i, columns] = values\n"
+        "    wanted = np.vstack([expected, stored.transform(unseen).toarray()])\n"
         "    result.append([ours.vocabulary == theirs.vocabulary_,\n"
-        "                   float(np.abs(got - expected).max())])\n"
+        "                   float(np.abs(got - expected).max()),\n"
+        "                   float(np.abs(rows - wanted).max()), float(np.abs(rows).sum())])\n"
         "print(json.dumps([result, normalise('Order #448120 x2 €49.99')]))",
         json.dumps(TEXTS * 2 + ["Where's my ORDER 552310?"]))
     comparisons, normalised = json.loads(out)
-    assert all(same and diff < 1e-12 for same, diff in comparisons), comparisons
+    # the stored state gives scikit-learn's rows, one matrix at a time or one text at a
+    # time (a text without a known n-gram has none)
+    assert all(same and diff < 1e-12 and row_diff < 1e-12 and total > 0
+               for same, diff, row_diff, total in comparisons), comparisons
     assert normalised == "order at-000000 x0 €00.00"
 
 
@@ -101,8 +111,8 @@ def message(text, vector, intent=None):
     return m
 
 lines = json.loads(sys.argv[2])
-config = {"neighbours": 2, "neighbour_temperature": 0.1, "neighbour_weight": 0.4,
-          "min_df": 1}
+config = {"neighbours": int(sys.argv[3]), "neighbour_temperature": 0.1,
+          "neighbour_weight": 0.4, "min_df": 1}
 storage = LocalModelStorage(Path(sys.argv[1]))
 resource = Resource("intents")
 trained = SentenceIntentClassifier(config, storage, resource)
@@ -112,8 +122,13 @@ loaded = SentenceIntentClassifier.load({**SentenceIntentClassifier.get_default_c
 linear = SentenceIntentClassifier({**config, "neighbour_weight": 0.0}, storage, resource)
 for name in ("classes", "ngrams", "dense_dimension", "coef", "intercept"):
     setattr(linear, name, getattr(trained, name))
-query = [message("a parcel refund", [0.9, 0.1, 0.3]), message("hello", [0.1, 0.2, 0.9])]
+query = [message("a parcel refund", [0.9, 0.1, 0.3]), message("hello", [0.1, 0.2, 0.9]),
+         message("zzqx", [0.2, 0.9, 0.1])]
+# What the fitted regression was given: the stacked sparse features, times its weights
+scores = np.asarray(trained._features(query) @ trained.coef.T) + trained.intercept
+stacked = np.exp(scores - scores.max(axis=1, keepdims=True))
 print(json.dumps({
+    "stacked": (stacked / stacked.sum(axis=1, keepdims=True)).tolist(),
     "classes": trained.classes,
     "similarity": trained.neighbour_similarity(np.vstack(
         [m.get_dense_features(TEXT)[1].features for m in query])).tolist(),
@@ -123,24 +138,30 @@ print(json.dumps({
 '''
 
 
+@pytest.mark.parametrize("k", [2, 3])
 def test_intent_probabilities_blend_the_linear_model_with_the_nearest_training_lines(
-        tmp_path: Path) -> None:
+        tmp_path: Path, k: int) -> None:
     # given training lines of two intents with known unit vectors (three of one, two of
-    # the other), a classifier using the 2 nearest lines of each intent, weight 0.4, T 0.1
+    # the other), a classifier using the k nearest lines of each intent (an intent with
+    # fewer lines is averaged over those it has), weight 0.4, T 0.1
     lines = [("refund please", [1, 0, 0], "request_refund"),
              ("money back", [1, 1, 0], "request_refund"),
              ("refund my parcel", [0, 0, 1], "request_refund"),
              ("hi there", [0, 1, 1], "greet"),
              ("hello", [0, 1, 0], "greet")]
-    # when it is trained, stored, loaded and asked about two messages
-    out = json.loads(_in_rasa_venv(NEIGHBOUR_CHECK, str(tmp_path), json.dumps(lines)))
-    # then each intent's neighbour similarity is the mean cosine of its 2 nearest lines
+    # when it is trained, stored, loaded and asked about three messages (the last one
+    # shares no n-gram with the training lines)
+    out = json.loads(_in_rasa_venv(NEIGHBOUR_CHECK, str(tmp_path), json.dumps(lines), str(k)))
+    # then each intent's neighbour similarity is the mean cosine of its k nearest lines
     units = {text: np.array(v, float) / np.linalg.norm(v) for text, v, _ in lines}
-    queries = [np.array(v) / np.linalg.norm(v) for v in ([0.9, 0.1, 0.3], [0.1, 0.2, 0.9])]
+    queries = [np.array(v) / np.linalg.norm(v)
+               for v in ([0.9, 0.1, 0.3], [0.1, 0.2, 0.9], [0.2, 0.9, 0.1])]
     assert out["classes"] == ["greet", "request_refund"]
-    expected = [[float(np.mean(sorted(q @ units[t] for t, _, i in lines if i == intent)[-2:]))
+    expected = [[float(np.mean(sorted(q @ units[t] for t, _, i in lines if i == intent)[-k:]))
                  for intent in out["classes"]] for q in queries]
     assert np.allclose(out["similarity"], expected, atol=1e-6)
+    # and the linear part is the fitted regression's answer on its stacked features
+    assert np.allclose(out["linear"], out["stacked"], atol=1e-12)
     # and the probabilities are 0.6 of the linear model's and 0.4 of the softmax of those
     # similarities at temperature 0.1, the same after loading the stored model
     scaled = np.array(expected) / 0.1
