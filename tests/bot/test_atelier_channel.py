@@ -140,3 +140,25 @@ def test_the_channel_says_a_turn_that_fell_back_was_not_understood() -> None:
     assert in_rasa(UNDERSTOOD) == {
         "greeted": True, "nlu fallback": False, "core fallback": False,
         "understood after a fallback": True}
+
+
+CHECK_BLAS = """
+import json
+import numpy
+from threadpoolctl import threadpool_info, threadpool_limits
+from atelier_channel import AtelierInput
+
+def blas_threads():
+    return sorted({pool["num_threads"] for pool in threadpool_info()
+                   if pool["user_api"] == "blas"})
+
+threadpool_limits(limits=2, user_api="blas")  # as OpenBLAS starts on a 2-core machine
+before = blas_threads()
+AtelierInput(identity_secret="s" * 32)
+print(json.dumps({"before": before, "after": blas_threads()}))
+"""
+
+
+def test_a_rasa_process_multiplies_matrices_on_one_thread() -> None:
+    threads = in_rasa(CHECK_BLAS)
+    assert threads == {"before": [2], "after": [1]}
