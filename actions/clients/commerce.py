@@ -24,7 +24,6 @@ from actions.clients.models import (
 from actions.config import ActionSettings, get_settings
 from commerce_core.observability.logs import REQUEST_ID_HEADER, request_id
 
-
 KEEP_ALIVE_SECONDS = 2.0
 """An idle connection to the API is closed after this, well before the API's server closes
 it (uvicorn: 5 s), so that a request never goes out on a connection being closed."""
