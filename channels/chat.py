@@ -164,7 +164,8 @@ class ChatService:
                 outputs = await self.rasa.send(conversation_id, payload or text,
                                                metadata=metadata)
                 if self.turns is not None:
-                    await self.turns.record(conversation_id, text=payload or text,
+                    await self.turns.record(conversation_id, metadata["shopper"]["channel"],
+                                            text=payload or text,
                                             seconds=time.perf_counter() - asked,
                                             understood=outputs.understood)
                 answers = from_rasa(outputs)
@@ -184,8 +185,9 @@ class ChatService:
             if not answers:
                 log.error("bot produced no answer", extra={"conversation_id": conversation_id})
                 answers = [ChatMessage(role="system", text=NO_ANSWER_APOLOGY)]
-            try:  # the turn's figures are written with the first answer
-                recorded = [await self.outlet.record(conversation_id, m) for m in answers]
+            try:  # the answers are written in one transaction, with the turn's figures
+                async with self.outlet.together(conversation_id):
+                    recorded = [await self.outlet.record(conversation_id, m) for m in answers]
             finally:
                 if self.turns is not None:
                     await self.turns.settle(conversation_id)
