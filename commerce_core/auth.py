@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commerce_core.config import get_settings
-from commerce_core.db import SessionDep
+from commerce_core.db import SessionDep, begin_read
 from commerce_core.errors import CommerceError
 from commerce_core.models import MerchantApiKey
 from commerce_core.models.base import utcnow
@@ -55,10 +55,25 @@ def _bearer(authorization: str | None) -> str | None:
 
 
 def _merchant_key(session: Session, token: str | None) -> MerchantApiKey | None:
+    """The key of ``token``, not revoked.
+
+    Checked in a read transaction of its own that ends here (unless the request's session
+    was already in one), so the request holds no lock while it works: on SQLite a writing
+    transaction takes the write lock, and work done in the thread pool with sessions of
+    its own would wait for it. The key is handed out detached, with what was read of it.
+    """
     if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:
         return None
-    return session.scalar(select(MerchantApiKey).where(
+    own = not session.in_transaction()
+    if own:
+        begin_read(session)
+    key = session.scalar(select(MerchantApiKey).where(
         MerchantApiKey.key_hash == hash_key(token), MerchantApiKey.revoked_at.is_(None)))
+    if own:
+        if key is not None:
+            session.expunge(key)
+        session.rollback()
+    return key
 
 
 def _is_service(token: str | None) -> bool:
@@ -83,10 +98,6 @@ def require_service(session: SessionDep, authorization: AuthHeader = None) -> st
     if _is_service(token):
         return "service"
     if _merchant_key(session, token) is not None:
-        # The check only read: its transaction ends here, so the request holds no lock
-        # while it works (on SQLite every transaction takes the write lock, and work done
-        # in the thread pool with sessions of its own would wait for this one).
-        session.rollback()
         return "merchant"
     raise Unauthorized("This endpoint needs the service token or a merchant API key.")
 
