@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,13 +79,33 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
-    session = get_sessionmaker()()
+def _drop(session: Session) -> None:
+    session.rollback()  # whatever the route did not commit explicitly is dropped
+    session.close()
+
+
+@asynccontextmanager
+async def request_session(factory: sessionmaker[Session]) -> AsyncIterator[Session]:
+    """A request's session from ``factory``, closed when the request ends.
+
+    Made and closed on the event loop, not in the thread pool as a plain generator
+    dependency would be (two hand-overs to a worker thread per request, for nothing when
+    the route did not use the session or committed): only ending a transaction still
+    open talks to the database, and that is done in a worker thread."""
+    session = factory()
     try:
         yield session
     finally:
-        session.rollback()  # whatever the route did not commit explicitly is dropped
-        session.close()
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_drop, session)
+        else:
+            session.close()
+
+
+async def get_session() -> AsyncIterator[Session]:
+    async with request_session(get_sessionmaker()) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,18 +1,21 @@
-"""Transactions that only read (``begin_read``) and the merchant key's check, on SQLite and
-PostgreSQL: on SQLite a read takes no write lock, so a writer does not wait for it, and a
-write in it fails at once; on PostgreSQL nothing changes."""
+"""Transactions that only read (``begin_read``), the merchant key's check and a request's
+session, on SQLite and PostgreSQL: on SQLite a read takes no write lock, so a writer does
+not wait for it, and a write in it fails at once; on PostgreSQL nothing changes."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
+import anyio
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from commerce_core import db
 from commerce_core.auth import create_api_key, require_merchant, require_service
-from commerce_core.db import begin_read
+from commerce_core.db import begin_read, request_session
 from commerce_core.models import Customer, MerchantApiKey
 
 
@@ -128,3 +131,52 @@ def test_a_wrong_merchant_key_is_refused(session_factory: sessionmaker[Session])
             require_merchant(session, "Bearer atk_not-a-key")
         assert not session.in_transaction()
         assert session.execute(text("SELECT 1")).scalar() == 1
+
+
+@pytest.fixture
+def drops(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The threads in which request sessions were rolled back and closed."""
+    threads: list[int] = []
+    drop = db._drop
+
+    def recorded(session: Session) -> None:
+        threads.append(threading.get_ident())
+        drop(session)
+
+    monkeypatch.setattr(db, "_drop", recorded)
+    return threads
+
+
+def _request(factory: sessionmaker[Session], work: Any) -> None:
+    async def run() -> None:
+        async with request_session(factory) as session:
+            await anyio.to_thread.run_sync(work, session)
+    anyio.run(run)
+
+
+def test_a_requests_uncommitted_work_is_dropped_off_the_event_loop(
+        session_factory: sessionmaker[Session], drops: list[int]) -> None:
+    def work(session: Session) -> None:
+        session.add(Customer(name="not committed"))
+        session.flush()
+
+    _request(session_factory, work)
+    assert len(drops) == 1 and drops[0] != threading.get_ident()
+    engine = session_factory.kw["bind"]
+    assert engine.pool.checkedout() == 0
+    with session_factory() as session:
+        assert _customers(session) == 0
+
+
+def test_a_request_that_committed_or_did_not_use_its_session_ends_on_the_event_loop(
+        session_factory: sessionmaker[Session], drops: list[int]) -> None:
+    def work(session: Session) -> None:
+        session.add(Customer(name="committed"))
+        session.commit()
+
+    _request(session_factory, work)
+    _request(session_factory, lambda session: None)
+    assert drops == []
+    assert session_factory.kw["bind"].pool.checkedout() == 0
+    with session_factory() as session:
+        assert _customers(session) == 1
