@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from commerce_core.config import get_settings
 from commerce_core.db import SessionDep, begin_read
@@ -92,12 +93,16 @@ def require_merchant(session: SessionDep, authorization: AuthHeader = None) -> M
     return key
 
 
-def require_service(session: SessionDep, authorization: AuthHeader = None) -> str:
-    """The action server (service token) or a merchant may call shopper-facing endpoints."""
+async def require_service(session: SessionDep, authorization: AuthHeader = None) -> str:
+    """The action server (service token) or a merchant may call shopper-facing endpoints.
+
+    The service token, on every call of the action server, is checked on the event loop
+    (FastAPI would hand a plain function to a worker thread); a merchant key in a worker
+    thread, as it reads the database."""
     token = _bearer(authorization)
     if _is_service(token):
         return "service"
-    if _merchant_key(session, token) is not None:
+    if await run_in_threadpool(_merchant_key, session, token) is not None:
         return "merchant"
     raise Unauthorized("This endpoint needs the service token or a merchant API key.")
 

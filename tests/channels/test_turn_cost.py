@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.dependencies import utils as fastapi_dependencies
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,7 @@ from commerce_core.models import BotTurn, ConversationMessage
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
 from tests.channels.web_chat import chat_body, recorded
+from tests.commerce_core.helpers import SERVICE
 
 CHAT_TABLES = ("conversation", "conversation_message", "bot_turn")
 
@@ -184,3 +186,24 @@ def test_an_answer_the_database_refuses_loses_no_other_answer(
         assert list(session.scalars(select(ConversationMessage.text).order_by(
             ConversationMessage.id))) == ["three please", "Before", "After"]
         assert [t.text for t in session.scalars(select(BotTurn))] == ["three please"]
+
+
+def test_a_turns_dependencies_are_solved_on_the_event_loop(
+        gateway: Gateway, fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given the dependencies FastAPI hands to a worker thread (plain functions) counted
+    handed: list[str] = []
+    hand_over = fastapi_dependencies.run_in_threadpool
+
+    async def counted(call: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(getattr(call, "__qualname__", repr(call)))
+        return await hand_over(call, *args, **kwargs)
+
+    monkeypatch.setattr(fastapi_dependencies, "run_in_threadpool", counted)
+    with gateway() as client:
+        # when a shopper's turn is taken, and the action server calls the API
+        say(client, "cost-4", "hello")
+        response = client.get("/api/shoppers/web/cost-4/cart", headers=SERVICE)
+        assert response.status_code == 200, response.text
+    # then the gateway's parts, the service token and the session needed no worker thread
+    # (the shopper's customer row is read and written in one)
+    assert handed == ["shopper"]

@@ -105,7 +105,7 @@ def test_a_merchant_keys_check_ends_its_transaction(
         # and the request's own work goes on in the session
         session.add(Customer(name="the route's work"))
         session.commit()
-        assert require_service(session, f"Bearer {key}") == "merchant"
+        assert anyio.run(require_service, session, f"Bearer {key}") == "merchant"
         assert not session.in_transaction()
 
 
