@@ -6,7 +6,7 @@ Run with ``uvicorn channels.app:create_app --factory``.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from commerce_core.api import include as include_commerce
 from commerce_core.catalog.jobs import fail_stale_jobs, import_runner
 from commerce_core.catalog.merchant import IMPORT_PATH
 from commerce_core.config import get_settings as get_core_settings
-from commerce_core.db import get_session, get_sessionmaker
+from commerce_core.db import get_session, get_sessionmaker, request_session
 from commerce_core.errors import install_error_handlers
 from commerce_core.observability.http import RequestContext
 from commerce_core.observability.queues import watch_queues
@@ -129,8 +129,8 @@ def create_app(settings: GatewaySettings | None = None, *,
     app.add_middleware(RequestContext)  # outermost: every answer has its request id
 
     if session_factory is not None:
-        def scoped_session() -> Iterator[Session]:
-            with session_factory() as session:
+        async def scoped_session() -> AsyncIterator[Session]:
+            async with request_session(session_factory) as session:
                 yield session
 
         app.dependency_overrides[get_session] = scoped_session

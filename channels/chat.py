@@ -13,7 +13,7 @@ import re
 import time
 import uuid
 from collections import defaultdict
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
@@ -147,52 +147,60 @@ class ChatService:
         except IdentityError as exc:
             raise ChatInputError(exc.code, exc.message) from exc
         async with self._locks[conversation_id]:
-            await self.outlet.record(conversation_id, ChatMessage(
-                role="shopper", text=text or payload, client_id=client_id))
-            if self.handoff is not None:
-                held = await self.handoff.shopper_turn(conversation_id, text or payload or "",
-                                                       shopper=metadata["shopper"])
-                if held is not None:  # a person answers: the bot is not asked
-                    return [await self.outlet.record(conversation_id, m) for m in held]
-            turn = PendingTurn(message=payload or text, metadata=metadata)
-            if self.outlet.backlog.holds(conversation_id):  # Redis is down: ask once it is back
-                return await self._wait_for_redis(conversation_id, turn)
-            try:
-                if not await self._answer_pending(conversation_id):
-                    raise BotUnavailable("earlier messages still wait for the bot")
-                asked = time.perf_counter()
-                outputs = await self.rasa.send(conversation_id, payload or text,
-                                               metadata=metadata)
-                if self.turns is not None:
-                    await self.turns.record(conversation_id, text=payload or text,
-                                            seconds=time.perf_counter() - asked,
-                                            understood=outputs.understood)
-                answers = from_rasa(outputs)
-            except BotUnavailable as exc:
-                log.warning("bot unavailable: %s; the message waits", exc,
-                            extra={"conversation_id": conversation_id})
-                turn.needs_actions = isinstance(exc, ActionsUnavailable)
-                try:
-                    await self.outlet.pending.add(conversation_id, turn)
-                except RedisError as redis_exc:
-                    self.outlet.redis_failed(redis_exc, conversation_id)
-                    return await self._wait_for_redis(conversation_id, turn)
-                answers = [ChatMessage(role="system", text=BOT_DOWN_APOLOGY)]
-            except RedisError as exc:  # from the waiting messages: this turn was not asked
-                self.outlet.redis_failed(exc, conversation_id)
-                return await self._wait_for_redis(conversation_id, turn)
-            if not answers:
-                log.error("bot produced no answer", extra={"conversation_id": conversation_id})
-                answers = [ChatMessage(role="system", text=NO_ANSWER_APOLOGY)]
-            try:  # the turn's figures are written with the first answer
-                recorded = [await self.outlet.record(conversation_id, m) for m in answers]
+            try:  # the turn's transcript rows are one transaction, with its figures
+                async with self.outlet.together(conversation_id):
+                    return await self._turn(conversation_id, text, payload=payload,
+                                            client_id=client_id, metadata=metadata)
             finally:
                 if self.turns is not None:
                     await self.turns.settle(conversation_id)
-            if self.handoff is not None:
-                for notice in await self.handoff.after_bot(conversation_id, answers):
-                    recorded.append(await self.outlet.record(conversation_id, notice))
-            return recorded
+
+    async def _turn(self, conversation_id: str, text: str, *, payload: str | None,
+                    client_id: str | None, metadata: dict[str, Any]) -> list[ChatMessage]:
+        """:meth:`handle_turn` once it holds the conversation."""
+        await self.outlet.record(conversation_id, ChatMessage(
+            role="shopper", text=text or payload, client_id=client_id))
+        if self.handoff is not None:
+            held = await self.handoff.shopper_turn(conversation_id, text or payload or "",
+                                                   shopper=metadata["shopper"])
+            if held is not None:  # a person answers: the bot is not asked
+                return [await self.outlet.record(conversation_id, m) for m in held]
+        turn = PendingTurn(message=payload or text, metadata=metadata)
+        if self.outlet.backlog.holds(conversation_id):  # Redis is down: ask once it is back
+            return await self._wait_for_redis(conversation_id, turn)
+        try:
+            if not await self._answer_pending(conversation_id):
+                raise BotUnavailable("earlier messages still wait for the bot")
+            asked = time.perf_counter()
+            outputs = await self.rasa.send(conversation_id, payload or text,
+                                           metadata=metadata)
+            if self.turns is not None:
+                await self.turns.record(conversation_id, metadata["shopper"]["channel"],
+                                        text=payload or text,
+                                        seconds=time.perf_counter() - asked,
+                                        understood=outputs.understood)
+            answers = from_rasa(outputs)
+        except BotUnavailable as exc:
+            log.warning("bot unavailable: %s; the message waits", exc,
+                        extra={"conversation_id": conversation_id})
+            turn.needs_actions = isinstance(exc, ActionsUnavailable)
+            try:
+                await self.outlet.pending.add(conversation_id, turn)
+            except RedisError as redis_exc:
+                self.outlet.redis_failed(redis_exc, conversation_id)
+                return await self._wait_for_redis(conversation_id, turn)
+            answers = [ChatMessage(role="system", text=BOT_DOWN_APOLOGY)]
+        except RedisError as exc:  # from the waiting messages: this turn was not asked
+            self.outlet.redis_failed(exc, conversation_id)
+            return await self._wait_for_redis(conversation_id, turn)
+        if not answers:
+            log.error("bot produced no answer", extra={"conversation_id": conversation_id})
+            answers = [ChatMessage(role="system", text=NO_ANSWER_APOLOGY)]
+        recorded = [await self.outlet.record(conversation_id, m) for m in answers]
+        if self.handoff is not None:
+            for notice in await self.handoff.after_bot(conversation_id, answers):
+                recorded.append(await self.outlet.record(conversation_id, notice))
+        return recorded
 
     async def _answer_pending(self, conversation_id: str) -> bool:
         """Ask the bot the messages that waited for it, oldest first (caller holds the

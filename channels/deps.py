@@ -85,9 +85,16 @@ def install(app: FastAPI, gateway: Gateway) -> None:
     app.state.gateway = gateway
 
 
-def get_gateway(connection: HTTPConnection) -> Gateway:
+def gateway_of(connection: HTTPConnection) -> Gateway:
+    """The app's :class:`Gateway`, for code that is not a route dependency."""
     gateway: Gateway = connection.app.state.gateway
     return gateway
+
+
+async def get_gateway(connection: HTTPConnection) -> Gateway:
+    # async, as the parts below: FastAPI runs a plain function dependency in the thread
+    # pool, a hand-over to a worker thread per dependency and request for a lookup
+    return gateway_of(connection)
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
@@ -95,7 +102,7 @@ GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 def _part(pick: Callable[[Gateway], object]) -> Any:
     """``Depends`` on one part of the app's :class:`Gateway`."""
-    def dependency(gateway: GatewayDep) -> object:
+    async def dependency(gateway: GatewayDep) -> object:
         return pick(gateway)
     return Depends(dependency)
 

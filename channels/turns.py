@@ -3,8 +3,8 @@ answer each shopper message, in milliseconds, and whether it understood it. The 
 office's analytics read them (misunderstood messages per day, the slowest turns).
 
 With the SQL transcript (:class:`~channels.delivery.transcripts.TranscriptHistory`) a
-turn's row is written in the same transaction as the bot's first answer, not in one of its
-own: every transaction takes SQLite's write lock, which all shoppers wait for."""
+turn's row is written in the same transaction as the bot's answers, not in one of its own:
+every transaction takes SQLite's write lock, which all shoppers wait for."""
 
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 1000
 
 
-def add_turn(session: Session, *, conversation_id: str, text: str, duration_ms: int,
-             understood: bool | None) -> None:
-    conversation = ConversationRepository(session).ensure(conversation_id=conversation_id)
-    session.add(BotTurn(conversation_id=conversation_id, channel=conversation.channel,
+def add_turn(session: Session, *, conversation_id: str, channel: str, text: str,
+             duration_ms: int, understood: bool | None) -> None:
+    """Add a turn's row; the conversation's row must exist (the transcript row it rides
+    with, or :meth:`TurnLog._store`, makes sure of it)."""
+    session.add(BotTurn(conversation_id=conversation_id, channel=channel,
                         text=text.replace("\x00", "\ufffd")[:MAX_TEXT],
                         duration_ms=duration_ms, understood=understood))
 
@@ -40,8 +41,9 @@ class TurnLog:
         self.session_factory = session_factory
         self.transcript = transcript
 
-    def _store(self, riders: list[Rider]) -> None:
+    def _store(self, conversation_id: str, riders: list[Rider]) -> None:
         with self.session_factory() as session:
+            ConversationRepository(session).ensure(conversation_id=conversation_id)
             for rider in riders:
                 rider(session)
             session.commit()
@@ -50,15 +52,17 @@ class TurnLog:
         """Write turns on their own; a database problem is logged, never raised (the
         shopper's answer matters more than the figure)."""
         try:
-            await run_in_threadpool(self._store, riders)
+            await run_in_threadpool(self._store, conversation_id, riders)
         except SQLAlchemyError:
             log.exception("bot turn not recorded", extra={"conversation_id": conversation_id})
 
-    async def record(self, conversation_id: str, *, text: str, seconds: float,
+    async def record(self, conversation_id: str, channel: str, *, text: str, seconds: float,
                      understood: bool | None) -> None:
-        """Keep one answered turn: with the bot's first answer when there is a transcript
-        (the caller then calls :meth:`settle` once the answers are recorded), else now."""
-        rider = partial(add_turn, conversation_id=conversation_id, text=text,
+        """Keep one answered turn of a conversation of ``channel`` (the shopper's, which
+        the help desk keeps on the conversation's row): with the bot's answers when there
+        is a transcript (the caller then calls :meth:`settle` once the answers are
+        recorded), else now."""
+        rider = partial(add_turn, conversation_id=conversation_id, channel=channel, text=text,
                         duration_ms=max(0, round(seconds * 1000)), understood=understood)
         if self.transcript is not None:
             self.transcript.ride(conversation_id, rider)

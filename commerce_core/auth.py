@@ -10,9 +10,10 @@ from typing import Annotated
 from fastapi import Depends, Header
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from commerce_core.config import get_settings
-from commerce_core.db import SessionDep
+from commerce_core.db import SessionDep, begin_read
 from commerce_core.errors import CommerceError
 from commerce_core.models import MerchantApiKey
 from commerce_core.models.base import utcnow
@@ -55,10 +56,25 @@ def _bearer(authorization: str | None) -> str | None:
 
 
 def _merchant_key(session: Session, token: str | None) -> MerchantApiKey | None:
+    """The key of ``token``, not revoked.
+
+    Checked in a read transaction of its own that ends here (unless the request's session
+    was already in one), so the request holds no lock while it works: on SQLite a writing
+    transaction takes the write lock, and work done in the thread pool with sessions of
+    its own would wait for it. The key is handed out detached, with what was read of it.
+    """
     if not token or not token.startswith(KEY_PREFIX) or len(token) > 200:
         return None
-    return session.scalar(select(MerchantApiKey).where(
+    own = not session.in_transaction()
+    if own:
+        begin_read(session)
+    key = session.scalar(select(MerchantApiKey).where(
         MerchantApiKey.key_hash == hash_key(token), MerchantApiKey.revoked_at.is_(None)))
+    if own:
+        if key is not None:
+            session.expunge(key)
+        session.rollback()
+    return key
 
 
 def _is_service(token: str | None) -> bool:
@@ -77,16 +93,16 @@ def require_merchant(session: SessionDep, authorization: AuthHeader = None) -> M
     return key
 
 
-def require_service(session: SessionDep, authorization: AuthHeader = None) -> str:
-    """The action server (service token) or a merchant may call shopper-facing endpoints."""
+async def require_service(session: SessionDep, authorization: AuthHeader = None) -> str:
+    """The action server (service token) or a merchant may call shopper-facing endpoints.
+
+    The service token, on every call of the action server, is checked on the event loop
+    (FastAPI would hand a plain function to a worker thread); a merchant key in a worker
+    thread, as it reads the database."""
     token = _bearer(authorization)
     if _is_service(token):
         return "service"
-    if _merchant_key(session, token) is not None:
-        # The check only read: its transaction ends here, so the request holds no lock
-        # while it works (on SQLite every transaction takes the write lock, and work done
-        # in the thread pool with sessions of its own would wait for this one).
-        session.rollback()
+    if await run_in_threadpool(_merchant_key, session, token) is not None:
         return "merchant"
     raise Unauthorized("This endpoint needs the service token or a merchant API key.")
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from commerce_core.config import get_settings
+
+READ_ONLY = "atelier_read_only"
+"""Execution option of a connection whose transaction only reads (:func:`begin_read`)."""
+QUERY_ONLY = "atelier_query_only"
+"""Whether a SQLite connection refuses writes now (``PRAGMA query_only``), in its info."""
 
 
 def make_engine(url: str, **pool: int) -> Engine:
@@ -35,14 +43,30 @@ def make_engine(url: str, **pool: int) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            # IMMEDIATE takes the write lock up front, so two checkouts never both read
-            # stock and then fail to upgrade (SQLite would refuse one instead of waiting).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A transaction that may write begins IMMEDIATE: it takes the write lock up
+            # front, so two checkouts never both read stock and then fail to upgrade
+            # (SQLite would refuse one instead of waiting). One that only reads (see
+            # begin_read) begins DEFERRED: it takes no write lock, so no writer waits for
+            # it; its connection refuses writes meanwhile, so a read that would write
+            # fails at once, not only when another writer happens to be about.
+            read = bool(conn.get_execution_options().get(READ_ONLY))
+            if conn.info.get(QUERY_ONLY, False) != read:  # before BEGIN IMMEDIATE, which
+                conn.exec_driver_sql(f"PRAGMA query_only = {int(read)}")  # it would refuse
+                conn.info[QUERY_ONLY] = read
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True, **pool)
+
+
+def begin_read(session: Session) -> None:
+    """Begin ``session``'s next transaction as one that only reads: on SQLite it takes no
+    write lock (writers do not wait for it) and any write in it fails; on PostgreSQL
+    nothing changes. Does nothing while a transaction is open: it goes on as it began."""
+    if not session.in_transaction():
+        session.connection(execution_options={READ_ONLY: True})
 
 
 @lru_cache
@@ -55,13 +79,33 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
-    session = get_sessionmaker()()
+def _drop(session: Session) -> None:
+    session.rollback()  # whatever the route did not commit explicitly is dropped
+    session.close()
+
+
+@asynccontextmanager
+async def request_session(factory: sessionmaker[Session]) -> AsyncIterator[Session]:
+    """A request's session from ``factory``, closed when the request ends.
+
+    Made and closed on the event loop, not in the thread pool as a plain generator
+    dependency would be (two hand-overs to a worker thread per request, for nothing when
+    the route did not use the session or committed): only ending a transaction still
+    open talks to the database, and that is done in a worker thread."""
+    session = factory()
     try:
         yield session
     finally:
-        session.rollback()  # whatever the route did not commit explicitly is dropped
-        session.close()
+        if session.in_transaction():
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(_drop, session)
+        else:
+            session.close()
+
+
+async def get_session() -> AsyncIterator[Session]:
+    async with request_session(get_sessionmaker()) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

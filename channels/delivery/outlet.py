@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -92,6 +93,14 @@ class Outlet:
     async def _transcribe(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
         transcribe = getattr(self.history, "keep", None)
         return await transcribe(conversation_id, message) if transcribe is not None else message
+
+    def together(self, conversation_id: str) -> AbstractAsyncContextManager[object]:
+        """A block whose messages of the conversation the SQL transcript writes in one
+        transaction when it ends (see
+        :meth:`~channels.delivery.transcripts.TranscriptHistory.together`); with no SQL
+        transcript, nothing changes."""
+        together = getattr(self.history, "together", None)
+        return together(conversation_id) if together is not None else nullcontext()
 
     def redis_failed(self, exc: RedisError, conversation_id: str | None = None) -> None:
         if not self.backlog.redis_paused():

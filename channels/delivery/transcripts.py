@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -174,6 +175,8 @@ class TranscriptHistory:
         self.inner = inner
         self.session_factory = session_factory
         self._riders: dict[str, list[Rider]] = defaultdict(list)
+        self._held: dict[str, list[ChatMessage]] = {}
+        """Messages numbered in a :meth:`together` block, written when it ends."""
         self._known: set[str] = set()
         """Conversations whose row this process wrote a transcript row for: not looked up
         again for each message."""
@@ -195,25 +198,31 @@ class TranscriptHistory:
                                 .values(seq=message.seq))
                 session.commit()
             return message.transcript_id
+        return self._store_new(conversation_id, [message])[0]
+
+    def _store_new(self, conversation_id: str, messages: list[ChatMessage]) -> list[int]:
+        """Write new rows in one transaction, with the conversation's riders."""
         known = conversation_id in self._known
         try:
-            row_id = self._insert(conversation_id, message, known=known)
+            row_ids = self._insert(conversation_id, messages, known=known)
         except IntegrityError:
             if not known:
                 raise
             # its row is gone (the customer's data was deleted, maybe on another
             # replica): the conversation starts again, as on its first message
             self._known.discard(conversation_id)
-            row_id = self._insert(conversation_id, message, known=False)
+            row_ids = self._insert(conversation_id, messages, known=False)
         if len(self._known) >= KNOWN_CONVERSATIONS:
             self._known.clear()
         self._known.add(conversation_id)
-        return row_id
+        return row_ids
 
-    def _insert(self, conversation_id: str, message: ChatMessage, *, known: bool) -> int:
+    def _insert(self, conversation_id: str, messages: list[ChatMessage], *,
+                known: bool) -> list[int]:
         with self.session_factory() as session:
-            row = add_message(session=session, conversation_id=conversation_id,
-                              message=message, known=known)
+            rows = [add_message(session=session, conversation_id=conversation_id,
+                                message=message, known=known or n > 0)
+                    for n, message in enumerate(messages)]
             riders = self._riders.pop(conversation_id, [])
             try:
                 for rider in riders:
@@ -223,10 +232,57 @@ class TranscriptHistory:
                 if riders:  # not written: they wait for the next row, or for unridden()
                     self._riders[conversation_id][:0] = riders
                 raise
-            return row.id
+            return [row.id for row in rows]
+
+    def _store_held(self, conversation_id: str, messages: list[ChatMessage]) -> None:
+        """Write the held messages in one transaction; if it fails, each in one of its own,
+        so that a row the database refuses loses no other."""
+        try:
+            self._store_new(conversation_id, messages)
+            return
+        except SQLAlchemyError:
+            if len(messages) == 1:
+                raise
+            log.warning("transcript rows not written together; writing them one by one",
+                        exc_info=True, extra={"conversation_id": conversation_id})
+        for message in messages:
+            try:
+                self._store_new(conversation_id, [message])
+            except SQLAlchemyError:
+                log.exception("transcript row not written",
+                              extra={"conversation_id": conversation_id})
+
+    @asynccontextmanager
+    async def together(self, conversation_id: str) -> AsyncIterator[None]:
+        """Messages of the conversation appended in the block are numbered and handed on
+        at once, but written to SQL in one transaction (with the riders) when it ends,
+        instead of one each: on SQLite every transaction takes the write lock."""
+        if conversation_id in self._held:
+            yield
+            return
+        self._held[conversation_id] = []
+        try:
+            yield
+        finally:
+            await self._write_held(conversation_id)
+
+    async def _write_held(self, conversation_id: str, *, hold_on: bool = False) -> None:
+        held = self._held.pop(conversation_id, None)
+        if hold_on:  # the block goes on: what is appended meanwhile waits for it
+            self._held[conversation_id] = []
+        if held:
+            try:
+                await run_in_threadpool(self._store_held, conversation_id, held)
+            except SQLAlchemyError:
+                log.exception("transcript row not written",
+                              extra={"conversation_id": conversation_id})
 
     async def append(self, conversation_id: str, message: ChatMessage) -> ChatMessage:
         stored = await self.inner.append(conversation_id, message)
+        held = self._held.get(conversation_id)
+        if held is not None and stored.transcript_id is None:
+            held.append(stored)
+            return stored
         try:
             await run_in_threadpool(self._store, conversation_id, stored)
         except SQLAlchemyError:
@@ -238,6 +294,8 @@ class TranscriptHistory:
         """Write ``message`` to the transcript only, unnumbered: the replay history cannot
         take it now. Returns it with its row, so that :meth:`append` numbers that row
         later instead of writing the message twice."""
+        if conversation_id in self._held:  # the rows held so far come first
+            await self._write_held(conversation_id, hold_on=True)
         try:
             row_id = await run_in_threadpool(self._store, conversation_id, message)
         except SQLAlchemyError:
@@ -251,6 +309,8 @@ class TranscriptHistory:
 
     async def forget(self, conversation_id: str) -> None:
         self._riders.pop(conversation_id, None)
+        if conversation_id in self._held:
+            self._held[conversation_id] = []
         self._known.discard(conversation_id)
         forget = getattr(self.inner, "forget", None)
         if forget is not None:

@@ -32,6 +32,7 @@ from channels.handoff.staffing import StaffedHours
 from channels.handoff.state import TransitionError
 from channels.messages import ChatMessage, from_rasa
 from channels.rasa_client import BotUnavailable, RasaClient
+from commerce_core.db import begin_read
 from commerce_core.models import ConversationState as State
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,14 @@ class HandoffDesk:
         self.max_message_chars = max_message_chars
         self._listeners: set[asyncio.Queue[dict[str, Any]]] = set()
 
-    async def _db(self, work: Callable[[ConversationRepository], T]) -> T:
-        """Run ``work`` in a session of its own, committed, off the event loop."""
+    async def _db(self, work: Callable[[ConversationRepository], T], *,
+                  read: bool = False) -> T:
+        """Run ``work`` in a session of its own, committed, off the event loop; ``read``:
+        it only reads (:func:`~commerce_core.db.begin_read`)."""
         def run() -> T:
             with self.session_factory() as session:
+                if read:
+                    begin_read(session)
                 result = work(ConversationRepository(session))
                 session.commit()
                 return result
@@ -106,7 +111,8 @@ class HandoffDesk:
 
     async def bot_answers(self, conversation_id: str) -> bool:
         """Whether the bot holds the conversation (not queued for or held by an agent)."""
-        state = await self._db(lambda conversations: conversations.state(conversation_id))
+        state = await self._db(lambda conversations: conversations.state(conversation_id),
+                               read=True)
         return state not in (State.WAITING, State.AGENT)
 
     async def shopper_turn(self, conversation_id: str, text: str, *,
@@ -116,6 +122,10 @@ class HandoffDesk:
         The shopper's message is already recorded, so an agent sees it live. ``shopper`` is
         who the gateway vouches for (bot metadata); the console shows that customer.
         """
+        if await self._db(lambda conversations: conversations.bot_holds(
+                conversation_id, shopper=shopper), read=True):
+            return None  # the usual turn: a look, and no write lock taken
+
         def work(conversations: ConversationRepository,
                  ) -> tuple[list[ChatMessage] | None, bool]:
             conversation = conversations.ensure(conversation_id=conversation_id)
@@ -182,7 +192,8 @@ class HandoffDesk:
         text = validate_message(conversation_id, text, None, max_chars=self.max_message_chars)
 
         if not await self._db(lambda conversations: conversations.held_by(conversation_id,
-                                                                          agent.id)):
+                                                                          agent.id),
+                              read=True):
             raise TransitionError("not_your_conversation",
                                   "Take the conversation before replying to it.")
         [sent] = await self.outlet.push(conversation_id, [ChatMessage(role="agent", text=text)])

@@ -140,6 +140,17 @@ class ConversationRepository:
                                        Conversation.agent_id == agent_id)
             .order_by(Conversation.updated_at.desc()))
         return {"waiting": [entry(c) for c in waiting], "mine": [entry(c) for c in mine]}
+    def bot_holds(self, conversation_id: str, *,
+                  shopper: dict[str, str] | None = None) -> bool:
+        """Whether the conversation exists, the bot holds it and ``shopper`` (when given)
+        is already the one it speaks for: a shopper's turn then changes nothing in it."""
+        row = self.session.execute(
+            select(Conversation.state, Conversation.channel, Conversation.external_id)
+            .where(Conversation.id == conversation_id)).one_or_none()
+        return row is not None and row.state == State.BOT and (
+            shopper is None
+            or (row.channel, row.external_id) == (shopper["channel"], shopper["external_id"]))
+
     def state(self, conversation_id: str) -> State | None:
         return self.session.scalar(select(Conversation.state)
                                    .where(Conversation.id == conversation_id))

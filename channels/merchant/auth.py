@@ -20,7 +20,7 @@ from channels.agent.auth import agent_for_token
 from channels.agent.csrf import CrossSiteRequest, Site, check_cookie_request, request_site
 from channels.agent.routes import bearer_token
 from channels.config import GatewaySettings
-from channels.deps import get_gateway
+from channels.deps import gateway_of
 from channels.merchant.html import h, page
 from commerce_core.audit.service import Actor
 from commerce_core.db import SessionDep
@@ -41,7 +41,7 @@ class OwnersOnly(Exception):  # noqa: N818 - a refusal, answered by a 403 page
 
 
 def settings_of(request: Request) -> GatewaySettings:
-    return get_gateway(request).settings
+    return gateway_of(request).settings
 
 
 def require_owner(request: Request, session: SessionDep) -> Actor:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from channels.agent.auth import authenticate, close_session, normalize_email, open_session
 from channels.agent.throttle import LoginThrottle
-from channels.deps import get_gateway
+from channels.deps import gateway_of
 from channels.merchant.auth import (
     COOKIE,
     COOKIE_PATH,
@@ -57,7 +57,7 @@ def login_page(next: str = "/merchant") -> HTMLResponse:  # noqa: A002 - the que
 def login(request: Request, session: SessionDep, form: FormDep) -> Response:
     check_own_page(request)
     settings = settings_of(request)
-    throttle: LoginThrottle = get_gateway(request).login_throttle
+    throttle: LoginThrottle = gateway_of(request).login_throttle
     email, password = normalize_email(form.get("email", ""))[:254], form.get("password", "")
     next_page = safe_next(form.get("next"))
     client = request.client.host if request.client else "-"

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from channels.errors import GatewayError
 from channels.identity import Shopper
 from channels.web.repository import OwnershipRepository
+from commerce_core.db import begin_read
 
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 SECRET_HEADER = "X-Conversation-Secret"
@@ -137,9 +138,12 @@ class ConversationOwners:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory
 
-    async def _run(self, work: Callable[..., T], /, **kwargs: Any) -> T:
+    async def _run(self, work: Callable[..., T], /, *, read: bool = False,
+                   **kwargs: Any) -> T:
         def run() -> T:
             with self.session_factory() as session:
+                if read:
+                    begin_read(session)
                 result = work(session=session, **kwargs)
                 session.commit()
                 return result
@@ -151,7 +155,7 @@ class ConversationOwners:
 
     async def verify(self, conversation_id: str, secret: str | None) -> bool:
         """See :func:`verify`; also refuses a malformed secret (422)."""
-        return await self._run(verify, conversation_id=conversation_id,
+        return await self._run(verify, read=True, conversation_id=conversation_id,
                                secret=_well_formed(secret))
 
     async def claim(self, conversation_id: str, secret: str) -> None:
@@ -159,5 +163,5 @@ class ConversationOwners:
 
     async def may_read(self, conversation_id: str, *, secret: str | None,
                        customer: Shopper | None) -> None:
-        await self._run(may_read, conversation_id=conversation_id,
+        await self._run(may_read, read=True, conversation_id=conversation_id,
                         secret=_well_formed(secret), customer=customer)

@@ -8,7 +8,7 @@ from commerce_core import clock
 from commerce_core.auth import ServiceDep
 from commerce_core.cart import service
 from commerce_core.cart.schemas import CartOut, LineIn, LineUpdate
-from commerce_core.db import SessionDep
+from commerce_core.db import SessionDep, begin_read
 from commerce_core.shopper import ShopperDep
 
 router = APIRouter(prefix="/shoppers/{channel}/{external_id}/cart", tags=["cart"])
@@ -17,6 +17,8 @@ Country = Annotated[str, Query(min_length=2, max_length=2, pattern="^[A-Za-z]{2}
 
 
 def _view(session: SessionDep, customer_id: int, country: str) -> CartOut:
+    """The cart as it is once the route committed: read without SQLite's write lock."""
+    begin_read(session)
     return service.view_for(session=session, customer_id=customer_id, country=country)
 
 

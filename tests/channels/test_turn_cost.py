@@ -9,14 +9,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.dependencies import utils as fastapi_dependencies
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from commerce_core.db import READ_ONLY
 from commerce_core.models import BotTurn, ConversationMessage
 from tests.channels.conftest import Gateway
 from tests.channels.fake_rasa import FakeRasa
-from tests.channels.web_chat import chat_body
+from tests.channels.web_chat import chat_body, recorded
+from tests.commerce_core.helpers import SERVICE
 
 CHAT_TABLES = ("conversation", "conversation_message", "bot_turn")
 
@@ -27,10 +30,15 @@ class Transactions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.done: list[list[str]] = []
+        self.reads: list[list[str]] = []
+        """The transactions of :attr:`done` begun as reads (no write lock on SQLite)."""
         self._open: dict[int, list[str]] = {}
+        self._reading: set[int] = set()
 
     def _begin(self, conn: Any) -> None:
         self._open[id(conn)] = []
+        if conn.get_execution_options().get(READ_ONLY):
+            self._reading.add(id(conn))
 
     def _statement(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if id(conn) in self._open and not statement.startswith(("BEGIN", "SAVEPOINT",
@@ -39,8 +47,12 @@ class Transactions:
 
     def _end(self, conn: Any) -> None:
         statements = self._open.pop(id(conn), [])
+        read = id(conn) in self._reading
+        self._reading.discard(id(conn))
         if any(f" {table}" in s for s in statements for table in CHAT_TABLES):
             self.done.append(statements)
+            if read:
+                self.reads.append(statements)
 
     def __enter__(self) -> Transactions:
         event.listen(self.engine, "begin", self._begin)
@@ -73,37 +85,45 @@ def say(client: Any, conversation_id: str, text: str) -> list[dict[str, Any]]:
     return messages
 
 
-def test_the_turns_figures_ride_with_the_bots_first_answer(
-        gateway: Gateway, fake_rasa: FakeRasa, counted: Transactions,
-        demo_catalog: sessionmaker[Session]) -> None:
+def test_a_turn_writes_once(gateway: Gateway, fake_rasa: FakeRasa, counted: Transactions,
+                            demo_catalog: sessionmaker[Session]) -> None:
     # given a conversation that exists, and a bot answering twice
     fake_rasa.answers["two please"] = [{"text": "One"}, {"text": "Two"}]
     with gateway() as client:
         say(client, "cost-1", "hello")
         counted.done.clear()
+        counted.reads.clear()
         # when the shopper says something more
         answers = say(client, "cost-1", "two please")
         turn = list(counted.done)
-    # then the owner's check, the shopper's message, the help desk's look at the
-    # conversation and each answer are one transaction; the turn's figures need none
+        numbered = [(m["text"], m["seq"]) for m in recorded(client, "cost-1")]
+    # then the owner's check and the help desk's look at the conversation are reads (no
+    # write lock on SQLite), and the shopper's message, the answers and the turn's
+    # figures are written in one transaction
     assert [a["text"] for a in answers] == ["One", "Two"]
-    assert len(turn) == 5, turn
-    assert len(counted.writing()) == 3, turn
+    assert len(turn) == 3, turn
+    assert len(counted.reads) == 2, turn
+    [written] = counted.writing()
+    assert written not in counted.reads
+    assert [s.split(" (")[0] for s in written if s.startswith("INSERT")] == [
+        "INSERT INTO conversation_message"] * 3 + ["INSERT INTO bot_turn"]
     looked_up = [s for t in turn for s in t if s.startswith("SELECT conversation.id")]
-    assert len(looked_up) == 2, "the help desk's and the figures' channel, not the rows'"
-    [figures] = [t for t in turn if any(s.startswith("INSERT INTO bot_turn") for s in t)]
-    assert [s.split(" (")[0] for s in figures if s.startswith("INSERT")] == [
-        "INSERT INTO conversation_message", "INSERT INTO bot_turn"]
+    assert not looked_up, "neither the help desk nor the figures load the conversation"
     with demo_catalog() as session:
-        assert [t.text for t in session.scalars(select(BotTurn).order_by(BotTurn.id))] == [
-            "hello", "two please"]
-        assert list(session.scalars(select(ConversationMessage.text).order_by(
-            ConversationMessage.id))) == ["hello", "You said: hello", "two please", "One", "Two"]
+        assert [(t.text, t.channel) for t in session.scalars(
+            select(BotTurn).order_by(BotTurn.id))] == [("hello", "web"), ("two please", "web")]
+        assert list(session.execute(select(ConversationMessage.text, ConversationMessage.seq)
+                                    .order_by(ConversationMessage.id))) == numbered
+    assert [text for text, _ in numbered] == [
+        "hello", "You said: hello", "two please", "One", "Two"]
 
 
 REFUSED = "Refused"
 REFUSE = {
-    "sqlite": ["CREATE TRIGGER refuse_row BEFORE INSERT ON conversation_message "
+    # a pooled SQLite connection parses DDL against the schema it read last: the read
+    # makes it see that the trigger of an earlier test is gone
+    "sqlite": ["SELECT count(*) FROM sqlite_master",
+               "CREATE TRIGGER refuse_row BEFORE INSERT ON conversation_message "
                f"WHEN NEW.text = '{REFUSED}' BEGIN SELECT RAISE(ABORT, 'refused'); END"],
     "postgresql": [
         "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -132,13 +152,14 @@ def refusing(demo_catalog: sessionmaker[Session]) -> Iterator[None]:
 def test_the_turns_figures_are_kept_when_the_answer_is_not_written(
         gateway: Gateway, fake_rasa: FakeRasa, refusing: None, counted: Transactions,
         demo_catalog: sessionmaker[Session]) -> None:
-    # given the database refuses the transcript row of the bot's answer
-    fake_rasa.answers["refuse please"] = [{"text": REFUSED}]
+    # given the database refuses the transcript rows of the shopper's message and of the
+    # bot's answer
+    fake_rasa.answers[REFUSED] = [{"text": REFUSED}]
     with gateway() as client:
         say(client, "cost-2", "hello")
         counted.done.clear()
-        # when the shopper says something the bot answers with it
-        answers = say(client, "cost-2", "refuse please")
+        # when the shopper says it and the bot answers it
+        answers = say(client, "cost-2", REFUSED)
     # then the shopper still gets the answer, and the turn is kept on its own
     assert [a["text"] for a in answers] == [REFUSED]
     figures = [t for t in counted.done if any(s.startswith("INSERT INTO bot_turn") for s in t)]
@@ -146,5 +167,43 @@ def test_the_turns_figures_are_kept_when_the_answer_is_not_written(
     assert not any(s.startswith("INSERT INTO conversation_message") for s in figures[0])
     with demo_catalog() as session:
         assert [(t.text, t.channel) for t in session.scalars(
-            select(BotTurn).order_by(BotTurn.id))] == [("hello", "web"), ("refuse please", "web")]
+            select(BotTurn).order_by(BotTurn.id))] == [("hello", "web"), (REFUSED, "web")]
         assert REFUSED not in session.scalars(select(ConversationMessage.text)).all()
+
+
+def test_an_answer_the_database_refuses_loses_no_other_answer(
+        gateway: Gateway, fake_rasa: FakeRasa, refusing: None,
+        demo_catalog: sessionmaker[Session]) -> None:
+    # given the database refuses the transcript row of the second of three answers
+    fake_rasa.answers["three please"] = [{"text": "Before"}, {"text": REFUSED},
+                                         {"text": "After"}]
+    with gateway() as client:
+        # when the shopper's turn is answered with them
+        answers = say(client, "cost-3", "three please")
+    # then the shopper gets all three, and the transcript keeps the other two and the turn
+    assert [a["text"] for a in answers] == ["Before", REFUSED, "After"]
+    with demo_catalog() as session:
+        assert list(session.scalars(select(ConversationMessage.text).order_by(
+            ConversationMessage.id))) == ["three please", "Before", "After"]
+        assert [t.text for t in session.scalars(select(BotTurn))] == ["three please"]
+
+
+def test_a_turns_dependencies_are_solved_on_the_event_loop(
+        gateway: Gateway, fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given the dependencies FastAPI hands to a worker thread (plain functions) counted
+    handed: list[str] = []
+    hand_over = fastapi_dependencies.run_in_threadpool
+
+    async def counted(call: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(getattr(call, "__qualname__", repr(call)))
+        return await hand_over(call, *args, **kwargs)
+
+    monkeypatch.setattr(fastapi_dependencies, "run_in_threadpool", counted)
+    with gateway() as client:
+        # when a shopper's turn is taken, and the action server calls the API
+        say(client, "cost-4", "hello")
+        response = client.get("/api/shoppers/web/cost-4/cart", headers=SERVICE)
+        assert response.status_code == 200, response.text
+    # then the gateway's parts, the service token and the session needed no worker thread
+    # (the shopper's customer row is read and written in one)
+    assert handed == ["shopper"]
