@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,8 +25,36 @@ IDENTITY_SECRET = "identity-secret-for-tests"
 """Shared by the gateway, Rasa's channel and the action server, as ``make run`` does."""
 
 
+LISTENING_PORTS = range(20000, 32000)
+"""Where the tests' servers listen: below the kernel's ephemeral ports (32768 and up, by
+default), which every outgoing connection takes its own port from. A server on an
+ephemeral port that is restarted (the action server under make run's supervisor, Rasa
+after a fault) can find its port taken in the meantime by a client's connection."""
+_handed_out: set[int] = set()
+
+
+def _ephemeral_ports() -> range:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port nothing listens on, outside the ephemeral range, never handed out twice by
+    this process (two servers of a test are given two ports even before either binds)."""
+    ephemeral = _ephemeral_ports()
+    candidates = [p for p in LISTENING_PORTS if p not in ephemeral and p not in _handed_out]
+    for port in random.sample(candidates, min(200, len(candidates))):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as s:  # every low port taken or ephemeral: the kernel's choice
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
