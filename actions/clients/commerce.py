@@ -71,19 +71,13 @@ class CommerceClient:
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.settings = settings or get_settings()
         self._transport = transport
-        self._pool: httpx.AsyncClient | None = None
-        self._pool_loop: asyncio.AbstractEventLoop | None = None
 
     def _client(self) -> httpx.AsyncClient:
         """The connections to the API of the running event loop, kept open between calls
         (a turn makes several; a new connection each cost a TCP handshake and a client's
         set-up) and shared with the other actions' clients; made afresh on another loop,
-        as the tests run each in a loop of its own."""
-        loop = asyncio.get_running_loop()
-        if self._pool is None or self._pool_loop is not loop or self._pool.is_closed:
-            self._pool = _shared_pool(self.settings, self._transport)
-            self._pool_loop = loop
-        return self._pool
+        as the tests run each in a loop of its own (:func:`_shared_pool`)."""
+        return _shared_pool(self.settings, self._transport)
 
     async def _request(self, method: str, path: str, *, params: Any = None,
                        json: Any = None, headers: dict[str, str] | None = None) -> Any:
