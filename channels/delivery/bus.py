@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from channels.delivery.history import History
 from channels.messages import ChatMessage
 from channels.redis_link import connect
+from commerce_core.jobs import raise_if_cancel_lost, stop_task
 
 log = logging.getLogger(__name__)
 RESUBSCRIBE_SECONDS = 1.0
@@ -139,6 +140,7 @@ class RedisBus(_Subscribers):
                 async for item in pubsub.listen():
                     await self._dispatch(item)
             except (RedisError, OSError) as exc:
+                raise_if_cancel_lost()  # the client turned the cancellation into an error
                 self._ready.clear()
                 log.warning("message bus connection lost (%s); resubscribing", exc)
             finally:
@@ -171,9 +173,7 @@ class RedisBus(_Subscribers):
 
     async def aclose(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await stop_task(self._listener, "the message bus listener")
         await self._redis.aclose()
 
 

@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from channels.config import GatewaySettings
 from channels.delivery.notify import KINDS, Notifier
 from commerce_core.events import DomainEvent, subscribe
+from commerce_core.jobs import stop_task
 from commerce_core.models.base import utcnow
 from commerce_core.outbox.repository import OutboxRepository
 
@@ -82,9 +83,7 @@ class OutboxRelay:
         if self._task is None:
             return
         await asyncio.wait({self._task}, timeout=timeout)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await stop_task(self._task, "the outbox relay")
 
     def _on_commit(self, _event: DomainEvent) -> None:
         # Called after commit, often in a worker thread of a synchronous route.

@@ -24,7 +24,7 @@ from channels.identity import TELEGRAM_PREFIX
 from channels.rasa_client import make_rasa_client
 from channels.telegram.runtime import TelegramBot
 from commerce_core.db import get_sessionmaker
-from commerce_core.jobs import run_every
+from commerce_core.jobs import run_every, stop_task
 
 log = logging.getLogger("channels.telegram")
 HEARTBEAT_SECONDS = 10.0
@@ -72,8 +72,8 @@ async def run_polling(settings: GatewaySettings) -> None:
         log.info("stopping the telegram worker")
     finally:
         if heartbeat is not None:
-            heartbeat.cancel()
-        retry.cancel()
+            await stop_task(heartbeat, "touching the heartbeat file")
+        await stop_task(retry, "answering messages waiting for the bot")
         await bot.stop()
         await gateway.aclose()
         await rasa.aclose()

@@ -8,7 +8,6 @@ nothing unless ``ATELIER_TELEGRAM_MODE=webhook`` and a token are set) and stops 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
@@ -23,6 +22,7 @@ from channels.config import GatewaySettings
 from channels.limits import RateLimiter
 from channels.telegram.runtime import WEBHOOK_PATH, TelegramBot
 from commerce_core.errors import error_body, error_response, error_responses
+from commerce_core.jobs import stop_task
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -70,9 +70,7 @@ class TelegramWebhook:
 
     async def stop(self) -> None:
         if self._starting is not None:
-            self._starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._starting
+            await stop_task(self._starting, "the telegram bot's start-up")
         await self.bot.stop()
 
 

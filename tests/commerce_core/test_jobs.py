@@ -1,12 +1,13 @@
 """The one helper every periodic job of the app runs through."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 import pytest
 
-from commerce_core.jobs import run_every, start_all
+from commerce_core.jobs import run_every, start_all, stop_task
 
 GUARD = 10.0  # seconds before a hung test fails instead of blocking the suite
 
@@ -147,3 +148,101 @@ def test_stopping_started_jobs_cancels_each_and_waits_for_it() -> None:
         return sorted(stopped), len(running)
 
     assert asyncio.run(run()) == (["a", "b"], 0)
+
+
+async def _returning(reached: asyncio.Event) -> None:
+    """A run whose client library loses the cancellation: it catches the CancelledError
+    delivered mid-call and returns as if the call had finished."""
+    reached.set()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.sleep(3600)
+
+
+async def _raising_its_own_error(reached: asyncio.Event) -> None:
+    """The same, where the library raises its own error instead (a lost connection)."""
+    reached.set()
+    try:
+        await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        raise ConnectionError("connection closed while reading") from None
+
+
+@pytest.mark.parametrize("lose", [_returning, _raising_its_own_error],
+                         ids=["returned", "raised-its-own-error"])
+def test_a_cancellation_lost_inside_a_run_still_stops_the_job(
+        lose: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    async def run() -> tuple[bool, int]:
+        runs = 0
+        reached = asyncio.Event()
+
+        async def job() -> None:
+            nonlocal runs
+            runs += 1
+            if runs == 1:
+                await lose(reached)
+            else:  # had the loop gone on, later runs let the test end
+                await asyncio.sleep(3600)
+
+        task = asyncio.create_task(run_every("losing the cancel", 0, job))
+        await asyncio.wait_for(reached.wait(), GUARD)
+        task.cancel()
+        await asyncio.wait({task}, timeout=GUARD)
+        return task.cancelled(), runs
+
+    assert asyncio.run(run()) == (True, 1)
+
+
+def test_stopping_a_task_that_lost_its_cancellation_cancels_it_again(
+        caplog: pytest.LogCaptureFixture) -> None:
+    async def run() -> tuple[bool, int]:
+        reached = asyncio.Event()
+        cancels = 0
+
+        async def stubborn() -> None:
+            nonlocal cancels
+            reached.set()
+            while True:  # a loop of its own, not run_every: it never checks
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    cancels += 1
+                    if cancels > 1:
+                        raise
+
+        task = asyncio.create_task(stubborn())
+        await asyncio.wait_for(reached.wait(), GUARD)
+        await asyncio.wait_for(stop_task(task, "the stubborn task", grace=0.05), GUARD)
+        return task.cancelled(), cancels
+
+    with caplog.at_level(logging.ERROR, logger="commerce_core.jobs"):
+        assert asyncio.run(run()) == (True, 2)
+    assert [r.getMessage() for r in caplog.records if r.name == "commerce_core.jobs"] == [
+        "the stubborn task did not stop when cancelled; cancelling it again"]
+
+
+def test_stopping_a_task_raises_the_error_it_ended_with() -> None:
+    async def run() -> None:
+        async def failing() -> None:
+            raise RuntimeError("broken")
+
+        task = asyncio.create_task(failing())
+        await asyncio.wait({task})
+        await stop_task(task, "the failing task")
+
+    with pytest.raises(RuntimeError, match="broken"):
+        asyncio.run(run())
+
+
+def test_stopped_jobs_are_named_after_what_they_do() -> None:
+    async def run() -> list[str]:
+        async def job() -> None:
+            await asyncio.sleep(3600)
+
+        stop = start_all(run_every("relaying news", 0, job))
+        await asyncio.sleep(0)
+        names = sorted(t.get_name() for t in asyncio.all_tasks()
+                       if t is not asyncio.current_task())
+        await asyncio.wait_for(stop(), GUARD)
+        return names
+
+    assert asyncio.run(run()) == ["relaying news"]
