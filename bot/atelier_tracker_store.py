@@ -51,7 +51,8 @@ class ErasableSQLTrackerStore(SQLTrackerStore):
     """On SQLite, several Rasa processes (``make run``'s ``ATELIER_RASA_PROCESSES``) share
     the file: in WAL mode a turn read by one does not wait for another's write, and a
     write waits for the other's (up to 30 s) instead of failing at once, which Rasa would
-    answer by keeping the turn in memory only. The connections stay open between turns:
+    answer by keeping the turn in memory only. A commit does not wait for the disk
+    (:func:`_sqlite_pragmas`). The connections stay open between turns:
     SQLAlchemy 1.4 opens a new one per session on an SQLite file, and closing the last one
     writes the whole log back into the file, several times a turn."""
 
@@ -121,6 +122,13 @@ def _row(sender_id: Text, event: Event) -> Dict[Text, Any]:
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL mode, and in it commits that do not wait for the disk (``synchronous=NORMAL``):
+    the store holds conversations only, and a turn's save no longer waits for an fsync.
+    A crash of Rasa or of its process loses nothing; a crash of the operating system or a
+    power cut may lose the last turns saved, never corrupts the file (the app's commerce
+    database keeps syncing each commit, see commerce_core/db.py)."""
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    if cursor.fetchone()[0] == "wal":  # NORMAL could corrupt a rollback journal
+        cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

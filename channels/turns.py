@@ -4,7 +4,10 @@ office's analytics read them (misunderstood messages per day, the slowest turns)
 
 With the SQL transcript (:class:`~channels.delivery.transcripts.TranscriptHistory`) a
 turn's row is written in the same transaction as the bot's answers, not in one of its own:
-every transaction takes SQLite's write lock, which all shoppers wait for."""
+every transaction takes SQLite's write lock, which all shoppers wait for. A turn written
+on its own is a conversation record as the transcript's rows are
+(:func:`~commerce_core.db.begin_conversation_write`): on SQLite its commit does not wait
+for the disk."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from channels.delivery.transcripts import Rider, TranscriptHistory
 from channels.handoff.repository import ConversationRepository
+from commerce_core.db import begin_conversation_write
 from commerce_core.models import BotTurn
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,7 @@ class TurnLog:
 
     def _store(self, conversation_id: str, riders: list[Rider]) -> None:
         with self.session_factory() as session:
+            begin_conversation_write(session)
             ConversationRepository(session).ensure(conversation_id=conversation_id)
             for rider in riders:
                 rider(session)

@@ -20,6 +20,15 @@ READ_ONLY = "atelier_read_only"
 """Execution option of a connection whose transaction only reads (:func:`begin_read`)."""
 QUERY_ONLY = "atelier_query_only"
 """Whether a SQLite connection refuses writes now (``PRAGMA query_only``), in its info."""
+CONVERSATION = "atelier_conversation"
+"""Execution option of a connection whose transaction writes conversation records only
+(:func:`begin_conversation_write`)."""
+SYNCHRONOUS = "atelier_synchronous"
+"""How a SQLite connection's commits wait for the disk now (``PRAGMA synchronous``), in
+its info."""
+WAL = "atelier_wal"
+"""Whether a SQLite connection's database is in WAL mode, in its info."""
+FULL, NORMAL = "FULL", "NORMAL"
 
 
 def make_engine(url: str, **pool: int) -> Engine:
@@ -32,13 +41,15 @@ def make_engine(url: str, **pool: int) -> Engine:
                                **pool)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn, record):  # type: ignore[no-untyped-def]
             # Transactions are begun by SQLAlchemy below, not by the driver.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
+            record.info[WAL] = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA synchronous={FULL}")  # SQLite's default, whatever the build
+            record.info[SYNCHRONOUS] = FULL
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -49,10 +60,19 @@ def make_engine(url: str, **pool: int) -> Engine:
             # begin_read) begins DEFERRED: it takes no write lock, so no writer waits for
             # it; its connection refuses writes meanwhile, so a read that would write
             # fails at once, not only when another writer happens to be about.
-            read = bool(conn.get_execution_options().get(READ_ONLY))
+            # A write of conversation records only (begin_conversation_write) commits
+            # without waiting for the disk, any other waits (see _synchronous).
+            options = conn.get_execution_options()
+            read = bool(options.get(READ_ONLY))
             if conn.info.get(QUERY_ONLY, False) != read:  # before BEGIN IMMEDIATE, which
                 conn.exec_driver_sql(f"PRAGMA query_only = {int(read)}")  # it would refuse
                 conn.info[QUERY_ONLY] = read
+            if not read:
+                synchronous = _synchronous(conversation=bool(options.get(CONVERSATION)),
+                                           wal=conn.info.get(WAL, False))
+                if conn.info.get(SYNCHRONOUS) != synchronous:
+                    conn.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
+                    conn.info[SYNCHRONOUS] = synchronous
             conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return engine
@@ -61,12 +81,42 @@ def make_engine(url: str, **pool: int) -> Engine:
     return create_engine(url, pool_pre_ping=True, **pool)
 
 
+def _synchronous(*, conversation: bool, wal: bool) -> str:
+    """How a SQLite transaction that may write commits (``PRAGMA synchronous``).
+
+    In WAL mode a write of conversation records only (transcript rows, a turn's figures)
+    commits with ``NORMAL``: the commit is in the log, not yet synced to the disk, so it
+    takes microseconds instead of an fsync (milliseconds, with the write lock held
+    meanwhile, which every shopper's turn waits for). A crash of the app or of its process
+    loses none of it; a crash of the operating system or a power cut may lose the last
+    such commits, never corrupts the database. Every other write (orders, payments, stock,
+    carts, customers...) commits with ``FULL``, SQLite's default: it is on the disk when
+    the commit returns, and so is every commit before it in the log. Outside WAL mode
+    (``NORMAL`` could corrupt a rollback journal on a power cut) every write is ``FULL``.
+    """
+    return NORMAL if conversation and wal else FULL
+
+
+def _begin_as(session: Session, option: str) -> None:
+    if not session.in_transaction():
+        session.connection(execution_options={option: True})
+
+
 def begin_read(session: Session) -> None:
     """Begin ``session``'s next transaction as one that only reads: on SQLite it takes no
     write lock (writers do not wait for it) and any write in it fails; on PostgreSQL
     nothing changes. Does nothing while a transaction is open: it goes on as it began."""
-    if not session.in_transaction():
-        session.connection(execution_options={READ_ONLY: True})
+    _begin_as(session, READ_ONLY)
+
+
+def begin_conversation_write(session: Session) -> None:
+    """Begin ``session``'s next transaction as one that writes conversation records only
+    (transcript rows, a turn's figures; never an order, a payment, stock or a cart): on
+    SQLite in WAL mode its commit does not wait for the disk, so it holds the write lock
+    for microseconds, not an fsync (see :func:`_synchronous` for what a crash may lose);
+    on PostgreSQL nothing changes. Does nothing while a transaction is open: it goes on as
+    it began."""
+    _begin_as(session, CONVERSATION)
 
 
 @lru_cache

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from channels.delivery.history import History
 from channels.handoff.repository import ConversationRepository
 from channels.messages import ChatMessage
+from commerce_core.db import begin_conversation_write
 from commerce_core.models import (
     ChannelIdentity,
     Conversation,
@@ -169,6 +170,8 @@ class TranscriptHistory:
 
     Other rows of a conversation can ride along (:meth:`ride`): they are written in the
     transaction of the conversation's next transcript row, instead of one of their own.
+    They must be conversation records too: on SQLite that transaction commits without
+    waiting for the disk (:func:`~commerce_core.db.begin_conversation_write`).
     """
 
     def __init__(self, inner: History, session_factory: sessionmaker[Session]) -> None:
@@ -193,6 +196,7 @@ class TranscriptHistory:
     def _store(self, conversation_id: str, message: ChatMessage) -> int:
         if message.transcript_id is not None:  # written by keep(): number it now
             with self.session_factory() as session:
+                begin_conversation_write(session)
                 session.execute(update(ConversationMessage)
                                 .where(ConversationMessage.id == message.transcript_id)
                                 .values(seq=message.seq))
@@ -220,6 +224,7 @@ class TranscriptHistory:
     def _insert(self, conversation_id: str, messages: list[ChatMessage], *,
                 known: bool) -> list[int]:
         with self.session_factory() as session:
+            begin_conversation_write(session)
             rows = [add_message(session=session, conversation_id=conversation_id,
                                 message=message, known=known or n > 0)
                     for n, message in enumerate(messages)]

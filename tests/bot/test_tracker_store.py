@@ -224,3 +224,42 @@ def test_the_sql_store_keeps_and_reads_what_rasas_does_in_one_insert_per_turn(
     # and each turn's new events are written in one statement, not one per event
     assert rasa["inserts_per_save"] == [8, 5, 8]
     assert atelier["inserts_per_save"] == [1, 1, 1]
+
+
+SYNCHRONOUS = """
+import asyncio, json, sys
+import sqlalchemy as sa
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SessionStarted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from atelier_tracker_store import ErasableSQLTrackerStore
+
+domain = Domain.load("domain")
+store = ErasableSQLTrackerStore(domain, dialect="sqlite", db=sys.argv[1] + "/trackers.db")
+seen = []
+sa.event.listen(store.engine, "commit", lambda conn: seen.append(
+    conn.exec_driver_sql("PRAGMA synchronous").scalar()))
+
+async def main():
+    tracker = DialogueStateTracker("c", domain.slots)
+    for event in (SessionStarted(timestamp=1.0), UserUttered("hello", timestamp=2.0)):
+        tracker.update(event)
+    await store.save(tracker)
+    await store.retrieve("c")
+    with store.engine.connect() as one, store.engine.connect() as two:
+        pooled = [conn.exec_driver_sql(pragma).scalar() for conn in (one, two)
+                  for pragma in ("PRAGMA journal_mode", "PRAGMA synchronous")]
+    print(json.dumps({"commits": seen, "pooled": pooled}))
+
+asyncio.run(main())
+"""
+
+
+def test_the_sql_store_commits_without_waiting_for_the_disk(tmp_path: Path) -> None:
+    # given the SQL store on a SQLite file, as in the default run
+    # when a turn is saved and read back, and two connections are taken from its pool
+    found = in_rasa(SYNCHRONOUS, str(tmp_path))
+    # then each commit and each connection is in WAL mode with synchronous NORMAL (1): the
+    # store holds conversations only, so a save does not wait for an fsync
+    assert found["commits"] and set(found["commits"]) == {1}
+    assert found["pooled"] == ["wal", 1, "wal", 1]

@@ -4,10 +4,13 @@ and a customer's personal data deleted."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from channels.delivery.history import MemoryHistory, RedisHistory
@@ -18,7 +21,10 @@ from channels.delivery.transcripts import (
     transcript,
 )
 from channels.messages import Button, Card, ChatMessage, Link
+from channels.turns import TurnLog, add_turn
+from commerce_core.db import READ_ONLY
 from commerce_core.models import (
+    BotTurn,
     ChannelIdentity,
     Conversation,
     ConversationMessage,
@@ -198,3 +204,55 @@ def test_redis_history_forgets_the_log_but_keeps_numbering(
     gone, later = asyncio.run(run())
     assert gone == []
     assert later.text == "again"
+
+
+@pytest.fixture
+def synchronous(engine: Engine) -> Iterator[list[int]]:
+    """SQLite's ``PRAGMA synchronous`` of each transaction begun on ``engine`` that may
+    write, as the transaction itself reads it (1: NORMAL, 2: FULL)."""
+    found: list[int] = []
+
+    def begun(conn: Connection) -> None:
+        if not conn.get_execution_options().get(READ_ONLY):
+            found.append(int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one()))
+
+    event.listen(engine, "begin", begun)
+    yield found
+    event.remove(engine, "begin", begun)
+
+
+@pytest.mark.parametrize("engine", ["sqlite_engine"], indirect=True)
+def test_transcript_rows_commit_without_waiting_for_the_disk_on_sqlite(
+        session_factory: sessionmaker[Session], synchronous: list[int]) -> None:
+    history = TranscriptHistory(MemoryHistory(50), session_factory)
+
+    async def run() -> None:
+        # a message kept while the replay history is down, then numbered
+        kept = await history.keep("c-sync", ChatMessage(role="shopper", text="hello"))
+        await history.append("c-sync", kept)
+        # a bot's answers written together with a turn's figures riding along
+        history.ride("c-sync", partial(add_turn, conversation_id="c-sync", channel="web",
+                                       text="hello", duration_ms=12, understood=True))
+        async with history.together("c-sync"):
+            await history.append("c-sync", ChatMessage(role="bot", text="Hi"))
+            await history.append("c-sync", ChatMessage(role="bot", text="How can I help?"))
+        # a turn's figures that no transcript row took, written on their own
+        turns = TurnLog(session_factory, transcript=history)
+        await turns.record("c-sync", "web", text="anyone?", seconds=0.5, understood=False)
+        await turns.settle("c-sync")
+
+    # when a conversation's transcript rows and turns are written
+    asyncio.run(run())
+    transcript_writes = list(synchronous)
+    # and then a customer
+    with session_factory() as session:
+        session.add(Customer(name="a shopper"))
+        session.commit()
+    # then every conversation write committed with NORMAL, the customer's with FULL
+    assert transcript_writes == [1, 1, 1, 1]
+    assert synchronous[4:] == [2]
+    with session_factory() as session:
+        assert [r["text"] for r in transcript(session=session, conversation_id="c-sync")] == [
+            "hello", "Hi", "How can I help?"]
+        assert [t.text for t in session.scalars(select(BotTurn).order_by(BotTurn.id))] == [
+            "hello", "anyone?"]

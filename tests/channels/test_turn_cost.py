@@ -1,7 +1,8 @@
 """What one shopper turn costs the database (SQLite and PostgreSQL): the write transactions
 of a turn through the real gateway (Rasa stood in for over HTTP), counted on the engine.
 On SQLite every transaction takes the write lock (``BEGIN IMMEDIATE``), so each one that a
-turn does not need makes every other shopper wait."""
+turn does not need makes every other shopper wait, and the turn's writes commit without
+waiting for the disk (``PRAGMA synchronous=NORMAL``: conversation records only)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from tests.channels.web_chat import chat_body, recorded
 from tests.commerce_core.helpers import SERVICE
 
 CHAT_TABLES = ("conversation", "conversation_message", "bot_turn")
+SYNCHRONOUS_NORMAL = 1
+"""SQLite's ``PRAGMA synchronous`` NORMAL, as it reads it."""
 
 
 class Transactions:
@@ -32,13 +35,21 @@ class Transactions:
         self.done: list[list[str]] = []
         self.reads: list[list[str]] = []
         """The transactions of :attr:`done` begun as reads (no write lock on SQLite)."""
+        self.unsynced: list[list[str]] = []
+        """The transactions of :attr:`done` that may write and whose commit did not wait for
+        the disk (SQLite's ``PRAGMA synchronous`` NORMAL, as the transaction itself read
+        it)."""
         self._open: dict[int, list[str]] = {}
         self._reading: set[int] = set()
+        self._unsyncing: set[int] = set()
 
     def _begin(self, conn: Any) -> None:
-        self._open[id(conn)] = []
         if conn.get_execution_options().get(READ_ONLY):
-            self._reading.add(id(conn))
+            self._reading.add(id(conn))  # (commits nothing: its synchronous does not matter)
+        elif conn.dialect.name == "sqlite" and conn.exec_driver_sql(
+                "PRAGMA synchronous").scalar() == SYNCHRONOUS_NORMAL:
+            self._unsyncing.add(id(conn))
+        self._open[id(conn)] = []
 
     def _statement(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if id(conn) in self._open and not statement.startswith(("BEGIN", "SAVEPOINT",
@@ -47,12 +58,15 @@ class Transactions:
 
     def _end(self, conn: Any) -> None:
         statements = self._open.pop(id(conn), [])
-        read = id(conn) in self._reading
+        read, unsynced = id(conn) in self._reading, id(conn) in self._unsyncing
         self._reading.discard(id(conn))
+        self._unsyncing.discard(id(conn))
         if any(f" {table}" in s for s in statements for table in CHAT_TABLES):
             self.done.append(statements)
             if read:
                 self.reads.append(statements)
+            if unsynced:
+                self.unsynced.append(statements)
 
     def __enter__(self) -> Transactions:
         event.listen(self.engine, "begin", self._begin)
@@ -93,6 +107,7 @@ def test_a_turn_writes_once(gateway: Gateway, fake_rasa: FakeRasa, counted: Tran
         say(client, "cost-1", "hello")
         counted.done.clear()
         counted.reads.clear()
+        counted.unsynced.clear()
         # when the shopper says something more
         answers = say(client, "cost-1", "two please")
         turn = list(counted.done)
@@ -105,6 +120,9 @@ def test_a_turn_writes_once(gateway: Gateway, fake_rasa: FakeRasa, counted: Tran
     assert len(counted.reads) == 2, turn
     [written] = counted.writing()
     assert written not in counted.reads
+    # and, on SQLite, their commit did not wait for the disk (conversation records only)
+    sqlite = demo_catalog.kw["bind"].dialect.name == "sqlite"
+    assert counted.unsynced == ([written] if sqlite else [])
     assert [s.split(" (")[0] for s in written if s.startswith("INSERT")] == [
         "INSERT INTO conversation_message"] * 3 + ["INSERT INTO bot_turn"]
     looked_up = [s for t in turn for s in t if s.startswith("SELECT conversation.id")]
@@ -165,6 +183,9 @@ def test_the_turns_figures_are_kept_when_the_answer_is_not_written(
     figures = [t for t in counted.done if any(s.startswith("INSERT INTO bot_turn") for s in t)]
     assert len(figures) == 1
     assert not any(s.startswith("INSERT INTO conversation_message") for s in figures[0])
+    # and, on SQLite, the figures' commit did not wait for the disk either
+    if demo_catalog.kw["bind"].dialect.name == "sqlite":
+        assert figures[0] in counted.unsynced
     with demo_catalog() as session:
         assert [(t.text, t.channel) for t in session.scalars(
             select(BotTurn).order_by(BotTurn.id))] == [("hello", "web"), (REFUSED, "web")]
