@@ -8,15 +8,20 @@ before each action, most of it the same work: a third of the CPU of a prediction
 
 :func:`install` keeps, for the last conversation asked about, what the replay gives before
 each action (the state, the previous action, whether the turn is hidden from the policies
-trained on stories), and builds each policy's states from it, with the same steps as
+trained on stories) and the tracker it replayed the events into, and builds each policy's states from it, with the same steps as
 Rasa's, in the same order, on copies: the states handed out are new objects each time, as
 Rasa's are (the featurizers change them in place), and share what Rasa's share.
 
-The kept replay is used only for the same tracker object, still holding the very same
-events (not only as many: a conversation with a capped history drops one as it adds one),
-with the same slots, for the same domain. A tracker that grew since, or whose events Rasa
-replaced, is replayed again. Trackers of another class (training's, which keep states of
-their own) are left to Rasa.
+The kept replay is used only for the same tracker object, with the same slots, for the
+same domain. While the tracker holds the very same events (not only as many: a
+conversation with a capped history drops one as it adds one) its turns are used as they
+are. A tracker that grew since (the next prediction of the same turn) has only its new
+events replayed, from where the replay stopped, as long as the events applied before are
+still applied, in the same order, and none of its user messages was since changed in
+place (to be featurized otherwise, or given more entities); else it is replayed from its
+start. A replay that
+failed is not kept. Trackers of another class (training's, which keep states of their
+own) are left to Rasa.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any, NamedTuple
 
 from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 State = dict[str, Any]
@@ -44,47 +50,98 @@ class _Turn(NamedTuple):
     state: State
 
 
-class _Replay(NamedTuple):
-    tracker: weakref.ref[DialogueStateTracker]
-    domain: weakref.ref[Domain]
-    omit_unset_slots: bool
-    is_rule_tracker: bool
-    events: list[Any]
-    slots: list[Any]
-    turns: list[_Turn]
+def _changeable(message: UserUttered) -> tuple[Any, int]:
+    return message.use_text_for_featurization, len(message.entities)
+
+
+class _Replay:
+    """A conversation replayed as ``DialogueStateTracker.generate_all_prior_trackers``
+    replays it: its applied events so far, the tracker they were applied to, and the turn
+    before each of their actions."""
+
+    def __init__(self, tracker: DialogueStateTracker, domain: Domain,
+                 omit_unset_slots: bool) -> None:
+        self.tracker = weakref.ref(tracker)
+        self.domain = weakref.ref(domain)
+        self.omit_unset_slots = omit_unset_slots
+        self.is_rule_tracker = tracker.is_rule_tracker
+        self.max_event_history = tracker._max_event_history
+        self.slots = list(tracker.slots.values())
+        self.events: list[Any] = []
+        self.applied: list[Any] = []
+        self.replayed = tracker.init_copy()
+        self.turns: list[_Turn] = []
+        self.messages: list[tuple[Any, tuple[Any, int]]] = []
+        """The user message each turn (but the last) was read with, and what of it could
+        change in place since: how it is to be featurized
+        (``DefinePrevUserUtteredFeaturization``), its entities (``EntitiesAdded``)."""
+        self.all_turns: list[_Turn] = []
+
+    def of(self, tracker: DialogueStateTracker, domain: Domain,
+           omit_unset_slots: bool) -> bool:
+        """Whether this is a replay of ``tracker`` (as it is now or earlier)."""
+        slots = tracker.slots.values()
+        return (self.tracker() is tracker and self.domain() is domain
+                and self.omit_unset_slots == omit_unset_slots
+                and self.is_rule_tracker == tracker.is_rule_tracker
+                and len(slots) == len(self.slots)
+                and all(map(operator.is_, slots, self.slots))
+                and self.max_event_history == tracker._max_event_history
+                and all(_changeable(message) == then for message, then in self.messages))
+
+    def holds(self, tracker: DialogueStateTracker) -> bool:
+        """Whether the tracker holds the very events replayed (not only as many: a
+        conversation with a capped history drops one as it adds one)."""
+        events = tracker.events
+        return len(events) == len(self.events) and all(map(operator.is_, events,
+                                                           self.events))
+
+    def go_on(self, tracker: DialogueStateTracker, applied: list[Any],
+              domain: Domain) -> None:
+        """Replays the events applied since, ``applied`` starting with those replayed."""
+        for event in applied[len(self.applied):]:
+            if isinstance(event, ActionExecuted):
+                self.turns.append(self._turn(domain, event.hide_rule_turn))
+                message = self.replayed.latest_message
+                self.messages.append((message, _changeable(message)))
+            self.replayed.update(event)
+        self.events, self.applied = list(tracker.events), applied
+        self.all_turns = [*self.turns, self._turn(domain, False)]
+
+    def _turn(self, domain: Domain, hide_rule_turn: bool) -> _Turn:
+        prior = self.replayed
+        return _Turn(hide_rule_turn, bool(prior.followup_action)
+                     or prior.latest_action_name == prior.active_loop_name,
+                     domain._get_prev_action_sub_state(prior),
+                     domain.get_active_state(prior, omit_unset_slots=self.omit_unset_slots))
 
 
 _kept: _Replay | None = None
 
 
-def _same(kept: _Replay | None, tracker: DialogueStateTracker, domain: Domain,
-          omit_unset_slots: bool) -> bool:
-    if kept is None or kept.tracker() is not tracker or kept.domain() is not domain:
-        return False
-    if (kept.omit_unset_slots != omit_unset_slots
-            or kept.is_rule_tracker != tracker.is_rule_tracker):
-        return False
-    events, slots = tracker.events, tracker.slots.values()
-    return (len(events) == len(kept.events) and all(map(operator.is_, events, kept.events))
-            and len(slots) == len(kept.slots) and all(map(operator.is_, slots, kept.slots)))
-
-
 def _replay(tracker: DialogueStateTracker, domain: Domain,
             omit_unset_slots: bool) -> list[_Turn]:
     """The turns of ``tracker`` as ``Domain.states_for_tracker_history`` of Rasa 3.6.21
-    reads them, from the last replay if it was of the same conversation."""
+    reads them: kept while the tracker holds the same events, the new ones replayed on
+    from where the last replay stopped while the events applied before stay applied
+    (a later loop action can undo the loop's earlier ones, a restart all of them)."""
     global _kept
-    if _same(_kept, tracker, domain, omit_unset_slots):
-        return _kept.turns  # type: ignore[union-attr]
-    turns = [_Turn(hide_rule_turn, bool(prior.followup_action)
-                   or prior.latest_action_name == prior.active_loop_name,
-                   domain._get_prev_action_sub_state(prior),
-                   domain.get_active_state(prior, omit_unset_slots=omit_unset_slots))
-             for prior, hide_rule_turn in tracker.generate_all_prior_trackers()]
-    _kept = _Replay(weakref.ref(tracker), weakref.ref(domain), omit_unset_slots,
-                    tracker.is_rule_tracker, list(tracker.events),
-                    list(tracker.slots.values()), turns)
-    return turns
+    if _kept is not None and _kept.of(tracker, domain, omit_unset_slots):
+        if _kept.holds(tracker):
+            return _kept.all_turns
+        applied = tracker.applied_events()
+        if len(applied) < len(_kept.applied) or not all(
+                map(operator.is_, _kept.applied, applied)):
+            _kept = _Replay(tracker, domain, omit_unset_slots)
+    else:
+        applied = tracker.applied_events()
+        _kept = _Replay(tracker, domain, omit_unset_slots)
+    try:
+        _kept.go_on(tracker, applied, domain)
+    except BaseException:
+        _kept = None  # replayed in part: never gone on from
+        raise
+    return _kept.all_turns
 
 
 def states_for_turns(domain: Domain, turns: list[_Turn], ignore_rule_only_turns: bool,

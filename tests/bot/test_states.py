@@ -105,8 +105,9 @@ NEVER_STALE = """
 import collections, json
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
-    ActionExecuted, ActiveLoop, BotUttered, DefinePrevUserUtteredFeaturization, SlotSet,
-    UserUttered)
+    ActionExecuted, ActionReverted, ActiveLoop, BotUttered,
+    DefinePrevUserUtteredFeaturization, EntitiesAdded, Restarted, SlotSet,
+    UserUtteranceReverted, UserUttered)
 from rasa.shared.core.trackers import DialogueStateTracker
 import atelier_states
 
@@ -128,7 +129,15 @@ CONVERSATION = [
     SlotSet("requested_slot", "email"), ActionExecuted("action_listen"),
     user("ada@example.com", "inform"), ActionExecuted("checkout_form", hide_rule_turn=True),
     SlotSet("requested_slot", None), ActiveLoop(None), ActionExecuted("action_listen"),
-    user("thanks", "thank"), ActionExecuted("utter_you_are_welcome")]
+    user("thanks", "thank"), ActionExecuted("utter_you_are_welcome"),
+    ActionExecuted("action_listen"), user("ok", "affirm"), ActionExecuted("action_listen"),
+    DefinePrevUserUtteredFeaturization(True),  # the turn before the listen reads "ok"
+    ActionExecuted("utter_anything_else"), ActionReverted(), UserUtteranceReverted(),
+    ActionExecuted("action_listen"), user("blue", "inform"), ActionExecuted("action_listen"),
+    EntitiesAdded([{"entity": "colour", "value": "blue"}]),  # added to "blue" in place
+    ActionExecuted("action_listen"), user("bye", "goodbye"), Restarted(),
+    ActionExecuted("action_listen"), user("hi again", "greet"),
+    ActionExecuted("utter_greet")]
 
 def asked(tracker, states):
     return [states(tracker, domain), states(tracker, domain, ignore_rule_only_turns=True,
@@ -165,5 +174,5 @@ print(json.dumps({"grown": in_full, "capped": capped,
 
 def test_a_conversation_that_went_on_is_never_given_its_earlier_states() -> None:
     found = in_rasa(NEVER_STALE)
-    assert found["events"] == [21, 6]
+    assert found["events"][0] > 30 and found["events"][1] == 6, found
     assert found["grown"] == 0 and found["capped"] == 0, found
