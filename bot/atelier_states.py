@@ -4,13 +4,15 @@ Rasa 3.6 turns a conversation into its states (``DialogueStateTracker.past_state
 ``Domain.states_for_tracker_history``) each time a policy asks: MemoizationPolicy once,
 RulePolicy twice after a user message (by text, then by intent) and once otherwise. Each
 time it replays every event of the conversation into a new tracker and builds the state
-before each action, most of it the same work: a third of the CPU of a prediction.
+before each action, most of it the same work, and the next prediction of the turn does it
+all again for a conversation longer by an action or two.
 
 :func:`install` keeps, for the last conversation asked about, what the replay gives before
 each action (the state, the previous action, whether the turn is hidden from the policies
-trained on stories) and the tracker it replayed the events into, and builds each policy's states from it, with the same steps as
-Rasa's, in the same order, on copies: the states handed out are new objects each time, as
-Rasa's are (the featurizers change them in place), and share what Rasa's share.
+trained on stories) and the tracker it replayed the events into, and builds each policy's
+states from it, with the same steps as Rasa's, in the same order, on copies: the states
+handed out are new objects each time, as Rasa's are (the featurizers change them in
+place), and share what Rasa's share.
 
 The kept replay is used only for the same tracker object, with the same slots, for the
 same domain. While the tracker holds the very same events (not only as many: a
@@ -19,9 +21,13 @@ are. A tracker that grew since (the next prediction of the same turn) has only i
 events replayed, from where the replay stopped, as long as the events applied before are
 still applied, in the same order, and none of its user messages was since changed in
 place (to be featurized otherwise, or given more entities); else it is replayed from its
-start. A replay that
-failed is not kept. Trackers of another class (training's, which keep states of their
-own) are left to Rasa.
+start. A replay that failed is not kept. Trackers of another class (training's, which
+keep states of their own) are left to Rasa.
+
+CPU per prediction, the conversation tests of bot/tests and sessions chaining them
+(1,623 predictions, 2.3 a turn, the tracker read afresh at each user message), medians of
+three runs side by side: 1.51 ms with Rasa's, 1.14 ms with the replay shared by the
+policies, 0.95 ms with the next prediction of a turn replaying only the new events.
 """
 
 from __future__ import annotations
