@@ -7,7 +7,7 @@ time it replays every event of the conversation into a new tracker and builds th
 before each action, most of it the same work, and the next prediction of the turn does it
 all again for a conversation longer by an action or two.
 
-:func:`install` keeps, for the last conversation asked about, what the replay gives before
+:func:`install` keeps, for the last conversations asked about, what the replay gives before
 each action (the state, the previous action, whether the turn is hidden from the policies
 trained on stories) and the tracker it replayed the events into, and builds each policy's
 states from it, with the same steps as Rasa's, in the same order, on copies: the states
@@ -122,7 +122,11 @@ class _Replay:
                      domain.get_active_state(prior, omit_unset_slots=self.omit_unset_slots))
 
 
-_kept: _Replay | None = None
+KEPT_REPLAYS = 16
+"""Conversations whose replay is kept: the predictions of concurrent turns interleave
+while their actions run, and each goes on from its own replay."""
+_kept: dict[int, _Replay] = {}
+"""By ``id`` of the tracker, the most recently replayed last."""
 
 
 def _replay(tracker: DialogueStateTracker, domain: Domain,
@@ -131,23 +135,25 @@ def _replay(tracker: DialogueStateTracker, domain: Domain,
     reads them: kept while the tracker holds the same events, the new ones replayed on
     from where the last replay stopped while the events applied before stay applied
     (a later loop action can undo the loop's earlier ones, a restart all of them)."""
-    global _kept
-    if _kept is not None and _kept.of(tracker, domain, omit_unset_slots):
-        if _kept.holds(tracker):
-            return _kept.all_turns
+    kept = _kept.get(id(tracker))
+    if kept is not None and kept.of(tracker, domain, omit_unset_slots):
+        if kept.holds(tracker):
+            return kept.all_turns
         applied = tracker.applied_events()
-        if len(applied) < len(_kept.applied) or not all(
-                map(operator.is_, _kept.applied, applied)):
-            _kept = _Replay(tracker, domain, omit_unset_slots)
+        if len(applied) < len(kept.applied) or not all(
+                map(operator.is_, kept.applied, applied)):
+            kept = _Replay(tracker, domain, omit_unset_slots)
     else:
         applied = tracker.applied_events()
-        _kept = _Replay(tracker, domain, omit_unset_slots)
-    try:
-        _kept.go_on(tracker, applied, domain)
-    except BaseException:
-        _kept = None  # replayed in part: never gone on from
-        raise
-    return _kept.all_turns
+        kept = _Replay(tracker, domain, omit_unset_slots)
+    _kept.pop(id(tracker), None)  # a replay that fails part way is not kept
+    kept.go_on(tracker, applied, domain)
+    for key in [key for key, replay in _kept.items() if replay.tracker() is None]:
+        del _kept[key]  # the conversation's turn is over
+    while len(_kept) >= KEPT_REPLAYS:
+        del _kept[next(iter(_kept))]
+    _kept[id(tracker)] = kept
+    return kept.all_turns
 
 
 def states_for_turns(domain: Domain, turns: list[_Turn], ignore_rule_only_turns: bool,
