@@ -61,6 +61,7 @@ import atelier_action_results
 import atelier_events
 import atelier_graph
 import atelier_policies
+import atelier_states
 from atelier_identity import AssertionRefused, verify_shopper
 
 logger = logging.getLogger(__name__)
@@ -158,6 +159,7 @@ def speed_up_rasa() -> None:
     atelier_events.install()
     atelier_graph.install()
     atelier_policies.install()
+    atelier_states.install()
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:

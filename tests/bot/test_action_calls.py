@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.bot.rasa_venv import BOT, rasa_env, rasa_python
+from tests.bot.rasa_venv import BOT, in_rasa, rasa_env, rasa_python
 from tests.e2e.stack import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,3 +128,67 @@ def test_the_domain_goes_once_per_action_server_and_every_action_has_it() -> Non
     # (449) and sent again with it, the next one goes without; each action had it
     assert second == {"echoed": [FORMS] * 2, "sent_domain": [False, True, False],
                       "connections": 1}, errors[-3000:]
+
+
+SAME_TEXT = """
+import asyncio, json, sys
+from aiohttp import web
+from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+import atelier_action_calls
+
+atelier_action_calls.install()
+domain = Domain.load("domain")
+bodies = []
+
+async def webhook(request):
+    bodies.append(await request.read())
+    return web.json_response({"events": [], "responses": []})
+
+def said(text, confidence):
+    ranking = [{"name": "search_product", "confidence": confidence},
+               {"name": "inform", "confidence": (1 - confidence) / 3}]
+    return UserUttered(text, ranking[0], [{"entity": "colour", "start": 0, "end": 4,
+                                           "value": "blue", "confidence": 0.1 + 0.2}],
+                       parse_data={"intent": ranking[0], "intent_ranking": ranking,
+                                   "text_tokens": [[0, 4]]})
+
+async def main():
+    runner = web.AppRunner(web.Application())
+    runner.app.router.add_post("/webhook", webhook)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", int(sys.argv[1])).start()
+    action = RemoteAction("action_search",
+                          EndpointConfig(url=f"http://127.0.0.1:{sys.argv[1]}/webhook"))
+    events = [ActionExecuted("action_listen")]
+    same = []
+    for i, text in enumerate(["blue mugs", "Grüße, une tasse à 12,50 € ?", "\\\\u00e9 / \\"ok\\"",
+                              "😀 " * 3, "1e309 " + "x" * 2000]):
+        events += [said(text, 1 / (i + 3)), ActionExecuted("action_search"),
+                   SlotSet("budget", 12.5 * i), SlotSet("colour", ["blue", "bleu"]),
+                   BotUttered(text, {"elements": [{"price": 12.5}]}),
+                   ActionExecuted("action_listen")]
+        tracker = DialogueStateTracker.from_events("c", events, domain.slots)
+        expected = json.dumps(action._action_call_format(tracker, domain)).encode()
+        await action.run(CollectingOutputChannel(),
+                         TemplatedNaturalLanguageGenerator(domain.responses), tracker, domain)
+        same.append(bodies[-1] == expected)
+    await atelier_action_calls.close_sessions(action.action_endpoint)
+    await runner.cleanup()
+    print(json.dumps({"same": same, "bytes": [len(body) for body in bodies]}))
+
+asyncio.run(main())
+"""
+
+
+def test_a_call_carries_the_very_text_json_dumps_writes() -> None:
+    # given: conversations with floats, non-ASCII text, escapes, long messages
+    found = in_rasa(SAME_TEXT, str(free_port()))
+    # then: each call's body is the text Rasa's own encoding gives, byte for byte
+    assert found["same"] == [True] * 5, found
+    assert min(found["bytes"]) > 1000, found
