@@ -232,3 +232,73 @@ def test_a_short_text_encoded_again_is_remembered_not_run_again(tmp_path: Path) 
     # and only the last two texts are remembered
     assert found["yes"] == found["show my cart"] == found["hi after two others"] == 1
     assert found["show my cart again"] == 0
+
+
+CLASSIFIER_MEMORY = r'''
+import json, sys
+from pathlib import Path
+import numpy as np
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+import atelier_nlu.classifier
+from atelier_nlu.classifier import SentenceIntentClassifier
+
+atelier_nlu.classifier.CACHED_TEXTS = 2
+
+def message(text, vector, intent=None):
+    m = Message(data={TEXT: text, **({INTENT: intent} if intent else {})})
+    unit = np.asarray(vector, dtype=np.float32)
+    m.add_features(Features((unit / np.linalg.norm(unit))[None, :], "sentence", TEXT, "test"))
+    return m
+
+lines = [("refund please", [1, 0, 0], "request_refund"), ("money back", [1, 1, 0],
+         "request_refund"), ("hi there", [0, 1, 1], "greet"), ("hello", [0, 1, 0], "greet")]
+classifier = SentenceIntentClassifier({"min_df": 1}, LocalModelStorage(Path(sys.argv[1])),
+                                      Resource("intents"))
+classifier.train(TrainingData([message(t, v, i) for t, v, i in lines]))
+computed = []
+probabilities = classifier.probabilities
+classifier.probabilities = lambda m: computed.append(len(m)) or probabilities(m)
+long = "i would like my money back for the parcel that came broken yesterday"
+
+def ask(*asked):
+    before = len(computed)
+    parsed = classifier.process([message(t, v) for t, v in asked])
+    return [m.get("intent_ranking") for m in parsed], len(computed) - before
+
+found = {}
+first, found["refund"] = ask(("refund", [0.9, 0.1, 0.3]))
+again, found["refund again"] = ask(("refund", [0.9, 0.1, 0.3]))
+found["same answer"] = first == again == [[
+    {"name": classifier.classes[i], "confidence": float(p)} for p, i in sorted(
+        ((p, i) for i, p in enumerate(probabilities([message("refund", [0.9, 0.1, 0.3])])[0])),
+        reverse=True)]]
+_, found["refund, another embedding"] = ask(("refund", [0.1, 0.9, 0.3]))
+_, found["long"] = ask((long, [0.9, 0.1, 0.3]))
+_, found["long again"] = ask((long, [0.9, 0.1, 0.3]))
+_, found["two at once"] = ask(("hey", [0, 1, 0]), ("cash", [1, 0, 0]))
+_, found["hey"] = ask(("hey", [0, 1, 0]))
+_, found["refund after two others"] = ask(("refund", [0.9, 0.1, 0.3]))
+_, found["hey again"] = ask(("hey", [0, 1, 0]))
+print(json.dumps(found))
+'''
+
+
+def test_the_answer_for_a_short_message_parsed_alone_is_remembered(tmp_path: Path) -> None:
+    # given a trained classifier remembering two answers
+    # when it is asked about short and long messages, alone and together
+    found = json.loads(_in_rasa_venv(CLASSIFIER_MEMORY, str(tmp_path)))
+    # then a short message asked again with the same embedding is answered without the
+    # sums, the same answer as computed
+    assert found["refund"] == 1 and found["refund again"] == 0 and found["same answer"]
+    # and the same text with another embedding, a long message, or several messages at
+    # once are computed every time
+    assert found["refund, another embedding"] == 1
+    assert found["long"] == found["long again"] == found["two at once"] == 1
+    # and only the last two answers are kept
+    assert found["hey"] == found["refund after two others"] == 1
+    assert found["hey again"] == 0

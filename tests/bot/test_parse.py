@@ -1,7 +1,8 @@
 """A served parse (``POST /model/parse``, and the parse of each chat turn) as Rasa 3.6 gives
-it, with less work: the domain's emptiness asked once (bot/atelier_parse.py) and the
-sentence vectors of short messages remembered (bot/atelier_nlu/encoder.py), on the trained
-model and every message of the evaluation sets (bot/nlu_eval/)."""
+it, with less work: the domain's emptiness asked once (bot/atelier_parse.py), the
+sentence vectors of short messages and the classifier's answers for them remembered
+(bot/atelier_nlu), on the trained model and every message of the evaluation sets
+(bot/nlu_eval/)."""
 
 from __future__ import annotations
 
@@ -76,24 +77,28 @@ texts = json.loads(open(sys.argv[2]).read())
 
 async def main():
     agent = await load_agent(model_path=sys.argv[1])
-    encoder = next(node._component._encoder
-                   for node in agent.processor.graph_runner._instantiated_nodes.values()
-                   if type(getattr(node, "_component", None)).__name__
-                   == "SentenceEmbeddingFeaturizer")
-    runs = []
-    session_run = encoder._session.run
+    components = {type(node._component).__name__: node._component
+                  for node in agent.processor.graph_runner._instantiated_nodes.values()
+                  if hasattr(node, "_component")}
+    encoder = components["SentenceEmbeddingFeaturizer"]._encoder
+    classifier = components["SentenceIntentClassifier"]
+    runs, answers = [], []
+    session_run, probabilities = encoder._session.run, classifier.probabilities
     encoder._session.run = lambda *a, **k: runs.append(1) or session_run(*a, **k)
+    classifier.probabilities = lambda m: answers.append(1) or probabilities(m)
     first = [await agent.parse_message(text) for text in texts]
     atelier_parse.install()
-    again, repeated, repeated_runs = [], [], 0
+    again, repeated, repeated_runs, repeated_answers = [], [], 0, 0
     for text in texts:
         again.append(await agent.parse_message(text))
-        before = len(runs)
+        runs_before, answers_before = len(runs), len(answers)
         repeated.append(await agent.parse_message(text))
-        repeated_runs += len(runs) - before
+        repeated_runs += len(runs) - runs_before
+        repeated_answers += len(answers) - answers_before
     print(json.dumps({"first": first, "again": again, "repeated": repeated,
-                      "repeated runs": repeated_runs,
-                      "long": sum(len(canonical(t)) > CACHED_CHARS for t in texts)}))
+                      "repeated runs": repeated_runs, "repeated answers": repeated_answers,
+                      "long encoded": sum(len(canonical(t)) > CACHED_CHARS for t in texts),
+                      "long": sum(len(t) > CACHED_CHARS for t in texts)}))
 
 asyncio.run(main())
 """
@@ -106,15 +111,17 @@ def test_every_evaluation_message_parses_the_same_when_remembered(tmp_path: Path
     listed = tmp_path / "texts.json"
     listed.write_text(json.dumps(texts))
     # when the trained model parses them all (the domain checked as Rasa does), then each
-    # twice in a row, the domain asked once and the vectors of short messages remembered
+    # twice in a row, the domain asked once
     result = subprocess.run([rasa_python(), "-c", SAME_PARSES, rasa_model(), str(listed)],
                             cwd=BOT, capture_output=True, text=True, timeout=900,
                             env=rasa_env())
     assert result.returncode == 0, result.stderr[-3000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
-    # then a message asked again went through the encoder's graph only if it was long
-    assert 0 < found["long"] < len(texts) / 2
-    assert found["repeated runs"] == found["long"]
+    # then a message asked again went through the encoder's graph and the classifier's
+    # sums only if it was long
+    assert 0 < found["long encoded"] < len(texts) / 2 and 0 < found["long"] < len(texts) / 2
+    assert found["repeated runs"] == found["long encoded"]
+    assert found["repeated answers"] == found["long"]
     # and every parse is the same: intent, confidences, ranking, entities
     for later in ("again", "repeated"):
         differ = [(a["text"], a["intent"], b["intent"])
