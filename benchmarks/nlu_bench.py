@@ -12,11 +12,12 @@ the held-out, development and realistic sets (summary figures only). Rasa lives 
 Python 3.10 venv, so everything goes through its command line; the chosen pipeline's
 sentence encoder is exported with this (the app's) venv first, as the set-up does.
 
-``--compare`` serves two trained models side by side instead (each with the components of
-its own ``bot/`` folder, this checkout's by default), asks both every held-out and
-development message in turn, alternating which goes first, and prints each server's parse
-p50 / p95 and its CPU time per parse (from ``/proc``: robust on a busy machine, where wall
-times of runs made one after the other are not comparable).
+``--compare`` serves two trained models side by side instead (each with the components and
+the channel of its own ``bot/`` folder, this checkout's by default: the channel installs
+the folder's replacements of pieces of Rasa, as in the served bot), asks both every
+held-out and development message in turn, alternating which goes first, and prints each
+server's parse p50 / p95 and its CPU time per parse (from ``/proc``: robust on a busy
+machine, where wall times of runs made one after the other are not comparable).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -221,12 +223,21 @@ def _post(url: str, payload: dict[str, str]) -> dict:
 
 @contextlib.contextmanager
 def _served(rasa: str, model: Path, bot_dir: Path = ROOT / "bot") -> Iterator[tuple[str, int]]:
-    """``rasa run --enable-api`` of ``model`` with ``bot_dir``'s components: (URL, pid)."""
+    """``rasa run --enable-api`` of ``model`` with ``bot_dir``'s components: (URL, pid).
+
+    With ``bot_dir``'s channel (its ``credentials.yml``), as the bot is served: the channel
+    installs that folder's replacements of pieces of Rasa (``atelier_channel.speed_up_rasa``),
+    which the parse runs through too.
+    """
     port = _free_port()
+    channel = ["--credentials", str(bot_dir / "credentials.yml")] if (
+        bot_dir / "credentials.yml").is_file() else []
     server = subprocess.Popen(
-        [rasa, "run", "--enable-api", "-m", str(model), "--port", str(port), "-i", "127.0.0.1"],
-        cwd=model.parent, env=_env(bot_dir), stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True)
+        [rasa, "run", "--enable-api", "-m", str(model), "--port", str(port), "-i", "127.0.0.1",
+         *channel],
+        cwd=model.parent, env={**_env(bot_dir), "ATELIER_IDENTITY_SECRET": os.environ.get(
+            "ATELIER_IDENTITY_SECRET") or secrets.token_hex(16)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300

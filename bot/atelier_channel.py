@@ -60,6 +60,7 @@ import atelier_action_calls
 import atelier_action_results
 import atelier_events
 import atelier_graph
+import atelier_parse
 import atelier_policies
 import atelier_states
 from atelier_identity import AssertionRefused, verify_shopper
@@ -158,6 +159,7 @@ def speed_up_rasa() -> None:
     atelier_action_calls.install()
     atelier_events.install()
     atelier_graph.install()
+    atelier_parse.install()
     atelier_policies.install()
     atelier_states.install()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack
 
+from atelier_nlu.encoder import CACHED_CHARS, CACHED_TEXTS
 from atelier_nlu.featurizer import SentenceEmbeddingFeaturizer
 from atelier_nlu.ngrams import NgramTfidf
 
@@ -98,6 +100,9 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.examples: np.ndarray | None = None
         self.example_intents: np.ndarray | None = None
         self._lines: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # The probabilities of the last short messages parsed alone, by text and embedding
+        # (as the encoder remembers their vectors, atelier_nlu.encoder).
+        self._remembered: OrderedDict[tuple[str, bytes], np.ndarray] = OrderedDict()
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -179,6 +184,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         self.examples = self._embeddings(examples).astype(np.float32)[order]
         self.example_intents = intents[order]
         self._lines = None
+        self._remembered.clear()
         self.persist()
         return self._resource
 
@@ -261,7 +267,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         if not with_text:
             return messages
         length = int(self.config["ranking_length"])
-        for message, probabilities in zip(with_text, self.probabilities(with_text), strict=True):
+        for message, probabilities in zip(with_text, self._answer(with_text), strict=True):
             ranking = [{"name": self.classes[i], "confidence": float(probabilities[i])}
                        for i in np.argsort(-probabilities)]
             unsure = float(self.config["out_of_scope_threshold"])
@@ -273,6 +279,27 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             message.set("intent_ranking", ranking[:length] if length > 0 else ranking,
                         add_to_output=True)
         return messages
+
+    def _answer(self, messages: list[Message]) -> np.ndarray:
+        """:meth:`probabilities`, remembered for one short message parsed alone.
+
+        The served bot parses one message at a time, and short ones ("yes", "cheaper",
+        "show my cart", a button's payload) come again and again: the answer for the same
+        text and the same embedding (its bytes) is the one computed the first time. The
+        last :data:`~atelier_nlu.encoder.CACHED_TEXTS` are kept.
+        """
+        text = messages[0].get(TEXT) or ""
+        if len(messages) != 1 or len(text) > CACHED_CHARS:
+            return self.probabilities(messages)
+        key = (text, self._embeddings(messages).tobytes())
+        row = self._remembered.pop(key, None)
+        if row is None:
+            row = self.probabilities(messages)[0]
+            row.setflags(write=False)
+        self._remembered[key] = row  # the most recently used last
+        while len(self._remembered) > CACHED_TEXTS:
+            self._remembered.popitem(last=False)
+        return row[None, :]
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

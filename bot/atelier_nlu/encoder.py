@@ -9,6 +9,7 @@ and ``tokenizers``.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections.abc import Sequence
@@ -23,6 +24,12 @@ TOKENIZER_FILE = "tokenizer.json"
 IDENTITY_FILE = "encoder.json"
 FILES = (GRAPH_FILE, TOKENIZER_FILE, IDENTITY_FILE)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+CACHED_TEXTS = 512
+"""How many short texts the encoder remembers the vectors of (least recently used first
+forgotten): under 1 MB."""
+CACHED_CHARS = 40
+"""The longest text remembered: short messages ("hi", "yes", "cheaper", "show my cart", a
+button's payload) come again and again; a long one seldom twice."""
 
 
 class EncoderSettings(BaseSettings):
@@ -54,13 +61,22 @@ def copy_encoder(source: Path, target: Path) -> None:
 class SentenceEncoder:
     """Texts → L2-normalised MiniLM vectors through one ONNX Runtime session.
 
+    A text encoded alone (the served bot's one message per parse) is run as a batch of its
+    own, whose vector is always the same; the vectors of the last :data:`CACHED_TEXTS` such
+    texts of at most :data:`CACHED_CHARS` characters are kept, and the same text is not run
+    through the graph again. A batch of several texts is always run (the int8 graph scales
+    its activations per batch, so a text's vector in a batch may differ in its last bits
+    from its vector alone).
+
     Args:
         directory: a folder laid out by ``scripts/export_nlu_encoder.py``.
         threads: intra-op threads. One by default: a message is a dozen tokens, and on a
             busy 2-core machine a second thread mostly waits for the first.
+        cached_texts: how many short texts' vectors to keep (0: none).
     """
 
-    def __init__(self, directory: Path, *, threads: int = 1) -> None:
+    def __init__(self, directory: Path, *, threads: int = 1,
+                 cached_texts: int = CACHED_TEXTS) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -77,9 +93,16 @@ class SentenceEncoder:
         # pads each batch to its longest text and truncates at the model's limit.
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(int(self.identity["max_tokens"]))
+        self._alone = (functools.lru_cache(maxsize=cached_texts)(self._encode_alone)
+                       if cached_texts > 0 else self._encode_alone)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """One row per text, in order; texts of similar length are batched together."""
+        if len(texts) == 1:
+            text = texts[0]
+            vector = (self._alone(text) if len(text) <= CACHED_CHARS
+                      else self._encode_alone(text))
+            return vector.reshape(1, -1).copy()
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         encodings = self._tokenizer.encode_batch(list(texts)) if texts else []
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
@@ -92,7 +115,16 @@ class SentenceEncoder:
                 tokens = encodings[i].ids
                 ids[row, :len(tokens)] = tokens
                 mask[row, :len(tokens)] = 1
-            feed = {"input_ids": ids, "attention_mask": mask,
-                    "token_type_ids": np.zeros_like(ids)}
-            out[rows] = self._session.run(None, feed)[0]
+            out[rows] = self._run(ids, mask)
         return out
+
+    def _encode_alone(self, text: str) -> np.ndarray:
+        """One text's vector, read-only (it may be kept): a batch of one, unpadded."""
+        ids = np.array([self._tokenizer.encode(text).ids], dtype=np.int64)
+        vector = self._run(ids, np.ones_like(ids))[0]
+        vector.setflags(write=False)
+        return vector
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return self._session.run(None, feed)[0]

@@ -32,15 +32,20 @@ def _in_rasa_venv(code: str, *args: str) -> str:
     return result.stdout
 
 
-def test_the_model_carries_its_encoder_and_encodes_as_the_app_does(tmp_path: Path) -> None:
-    # given the files of the trained model
+def _model_files(into: Path) -> Path:
+    """The trained model (ATELIER_TEST_RASA_MODEL), unpacked into ``into``."""
     model = os.environ.get("ATELIER_TEST_RASA_MODEL")
     if not model:
         pytest.fail("ATELIER_TEST_RASA_MODEL is not set: run the suite with 'make test'.",
                     pytrace=False)
     with tarfile.open(model) as archive:
-        archive.extractall(tmp_path, filter="data")
-    found = [p.parent for p in tmp_path.rglob("encoder.onnx")]
+        archive.extractall(into, filter="data")
+    return into
+
+
+def test_the_model_carries_its_encoder_and_encodes_as_the_app_does(tmp_path: Path) -> None:
+    # given the files of the trained model
+    found = [p.parent for p in _model_files(tmp_path).rglob("encoder.onnx")]
     # when Rasa's side encodes texts with the encoder found inside it
     assert len(found) == 1 and (found[0] / "tokenizer.json").is_file(), found
     identity = json.loads((found[0] / "encoder.json").read_text())
@@ -171,3 +176,129 @@ def test_intent_probabilities_blend_the_linear_model_with_the_nearest_training_l
     assert np.allclose(out["blended"], wanted, atol=1e-6)
     assert np.allclose(out["loaded"], out["blended"], atol=1e-9)
     assert not np.allclose(out["linear"], out["blended"], atol=1e-3)
+
+
+ENCODER_CACHE = r'''
+import json, sys
+from pathlib import Path
+import numpy as np
+from atelier_nlu.encoder import CACHED_CHARS, SentenceEncoder
+
+directory = Path(sys.argv[1])
+remembering, plain = SentenceEncoder(directory, cached_texts=2), SentenceEncoder(
+    directory, cached_texts=0)
+runs = []
+session_run = remembering._session.run
+remembering._session.run = lambda *a, **k: runs.append(1) or session_run(*a, **k)
+long = "a gift for my sister, she likes blue and anything with flowers"
+assert len(long) > CACHED_CHARS
+
+def encode(*texts):
+    before = len(runs)
+    vectors = remembering.encode(list(texts))
+    return vectors, len(runs) - before
+
+found = {}
+first, found["hi"] = encode("hi")
+first[:] = 0.0  # what the caller does with its array is its own
+again, found["hi again"] = encode("hi")
+found["same as never remembered"] = bool(
+    again.dtype == np.float32 and again.shape == (1, plain.dimension)
+    and np.array_equal(again, plain.encode(["hi"])))
+_, found["long"] = encode(long)
+_, found["long again"] = encode(long)
+_, found["batch"] = encode("hi", "yes")
+_, found["batch again"] = encode("hi", "yes")
+_, found["yes"] = encode("yes")
+_, found["show my cart"] = encode("show my cart")
+_, found["hi after two others"] = encode("hi")
+_, found["show my cart again"] = encode("show my cart")
+print(json.dumps(found))
+'''
+
+
+def test_a_short_text_encoded_again_is_remembered_not_run_again(tmp_path: Path) -> None:
+    # given the trained model's encoder, remembering two texts
+    (directory,) = [p.parent for p in _model_files(tmp_path).rglob("encoder.onnx")]
+    # when it encodes short and long texts, alone and in batches
+    found = json.loads(_in_rasa_venv(ENCODER_CACHE, str(directory)))
+    # then a short text alone runs through the graph once, and its vector is the one an
+    # encoder remembering nothing gives (whatever the first caller did with its array)
+    assert found["hi"] == 1 and found["hi again"] == 0
+    assert found["same as never remembered"]
+    # and a long text, or a batch of several, runs every time
+    assert found["long"] == found["long again"] == 1
+    assert found["batch"] == found["batch again"] == 1
+    # and only the last two texts are remembered
+    assert found["yes"] == found["show my cart"] == found["hi after two others"] == 1
+    assert found["show my cart again"] == 0
+
+
+CLASSIFIER_MEMORY = r'''
+import json, sys
+from pathlib import Path
+import numpy as np
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+import atelier_nlu.classifier
+from atelier_nlu.classifier import SentenceIntentClassifier
+
+atelier_nlu.classifier.CACHED_TEXTS = 2
+
+def message(text, vector, intent=None):
+    m = Message(data={TEXT: text, **({INTENT: intent} if intent else {})})
+    unit = np.asarray(vector, dtype=np.float32)
+    m.add_features(Features((unit / np.linalg.norm(unit))[None, :], "sentence", TEXT, "test"))
+    return m
+
+lines = [("refund please", [1, 0, 0], "request_refund"), ("money back", [1, 1, 0],
+         "request_refund"), ("hi there", [0, 1, 1], "greet"), ("hello", [0, 1, 0], "greet")]
+classifier = SentenceIntentClassifier({"min_df": 1}, LocalModelStorage(Path(sys.argv[1])),
+                                      Resource("intents"))
+classifier.train(TrainingData([message(t, v, i) for t, v, i in lines]))
+computed = []
+probabilities = classifier.probabilities
+classifier.probabilities = lambda m: computed.append(len(m)) or probabilities(m)
+long = "i would like my money back for the parcel that came broken yesterday"
+
+def ask(*asked):
+    before = len(computed)
+    parsed = classifier.process([message(t, v) for t, v in asked])
+    return [m.get("intent_ranking") for m in parsed], len(computed) - before
+
+found = {}
+first, found["refund"] = ask(("refund", [0.9, 0.1, 0.3]))
+again, found["refund again"] = ask(("refund", [0.9, 0.1, 0.3]))
+found["same answer"] = first == again == [[
+    {"name": classifier.classes[i], "confidence": float(p)} for p, i in sorted(
+        ((p, i) for i, p in enumerate(probabilities([message("refund", [0.9, 0.1, 0.3])])[0])),
+        reverse=True)]]
+_, found["refund, another embedding"] = ask(("refund", [0.1, 0.9, 0.3]))
+_, found["long"] = ask((long, [0.9, 0.1, 0.3]))
+_, found["long again"] = ask((long, [0.9, 0.1, 0.3]))
+_, found["two at once"] = ask(("hey", [0, 1, 0]), ("cash", [1, 0, 0]))
+_, found["hey"] = ask(("hey", [0, 1, 0]))
+_, found["refund after two others"] = ask(("refund", [0.9, 0.1, 0.3]))
+_, found["hey again"] = ask(("hey", [0, 1, 0]))
+print(json.dumps(found))
+'''
+
+
+def test_the_answer_for_a_short_message_parsed_alone_is_remembered(tmp_path: Path) -> None:
+    # given a trained classifier remembering two answers
+    # when it is asked about short and long messages, alone and together
+    found = json.loads(_in_rasa_venv(CLASSIFIER_MEMORY, str(tmp_path)))
+    # then a short message asked again with the same embedding is answered without the
+    # sums, the same answer as computed
+    assert found["refund"] == 1 and found["refund again"] == 0 and found["same answer"]
+    # and the same text with another embedding, a long message, or several messages at
+    # once are computed every time
+    assert found["refund, another embedding"] == 1
+    assert found["long"] == found["long again"] == found["two at once"] == 1
+    # and only the last two answers are kept
+    assert found["hey"] == found["refund after two others"] == 1
+    assert found["hey again"] == 0
