@@ -27,9 +27,11 @@ The channel also makes Rasa 3.6.21 spend less per turn (:func:`speed_up_rasa`): 
 sent to the action server once and the connections kept (atelier_action_calls.py), its
 answers checked faster (atelier_action_results.py), events read without listing their
 classes again (atelier_events.py), the model's graph run without dask's scheduler
-(atelier_graph.py), and the rules matched against no more of the conversation than they
-span (atelier_policies.py). Each replaces a piece of Rasa 3.6.21
-with the same results; another version of Rasa runs without them.
+(atelier_graph.py), the domain's emptiness asked once per parse's processor
+(atelier_parse.py), the rules matched against no more of the conversation than they span
+(atelier_policies.py), and a conversation's states worked out once per prediction for all
+policies (atelier_states.py). Each replaces a piece of Rasa 3.6.21 with the same results;
+another version of Rasa runs without them.
 
 Whether the bot understood: the answer says so in its ``X-Atelier-Understood`` header
 (``false`` when the message's intent is ``nlu_fallback`` or a fallback action answered
