@@ -113,6 +113,10 @@ async def search_products(
     interpret: Annotated[bool, Query(description="read q against the live catalog: the "
                                      "product it names first, the category, attribute "
                                      "values and price range it names as filters")] = False,
+    record_gap: Annotated[bool, Query(description="keep a search that finds nothing among "
+                                      "the catalog's gaps (``/merchant/unanswered``); false "
+                                      "for a search made ahead, which the shopper may never "
+                                      "see")] = True,
 ) -> SearchResponse:
     if min_price is not None and max_price is not None and min_price > max_price:
         raise InvalidInput("min_price is above max_price", code="invalid_filter")
@@ -131,7 +135,7 @@ async def search_products(
     except UnknownProduct:
         raise NotFound(f"There is no product with id {like}.",
                        code="product_not_found") from None
-    if not page.results and offset == 0 and like is None and q.strip():
+    if record_gap and not page.results and offset == 0 and like is None and q.strip():
         await run_in_threadpool(gaps.record, session, kind="search", text=q)
     return page
 
