@@ -28,7 +28,7 @@ from actions.clients import (
 )
 from actions.common import SKIP, in_turn, is_skip, latest_entities
 from actions.config import get_settings
-from actions.discovery import SLOT_OF, query_of
+from actions.discovery import PREFERENCE_WORDS, SLOT_OF, query_of
 
 log = logging.getLogger(__name__)
 QUESTIONS = ("product_type", "budget", "recipient", "colour")
@@ -92,13 +92,17 @@ def _unread(text: str, tracker: Tracker, exc: CommerceError) -> None:
 
 
 def searched_ahead(text: str, entities: dict[str, str]) -> SearchQuery | None:
-    """The search to make instead of only reading ``text``, when it likely names a kind of
-    piece and asks nothing the preferences form would add (no budget, no gift): its page
-    also says how the shop read the words, and is the page the search action shows next
-    when the preferences read add nothing to the words (:mod:`actions.read_ahead`)."""
+    """The search to make instead of only reading ``text``, when it likely is the search
+    the search action makes next (:mod:`actions.read_ahead`): the NLU found a kind of
+    piece, no budget and no gift (the preferences form would ask or add them) and every
+    preference it found is in the words as written (the search adds the preferences read
+    that are not: "scarves" read as "scarf" would be another search, and a second query
+    embedding). Its page also says how the shop read the words."""
+    lowered = text.lower()
     if not text or text.startswith("/") or _GIFT_WORDS.search(text) or not (
             entities.get("product_type") or entities.get("category")) or any(
-            entities.get(name) for name in ("budget", "recipient", "occasion")):
+            entities.get(name) for name in ("budget", "recipient", "occasion")) or any(
+            entities[name] not in lowered for name in PREFERENCE_WORDS if entities.get(name)):
         return None
     return SearchQuery(text=text[:MAX_SEARCH_CHARS], limit=get_settings().search_page_size,
                        interpret=True)

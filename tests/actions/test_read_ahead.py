@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from rasa_sdk import Tracker
 
 from actions.clients import CommerceClient, SearchPage, SearchQuery
@@ -71,15 +72,24 @@ def test_a_search_turn_asks_the_shop_once_and_answers_the_same(shop: Shop) -> No
     assert messages[0]["text"] == "Here are blue ceramic mugs:"
 
 
-def test_a_search_the_preferences_add_words_to_is_searched_again(shop: Shop) -> None:
-    # given: "scarves" is read as the type "scarf", which the search adds to the words
+@pytest.mark.parametrize(("text", "found", "calls", "searched"), [
+    # the NLU found the mugs; the shop also reads "gray" as the colour "grey", which the
+    # search adds to the words: the search shows its own page, not the one read ahead
+    ("show me gray mugs", "mugs", ["GET /api/products/search", "GET /api/products/search"],
+     "show me gray mugs grey"),
+    # the NLU read "scarves" as the type "scarf", which the search adds to the words: read,
+    # then searched, as without a search ahead (one query embedding)
+    ("show me wool scarves", "scarf",
+     ["POST /api/products/interpret", "GET /api/products/search"],
+     "show me wool scarves scarf"),
+])
+def test_a_search_the_preferences_add_words_to_is_searched_after_the_reading(
+        shop: Shop, text: str, found: str, calls: list[str], searched: str) -> None:
     turn = uuid.uuid4().hex
-    calls, messages, _, slots = search_turn(
-        shop, "show me wool scarves", [entity("product_type", "scarves")], turns=(turn, turn))
-    # then: the search shows its own page, not the one read ahead
-    assert calls == ["GET /api/products/search", "GET /api/products/search"]
-    assert slots["last_search"]["text"] == "show me wool scarves scarf"
-    assert messages[0]["custom"]["cards"]
+    made, messages, _, slots = search_turn(shop, text, [entity("product_type", found)],
+                                           turns=(turn, turn))
+    assert made == calls
+    assert slots["last_search"]["text"] == searched and messages[0]["custom"]["cards"]
 
 
 def test_a_request_the_form_completes_is_only_read(shop: Shop) -> None:
