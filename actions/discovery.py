@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from statistics import median_low
 from typing import Any
@@ -12,6 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import read_ahead
 from actions.budget import Budget, parse_budget
 from actions.clients import CommerceClient, Interpretation, SearchHit, SearchPage, SearchQuery
 from actions.clients.models import Recommended
@@ -65,8 +67,8 @@ def product_card(hit: SearchHit | Recommended) -> dict[str, Any]:
     return card
 
 
-def _given(tracker: Tracker, name: str) -> str | None:
-    value = tracker.get_slot(name)
+def _given(slot: Callable[[str], Any], name: str) -> str | None:
+    value = slot(name)
     return str(value) if value and value != SKIP else None
 
 
@@ -74,11 +76,16 @@ def query_from_slots(tracker: Tracker) -> SearchQuery:
     """The search the shopper's words and preferences describe (after the preferences
     form): the shop reads them against its live catalog (``interpret``); only the budget
     the form settled is sent as a filter."""
-    budget = parse_budget(_given(tracker, "budget") or "")
-    text = tracker.get_slot("search_text") or ""
-    words = [w for w in (*(_given(tracker, s) for s in PREFERENCE_WORDS),)
+    return query_of(tracker.get_slot)
+
+
+def query_of(slot: Callable[[str], Any]) -> SearchQuery:
+    """:func:`query_from_slots` of the slot values ``slot`` gives by name."""
+    budget = parse_budget(_given(slot, "budget") or "")
+    text = slot("search_text") or ""
+    words = [w for w in (*(_given(slot, s) for s in PREFERENCE_WORDS),)
              if w and w.lower() not in text.lower()]
-    recipient = _given(tracker, "recipient")
+    recipient = _given(slot, "recipient")
     if recipient and recipient.lower() not in text.lower():
         words.append(f"gift for {recipient}")
     return SearchQuery(
@@ -172,13 +179,17 @@ class ActionSearchProducts(CommerceAction):
         query = query_from_slots(tracker)
         if not query.text:
             query = query.model_copy(update={"text": tracker.latest_message.get("text") or ""})
-        return await show_search(self.client, dispatcher, query)
+        return await show_search(self.client, dispatcher, query,
+                                 page=read_ahead.PAGES.take(tracker.sender_id, query))
 
 
 async def show_search(client: CommerceClient, dispatcher: CollectingDispatcher,
-                      query: SearchQuery) -> list[EventType]:
-    """Search and show the cards, introduced with what the shop read from the words."""
-    page = await client.search_page(query)
+                      query: SearchQuery, *, page: SearchPage | None = None
+                      ) -> list[EventType]:
+    """Search and show the cards, introduced with what the shop read from the words;
+    ``page``: the page of ``query`` already searched in this turn."""
+    if page is None:
+        page = await client.search_page(query)
     if not page.results:
         return show_results(dispatcher, page, query, ("utter_no_results", {}))
     low, high = _price_range(applied(query, page))

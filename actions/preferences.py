@@ -16,16 +16,27 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import read_ahead
 from actions.budget import Budget, parse_budget
-from actions.clients import CommerceClient, CommerceError, Interpretation
+from actions.clients import (
+    CommerceClient,
+    CommerceError,
+    CommerceUnavailable,
+    Interpretation,
+    SearchPage,
+    SearchQuery,
+)
 from actions.common import SKIP, in_turn, is_skip, latest_entities
-from actions.discovery import SLOT_OF
+from actions.config import get_settings
+from actions.discovery import PREFERENCE_WORDS, SLOT_OF, query_of
 
 log = logging.getLogger(__name__)
 QUESTIONS = ("product_type", "budget", "recipient", "colour")
 PREFERENCE_SLOTS = ("product_type", "category", "colour", "material", "style", "occasion",
                     "recipient", "budget")
 MAX_ANSWER_CHARS = 80
+MAX_SEARCH_CHARS = 500
+"""As the interpret call: the shop reads at most this much of a message."""
 _GIFT_WORDS = re.compile(r"\b(?:gift|present|for (?:my|a|her|him|them)|birthday)\b", re.I)
 _BARE_AMOUNT = re.compile(r"^\D{0,12}?(\d{1,6}(?:[.,]\d{1,2})?)\s*(?:€|eur|euros?)?\s*$", re.I)
 _RECIPIENT_TEXT = re.compile(r"^(?:it'?s |it is )?(?:for )?(.+?)[.!]?$", re.I)
@@ -71,9 +82,48 @@ async def read(client: CommerceClient, text: str, tracker: Tracker) -> Interpret
     try:
         return await client.interpret(text)
     except CommerceError as exc:
-        log.warning("preferences: the shop could not read %r: %s", text[:80], exc.message,
-                    extra={"conversation_id": tracker.sender_id})
+        _unread(text, tracker, exc)
         return None
+
+
+def _unread(text: str, tracker: Tracker, exc: CommerceError) -> None:
+    log.warning("preferences: the shop could not read %r: %s", text[:80], exc.message,
+                extra={"conversation_id": tracker.sender_id})
+
+
+def searched_ahead(text: str, entities: dict[str, str]) -> SearchQuery | None:
+    """The search to make instead of only reading ``text``, when it likely is the search
+    the search action makes next (:mod:`actions.read_ahead`): the NLU found a kind of
+    piece, no budget and no gift (the preferences form would ask or add them) and every
+    preference it found is in the words as written (the search adds the preferences read
+    that are not: "scarves" read as "scarf" would be another search, and a second query
+    embedding). Its page also says how the shop read the words."""
+    lowered = text.lower()
+    if not text or text.startswith("/") or _GIFT_WORDS.search(text) or not (
+            entities.get("product_type") or entities.get("category")) or any(
+            entities.get(name) for name in ("budget", "recipient", "occasion")) or any(
+            entities[name] not in lowered for name in PREFERENCE_WORDS if entities.get(name)):
+        return None
+    return SearchQuery(text=text[:MAX_SEARCH_CHARS], limit=get_settings().search_page_size,
+                       interpret=True)
+
+
+async def read_searching(client: CommerceClient, text: str, ahead: SearchQuery | None,
+                         tracker: Tracker) -> tuple[Interpretation | None, SearchPage | None]:
+    """:func:`read`, in the same call as the search ``ahead`` when one is asked for: the
+    reading and that page (a page found empty is not kept as a gap of the catalog: the
+    search action searches again and keeps it). The shop out of reach is asked once."""
+    if ahead is not None:
+        try:
+            page = await client.search_page(ahead, record_gap=False)
+        except CommerceUnavailable as exc:
+            _unread(text, tracker, exc)
+            return None, None
+        except CommerceError:
+            page = None  # read only, as without the search
+        if page is not None and page.interpretation is not None:
+            return page.interpretation, page
+    return await read(client, text, tracker), None
 
 
 def catalog_slots(reading: Interpretation) -> dict[str, str]:
@@ -101,7 +151,8 @@ class ActionResetPreferences(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         entities = latest_entities(tracker)
         text = tracker.latest_message.get("text") or ""
-        reading = await read(self.client, text, tracker)
+        ahead = searched_ahead(text, entities)
+        reading, page = await read_searching(self.client, text, ahead, tracker)
         if reading is not None:  # the catalog decides; the NLU adds who it is for
             slots: dict[str, Any] = {name: None for name in PREFERENCE_SLOTS}
             slots.update(catalog_slots(reading))
@@ -123,6 +174,9 @@ class ActionResetPreferences(Action):
         taste = reading is not None and any(
             u.name not in SLOT_OF and u.name != "price" for u in reading.understood)
         questions = [] if named else questions_for(text=search_text, slots=slots, taste=taste)
+        if page is not None and page.results and ahead is not None and not questions and \
+                query_of({**slots, "search_text": search_text}.get) == ahead:
+            read_ahead.PAGES.keep(tracker.sender_id, ahead, page)  # the search shows it
         return [*(SlotSet(name, value) for name, value in slots.items()),
                 SlotSet("search_text", search_text),
                 SlotSet("preference_questions", questions),

@@ -43,7 +43,9 @@ ATTR_NAME_RE = re.compile(r"^[a-z][a-z0-9_ ]{0,39}$")
 MAX_ATTR_FILTERS = 10
 
 
-def get_knowledge(request: Request) -> KnowledgeService:
+async def get_knowledge(request: Request) -> KnowledgeService:
+    """The app's knowledge service (on the event loop: FastAPI would hand a plain function
+    to a worker thread, for a lookup)."""
     return request.app.state.knowledge
 
 
@@ -80,12 +82,12 @@ def _prefixed(request: Request, prefix: str, what: str) -> dict[str, tuple[str, 
     return out
 
 
-def attribute_filters(request: Request) -> dict[str, tuple[str, ...]]:
+async def attribute_filters(request: Request) -> dict[str, tuple[str, ...]]:
     """``attr.<name>=v1,v2``: only products with one of the values pass."""
     return _prefixed(request, "attr.", "attribute filter")
 
 
-def boost_preferences(request: Request) -> dict[str, tuple[str, ...]]:
+async def boost_preferences(request: Request) -> dict[str, tuple[str, ...]]:
     """``boost.<name>=v1,v2``: products with one of the values rank higher; none is dropped."""
     return _prefixed(request, "boost.", "boost")
 
@@ -111,6 +113,10 @@ async def search_products(
     interpret: Annotated[bool, Query(description="read q against the live catalog: the "
                                      "product it names first, the category, attribute "
                                      "values and price range it names as filters")] = False,
+    record_gap: Annotated[bool, Query(description="keep a search that finds nothing among "
+                                      "the catalog's gaps (``/merchant/unanswered``); false "
+                                      "for a search made ahead, which the shopper may never "
+                                      "see")] = True,
 ) -> SearchResponse:
     if min_price is not None and max_price is not None and min_price > max_price:
         raise InvalidInput("min_price is above max_price", code="invalid_filter")
@@ -129,7 +135,7 @@ async def search_products(
     except UnknownProduct:
         raise NotFound(f"There is no product with id {like}.",
                        code="product_not_found") from None
-    if not page.results and offset == 0 and like is None and q.strip():
+    if record_gap and not page.results and offset == 0 and like is None and q.strip():
         await run_in_threadpool(gaps.record, session, kind="search", text=q)
     return page
 
@@ -137,9 +143,15 @@ async def search_products(
 @router.post("/products/interpret", response_model=Interpretation,
              responses=error_responses(413))
 async def interpret_words(knowledge: KnowledgeDep, body: InterpretRequest) -> Interpretation:
-    """What a shopper's words ask for in the live catalog, without searching."""
-    reading = await run_in_threadpool(lambda: knowledge.understanding.interpret(body.text))
-    return _interpretation(reading)
+    """What a shopper's words ask for in the live catalog, without searching.
+
+    Read on the event loop once the index is loaded (a fraction of a millisecond of
+    Python, at most a few for the longest text, which would hold the interpreter's lock in
+    a worker thread just the same): only loading it is handed to a worker thread."""
+    reader = knowledge.loaded_understanding()
+    if reader is None:
+        reader = await run_in_threadpool(lambda: knowledge.understanding)
+    return _interpretation(reader.interpret(body.text))
 
 
 def meant(reader: understanding.QueryInterpreter, filters: SearchFilters) -> SearchFilters:

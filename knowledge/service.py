@@ -78,6 +78,15 @@ class KnowledgeService:
         assert self._index is not None
         return self._index
 
+    def loaded_understanding(self) -> QueryInterpreter | None:
+        """:attr:`understanding` when it is at hand, nothing to load or build for it (a
+        lookup, fine on the event loop); else None."""
+        current, index = self._understanding, self._index
+        if index is None or current is None or current.index is not index or \
+                current.synonyms is not self._synonyms:
+            return None
+        return current
+
     @property
     def understanding(self) -> QueryInterpreter:
         """The shopper's words read against the current index: rebuilt with it, so a

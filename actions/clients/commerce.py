@@ -120,10 +120,12 @@ class CommerceClient:
     async def search(self, query: SearchQuery) -> list[SearchHit]:
         return (await self.search_page(query)).results
 
-    async def search_page(self, query: SearchQuery) -> SearchPage:
-        """The results and, for ``interpret``, how the shop read the words."""
-        return SearchPage.model_validate(await self._get("/products/search",
-                                                         params=query.params()))
+    async def search_page(self, query: SearchQuery, *, record_gap: bool = True) -> SearchPage:
+        """The results and, for ``interpret``, how the shop read the words. Without
+        ``record_gap`` a search that finds nothing is not kept among the catalog's gaps
+        (a search made ahead, which the shopper may never see)."""
+        params = query.params() if record_gap else [*query.params(), ("record_gap", "false")]
+        return SearchPage.model_validate(await self._get("/products/search", params=params))
 
     async def interpret(self, text: str) -> Interpretation:
         """What ``text`` asks for in the live catalog, without searching."""

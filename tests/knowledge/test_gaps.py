@@ -94,6 +94,17 @@ def test_a_search_that_found_nothing_is_kept_too(client: TestClient,
     assert (only["representative"], only["count"]) == ("mug", 1)
 
 
+def test_a_search_made_ahead_that_found_nothing_is_not_kept(
+        client: TestClient, demo_catalog: sessionmaker[Session]) -> None:
+    params = {"q": "mug", "max_price": "0.50", "interpret": "true"}
+    ahead = client.get("/api/products/search", headers=SERVICE,
+                       params={**params, "record_gap": "false"}).json()
+    assert not ahead["results"] and recorded(demo_catalog) == 0
+    assert not client.get("/api/products/search", headers=SERVICE, params=params).json()[
+        "results"]
+    assert recorded(demo_catalog) == 1
+
+
 def test_an_faq_entry_written_from_a_group_is_served_and_resolves_it(
         client: TestClient, demo_catalog: sessionmaker[Session], faq_dir: Path) -> None:
     # given
