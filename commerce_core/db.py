@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -29,6 +31,65 @@ its info."""
 WAL = "atelier_wal"
 """Whether a SQLite connection's database is in WAL mode, in its info."""
 FULL, NORMAL = "FULL", "NORMAL"
+BUSY_SECONDS = 30.0
+"""How long a SQLite write waits for the database's write lock before it fails."""
+
+
+class _WriterConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions take their turn in the process first.
+
+    SQLite lets one transaction write at a time; one that finds the write lock taken
+    polls for it, sleeping 1, 2, 5, 10... up to 100 ms between tries, however soon the
+    lock is free again. The app's writes last well under a millisecond, so under load a
+    turn lost most of its time in those sleeps, and the slowest turns far more. The
+    writers of this process (its worker threads) now queue on a lock of their own,
+    :attr:`turns` (one per database file), and the next one goes as soon as a commit or
+    rollback ends the transaction; SQLite's polling is left to writers of other processes
+    (a Telegram worker, a second app process)."""
+
+    turns: threading.Lock
+    _holding = False
+
+    def take_turn(self) -> None:
+        if not self.turns.acquire(timeout=BUSY_SECONDS):
+            raise sqlite3.OperationalError("database is locked")
+        self._holding = True
+
+    def end_turn(self) -> None:
+        if self._holding:
+            self._holding = False
+            self.turns.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.end_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.end_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.end_turn()
+
+
+_TURNS: dict[str, threading.Lock] = {}
+_TURNS_GUARD = threading.Lock()
+
+
+def _writer_connection(path: str) -> type[_WriterConnection]:
+    """The connection class of the database at ``path``: all its engines in this process
+    share the turns of its writers."""
+    key = str(Path(path).resolve()) if path and path != ":memory:" else f"memory:{id(object())}"
+    with _TURNS_GUARD:
+        turns = _TURNS.setdefault(key, threading.Lock())
+    return type("WriterConnection", (_WriterConnection,), {"turns": turns})
 
 
 def make_engine(url: str, **pool: int) -> Engine:
@@ -37,7 +98,9 @@ def make_engine(url: str, **pool: int) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": BUSY_SECONDS,
+                                                  "factory": _writer_connection(path)},
                                **pool)
 
         @event.listens_for(engine, "connect")
@@ -47,7 +110,7 @@ def make_engine(url: str, **pool: int) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             record.info[WAL] = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
             cur.execute(f"PRAGMA synchronous={FULL}")  # SQLite's default, whatever the build
             record.info[SYNCHRONOUS] = FULL
             cur.close()
@@ -73,7 +136,17 @@ def make_engine(url: str, **pool: int) -> Engine:
                 if conn.info.get(SYNCHRONOUS) != synchronous:
                     conn.exec_driver_sql(f"PRAGMA synchronous = {synchronous}")
                     conn.info[SYNCHRONOUS] = synchronous
-            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+            if read:
+                conn.exec_driver_sql("BEGIN")
+                return
+            writer = conn.connection.dbapi_connection
+            assert isinstance(writer, _WriterConnection)  # connect_args["factory"] above
+            writer.take_turn()  # the process's writers one after the other (see
+            try:                # _WriterConnection); commit or rollback ends the turn
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                writer.end_turn()
+                raise
 
         return engine
     if url.startswith("postgresql://"):
