@@ -49,6 +49,17 @@ def _in_thread(work: Callable[[], None]) -> tuple[threading.Thread, list[BaseExc
     return thread, errors
 
 
+def _written_by_another_thread(engine: Engine, body: str) -> list[BaseException]:
+    """Write a note from another thread; returns what the write raised."""
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO note VALUES (:body)"), {"body": body})
+
+    thread, errors = _in_thread(write)
+    thread.join(GUARD)
+    return errors
+
+
 def _notes(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         return [row[0] for row in conn.execute(text("SELECT body FROM note ORDER BY rowid"))]
@@ -92,14 +103,7 @@ def test_a_transaction_that_ends_without_commit_gives_the_turn_back(engine: Engi
     else:
         conn.invalidate()  # the connection is closed, as after a lost database
     conn.close()
-
-    def write() -> None:
-        with engine.begin() as other:
-            other.execute(text("INSERT INTO note VALUES ('kept')"))
-
-    thread, errors = _in_thread(write)
-    thread.join(GUARD)
-    assert errors == []
+    assert _written_by_another_thread(engine, "kept") == []
     assert _notes(engine) == ["kept"]
 
 
@@ -111,12 +115,5 @@ def test_a_write_that_could_not_begin_gives_the_turn_back(engine: Engine,
         conn.execute(text("INSERT INTO note VALUES ('refused')"))
     outsider.rollback()
     outsider.close()
-
-    def write() -> None:
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO note VALUES ('after')"))
-
-    thread, errors = _in_thread(write)
-    thread.join(GUARD)
-    assert errors == []
+    assert _written_by_another_thread(engine, "after") == []
     assert _notes(engine) == ["after"]
