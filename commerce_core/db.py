@@ -51,6 +51,8 @@ class _WriterConnection(sqlite3.Connection):
     _holding = False
 
     def take_turn(self) -> None:
+        if self._holding:  # its transaction goes on
+            return
         if not self.turns.acquire(timeout=BUSY_SECONDS):
             raise sqlite3.OperationalError("database is locked")
         self._holding = True
@@ -86,9 +88,11 @@ _TURNS_GUARD = threading.Lock()
 def _writer_connection(path: str) -> type[_WriterConnection]:
     """The connection class of the database at ``path``: all its engines in this process
     share the turns of its writers."""
-    key = str(Path(path).resolve()) if path and path != ":memory:" else f"memory:{id(object())}"
-    with _TURNS_GUARD:
-        turns = _TURNS.setdefault(key, threading.Lock())
+    if not path or path == ":memory:":  # a database of this engine's own
+        turns = threading.Lock()
+    else:
+        with _TURNS_GUARD:
+            turns = _TURNS.setdefault(str(Path(path).resolve()), threading.Lock())
     return type("WriterConnection", (_WriterConnection,), {"turns": turns})
 
 
