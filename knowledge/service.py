@@ -78,14 +78,19 @@ class KnowledgeService:
         assert self._index is not None
         return self._index
 
-    def loaded_understanding(self) -> QueryInterpreter | None:
-        """:attr:`understanding` when it is at hand, nothing to load or build for it (a
-        lookup, fine on the event loop); else None."""
-        current, index = self._understanding, self._index
-        if index is None or current is None or current.index is not index or \
+    def _understanding_of(self, index: ProductIndex) -> QueryInterpreter | None:
+        """The reader kept, if it was built for ``index`` and the current synonyms."""
+        current = self._understanding
+        if current is None or current.index is not index or \
                 current.synonyms is not self._synonyms:
             return None
         return current
+
+    def loaded_understanding(self) -> QueryInterpreter | None:
+        """:attr:`understanding` when it is at hand, nothing to load or build for it (a
+        lookup, fine on the event loop); else None."""
+        index = self._index
+        return None if index is None else self._understanding_of(index)
 
     @property
     def understanding(self) -> QueryInterpreter:
@@ -93,9 +98,8 @@ class KnowledgeService:
         product is understood (its name, type, material, …) as soon as it is searchable,
         and with the synonyms, so one is read as soon as it is saved."""
         index = self.index
-        current = self._understanding
-        if current is None or current.index is not index or current.synonyms is not \
-                self._synonyms:
+        current = self._understanding_of(index)
+        if current is None:
             current = self._understanding = QueryInterpreter(index, synonyms=self._synonyms)
         return current
 
