@@ -33,8 +33,9 @@ DEV = REPO / "bot" / "nlu_eval" / "dev.yml"
 # Served figures of the chosen pipeline (bot/config.yml) on the realistic set: in-scope
 # accuracy 0.942, out-of-scope false-accept 7.4% (goals >= 0.92 and <= 10%); with the
 # ask_recommendation intent and its 19 messages (one relabelled from search_product),
-# 0.937 and 6.9%. The floor is what is reached less about a dozen messages.
-MIN_IN_SCOPE_ACCURACY = 0.93
+# 0.937 and 6.9%. On another CPU (AVX2 only, no AVX-512), the same code, pins and data give
+# 0.929 and 6.6% (see tests/bot/test_nlu.py): the floor is the goal.
+MIN_IN_SCOPE_ACCURACY = 0.92
 MAX_FALSE_ACCEPT_RATE = 0.10
 
 
