@@ -15,7 +15,7 @@ from actions.clients.aftersale import AfterSaleClient
 from actions.clients.commerce import CommerceError
 from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
-from actions.faq import PERSON_BUTTON, looks_like_question, say_answer
+from actions.faq import PERSON_BUTTON, covered_by_faq, looks_like_question, say_answer
 from actions.handoff import hand_off, is_frustrated
 from actions.orders import mentioned_email
 
@@ -89,3 +89,26 @@ class ActionFallback(Action):
                     SlotSet("handoff_offer", "repeated_failure")]
         dispatcher.utter_message(response="utter_clarify", buttons=options(tracker))
         return [SlotSet("fallback_count", float(count)), SlotSet("handoff_offer", None)]
+
+
+class ActionOutOfScope(Action):
+    """A message read as outside the shop's scope: answered from the merchant's FAQ when it
+    confidently covers it (a bike workshop's FAQ makes "how often should it be serviced?"
+    the shop's business), else the shopper hears what the bot can do."""
+
+    def __init__(self, knowledge: KnowledgeClient | None = None) -> None:
+        self.knowledge = knowledge or KnowledgeClient()
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    @in_turn
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        text = str(tracker.latest_message.get("text") or "").strip()
+        if text and not text.startswith("/"):
+            answered = await covered_by_faq(self.knowledge, dispatcher, text)
+            if answered is not None:
+                return answered
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []

@@ -8,7 +8,6 @@ carries it out on an affirm that answers that very question.
 from __future__ import annotations
 
 import logging
-import re
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -20,7 +19,7 @@ from actions.clients.aftersale import AfterSaleClient, Order, OrderNotFound
 from actions.clients.commerce import CommerceError, CommerceUnavailable
 from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
-from actions.faq import ActionAnswerFaq, looks_like_question
+from actions.faq import ActionAnswerFaq, is_policy_question
 from actions.handoff import hand_off, offered_reason, previous_action
 from actions.orders import (
     NOT_SHIPPED,
@@ -33,14 +32,6 @@ from actions.orders import (
 from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)
-_ORDER_WORD = re.compile(r"\b(?:orders?|my (?:parcel|package|purchase|delivery))\b", re.I)
-_HYPOTHETICAL = re.compile(
-    r"^\s*(?:and |but |so )?(?:if|what if|in case|suppose|say|when)\b|\b(?:can|could|may|will|"
-    r"would|is|are) (?:she|he|they|someone|somebody|the recipient|the person|people|my "
-    r"(?:sister|brother|mum|mom|mother|dad|father|friend|wife|husband|partner|son|"
-    r"daughter|girlfriend|boyfriend|aunt|uncle|grandma|grandmother|grandpa|colleague))\b",
-    re.I)
-
 YES_NO = [{"title": "Yes, please", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 # the confirming action asks again ("try again?") when the shop could not be reached
 ASKING_ACTIONS = frozenset({"action_cancel_order", "action_request_refund",
@@ -48,13 +39,10 @@ ASKING_ACTIONS = frozenset({"action_cancel_order", "action_request_refund",
 
 
 def policy_question(tracker: Tracker) -> bool:
-    """A question about the shop's policy rather than an order: hypothetical or about
-    someone else, with no order named ("if my sister doesn't like it can she send it
-    back?"). Such a question is not about the order the conversation discussed before."""
+    """A policy question (``is_policy_question``) with no order named. Such a question is
+    not about the order the conversation discussed before."""
     text = str(tracker.latest_message.get("text") or "")
-    return (not text.startswith("/") and looks_like_question(text)
-            and bool(_HYPOTHETICAL.search(text)) and mentioned_number(tracker) is None
-            and not _ORDER_WORD.search(text))
+    return is_policy_question(text) and mentioned_number(tracker) is None
 
 
 class OrderAction(Action, ABC):

@@ -56,6 +56,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -282,8 +283,8 @@ def tune(paraphrases: Sequence[Ranked], out_of_scope: Sequence[Ranked], *,
                         min_abstention=min_abstention, max_wrong=max_wrong)
 
 
-def _answered(ranked: Sequence[Ranked], thresholds: np.ndarray, margins: np.ndarray,
-              word_floors: np.ndarray) -> np.ndarray:
+def answered_on_grid(ranked: Sequence[Ranked], thresholds: np.ndarray, margins: np.ndarray,
+                     word_floors: np.ndarray) -> np.ndarray:
     """Whether each question is answered, for every (threshold, margin, floor, question)."""
     scores = [[score for _, score in r.service_ranked] for r in ranked]
     top = np.array([s[0] if s else -np.inf for s in scores])
@@ -306,18 +307,36 @@ def tune_jointly(sets: Sequence[tuple[Sequence[Ranked], Sequence[Ranked]]], *,
     their shares of right answers is the largest (ties: fewer wrong answers, more
     out-of-scope abstentions, the higher threshold, then the lowest margin and floor)."""
     grid = [np.asarray(values, dtype=float) for values in (thresholds, margins, word_floors)]
+    return best_on_grid(grid, [(answered_on_grid(p, *grid), top_is_right(p),
+                                answered_on_grid(o, *grid)) for p, o in sets],
+                        min_abstention=min_abstention, max_wrong=max_wrong)
+
+
+def top_is_right(paraphrases: Sequence[Ranked]) -> np.ndarray:
+    """Whether each paraphrase's best entry is its expected one."""
+    return np.array([bool(r.service_ranked) and r.service_ranked[0][0] == r.expected
+                     for r in paraphrases], dtype=bool)
+
+
+GridAnswers = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Of one set: whether each paraphrase is answered for every point of a grid (the last
+axis is the question), whether its best entry is the right one, and whether each
+out-of-scope question is answered."""
+
+
+def best_on_grid(grid: Sequence[np.ndarray], sets: Sequence[GridAnswers], *,
+                 min_abstention: float, max_wrong: float) -> Decision:
+    """The point of ``grid`` (thresholds, margins, word floors) that meets the constraints
+    on every set with the largest sum of shares of right answers; ties as in
+    ``tune_jointly``."""
     shape = tuple(len(values) for values in grid)
     right, wrong, declined = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     feasible = np.ones(shape, dtype=bool)
-    for paraphrases, out_of_scope in sets:
-        answered = _answered(paraphrases, *grid)
-        hit = np.array([bool(r.service_ranked) and r.service_ranked[0][0] == r.expected
-                        for r in paraphrases], dtype=bool)
-        n = max(len(paraphrases), 1)
+    for answered, hit, answered_out in sets:
+        n = max(len(hit), 1)
         set_right = (answered & hit).sum(axis=-1) / n
         set_wrong = (answered & ~hit).sum(axis=-1) / n
-        set_declined = ((~_answered(out_of_scope, *grid)).sum(axis=-1)
-                        / max(len(out_of_scope), 1))
+        set_declined = (~answered_out).sum(axis=-1) / max(answered_out.shape[-1], 1)
         feasible &= (set_declined >= min_abstention) & (set_wrong <= max_wrong)
         right += set_right
         wrong += set_wrong
@@ -382,9 +401,8 @@ def _load_set(directory: Path, paraphrases: Path, out_of_scope: Path) -> EvalSet
     return EvalSet(directory, load_paraphrases(paraphrases), load_out_of_scope(out_of_scope))
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m knowledge.eval_faq")
+def parser(prog: str = "python -m knowledge.eval_faq") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--dir", type=Path, default=FAQ_DIR)
     parser.add_argument("--paraphrases", type=Path, default=EVAL_DIR / "paraphrases.tsv")
     parser.add_argument("--out-of-scope", type=Path, default=EVAL_DIR / "out_of_scope.txt")
@@ -403,8 +421,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="choose threshold, margin and word floor on the tuning half "
                              "first")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
-    args = parser.parse_args(argv)
-    out = sys.stdout
+    return parser
+
+
+def prepare(args: argparse.Namespace, out: TextIO) -> tuple[list[SetToRank], int] | int:
+    """Every FAQ of the arguments with its evaluation set, and how many at the end are
+    checks never tuned on; or the exit code after saying why they cannot be used."""
     try:
         sets = [_load_set(args.dir, args.paraphrases, args.out_of_scope)]
         sets += [_load_set(*also) for also in args.also]
@@ -425,10 +447,20 @@ def main(argv: list[str] | None = None) -> int:
             out.write("".join(f"evaluation set: {p}\n" for p in problems))
             return 1
         services.append(service)
+    return [(s, i.paraphrases, i.out_of_scope) for s, i in zip(services, sets, strict=True)
+            ], checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    out = sys.stdout
+    prepared = prepare(args, out)
+    if isinstance(prepared, int):
+        return prepared
+    every, checks = prepared
+    cut = len(every) - checks
     try:
-        every = [(s, i.paraphrases, i.out_of_scope) for s, i in zip(services, sets,
-                                                                      strict=True)]
-        cut = len(every) - checks
         report = run_sets(every[:cut], decision=Decision(args.threshold, args.margin,
                                                          args.word_floor, args.offer_spread),
                           tune_first=args.tune, checks=every[cut:])
@@ -484,25 +516,56 @@ def run_sets(sets: Sequence[SetToRank], *, decision: Decision = SERVICE_DECISION
              tune_first: bool = False, checks: Sequence[SetToRank] = ()) -> str:
     """Every set ranked once; one decision (tuned on the tuning halves of ``sets`` if
     asked, never on ``checks``) applied to each; a report per set."""
-    ranked = [_rank_halves(*item) for item in sets]
-    checked = [_rank_halves(*item) for item in checks]
+    ranked = RankedSets.of(sets, checks)
+    return report_sets(ranked, choose(ranked, decision, tune_first=tune_first),
+                       tuned=tune_first)
+
+
+@dataclass(frozen=True)
+class RankedSets:
+    """The FAQs' services with their questions ranked per half; ``checks`` of them, at the
+    end, are never tuned on."""
+
+    services: list[FaqService]
+    halves: list[Halves]
+    checks: int
+
+    @classmethod
+    def of(cls, sets: Sequence[SetToRank], checks: Sequence[SetToRank] = ()) -> RankedSets:
+        every = [*sets, *checks]
+        return cls([s for s, _, _ in every], [_rank_halves(*item) for item in every],
+                   len(checks))
+
+    @property
+    def tuned_on(self) -> list[tuple[list[Ranked], list[Ranked]]]:
+        """The tuning halves of the sets that are not checks."""
+        return [h["tuning"] for h in self.halves[:len(self.halves) - self.checks]]
+
+
+def choose(ranked: RankedSets, decision: Decision, *, tune_first: bool) -> Decision:
+    """``decision``, or the one tuned on the tuning halves of the sets that are not checks."""
+    if not tune_first:
+        return decision
+    decision = tune_jointly(ranked.tuned_on)
+    return replace(decision, offer_spread=tune_offer(ranked.tuned_on, decision))
+
+
+def report_sets(ranked: RankedSets, decision: Decision, *, tuned: bool) -> str:
     head = ""
-    if tune_first:
-        tuning = [halves["tuning"] for halves in ranked]
-        decision = tune_jointly(tuning)
-        decision = replace(decision, offer_spread=tune_offer(tuning, decision))
-        head = ("tuned on the tuning halves of every set: " if len(sets) > 1
+    if tuned:
+        head = ("tuned on the tuning halves of every set: " if len(ranked.tuned_on) > 1
                 else "tuned on the tuning half: ")
     reports = [f"{head}threshold {decision.threshold:.2f}, margin {decision.margin:.2f}, "
                f"word floor {decision.word_floor:.2f}, offer spread {decision.offer_spread:.2f}"]
     applied = {"threshold": decision.threshold, "margin": decision.margin,
                "word_floor": decision.word_floor, "offer_spread": decision.offer_spread}
-    for number, ((service, _, _), halves) in enumerate(zip(
-            [*sets, *checks], [*ranked, *checked], strict=True)):
+    for number, (service, halves) in enumerate(zip(ranked.services, ranked.halves,
+                                                   strict=True)):
         metrics = {name: evaluate(p, o, **applied) for name, (p, o) in halves.items()}
         metrics["all"] = evaluate(halves["tuning"][0] + halves["held-out"][0],
                                   halves["tuning"][1] + halves["held-out"][1], **applied)
-        never = " (never tuned on)" if number >= len(sets) else ""
+        never = (" (never tuned on)"
+                 if number >= len(ranked.halves) - ranked.checks else "")
         every = [r for p, o in halves.values() for r in (*p, *o)]
         reports.append(f"FAQ: {len(service.entries)} entries from {service.directory}{never}\n"
                        + format_report(metrics) + "\n" + latency(every))

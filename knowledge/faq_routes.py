@@ -5,6 +5,7 @@ The app holds a started :class:`knowledge.faq_service.FaqService` in ``app.state
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -34,6 +35,14 @@ FaqDep = Annotated[FaqService, Depends(get_faq)]
 
 class FaqQuestion(BaseModel):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    faq_intent: float | None = Field(default=None, ge=0.0, le=1.0)
+    """The NLU's confidence that the message is the ``faq`` intent, when it read it so:
+    enough of it lets the FAQ answer on less evidence of its own
+    (``knowledge.faq_service.ROUTED_CONFIDENCE``)."""
+    record_gap: bool = True
+    """Whether a question left unanswered is kept for the merchant (``knowledge.gaps``):
+    false when the bot only checks whether the FAQ covers a message it did not read as a
+    question for the shop."""
 
     @field_validator("question")
     @classmethod
@@ -79,10 +88,12 @@ async def answer_question(body: FaqQuestion, faq: FaqDep, session: SessionDep
     """The answer of the entry that confidently matches the question, or the closest
     entries when none does: a doubtful answer is never given (and the question is kept
     for the merchant, see ``knowledge.gaps``)."""
-    result = await run_in_threadpool(faq.answer, body.question)
+    result = await run_in_threadpool(partial(faq.answer, body.question,
+                                             faq_intent=body.faq_intent))
     FAQ_ANSWERS.labels("declined" if result.best is None else "answered").inc()
     if result.best is None:
-        await run_in_threadpool(gaps.record, session, kind="faq", text=body.question)
+        if body.record_gap:
+            await run_in_threadpool(gaps.record, session, kind="faq", text=body.question)
         return FaqUnanswered(candidates=[_candidate(c) for c in result.offered])
     entry = result.best.entry
     return FaqAnswered(answer=join_paragraphs(entry.answer), question=entry.question,

@@ -23,6 +23,16 @@ class FaqAnswer(BaseModel):
 
 
 class KnowledgeClient(CommerceClient):
-    async def answer(self, question: str) -> FaqAnswer:
-        data = await self._post("/faq/answer", json={"question": question[:MAX_QUESTION_CHARS]})
+    async def answer(self, question: str, *, faq_intent: float | None = None,
+                     record_gap: bool = True) -> FaqAnswer:
+        """The FAQ's answer to ``question``. ``faq_intent``: the NLU's confidence in the
+        ``faq`` intent, when it read the message so; ``record_gap=False`` when the bot only
+        checks whether the FAQ covers a message (an unanswered one is not kept for the
+        merchant)."""
+        body: dict[str, object] = {"question": question[:MAX_QUESTION_CHARS]}
+        if faq_intent is not None:
+            body["faq_intent"] = round(min(max(faq_intent, 0.0), 1.0), 4)
+        if not record_gap:
+            body["record_gap"] = False
+        data = await self._post("/faq/answer", json=body)
         return FaqAnswer.model_validate(data)

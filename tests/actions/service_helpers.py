@@ -88,8 +88,9 @@ def start_shop(factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Shop]
 
 
 def user(text: str, intent: str, entities: list[dict[str, Any]] | None = None,
-         ranking: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    parse = {"text": text, "intent": {"name": intent, "confidence": 0.9},
+         ranking: list[dict[str, Any]] | None = None, *, confidence: float = 0.9
+         ) -> dict[str, Any]:
+    parse = {"text": text, "intent": {"name": intent, "confidence": confidence},
              "entities": entities or [], "intent_ranking": ranking or [],
              "metadata": {}}
     return {"event": "user", "text": text, "parse_data": parse}

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.clients import CommerceClient
+from actions.clients.knowledge import KnowledgeClient
 from actions.config import ActionSettings
 from channels.app import create_app
 from channels.config import GatewaySettings
@@ -51,6 +52,10 @@ class Shop:
     def client(self) -> CommerceClient:
         return CommerceClient(ActionSettings(api_url="http://shop/api"),
                               transport=httpx.ASGITransport(app=self.app))
+
+    def knowledge(self) -> KnowledgeClient:
+        return KnowledgeClient(ActionSettings(api_url="http://shop/api"),
+                               transport=httpx.ASGITransport(app=self.app))
 
     def sku_id(self, sku: str) -> int:
         """The product id of a variant's SKU."""

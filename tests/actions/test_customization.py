@@ -4,6 +4,7 @@ checks every answer with its rule engine (real API in process, demo shop on SQLi
 import asyncio
 from typing import Any
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.customization import (
@@ -135,11 +136,22 @@ def test_a_piece_without_options_says_so_and_offers_the_cart(shop: Shop) -> None
     assert slots["messages"][0]["buttons"][0]["title"] == "Add to cart"
 
 
-def test_without_a_product_it_asks_which_one(shop: Shop) -> None:
-    messages, events = run(ActionStartCustomization(shop.client()), tracker(
-        "can i get it engraved", "customize_product"))
-    assert [m["response"] for m in messages] == ["utter_which_product_to_customize"]
+@pytest.mark.parametrize("text", ["personalise it please", "can i get it embroidered in gold"])
+def test_without_a_product_it_asks_which_one(shop: Shop, text: str) -> None:
+    # a request, or a question the FAQ does not confidently answer
+    messages, events = run(ActionStartCustomization(shop.client(), shop.knowledge()),
+                           tracker(text, "customize_product"))
+    assert [m.get("response") for m in messages] == ["utter_which_product_to_customize"]
     assert slots_of(events) == {"can_customize": False}
+
+
+def test_a_question_about_personalising_no_piece_is_answered_from_the_faq(shop: Shop) -> None:
+    messages, events = run(ActionStartCustomization(shop.client(), shop.knowledge()),
+                           tracker("can i pick my own glaze?", "customize_product"))
+    [message] = messages
+    assert message["text"].startswith("Yes, for our tableware shapes"), message
+    assert slots_of(events)["can_customize"] is False
+    assert "customization" not in slots_of(events)
 
 
 def test_the_second_shown_product_is_personalised(shop: Shop) -> None:

@@ -3,11 +3,15 @@ person)."""
 
 from __future__ import annotations
 
+import pytest
 from rasa_sdk.events import FollowupAction, SlotSet
+from sqlalchemy import func, select
 
-from actions.fallback import ActionFallback
-from tests.actions.service_helpers import Shop, entity, run, tracker, user
-from tests.actions.wording import CLARIFY, OFFER
+from actions.clients.knowledge import KnowledgeClient
+from actions.fallback import ActionFallback, ActionOutOfScope
+from commerce_core.models import UnansweredQuestion
+from tests.actions.service_helpers import Shop, down_settings, entity, run, tracker, user
+from tests.actions.wording import CLARIFY, OFFER, OUT_OF_SCOPE
 
 PERSON = {"title": "Talk to a person", "payload": "/request_human"}
 
@@ -79,3 +83,38 @@ def test_an_email_while_a_lookup_waits_goes_to_the_lookup(faq_shop: Shop) -> Non
     messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
     assert messages == []
     assert events == [FollowupAction("action_order_lookup")]
+
+
+def kept_for_the_merchant(shop: Shop) -> int:
+    with shop.db() as session:
+        return session.scalar(select(func.count()).select_from(UnansweredQuestion)) or 0
+
+
+def test_a_message_out_of_scope_that_the_faq_covers_gets_its_answer(faq_shop: Shop) -> None:
+    kept = kept_for_the_merchant(faq_shop)
+    t = tracker(user("the bank refused my card payment", "out_of_scope"))
+    messages, events = run(ActionOutOfScope(faq_shop.knowledge()), t)
+    [message] = messages
+    assert message["text"].startswith("Sorry about that! Nothing has been charged."), message
+    assert events == [SlotSet("faq_candidates", None), SlotSet("handoff_offer", None)]
+    assert kept_for_the_merchant(faq_shop) == kept
+
+
+@pytest.mark.parametrize("text", ["tell me a joke", "what's the weather in paris tomorrow",
+                                  "/out_of_scope"])
+def test_a_message_out_of_scope_the_faq_does_not_cover_hears_what_the_bot_does(
+        faq_shop: Shop, text: str) -> None:
+    kept = kept_for_the_merchant(faq_shop)
+    messages, events = run(ActionOutOfScope(faq_shop.knowledge()),
+                           tracker(user(text, "out_of_scope")))
+    [message] = messages
+    assert message["text"].startswith(OUT_OF_SCOPE)
+    assert [b["payload"] for b in message["buttons"]] == ["/search_product", "/order_status"]
+    assert events == []
+    assert kept_for_the_merchant(faq_shop) == kept  # not a question the FAQ lacks
+
+
+def test_out_of_scope_with_the_faq_unreachable_still_answers() -> None:
+    messages, _ = run(ActionOutOfScope(KnowledgeClient(down_settings())),
+                      tracker(user("the bank refused my card payment", "out_of_scope")))
+    assert [m["text"][:len(OUT_OF_SCOPE)] for m in messages] == [OUT_OF_SCOPE]

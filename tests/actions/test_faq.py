@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions.clients.knowledge import KnowledgeClient
-from actions.faq import ActionAnswerFaq, looks_like_question
+from actions.faq import ActionAnswerFaq, looks_like_question, reaches_faq
 from actions.order_changes import ActionCancelOrder, ActionRequestRefund
 from tests.actions.service_helpers import (
     Shop,
@@ -91,3 +91,32 @@ def test_a_policy_question_read_as_an_order_change_is_answered_from_the_faq(
     # then the FAQ answers, exactly as it answers the question asked as one
     assert (messages, events) == run(ActionAnswerFaq(faq_shop.knowledge()), t)
     assert messages and "AT-ZZZZZZ" not in str(messages)
+
+
+@pytest.mark.parametrize(("confidence", "answered"), [(0.9, True), (0.3, False)])
+def test_the_nlus_confidence_in_a_faq_question_is_passed_to_the_faq(
+        faq_shop: Shop, confidence: float, answered: bool) -> None:
+    # a paraphrase the FAQ answers alone only when the NLU read it as a FAQ question
+    t = tracker(user("my bank keeps blocking the payment", "faq", confidence=confidence))
+    [message], _ = run(ActionAnswerFaq(faq_shop.knowledge()), t)
+    assert message["text"].startswith("Sorry about that! Nothing has been charged.") is answered
+    assert message["text"].startswith(NOT_SURE) is not answered
+
+
+@pytest.mark.parametrize(("intent", "text", "reached"), [
+    ("faq", "do you ship to japan", True),
+    ("faq", '/faq{"ordinal": "1"}', True),
+    ("out_of_scope", "how often should my bike be serviced", True),
+    ("out_of_scope", "/out_of_scope", False),
+    ("nlu_fallback", "what about tarnish?", True),
+    ("nlu_fallback", "blorp", False),
+    ("customize_product", "can i pick my own glaze?", True),
+    ("customize_product", "personalise it", False),
+    ("request_refund", "if my sister doesn't like it can she send it back?", True),
+    ("request_refund", "i want a refund for my order", False),
+    ("order_status", "where is my parcel?", False),
+    ("search_product", "do you have blue mugs?", False),
+])
+def test_which_readings_of_a_message_put_it_to_the_faq(intent: str, text: str,
+                                                       reached: bool) -> None:
+    assert reaches_faq(intent, text) is reached

@@ -13,3 +13,4 @@ OFFER = "I'm sorry, I'm still not getting it. Would you like to talk to a person
 HANDOFF_TEXT = ("I'm connecting you with a member of the team — they'll answer here in the "
                 "chat as soon as they can.")
 BACK_TEXT = "I'm back — thanks for waiting. Let's carry on."
+OUT_OF_SCOPE = "I'm afraid I can't help with that — I'm the shop's assistant."

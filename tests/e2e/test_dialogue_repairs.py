@@ -229,3 +229,25 @@ def test_a_lookup_with_the_wrong_email_is_retried_with_the_right_one(stack: Stac
     right = text(chat.say("right@example.com"))
     # then the lookup is tried again and finds it
     assert right.startswith(f"Order {number} is waiting for payment."), right
+
+
+def test_a_message_read_as_out_of_scope_that_the_faq_covers_is_answered(
+        stack: Stack) -> None:
+    chat = Chat(stack)
+    # the NLU puts a bank's refusal outside a shop's scope; the shop's FAQ covers it
+    message = "the bank refused my card payment"
+    reply = text(chat.say(message))
+    assert actions_after(chat, message) == ["action_out_of_scope"]
+    assert reply.startswith("Sorry about that! Nothing has been charged."), reply
+    # and what no entry covers still hears what the bot can do
+    assert text(chat.say("tell me a joke")).startswith("I'm afraid I can't help with that")
+
+
+def test_a_question_about_personalising_nothing_in_particular_is_answered_from_the_faq(
+        stack: Stack) -> None:
+    chat = Chat(stack)
+    question = "can i pick my own glaze?"
+    reply = text(chat.say(question))
+    assert actions_after(chat, question)[0] == "action_start_customization"
+    assert reply.startswith("Yes, for our tableware shapes"), reply
+    assert "which piece" not in reply.lower(), reply

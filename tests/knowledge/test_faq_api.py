@@ -125,10 +125,31 @@ def test_a_declined_question_is_offered_only_the_entries_near_the_best(
     assert [c["source"] for c in body["candidates"]] == ["care.md:1"]
 
 
+@pytest.mark.parametrize(("faq_intent", "answered"), [
+    (None, False), (0.49, False), (0.5, True), (0.97, True)])
+def test_the_nlus_reading_as_a_faq_question_applies_the_routed_decision(
+        client: TestClient, service: FaqService, faq_intent: float | None,
+        answered: bool) -> None:
+    # given a decision that answers only a question the NLU read as one for the FAQ
+    service.threshold, service.routed_threshold = 9.0, 0.0
+    service.routed_margin = service.routed_word_floor = 0.0
+    body = {"question": "my leather boots got wet"}
+    if faq_intent is not None:
+        body["faq_intent"] = faq_intent
+    # when
+    response = client.post("/api/faq/answer", json=body, headers=SERVICE)
+    # then
+    assert response.status_code == 200, response.text
+    assert (response.json()["answer"] is not None) is answered
+
+
 @pytest.mark.parametrize("payload", [
     {"question": ""}, {"question": "   "}, {"question": "x" * 1001}, {}, {"question": 3},
+    {"question": "leather care", "faq_intent": 1.5},
+    {"question": "leather care", "faq_intent": -0.1},
 ])
-def test_questions_must_be_1_to_1000_characters(client: TestClient, payload: dict) -> None:
+def test_questions_must_be_1_to_1000_characters_with_a_confidence_from_0_to_1(
+        client: TestClient, payload: dict) -> None:
     response = client.post("/api/faq/answer", json=payload, headers=SERVICE)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"

@@ -105,6 +105,15 @@ def test_a_search_made_ahead_that_found_nothing_is_not_kept(
     assert recorded(demo_catalog) == 1
 
 
+def test_a_question_only_checked_against_the_faq_is_not_kept(
+        client: TestClient, demo_catalog: sessionmaker[Session]) -> None:
+    checked = client.post("/api/faq/answer", headers=SERVICE,
+                          json={"question": VOUCHERS[0], "record_gap": False}).json()
+    assert checked["answer"] is None and recorded(demo_catalog) == 0
+    assert ask(client, VOUCHERS[0])["answer"] is None
+    assert recorded(demo_catalog) == 1
+
+
 def test_an_faq_entry_written_from_a_group_is_served_and_resolves_it(
         client: TestClient, demo_catalog: sessionmaker[Session], faq_dir: Path) -> None:
     # given
