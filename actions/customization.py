@@ -20,10 +20,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import CommerceClient, CommerceError, Product, Quote
-from actions.clients.knowledge import KnowledgeClient
 from actions.common import CommerceAction, explain, in_turn, is_skip, mentioned_product
 from actions.common import money as fmt_money
-from actions.faq import covered_by_faq, looks_like_question
+from actions.faq_routing import FaqCheckingAction
 from actions.sizes import (
     has_sizes,
     label,
@@ -127,15 +126,10 @@ def quoted_choices(quote: Quote) -> str:
         for line in quote.lines)
 
 
-class ActionStartCustomization(CommerceAction):
+class ActionStartCustomization(FaqCheckingAction):
     """Find the product to personalise and load its options from the commerce core. A
     question about personalising no product in particular ("can i pick my own glaze?") is
     answered from the merchant's FAQ when it covers it."""
-
-    def __init__(self, client: CommerceClient | None = None,
-                 knowledge: KnowledgeClient | None = None) -> None:
-        super().__init__(client)
-        self.knowledge = knowledge or KnowledgeClient()
 
     def name(self) -> str:
         return "action_start_customization"
@@ -152,11 +146,9 @@ class ActionStartCustomization(CommerceAction):
                   domain: dict[str, Any]) -> list[EventType]:
         product_id = mentioned_product(tracker)
         if product_id is None:
-            text = str(tracker.latest_message.get("text") or "")
-            if looks_like_question(text):
-                answered = await covered_by_faq(self.knowledge, dispatcher, text)
-                if answered is not None:
-                    return [*answered, SlotSet("can_customize", False)]
+            answered = await self.answered_by_faq(dispatcher, tracker)
+            if answered is not None:
+                return [*answered, SlotSet("can_customize", False)]
             dispatcher.utter_message(response="utter_which_product_to_customize")
             return [SlotSet("can_customize", False)]
         product = await self.client.product(int(product_id))

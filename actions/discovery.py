@@ -25,6 +25,7 @@ from actions.common import (
     money,
 )
 from actions.config import get_settings
+from actions.faq_routing import FaqCheckingAction
 from actions.search_replies import Said, closest, described, intro, price_words
 
 __all__ = ["ActionRefineSearch", "ActionSearchProducts", "ActionShowProduct",
@@ -326,7 +327,10 @@ def _format_options(options: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-class ActionShowProduct(CommerceAction):
+class ActionShowProduct(FaqCheckingAction):
+    """A product's details: the one named, meant or shown; a question about no product
+    in particular ("is it all made by hand?") is answered from the FAQ when it covers it."""
+
     def name(self) -> str:
         return "action_show_product"
 
@@ -337,8 +341,10 @@ class ActionShowProduct(CommerceAction):
             shown = tracker.get_slot("shown_products") or []
             product_id = str(shown[0]) if shown else None
         if product_id is None or not product_id.isdigit():
-            dispatcher.utter_message(response="utter_which_product_to_show")
-            return []
+            answered = await self.answered_by_faq(dispatcher, tracker)
+            if answered is None:
+                dispatcher.utter_message(response="utter_which_product_to_show")
+            return answered or []
         product = await self.client.product(int(product_id))
         lines = [product.description]
         if product.rating is not None:

@@ -15,7 +15,7 @@ from actions.clients.aftersale import AfterSaleClient
 from actions.clients.commerce import CommerceError
 from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
-from actions.faq import PERSON_BUTTON, covered_by_faq, looks_like_question, say_answer
+from actions.faq_routing import PERSON_BUTTON, covered_by_faq, looks_like_question, say_answer
 from actions.handoff import hand_off, is_frustrated
 from actions.orders import mentioned_email
 

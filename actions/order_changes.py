@@ -19,7 +19,8 @@ from actions.clients.aftersale import AfterSaleClient, Order, OrderNotFound
 from actions.clients.commerce import CommerceError, CommerceUnavailable
 from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
-from actions.faq import ActionAnswerFaq, is_policy_question
+from actions.faq import ActionAnswerFaq
+from actions.faq_routing import is_policy_question
 from actions.handoff import hand_off, offered_reason, previous_action
 from actions.orders import (
     NOT_SHIPPED,

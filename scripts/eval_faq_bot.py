@@ -8,12 +8,12 @@ first, and the bot decides from that reading whether to ask the FAQ at all.
 (``scripts/nlu_readings.py``, in Rasa's venv: ``text<TAB>intent<TAB>confidence``, the
 intent after the fallback classifier, as ``POST /model/parse`` gives it) and runs this.
 It lives outside the packages because it reads both the knowledge service
-(``knowledge.eval_faq``) and the bot's routing (``actions.faq``). It prints the report of
+(``knowledge.eval_faq``) and the bot's routing (``actions.faq_routing``). It prints the report of
 ``knowledge.eval_faq`` (the FAQ asked every question), then the
 same halves through the bot:
 
 - **reached**: the share of the paraphrases the bot puts to the FAQ given the NLU's
-  reading (``actions.faq.reaches_faq``, each asked at the start of a conversation);
+  reading (``actions.faq_routing.reaches_faq``, each asked at the start of a conversation);
 - **answered right / wrong**: the share of all paraphrases answered from the FAQ with the
   right entry or another one. A paraphrase the bot does not put to the FAQ is not
   answered from it (it gets a search, an order's flow, a clarifying question...);
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actions.faq import reaches_faq
+from actions.faq_routing import reaches_faq
 from knowledge.eval_faq import (
     MARGINS,
     MAX_WRONG_ANSWERS,

@@ -5,6 +5,7 @@ from decimal import Decimal
 from statistics import median_low
 
 import pytest
+from rasa_sdk.events import SlotSet
 
 from actions.clients import SearchQuery
 from actions.common import SKIP
@@ -255,6 +256,25 @@ def test_unknown_product_is_explained(shop: Shop) -> None:
     messages, events = run(ActionShowProduct(shop.client()), tracker(
         "/product_details", "product_details", [entity("product_id", "999999")]))
     assert [m["text"] for m in messages] == ["That product is no longer in the shop, sorry."]
+    assert events == []
+
+
+def test_a_question_about_no_product_in_particular_is_answered_from_the_faq(
+        shop: Shop) -> None:
+    messages, events = run(ActionShowProduct(shop.client(), shop.knowledge()),
+                           tracker("is it all made by hand?", "product_details"))
+    assert [m["text"][:51] for m in messages] == [
+        "Yes! Everything is made by a small team of makers i"]
+    assert events == [SlotSet("faq_candidates", None), SlotSet("handoff_offer", None)]
+
+
+@pytest.mark.parametrize("text", ["tell me more about it",
+                                  "what are your opening hours on sunday?"])
+def test_without_a_product_or_an_faq_answer_it_asks_which_product(shop: Shop,
+                                                                  text: str) -> None:
+    messages, events = run(ActionShowProduct(shop.client(), shop.knowledge()),
+                           tracker(text, "product_details"))
+    assert [m.get("response") for m in messages] == ["utter_which_product_to_show"]
     assert events == []
 
 

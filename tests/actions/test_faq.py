@@ -6,7 +6,8 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions.clients.knowledge import KnowledgeClient
-from actions.faq import ActionAnswerFaq, looks_like_question, reaches_faq
+from actions.faq import ActionAnswerFaq
+from actions.faq_routing import looks_like_question, reaches_faq
 from actions.order_changes import ActionCancelOrder, ActionRequestRefund
 from tests.actions.service_helpers import (
     Shop,
@@ -112,6 +113,8 @@ def test_the_nlus_confidence_in_a_faq_question_is_passed_to_the_faq(
     ("nlu_fallback", "blorp", False),
     ("customize_product", "can i pick my own glaze?", True),
     ("customize_product", "personalise it", False),
+    ("product_details", "is it all made by hand?", True),
+    ("product_details", "tell me more about the blue mug", False),
     ("request_refund", "if my sister doesn't like it can she send it back?", True),
     ("request_refund", "i want a refund for my order", False),
     ("order_status", "where is my parcel?", False),

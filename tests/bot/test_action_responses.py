@@ -23,9 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 ACTIONS = REPO / "actions"
 
 WRITTEN_IN_CODE = {
-    ("faq.py", "say_answer"): "the answer is the merchant's FAQ text, said as written (it is "
-                              "edited in the FAQ files, and Rasa's filling would garble an "
-                              "answer containing \"0[\")",
+    ("faq_routing.py", "say_answer"): "the answer is the merchant's FAQ text, said as "
+                                      "written (it is edited in the FAQ files, and Rasa's "
+                                      "filling would garble an answer containing \"0[\")",
 }
 """``utter_message(text=…)`` allowed here, and why: (module, function) → reason."""
 

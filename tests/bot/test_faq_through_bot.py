@@ -51,10 +51,10 @@ def test_the_routed_decision_still_meets_its_objective_through_the_bot(
                                routed=bot.ROUTED_DECISION)
     alone_routing = bot.evaluate_bot(paraphrases, out_of_scope, read, own=SERVICE_DECISION,
                                      routed=SERVICE_DECISION)
-    # then: chosen at 33.0% / 2.3% / 98.1%, with 67.0% of the paraphrases reaching the
+    # then: chosen at 34.6% / 2.3% / 98.1%, with 70.6% of the paraphrases reaching the
     # FAQ; the bounds leave room for a few borderline questions, not for a real drift
     assert through.out_of_scope_declined >= 0.97
     assert through.answered_wrong <= 0.03
-    assert through.answered_correct >= 0.31
-    assert through.reached >= 0.62
+    assert through.answered_correct >= 0.33
+    assert through.reached >= 0.66
     assert through.answered_correct > alone_routing.answered_correct

@@ -243,11 +243,13 @@ def test_a_message_read_as_out_of_scope_that_the_faq_covers_is_answered(
     assert text(chat.say("tell me a joke")).startswith("I'm afraid I can't help with that")
 
 
-def test_a_question_about_personalising_nothing_in_particular_is_answered_from_the_faq(
-        stack: Stack) -> None:
+@pytest.mark.parametrize(("question", "action", "answer"), [
+    ("can i pick my own glaze?", "action_start_customization", "Yes, for our tableware shapes"),
+    ("is it all made by hand?", "action_show_product", "Yes! Everything is made by a small"),
+])
+def test_a_question_about_no_piece_in_particular_is_answered_from_the_faq(
+        stack: Stack, question: str, action: str, answer: str) -> None:
     chat = Chat(stack)
-    question = "can i pick my own glaze?"
     reply = text(chat.say(question))
-    assert actions_after(chat, question)[0] == "action_start_customization"
-    assert reply.startswith("Yes, for our tableware shapes"), reply
-    assert "which piece" not in reply.lower(), reply
+    assert actions_after(chat, question)[0] == action
+    assert reply.startswith(answer), reply  # not "which piece…?" or "which product…?"
