@@ -90,7 +90,8 @@ async def answer_question(body: FaqQuestion, faq: FaqDep, session: SessionDep
     for the merchant, see ``knowledge.gaps``)."""
     result = await run_in_threadpool(partial(faq.answer, body.question,
                                              faq_intent=body.faq_intent))
-    FAQ_ANSWERS.labels("declined" if result.best is None else "answered").inc()
+    FAQ_ANSWERS.labels("answered" if result.best is not None
+                       else "declined" if body.record_gap else "not_covered").inc()
     if result.best is None:
         if body.record_gap:
             await run_in_threadpool(gaps.record, session, kind="faq", text=body.question)

@@ -30,7 +30,8 @@ RASA_DURATION = Histogram("atelier_rasa_request_duration_seconds",
                           "ran, by outcome (ok, actions_unavailable, unavailable)",
                           ["outcome"], buckets=TURN)
 FAQ_ANSWERS = Counter("atelier_faq_answers_total",
-                      "FAQ questions by outcome: answered, or declined (not confident)",
+                      "FAQ questions by outcome: answered, declined (not confident), or "
+                      "not_covered (a message the bot only checked against the FAQ)",
                       ["outcome"])
 RATE_LIMITED = Counter("atelier_rate_limited_total",
                        "Requests turned away by a rate limit, by what was limited",

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -107,11 +108,18 @@ def test_a_search_made_ahead_that_found_nothing_is_not_kept(
 
 def test_a_question_only_checked_against_the_faq_is_not_kept(
         client: TestClient, demo_catalog: sessionmaker[Session]) -> None:
+    def counted(outcome: str) -> float:
+        return REGISTRY.get_sample_value("atelier_faq_answers_total",
+                                         {"outcome": outcome}) or 0.0
+
+    before = counted("not_covered"), counted("declined")
     checked = client.post("/api/faq/answer", headers=SERVICE,
                           json={"question": VOUCHERS[0], "record_gap": False}).json()
     assert checked["answer"] is None and recorded(demo_catalog) == 0
+    assert (counted("not_covered"), counted("declined")) == (before[0] + 1, before[1])
     assert ask(client, VOUCHERS[0])["answer"] is None
     assert recorded(demo_catalog) == 1
+    assert (counted("not_covered"), counted("declined")) == (before[0] + 1, before[1] + 1)
 
 
 def test_an_faq_entry_written_from_a_group_is_served_and_resolves_it(
