@@ -402,26 +402,26 @@ def _load_set(directory: Path, paraphrases: Path, out_of_scope: Path) -> EvalSet
 
 
 def parser(prog: str = "python -m knowledge.eval_faq") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog)
-    parser.add_argument("--dir", type=Path, default=FAQ_DIR)
-    parser.add_argument("--paraphrases", type=Path, default=EVAL_DIR / "paraphrases.tsv")
-    parser.add_argument("--out-of-scope", type=Path, default=EVAL_DIR / "out_of_scope.txt")
-    parser.add_argument("--also", nargs=3, type=Path, action="append", default=[],
-                        metavar=("DIR", "PARAPHRASES", "OUT_OF_SCOPE"),
-                        help="another FAQ and its evaluation set, reported (and tuned) too")
-    parser.add_argument("--check", nargs=3, type=Path, action="append", default=[],
-                        metavar=("DIR", "PARAPHRASES", "OUT_OF_SCOPE"),
-                        help="another FAQ and its evaluation set, reported but never tuned "
-                             "on (a check that the choice generalises)")
-    parser.add_argument("--threshold", type=float, default=ANSWER_THRESHOLD)
-    parser.add_argument("--margin", type=float, default=ANSWER_MARGIN)
-    parser.add_argument("--word-floor", type=float, default=WORD_FLOOR)
-    parser.add_argument("--offer-spread", type=float, default=OFFER_SPREAD)
-    parser.add_argument("--tune", action="store_true",
-                        help="choose threshold, margin and word floor on the tuning half "
-                             "first")
-    parser.add_argument("--model", default="all-MiniLM-L6-v2")
-    return parser
+    arguments = argparse.ArgumentParser(prog=prog)
+    arguments.add_argument("--dir", type=Path, default=FAQ_DIR)
+    arguments.add_argument("--paraphrases", type=Path, default=EVAL_DIR / "paraphrases.tsv")
+    arguments.add_argument("--out-of-scope", type=Path, default=EVAL_DIR / "out_of_scope.txt")
+    arguments.add_argument("--also", nargs=3, type=Path, action="append", default=[],
+                           metavar=("DIR", "PARAPHRASES", "OUT_OF_SCOPE"),
+                           help="another FAQ and its evaluation set, reported (and tuned) too")
+    arguments.add_argument("--check", nargs=3, type=Path, action="append", default=[],
+                           metavar=("DIR", "PARAPHRASES", "OUT_OF_SCOPE"),
+                           help="another FAQ and its evaluation set, reported but never tuned "
+                                "on (a check that the choice generalises)")
+    arguments.add_argument("--threshold", type=float, default=ANSWER_THRESHOLD)
+    arguments.add_argument("--margin", type=float, default=ANSWER_MARGIN)
+    arguments.add_argument("--word-floor", type=float, default=WORD_FLOOR)
+    arguments.add_argument("--offer-spread", type=float, default=OFFER_SPREAD)
+    arguments.add_argument("--tune", action="store_true",
+                           help="choose threshold, margin and word floor on the tuning half "
+                                "first")
+    arguments.add_argument("--model", default="all-MiniLM-L6-v2")
+    return arguments
 
 
 def prepare(args: argparse.Namespace, out: TextIO) -> tuple[list[SetToRank], int] | int:
