@@ -95,6 +95,12 @@ class FaqAnswer:
     """What to offer as "did you mean…?" when ``best`` is None (see ``OFFER_SPREAD``)."""
 
 
+def is_routed(faq_intent: float | None) -> bool:
+    """Whether the routed decision applies to a message the NLU read as the ``faq`` intent
+    with this confidence (None: it read it otherwise)."""
+    return faq_intent is not None and faq_intent >= ROUTED_CONFIDENCE
+
+
 def is_near_verbatim(candidate: Candidate) -> bool:
     """Whether the question nearly repeats one of this entry's phrasings (``NEAR_VERBATIM``)."""
     return candidate.closest_phrasing and candidate.phrasing >= NEAR_VERBATIM
@@ -268,7 +274,7 @@ class FaqService:
         confidence that the message is the ``faq`` intent, when it read it so: from
         ``ROUTED_CONFIDENCE`` on, the routed decision applies."""
         candidates = self.rank(question)
-        if faq_intent is not None and faq_intent >= ROUTED_CONFIDENCE:
+        if is_routed(faq_intent):
             best = decide(candidates, threshold=self.routed_threshold,
                           margin=self.routed_margin, word_floor=self.routed_word_floor)
         else:

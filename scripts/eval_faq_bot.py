@@ -64,6 +64,7 @@ from knowledge.faq_service import (
     ROUTED_MARGIN,
     ROUTED_THRESHOLD,
     ROUTED_WORD_FLOOR,
+    is_routed,
 )
 
 ROUTED_DECISION = Decision(ROUTED_THRESHOLD, ROUTED_MARGIN, ROUTED_WORD_FLOOR)
@@ -79,7 +80,7 @@ class Reading:
     @property
     def routed(self) -> bool:
         """Whether the FAQ applies the routed decision to the message."""
-        return self.intent == "faq" and self.confidence >= ROUTED_CONFIDENCE
+        return is_routed(self.confidence if self.intent == "faq" else None)
 
 
 Readings = Mapping[str, Reading]
