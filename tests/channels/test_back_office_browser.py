@@ -121,7 +121,7 @@ def test_the_owner_sees_how_well_the_bot_understood_and_adds_a_synonym(
     # given three shoppers' messages, one not understood and one slow to answer, and a
     # search that found nothing
     fake_rasa.not_understood.add("zorp flim flam")
-    fake_rasa.delays["a vase for a very long table"] = 0.3
+    fake_rasa.delays["a vase for a very long table"] = 1.0  # well above a plain turn
     for n, text in enumerate(["hello", "zorp flim flam", "a vase for a very long table"]):
         said = shop.client.post("/api/chat", json=chat_body(f"browser-{n}", text))
         assert said.status_code == 200, said.text
