@@ -74,13 +74,9 @@ class ActionFallback(Action):
             return await hand_off(dispatcher, tracker, reason="frustrated", client=self.orders)
         if tracker.get_slot("lookup_number") and mentioned_email(tracker):
             return [FollowupAction("action_order_lookup")]
-        if looks_like_question(text):
-            try:
-                result = await self.knowledge.answer(text)
-            except CommerceError:
-                result = None  # not reachable: ask the shopper instead
-            if result is not None and result.answer is not None:
-                return [*say_answer(dispatcher, result), SlotSet("fallback_count", 0.0)]
+        answered = await self._answered_by_faq(dispatcher, text)
+        if answered is not None:
+            return [*answered, SlotSet("fallback_count", 0.0)]
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         if count >= 2:
             dispatcher.utter_message(response="utter_offer_person", buttons=[
@@ -89,6 +85,21 @@ class ActionFallback(Action):
                     SlotSet("handoff_offer", "repeated_failure")]
         dispatcher.utter_message(response="utter_clarify", buttons=options(tracker))
         return [SlotSet("fallback_count", float(count)), SlotSet("handoff_offer", None)]
+
+    async def _answered_by_faq(self, dispatcher: CollectingDispatcher,
+                               text: str) -> list[EventType] | None:
+        """The FAQ's confident answer, else None. A question is asked (kept among the
+        merchant's unanswered ones if the FAQ has no answer); any other message is only
+        checked ("my candle is tunneling", "my card got rejected")."""
+        if text.startswith("/"):
+            return None
+        if not looks_like_question(text):
+            return await covered_by_faq(self.knowledge, dispatcher, text)
+        try:
+            result = await self.knowledge.answer(text)
+        except CommerceError:
+            return None  # not reachable: ask the shopper instead
+        return say_answer(dispatcher, result) if result.answer is not None else None
 
 
 class ActionOutOfScope(Action):

@@ -2,11 +2,12 @@
 
 The NLU's ``faq`` intent goes to ``action_answer_faq`` (``actions.faq``). Other readings
 reach the FAQ too (``reaches_faq``): a question the NLU was not sure of
-(``action_fallback``), a message it put outside the shop's scope
-(``action_out_of_scope``), a policy question read as an order's intent
-(``actions.order_changes``), and a question about personalising or about the details of
-no product in particular (``FaqCheckingAction``). Those only check the FAQ: they answer
-when it is confident, without keeping the question among the merchant's unanswered ones.
+(``action_fallback``), and, only as a check, any other message it was not sure of, a
+message it put outside the shop's scope (``action_out_of_scope``), a policy question read
+as an order's intent (``actions.order_changes``), and a question about personalising or
+about the details of no product in particular (``FaqCheckingAction``). A check answers
+when the FAQ is confident, without keeping the message among the merchant's unanswered
+questions.
 """
 
 from __future__ import annotations
@@ -56,16 +57,17 @@ def is_policy_question(text: str) -> bool:
 def reaches_faq(intent: str, text: str) -> bool:
     """Whether a message the NLU read as ``intent`` is put to the FAQ, asked cold (no
     product or order in the conversation yet, none named): read as a question for the
-    shop; a question it was not sure of; anything it put outside the shop's scope, which the
+    shop; anything it was not sure of (a question is asked, any other message only checked:
+    "my candle is tunneling"); anything it put outside the shop's scope, which the
     merchant's FAQ may cover all the same (a workshop's "how often should my bike be
     serviced?"); a question about personalising or about the details of no product in
     particular (``FaqCheckingAction``); a policy question read as an order's intent
     (``is_policy_question``). ``scripts/eval_faq_bot.py`` scores the FAQ through this."""
     if text.startswith("/"):
         return intent == "faq"
-    if intent in ("faq", "out_of_scope"):
+    if intent in ("faq", "out_of_scope", "nlu_fallback"):
         return True
-    if intent in ("nlu_fallback", *FAQ_CHECKING_INTENTS):
+    if intent in FAQ_CHECKING_INTENTS:
         return looks_like_question(text)
     return intent in ORDER_INTENTS and is_policy_question(text)
 

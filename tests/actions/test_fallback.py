@@ -24,8 +24,14 @@ RANKING = [{"name": "nlu_fallback", "confidence": 0.3},
            {"name": "faq", "confidence": 0.05}]
 
 
+def kept_for_the_merchant(shop: Shop) -> int:
+    with shop.db() as session:
+        return session.scalar(select(func.count()).select_from(UnansweredQuestion)) or 0
+
+
 def test_first_failure_asks_one_question_with_the_likely_intents(faq_shop: Shop) -> None:
     # given: a message that is not a question, with a colour in it
+    kept = kept_for_the_merchant(faq_shop)
     t = tracker(user("blue thing for the mantle", "nlu_fallback",
                      [entity("colour", "blue")], ranking=RANKING))
     # when
@@ -36,6 +42,7 @@ def test_first_failure_asks_one_question_with_the_likely_intents(faq_shop: Shop)
         {"title": "Where is my order?", "payload": '/order_status{"colour": "blue"}'},
         {"title": "Show my cart", "payload": '/view_cart{"colour": "blue"}'}])]
     assert events == [SlotSet("fallback_count", 1.0), SlotSet("handoff_offer", None)]
+    assert kept_for_the_merchant(faq_shop) == kept  # checked with the FAQ, not kept
 
 
 def test_second_failure_in_a_row_offers_a_person(faq_shop: Shop) -> None:
@@ -64,6 +71,21 @@ def test_a_low_confidence_question_goes_to_the_faq_first(faq_shop: Shop,
                       SlotSet("fallback_count", 0.0)]
 
 
+def test_a_low_confidence_statement_the_faq_covers_gets_its_answer(faq_shop: Shop) -> None:
+    # given: not a question, and not understood, but what the FAQ's candle entry is about
+    kept = kept_for_the_merchant(faq_shop)
+    t = tracker(user("my candle is tunneling", "nlu_fallback", ranking=RANKING),
+                slots={"fallback_count": 1.0})
+    # when
+    messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
+    # then
+    [message] = messages
+    assert "wick" in message["text"], message
+    assert events == [SlotSet("faq_candidates", None), SlotSet("handoff_offer", None),
+                      SlotSet("fallback_count", 0.0)]
+    assert kept_for_the_merchant(faq_shop) == kept  # only checked, as it is no question
+
+
 def test_a_question_the_faq_cannot_answer_is_clarified(faq_shop: Shop) -> None:
     t = tracker(user("what is the meaning of the blorp?", "nlu_fallback", ranking=RANKING))
     messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
@@ -83,11 +105,6 @@ def test_an_email_while_a_lookup_waits_goes_to_the_lookup(faq_shop: Shop) -> Non
     messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
     assert messages == []
     assert events == [FollowupAction("action_order_lookup")]
-
-
-def kept_for_the_merchant(shop: Shop) -> int:
-    with shop.db() as session:
-        return session.scalar(select(func.count()).select_from(UnansweredQuestion)) or 0
 
 
 def test_a_message_out_of_scope_that_the_faq_covers_gets_its_answer(faq_shop: Shop) -> None:

@@ -52,7 +52,9 @@ def test_the_routed_decision_still_meets_its_objective_through_the_bot(
     alone_routing = bot.evaluate_bot(paraphrases, out_of_scope, read, own=SERVICE_DECISION,
                                      routed=SERVICE_DECISION)
     # then: chosen at 34.6% / 2.3% / 98.1%, with 70.6% of the paraphrases reaching the
-    # FAQ; the bounds leave room for a few borderline questions, not for a real drift
+    # FAQ (AVX2; 35.9% / 2.3% / 97.5% and 74.5% on AVX-512, where the trained model reads
+    # a few questions otherwise); the bounds leave room for a few borderline questions,
+    # not for a real drift
     assert through.out_of_scope_declined >= 0.97
     assert through.answered_wrong <= 0.03
     assert through.answered_correct >= 0.33
