@@ -20,7 +20,6 @@ come out per entry:
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -60,8 +59,11 @@ class TokenEncoder:
     """Texts → their sentence vectors and token vectors, from one run of the graph.
 
     A single question runs on a session of ``query_threads`` threads (see
-    ``knowledge.embedding.Embedder``); batches (index builds) on a second session, made on
-    the first batch, that uses every core.
+    ``knowledge.embedding.Embedder``); batches (index builds) on a second session that uses
+    every core, made for each build and dropped after it: ONNX Runtime's arena keeps the
+    working memory of the largest batch it ran, and 64 texts of 256 tokens (an entry's
+    question with its answer) need about 400 MB of it. A build happens only when the FAQ
+    files change; making the session takes about 0.2 s.
     """
 
     def __init__(self, *, graph_path: Path, model_dir: Path, query_threads: int = 1) -> None:
@@ -75,8 +77,6 @@ class TokenEncoder:
             output, onnx.TensorProto.FLOAT, None))
         self._graph = model.SerializeToString()
         self._query_session = session(self._graph, threads=query_threads)
-        self._batch_session = None
-        self._lock = threading.Lock()
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_tokens(model_dir))
@@ -94,16 +94,14 @@ class TokenEncoder:
     def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, list[TokenVectors]]:
         """Each text's sentence vector (one row each) and token vectors, in order; texts
         of similar length are batched together."""
-        with self._lock:
-            if self._batch_session is None:
-                self._batch_session = session(self._graph, threads=0)
         if not texts:
             return np.zeros((0, 0), dtype=np.float32), []
+        batches = session(self._graph, threads=0)
         encodings = self._tokenizer.encode_batch(list(texts))
         sentences = np.zeros((len(texts), 0), dtype=np.float32)
         vectors: list[TokenVectors] = [None] * len(texts)  # type: ignore[list-item]
         for rows, feed in padded_batches(encodings, BATCH):
-            pooled, tokens = self._batch_session.run(None, feed)
+            pooled, tokens = batches.run(None, feed)
             if not sentences.shape[1]:
                 sentences = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
             sentences[rows] = pooled
