@@ -74,11 +74,13 @@ class Embedder:
         """One row per text; ``progress`` logs each tenth of a long run."""
         texts = list(texts)
         step = max(batch_size, len(texts) // 10)
+        starts = range(0, len(texts), step)
         parts = []
         with self._lock:
-            for start in range(0, len(texts), step):
-                parts.append(self._encoder.encode(texts[start:start + step],
-                                                  batch_size=batch_size))
+            chunks = self._encoder.encode_chunks((texts[start:start + step] for start in starts),
+                                                 batch_size=batch_size)
+            for start, part in zip(starts, chunks, strict=True):
+                parts.append(part)
                 if progress:
                     log.info("encoded %d of %d texts", min(start + step, len(texts)),
                              len(texts))

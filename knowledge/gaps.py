@@ -123,6 +123,8 @@ def clusters(session: Session, encoder: TextEncoder, *, kind: str | None = None,
              since: datetime | None = None, limit: int = 20) -> list[Cluster]:
     """The open questions grouped by meaning, the most asked groups first."""
     rows = _open_questions(session, kind, since)
+    unique = list(dict.fromkeys(r.text for r in rows))  # one encoding run for every kind
+    vectors = dict(zip(unique, encoder.encode(unique), strict=True)) if unique else {}
     out: list[Cluster] = []
     for each_kind in KINDS:
         mine = [r for r in rows if r.kind == each_kind]
@@ -132,8 +134,6 @@ def clusters(session: Session, encoder: TextEncoder, *, kind: str | None = None,
         last = {}
         for r in mine:
             last[r.text] = max(last.get(r.text, r.created_at), r.created_at)
-        unique = list(texts)
-        vectors = dict(zip(unique, encoder.encode(unique), strict=True))
         for members in group(texts, vectors):
             out.append(Cluster(kind=each_kind,
                                representative=central(members, texts, vectors),

@@ -35,7 +35,6 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 from sqlalchemy.orm import Session
-from tqdm import tqdm
 
 from commerce_core.catalog.repository import CatalogRepository
 from knowledge.embedding import Embedder
@@ -268,15 +267,13 @@ class VectorStore:
 
 def _embed_into(store: VectorStore, docs: Sequence[ProductDoc], embedder: Embedder, *,
                 catalog_size: int, progress: bool, batch_size: int = 64) -> None:
-    bar = tqdm(total=len(docs), desc="Embedding products", unit="product",
-               disable=not progress)
+    """Embed the products in one call (one batch session, ``knowledge.onnx_encoder``;
+    ``progress`` logs each tenth) and add them to the store."""
+    if not docs:
+        return
     texts = embedding_texts(docs, catalog_size=catalog_size)
-    for start in range(0, len(docs), batch_size):
-        batch = docs[start:start + batch_size]
-        vectors = embedder.encode(texts[start:start + batch_size], batch_size=batch_size)
-        store.add(np.array([d.id for d in batch], dtype=np.int64), vectors)
-        bar.update(len(batch))
-    bar.close()
+    vectors = embedder.encode(texts, batch_size=batch_size, progress=progress)
+    store.add(np.array([d.id for d in docs], dtype=np.int64), vectors)
 
 
 class ProductIndex:

@@ -114,11 +114,7 @@ def catalog_vectors(catalog: Catalog, mode: str) -> np.ndarray | None:
     from knowledge.product_index import embedding_texts
 
     embedder = get_embedder(get_settings().embedding_model)
-    texts = embedding_texts(catalog.docs)
-    out = []
-    for start in tqdm(range(0, len(texts), 64), desc="Embedding products", unit="batch"):
-        out.append(embedder.encode(texts[start:start + 64], batch_size=64))
-    return np.vstack(out)
+    return embedder.encode(embedding_texts(catalog.docs), batch_size=64, progress=True)
 
 
 def fit(baskets: Sequence[Sequence[int]], catalog: Catalog, *,
