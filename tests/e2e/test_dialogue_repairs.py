@@ -253,3 +253,13 @@ def test_a_question_about_no_piece_in_particular_is_answered_from_the_faq(
     reply = text(chat.say(question))
     assert actions_after(chat, question)[0] == action
     assert reply.startswith(answer), reply  # not "which piece…?" or "which product…?"
+
+
+def test_a_statement_the_nlu_is_not_sure_of_is_answered_when_the_faq_covers_it(
+        stack: Stack) -> None:
+    chat = Chat(stack)
+    # no question, and not understood; the FAQ's candle entry is about just that
+    message = "my candle is tunneling"
+    reply = text(chat.say(message))
+    assert actions_after(chat, message) == ["action_fallback"]
+    assert "First burn" in reply and "Trim the wick" in reply, reply
