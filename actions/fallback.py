@@ -12,10 +12,9 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.aftersale import AfterSaleClient
-from actions.clients.commerce import CommerceError
 from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
-from actions.faq_routing import PERSON_BUTTON, covered_by_faq, looks_like_question, say_answer
+from actions.faq_routing import PERSON_BUTTON, covered_by_faq, looks_like_question
 from actions.handoff import hand_off, is_frustrated
 from actions.orders import mentioned_email
 
@@ -74,9 +73,13 @@ class ActionFallback(Action):
             return await hand_off(dispatcher, tracker, reason="frustrated", client=self.orders)
         if tracker.get_slot("lookup_number") and mentioned_email(tracker):
             return [FollowupAction("action_order_lookup")]
-        answered = await self._answered_by_faq(dispatcher, text)
-        if answered is not None:
-            return [*answered, SlotSet("fallback_count", 0.0)]
+        if not text.startswith("/"):
+            # a question is asked (kept for the merchant if unanswered); anything else
+            # only checked ("my candle is tunneling", "my card got rejected")
+            answered = await covered_by_faq(self.knowledge, dispatcher, text,
+                                            record_gap=looks_like_question(text))
+            if answered is not None:
+                return [*answered, SlotSet("fallback_count", 0.0)]
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         if count >= 2:
             dispatcher.utter_message(response="utter_offer_person", buttons=[
@@ -85,21 +88,6 @@ class ActionFallback(Action):
                     SlotSet("handoff_offer", "repeated_failure")]
         dispatcher.utter_message(response="utter_clarify", buttons=options(tracker))
         return [SlotSet("fallback_count", float(count)), SlotSet("handoff_offer", None)]
-
-    async def _answered_by_faq(self, dispatcher: CollectingDispatcher,
-                               text: str) -> list[EventType] | None:
-        """The FAQ's confident answer, else None. A question is asked (kept among the
-        merchant's unanswered ones if the FAQ has no answer); any other message is only
-        checked ("my candle is tunneling", "my card got rejected")."""
-        if text.startswith("/"):
-            return None
-        if not looks_like_question(text):
-            return await covered_by_faq(self.knowledge, dispatcher, text)
-        try:
-            result = await self.knowledge.answer(text)
-        except CommerceError:
-            return None  # not reachable: ask the shopper instead
-        return say_answer(dispatcher, result) if result.answer is not None else None
 
 
 class ActionOutOfScope(Action):

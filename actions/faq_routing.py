@@ -73,12 +73,12 @@ def reaches_faq(intent: str, text: str) -> bool:
 
 
 async def covered_by_faq(client: KnowledgeClient, dispatcher: CollectingDispatcher,
-                         text: str) -> list[EventType] | None:
-    """The FAQ's answer when it confidently covers ``text``, a message the bot did not
-    read as a question for the FAQ; None (nothing said, nothing kept for the merchant)
-    when it does not or cannot be asked."""
+                         text: str, *, record_gap: bool = False) -> list[EventType] | None:
+    """The FAQ's answer when it confidently covers ``text``; None (nothing said) when it
+    does not or cannot be asked. Only a question the bot puts to the FAQ as such is kept
+    among the merchant's unanswered ones (``record_gap``), not a message merely checked."""
     try:
-        result = await client.answer(text, record_gap=False)
+        result = await client.answer(text, record_gap=record_gap)
     except CommerceError:
         return None
     return say_answer(dispatcher, result) if result.answer is not None else None
