@@ -68,6 +68,13 @@ def weeks_ago(weeks: int) -> datetime:
     return datetime.combine(this_monday() - timedelta(weeks=weeks), time(12), tzinfo=UTC)
 
 
+def earlier_today(ago: timedelta) -> datetime:
+    """``ago`` before now, but not before midnight: just after midnight on a Monday, an
+    hour ago is last week, and an order placed then would count as history."""
+    now = clock.now()
+    return max(now - ago, datetime.combine(now.date(), time(0), tzinfo=UTC))
+
+
 def place(session: Session, *, at: datetime, lines: list[tuple[Variant, int, dict[str, Any]]],
           status: OrderStatus = OrderStatus.DELIVERED, ready_by: date | None = None) -> str:
     """An order written straight to the database, as years of trading would leave it."""
@@ -114,7 +121,7 @@ def shop(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Sho
         place(session, at=weeks_ago(3), lines=[(mug, 50, {})],
               status=OrderStatus.PENDING_PAYMENT)
         place(session, at=weeks_ago(4), lines=[(bowl, 50, {})], status=OrderStatus.CANCELLED)
-        place(session, at=clock.now() - timedelta(minutes=1), lines=[(bowl, 30, {})])
+        place(session, at=earlier_today(timedelta(minutes=1)), lines=[(bowl, 30, {})])
         session.commit()
         ids = {v.sku: v.product_id for v in (mug, bowl, ring)}
     with api(session_factory, tmp_path) as client:
@@ -193,11 +200,11 @@ def _workshop_orders(shop: Shop) -> tuple[str, str, date]:
         bowl = session.get(Variant, _variant_id(session, "BOWL-1"))
         assert mug is not None and bowl is not None
         # five mugs (10 making days) promised in three workshop days, and a bowl from stock
-        rush = place(session, at=clock.now() - timedelta(hours=1), status=OrderStatus.PAID,
+        rush = place(session, at=earlier_today(timedelta(hours=1)), status=OrderStatus.PAID,
                      ready_by=soon, lines=[(mug, 5, {}), (bowl, 1, {})])
         # one inscribed mug (2 + 1 days) promised in six weeks: time enough for it, the
         # rush order and the mugs expected meanwhile (due earlier, so made first)
-        calm = place(session, at=clock.now() - timedelta(hours=1),
+        calm = place(session, at=earlier_today(timedelta(hours=1)),
                      status=OrderStatus.IN_PRODUCTION, ready_by=today + timedelta(weeks=6),
                      lines=[(mug, 1, {"inscription": "Ada"})])
         session.commit()
