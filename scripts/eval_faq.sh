@@ -3,8 +3,9 @@
 # held-out), asked directly (knowledge/eval_faq.py) and through the bot, the trained NLU
 # model reading each question first (scripts/eval_faq_bot.py; the model is trained first
 # if needed). With no arguments: the demo FAQ and, for generalisation, the bike workshop's
-# FAQ of knowledge/faq_eval/bike (both tuned on with --tune) and the climbing wall's
-# community FAQ of knowledge/faq_eval/climbing (never).
+# FAQ of knowledge/faq_eval/bike (both tuned on with --tune), and as checks never tuned on
+# the climbing wall's community FAQ of knowledge/faq_eval/climbing and plain rewordings of
+# the bike FAQ's questions (bike/direct_paraphrases.tsv).
 # Usage: scripts/eval_faq.sh [DIR [PARAPHRASES [OUT_OF_SCOPE]]] [-- extra arguments, e.g. --tune]
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -22,8 +23,9 @@ if [ -z "$asked" ]; then
   bike="$ROOT/knowledge/faq_eval/bike"
   climbing="$ROOT/knowledge/faq_eval/climbing"
   args=(--also "$bike/faq" "$bike/paraphrases.tsv" "$bike/out_of_scope.txt"
-        --check "$climbing/faq" "$climbing/paraphrases.tsv" "$climbing/out_of_scope.txt")
-  sets+=("$bike/paraphrases.tsv" "$bike/out_of_scope.txt"
+        --check "$climbing/faq" "$climbing/paraphrases.tsv" "$climbing/out_of_scope.txt"
+        --check "$bike/faq" "$bike/direct_paraphrases.tsv" "$bike/out_of_scope.txt")
+  sets+=("$bike/paraphrases.tsv" "$bike/out_of_scope.txt" "$bike/direct_paraphrases.tsv"
          "$climbing/paraphrases.tsv" "$climbing/out_of_scope.txt")
 fi
 args=(--dir "${dir:-$ROOT/knowledge/faq}" --paraphrases "$paraphrases"

@@ -153,10 +153,11 @@ def test_the_shipped_eval_set_is_large_valid_and_independent_of_the_faq() -> Non
     assert hit == {e.question for e in entries}  # every entry is asked about
 
 
-def valid_eval_set(directory: Path) -> tuple[list[FaqEntry], int, int]:
+def valid_eval_set(directory: Path, paraphrases_file: str = "paraphrases.tsv"
+                   ) -> tuple[list[FaqEntry], int, int]:
     """The FAQ in ``directory/faq`` with its paraphrase and out-of-scope counts, once
     checked: files without problems, a valid set, and every entry asked about."""
-    paraphrases = load_paraphrases(directory / "paraphrases.tsv")
+    paraphrases = load_paraphrases(directory / paraphrases_file)
     out_of_scope = load_out_of_scope(directory / "out_of_scope.txt")
     entries, problems = check_directory(directory / "faq")
     assert problems == []
@@ -169,6 +170,16 @@ def test_the_other_trade_faq_is_mostly_question_and_answer_and_fully_asked_about
     entries, paraphrases, out_of_scope = valid_eval_set(REPO / "knowledge/faq_eval/bike")
     assert len(entries) >= 60 and paraphrases >= 400 and out_of_scope >= 150
     assert sum(bool(e.also_asked) for e in entries) < len(entries) / 5
+
+
+def test_the_plain_rewordings_check_asks_every_bike_entry_and_repeats_no_shopper_question(
+) -> None:
+    bike = REPO / "knowledge/faq_eval/bike"
+    entries, count, _ = valid_eval_set(bike, "direct_paraphrases.tsv")
+    assert count >= 2 * len(entries)
+    direct = {p.question.lower() for p in load_paraphrases(bike / "direct_paraphrases.tsv")}
+    shoppers = {p.question.lower() for p in load_paraphrases(bike / "paraphrases.tsv")}
+    assert len(direct) == count and direct.isdisjoint(shoppers)
 
 
 def test_the_community_style_check_faq_is_valid_and_fully_asked_about() -> None:
