@@ -1,7 +1,8 @@
 """The preferences form: ask only for what a search request is missing.
 
-A request that names a piece ("blue ceramic mugs") is searched at once. A vague one ("a
-gift for my sister") gets the questions it lacks: what kind of piece, budget, who it is
+A request that names a piece ("blue ceramic mugs"), or what some pieces show as their
+names say it ("anything with birds on it"), is searched at once. A vague one ("a gift for
+my sister") gets the questions it lacks: what kind of piece, budget, who it is
 for (or the occasion), and colour or style. Every question can be skipped; a skipped
 preference holds ``SKIP`` so it is not asked again.
 """
@@ -55,10 +56,13 @@ def budget_slot(text: str) -> str | None:
     return budget.describe()
 
 
-def questions_for(*, text: str, slots: dict[str, Any], taste: bool = False) -> list[str]:
+def questions_for(*, text: str, slots: dict[str, Any], taste: bool = False,
+                  subject: bool = False) -> list[str]:
     """The questions a new request needs, in the order they are asked. ``taste``: the
-    request names some other catalog value (a scent, a pattern) that says what they like."""
-    what_missing = not slots.get("product_type") and not slots.get("category")
+    request names some other catalog value (a scent, a pattern) that says what they like;
+    ``subject``: it names what some pieces show or are, in their names' words ("anything
+    with birds on it"), so it says what to look for without a kind of piece."""
+    what_missing = not (slots.get("product_type") or slots.get("category") or subject)
     gift = bool(slots.get("recipient") or slots.get("occasion") or _GIFT_WORDS.search(text))
     if not what_missing and not gift:
         return []
@@ -173,7 +177,9 @@ class ActionResetPreferences(Action):
         named = reading is not None and reading.product is not None
         taste = reading is not None and any(
             u.name not in SLOT_OF and u.name != "price" for u in reading.understood)
-        questions = [] if named else questions_for(text=search_text, slots=slots, taste=taste)
+        subject = reading is not None and bool(reading.subject)
+        questions = [] if named else questions_for(text=search_text, slots=slots,
+                                                   taste=taste or subject, subject=subject)
         if page is not None and page.results and ahead is not None and not questions and \
                 query_of({**slots, "search_text": search_text}.get) == ahead:
             read_ahead.PAGES.keep(tracker.sender_id, ahead, page)  # the search shows it

@@ -10,6 +10,7 @@ because too few have everything) are announced as such.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from actions.clients import Interpretation, SearchHit
@@ -49,10 +50,13 @@ def price_words(low: Decimal | None, high: Decimal | None, currency: str) -> str
 
 
 def described(reading: Interpretation | None, *, many: bool, low: Decimal | None = None,
-              high: Decimal | None = None, given: dict[str, str] | None = None) -> str:
+              high: Decimal | None = None, given: dict[str, str] | None = None,
+              subject: Sequence[str] = ()) -> str:
     """"blue ceramic mugs up to 60.00 EUR", "posters, the vintage ones first" — or ""
     when nothing was read. ``low``/``high`` are the price bounds applied (given or read),
-    ``given`` the attribute filters given explicitly (a refinement's "in green")."""
+    ``given`` the attribute filters given explicitly (a refinement's "in green"),
+    ``subject`` the words the ranking put first ("pieces, those closest to "birds"
+    first")."""
     reading = reading or Interpretation()
     modifiers: dict[str, list[str]] = {}
     nouns: list[str] = []
@@ -70,7 +74,8 @@ def described(reading: Interpretation | None, *, many: bool, low: Decimal | None
     category = modifiers.pop("category", None)
     if not nouns and category:
         nouns, category = category, None
-    if not (modifiers or nouns or soft or category) and low is None and high is None:
+    if not (modifiers or nouns or soft or category or subject) and low is None \
+            and high is None:
         return ""
     words = [*(category or []), *(" or ".join(v) for v in modifiers.values())]
     noun = " and ".join(nouns) or "piece"
@@ -78,8 +83,11 @@ def described(reading: Interpretation | None, *, many: bool, low: Decimal | None
     price = price_words(low, high, reading.currency)
     if price:
         phrase += f" {price}"
-    if soft:
-        phrase += f", the {' and '.join(soft)} ones first"
+    first = [f"the {' and '.join(soft)} ones"] if soft else []
+    if subject:
+        first.append(f'those closest to "{" ".join(subject)}"')
+    if first:
+        phrase += f", {' and '.join(first)} first"
     return phrase
 
 
@@ -105,7 +113,8 @@ def intro(hits: list[SearchHit], reading: Interpretation | None, *, low: Decimal
     full = [h for h in hits if not h.matched.unmet]
     if not full:
         return closest(first.matched.unmet)
-    phrase = described(reading, many=len(full) > 1, low=low, high=high)
+    phrase = described(reading, many=len(full) > 1, low=low, high=high,
+                       subject=reading.subject if reading else ())
     if not phrase:
         return ("utter_search_results" if len(hits) > 1 else "utter_search_result"), {}
     close = len(full) < len(hits)

@@ -199,7 +199,8 @@ def _understood_page(*, knowledge: KnowledgeService, q: str, filters: SearchFilt
 def _interpretation(reading: understanding.Interpretation, *,
                     relaxed: list[str] | None = None) -> Interpretation:
     return Interpretation(
-        text=reading.text, residual=reading.residual, category=reading.category,
+        text=reading.text, residual=reading.residual, subject=list(reading.subject),
+        category=reading.category,
         attributes={k: list(v) for k, v in reading.attributes.items()},
         preferences={k: list(v) for k, v in reading.preferences.items()},
         min_price=reading.min_price, max_price=reading.max_price, currency=reading.currency,

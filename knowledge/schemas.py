@@ -66,6 +66,9 @@ class Interpretation(BaseModel):
     """The words ranked by meaning and by words: the request without its price phrases."""
     residual: str
     """The words nothing was read from."""
+    subject: list[str] = []
+    """The residual's words some products' names carry ("birds"): the request asks for
+    something in particular."""
     category: str | None
     attributes: dict[str, list[str]]
     """Filters read from the words: attribute name → accepted values."""

@@ -58,6 +58,10 @@ FUZZY_MIN_LENGTH = 5
 FUZZY_LONG_LENGTH = 8
 NEGATIONS = frozenset({"not", "no", "without", "non", "except", "nothing"})
 SOFT_ATTRIBUTES = ("style", "occasion")
+ASKING_WORDS = ("love", "like", "want", "need", "look", "get", "buy", "find", "give",
+                "show", "have", "help", "gift", "present")
+"""Words of asking, never a request's subject even where a product's name has them
+("she loves gardening" against a Love Heart print; "a gift" against Gift Tags)."""
 """Attributes read as preferences, not filters: how a merchant tags style ("vintage",
 "boho") and occasion ("wedding", "christmas") is a matter of taste, and a product
 tagged otherwise is often just as right. On the tuning half of the demo relevance set,
@@ -135,6 +139,10 @@ class Interpretation:
     """The request without its price phrases: what dense and lexical search rank by."""
     residual: str = ""
     """The words nothing was read from (left to the ranking alone)."""
+    subject: tuple[str, ...] = ()
+    """The residual's words that name what some products show or are, as their names
+    say it ("birds" for the Carved Wooden Bird Ornament): a request with one asks for
+    something in particular even when it gives no type, category or attribute value."""
     category: str | None = None
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Filters: only products with one of the values (per name) match."""
@@ -205,6 +213,8 @@ class QueryInterpreter:
         self.longest = max((len(p) for p in self._senses), default=0)
         self.generic = {w for phrase in self._senses for w in phrase} | set(STOPWORDS)
         self.names = ProductNames(docs, read=phrase_of, generic=self.generic)
+        self.subjects = self.names.distinctive - {normal(w) for w in ASKING_WORDS}
+        """Words that make a request's subject (``Interpretation.subject``)."""
         self.known = set(index.lexical.postings) | self.generic | set(self.names.named_by)
         self._near: dict[str, set[str]] = defaultdict(set)
         for word in {w for p in self._senses for w in p} | set(self.names.named_by):
@@ -294,9 +304,11 @@ class QueryInterpreter:
         ranked = text if not prices else clean
         for phrase in reversed(prices):
             ranked = ranked[:phrase.start] + " " + ranked[phrase.end:]
-        residual = " ".join(w.surface for w in words if not w.used and w.norm not in STOPWORDS)
+        left = [w for w in words if not w.used and w.norm not in STOPWORDS]
+        subject = tuple(dict.fromkeys(w.surface for w in left if w.norm in self.subjects))
         return Interpretation(
-            text=" ".join(ranked.split()), residual=residual, category=category,
+            text=" ".join(ranked.split()), residual=" ".join(w.surface for w in left),
+            subject=subject, category=category,
             attributes=attributes, preferences=preferences, min_price=low, max_price=high,
             product=named, understood=tuple(understood), currency=self.currency)
 

@@ -90,6 +90,9 @@ class Interpretation(BaseModel):
     """The shopper's words read against the live catalog by the shop."""
 
     text: str = ""
+    subject: list[str] = Field(default_factory=list)
+    """Words of the request some products' names carry ("birds"): it asks for something
+    in particular."""
     category: str | None = None
     attributes: dict[str, list[str]] = Field(default_factory=dict)
     preferences: dict[str, list[str]] = Field(default_factory=dict)

@@ -109,6 +109,10 @@ def test_the_intro_says_what_was_searched_for(shop: Shop) -> None:
     assert messages[0]["text"] == "Here are posters, the vintage ones first:"
     messages, _ = ask(shop, "candles")
     assert messages[0]["text"] == "Here are candles:"
+    messages, _ = ask(shop, "anything with birds on it under 30")
+    assert messages[0]["text"] == ('Here are pieces up to 30.00 EUR, those closest to '
+                                   '"birds" first:')
+    assert messages[0]["custom"]["cards"][0]["name"] == "Carved Wooden Bird Ornament"
 
 
 def test_search_shows_cards_of_blue_ceramic_mugs_within_budget(shop: Shop) -> None:

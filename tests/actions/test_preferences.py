@@ -55,6 +55,20 @@ def test_a_specific_request_is_searched_at_once(shop: Shop) -> None:
         "mug", "blue", "ceramic", None)
 
 
+def test_a_request_for_what_pieces_show_is_searched_at_once(shop: Shop) -> None:
+    # no kind of piece, but a motif some pieces' names carry
+    slots = reset(shop, "do you have anything with birds on it under 30")
+    assert slots["preference_questions"] == [] and slots["needs_preferences"] is False
+    assert slots["budget"] == "up to 30.00 EUR"
+    # a gift with one still gets the gift's questions, but not what kind of piece
+    gift = reset(shop, "a present for my dad, anything with birds",
+                 [entity("recipient", "dad")])
+    assert gift["preference_questions"] == ["budget"]
+    # a vague wish is still asked about
+    vague = reset(shop, "something for my mum who loves gardening")
+    assert vague["preference_questions"][0] == "product_type"
+
+
 def test_the_catalog_decides_what_a_request_names_not_the_model(shop: Shop) -> None:
     # given: words the model tagged wrongly or not at all
     slots = reset(shop, "a lavender candle for my mum", [entity("colour", "purple"),

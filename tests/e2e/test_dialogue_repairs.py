@@ -216,6 +216,14 @@ def test_show_me_more_pages_on_to_the_next_results(stack: Stack) -> None:
     assert second and not set(first) & set(second)
 
 
+def test_a_request_for_what_pieces_show_is_searched_without_questions(stack: Stack) -> None:
+    # no kind of piece, but a motif a product's name carries
+    found = Chat(stack).say("do you have anything with birds on it under 30")
+    assert text(found) == 'Here are pieces up to 30.00 EUR, those closest to "birds" first:'
+    assert cards(found)[0]["name"] == "Carved Wooden Bird Ornament"
+    assert all(Decimal(c["price"]) <= 30 for c in cards(found))
+
+
 def test_a_lookup_with_the_wrong_email_is_retried_with_the_right_one(stack: Stack) -> None:
     # given an order placed from another device with right@example.com
     chat = Chat(stack)

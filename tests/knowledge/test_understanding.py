@@ -112,6 +112,20 @@ def test_unknown_words_are_left_to_the_ranking(reader: QueryInterpreter) -> None
     assert reading.text == "something for my mum who loves gardening"
 
 
+def test_words_of_product_names_left_over_make_the_requests_subject(
+        reader: QueryInterpreter) -> None:
+    # a motif only a product's name carries (the Carved Wooden Bird Ornament)
+    reading = reader.interpret("do you have anything with birds on it under 30")
+    assert reading.subject == ("birds",) and reading.max_price == Decimal("30.00")
+    assert reading.attributes == {} and reading.category is None and reading.product is None
+    # words of asking are no subject, even where a name has them (a Love Heart print)
+    assert reader.interpret("something for my mum who loves gardening").subject == ()
+    assert reader.interpret("i'm looking for something nice").subject == ()
+    # what was read as a value or a name is not left over
+    assert reader.interpret("show me blue ceramic mugs").subject == ()
+    assert reader.interpret("the blue willow mug").subject == ()
+
+
 def test_a_phrase_takes_the_values_it_ends_and_negations_are_not_applied(
         reader: QueryInterpreter) -> None:
     assert set(reader.interpret("a bag").attributes["type"]) == {
