@@ -107,7 +107,9 @@ class ActionAddToCart(CommerceAction):
                   domain: dict[str, Any]) -> list[EventType]:
         product_id = mentioned_product(tracker)
         if product_id is None:
-            dispatcher.utter_message(response="utter_which_product_to_add")
+            dispatcher.utter_message(response="utter_which_shown_product_to_add"
+                                     if tracker.get_slot("shown_products")
+                                     else "utter_which_product_to_add")
             return []
         quantity = parse_quantity(latest_entities(tracker).get("quantity")) or 1
         if not 1 <= quantity <= MAX_QUANTITY:

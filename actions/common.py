@@ -36,6 +36,9 @@ _NUMBER_WORDS = {
     "a pair": 2, "three": 3, "few": 3, "a few": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "a dozen": 12,
 }
+_CHEAPEST = re.compile(r"\b(?:cheapest|least expensive|most affordable|lowest price[d]?)\b",
+                       re.I)
+_DEAREST = re.compile(r"\b(?:most expensive|priciest|dearest|highest price[d]?)\b", re.I)
 _FIELD_WORDS = {"postal_code": "postcode", "line1": "street address", "name": "name",
                 "city": "city", "country": "country", "email": "email address",
                 "quantity": "quantity"}
@@ -91,15 +94,40 @@ def pick(items: list[Any], ordinal: str | None) -> Any | None:
     return items[index]
 
 
+def by_price(tracker: Tracker) -> str | None:
+    """The shown product "the cheapest one" or "the most expensive one" means, or None
+    when the message says neither or the prices of the cards on screen are not known."""
+    text = tracker.latest_message.get("text") or ""
+    cheapest, dearest = bool(_CHEAPEST.search(text)), bool(_DEAREST.search(text))
+    if cheapest == dearest:
+        return None
+    shown = [str(p) for p in tracker.get_slot("shown_products") or []]
+    last = tracker.get_slot("last_search")
+    if not shown or not isinstance(last, dict):
+        return None
+    prices = last.get("prices")
+    on_screen = [str(p) for p in last.get("shown") or []][-len(shown):]
+    if on_screen != shown or not isinstance(prices, list) or len(prices) != len(shown):
+        return None  # the cards on screen are not the last search's
+    try:
+        priced = [(Decimal(str(price)), product)
+                  for price, product in zip(prices, shown, strict=True)]
+    except ArithmeticError:  # decimal.InvalidOperation: a slot that is not a price
+        return None
+    pick_one = min if cheapest else max
+    return pick_one(priced, key=lambda item: item[0])[1]
+
+
 def mentioned_product(tracker: Tracker) -> str | None:
-    """The product id the shopper means: a button's id, "the second one" among the shown
-    products, else the product the conversation is about, else the only one shown."""
+    """The product id the shopper means: a button's id, "the second one" or "the
+    cheapest one" among the shown products, else the product the conversation is about,
+    else the only one shown."""
     entities = latest_entities(tracker)
     product_id = entities.get("product_id")
     if product_id and product_id.isdigit():
         return product_id
     shown = [str(p) for p in tracker.get_slot("shown_products") or []]
-    chosen = pick(shown, entities.get("ordinal"))
+    chosen = pick(shown, entities.get("ordinal")) or by_price(tracker)
     if chosen is not None:
         return chosen
     current = tracker.get_slot("product_id")

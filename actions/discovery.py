@@ -20,6 +20,7 @@ from actions.clients.models import Recommended
 from actions.common import (
     SKIP,
     CommerceAction,
+    by_price,
     latest_entities,
     mentioned_product,
     money,
@@ -264,7 +265,7 @@ def _wants_more(text: str) -> bool:
 
 class ActionRefineSearch(CommerceAction):
     """"cheaper", "more like the second one", "in green", "show me more": change the last
-    search, or show its next page."""
+    search, or show its next page; "the cheapest one" shows that card's product."""
 
     def name(self) -> str:
         return "action_refine_search"
@@ -278,6 +279,9 @@ class ActionRefineSearch(CommerceAction):
         query, said, events = await _refined(self.client, tracker, last)
         if said is None and _wants_more(tracker.latest_message.get("text") or ""):
             return await self._next_page(dispatcher, last)
+        picked = by_price(tracker) if said is None else None
+        if picked is not None:  # "the cheapest one": that card, not a new search
+            return await show_product(self.client, dispatcher, int(picked))
         if said is None:
             dispatcher.utter_message(response="utter_how_to_refine")
             return []
@@ -345,27 +349,7 @@ class ActionShowProduct(FaqCheckingAction):
             if answered is None:
                 dispatcher.utter_message(response="utter_which_product_to_show")
             return answered or []
-        product = await self.client.product(int(product_id))
-        lines = [product.description]
-        if product.rating is not None:
-            reviews = "review" if product.rating.count == 1 else "reviews"
-            lines.append(f"Rated {product.rating.average} out of 5 "
-                         f"({product.rating.count} {reviews}).")
-        sizes = sorted({v.attributes["size"] for v in product.variants
-                        if "size" in v.attributes})
-        if sizes:
-            lines.append(f"Sizes: {', '.join(sizes)}.")
-        buttons = [{"title": "Add to cart",
-                    "payload": f'/add_to_cart{{"product_id": "{product.id}"}}'}]
-        if product.customization:
-            lines.append(f"It can be personalised: {_format_options(product.customization)}.")
-            buttons.insert(0, {"title": "Personalise", "payload":
-                               f'/customize_product{{"product_id": "{product.id}"}}'})
-        dispatcher.utter_message(
-            response="utter_product_in_stock" if product.in_stock else "utter_product_sold_out",
-            name=product.name, price=str(product.price), currency=product.currency,
-            details="\n".join(lines), buttons=buttons)
-        return [SlotSet("product_id", str(product.id))]
+        return await show_product(self.client, dispatcher, int(product_id))
 
     async def _named(self, tracker: Tracker) -> str | None:
         """The product the message names ("tell me about the Blue Willow mug"), read
@@ -376,3 +360,30 @@ class ActionShowProduct(FaqCheckingAction):
             return None
         reading = await self.client.interpret(text)
         return str(reading.product.id) if reading.product else None
+
+
+async def show_product(client: CommerceClient, dispatcher: CollectingDispatcher,
+                       product_id: int) -> list[EventType]:
+    """A product's price, stock, description, rating, sizes and options, with its
+    buttons; it becomes the product the conversation is about."""
+    product = await client.product(product_id)
+    lines = [product.description]
+    if product.rating is not None:
+        reviews = "review" if product.rating.count == 1 else "reviews"
+        lines.append(f"Rated {product.rating.average} out of 5 "
+                     f"({product.rating.count} {reviews}).")
+    sizes = sorted({v.attributes["size"] for v in product.variants
+                    if "size" in v.attributes})
+    if sizes:
+        lines.append(f"Sizes: {', '.join(sizes)}.")
+    buttons = [{"title": "Add to cart",
+                "payload": f'/add_to_cart{{"product_id": "{product.id}"}}'}]
+    if product.customization:
+        lines.append(f"It can be personalised: {_format_options(product.customization)}.")
+        buttons.insert(0, {"title": "Personalise", "payload":
+                           f'/customize_product{{"product_id": "{product.id}"}}'})
+    dispatcher.utter_message(
+        response="utter_product_in_stock" if product.in_stock else "utter_product_sold_out",
+        name=product.name, price=str(product.price), currency=product.currency,
+        details="\n".join(lines), buttons=buttons)
+    return [SlotSet("product_id", str(product.id))]

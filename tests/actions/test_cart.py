@@ -71,6 +71,21 @@ def test_add_the_second_shown_product(shop: Shop) -> None:
     assert [x["sku"] for x in shop.cart()["lines"]] == ["CER-MUG-002"]
 
 
+def test_add_the_cheapest_shown_product_or_ask_which_one(shop: Shop) -> None:
+    shown = [str(shop.sku_id(sku)) for sku in ("CER-MUG-001", "PRT-ART-017")]
+    last = {"shown": shown, "prices": ["32.00", "18.00"], "currency": "EUR"}
+    # "it" with two cards on screen: which one?
+    messages, _ = run(ActionAddToCart(shop.client()), tracker(
+        "add it to my cart", "add_to_cart",
+        slots={"shown_products": shown, "last_search": last}))
+    assert messages[0]["response"] == "utter_which_shown_product_to_add"
+    assert shop.cart()["lines"] == []
+    run(ActionAddToCart(shop.client()), tracker(
+        "add the cheapest one", "add_to_cart",
+        slots={"shown_products": shown, "last_search": last}))
+    assert [x["sku"] for x in shop.cart()["lines"]] == ["PRT-ART-017"]
+
+
 def test_view_cart_lists_lines_and_totals(shop: Shop) -> None:
     shop.add("CER-MUG-001", 2, glaze="sage green")
     shop.add("JWL-RNG-001")

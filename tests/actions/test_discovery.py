@@ -343,3 +343,29 @@ def test_asking_whether_the_shop_has_a_product_it_names_shows_it(shop: Shop,
     # then the product is shown, not an answer about something else
     assert messages[0]["custom"]["cards"][0]["name"] == "Blue Willow Ceramic Mug"
     assert slots_of(events)["shown_products"][0] == str(shop.sku_id("CER-MUG-004"))
+
+
+def test_the_cheapest_or_dearest_of_the_cards_on_screen_is_shown(shop: Shop) -> None:
+    # given: candles on screen
+    _, slots = ask(shop, "candles")
+    prices = {pid: Decimal(price) for pid, price in zip(
+        slots["shown_products"], slots["last_search"]["prices"], strict=True)}
+    assert len(set(prices.values())) > 1
+    for text, pick in (("i want the cheapest one", min), ("the most expensive one?", max)):
+        # when
+        messages, after = refine(shop, text, slots)
+        # then: that card's product, not a new search
+        chosen = pick(prices, key=lambda pid: prices[pid])
+        assert after["product_id"] == chosen
+        assert messages[0]["response"] in ("utter_product_in_stock", "utter_product_sold_out")
+        assert Decimal(messages[0]["price"]) == prices[chosen]
+        assert after["shown_products"] == slots["shown_products"]
+
+
+def test_the_cheapest_is_not_guessed_from_another_searchs_prices(shop: Shop) -> None:
+    _, slots = ask(shop, "candles")
+    # the cards on screen now came from elsewhere (recommendations), the prices did not
+    other = {**slots, "shown_products": list(reversed(slots["shown_products"]))}
+    messages, after = refine(shop, "the cheapest one", other)
+    assert "product_id" not in after or after["product_id"] is None
+    assert messages[0]["response"] == "utter_how_to_refine"

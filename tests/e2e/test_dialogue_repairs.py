@@ -224,6 +224,20 @@ def test_a_request_for_what_pieces_show_is_searched_without_questions(stack: Sta
     assert all(Decimal(c["price"]) <= 30 for c in cards(found))
 
 
+def test_the_cheapest_of_the_cards_is_shown_then_added(stack: Stack) -> None:
+    chat = Chat(stack)
+    found = cards(chat.say("show me candles"))
+    cheapest = min(found, key=lambda c: Decimal(c["price"]))
+    # "add it" with several cards on screen asks which one, without adding
+    assert "Which one should I add?" in text(chat.say("add it to my cart"))
+    assert chat.cart()["lines"] == []
+    # when
+    shown = chat.say("i want the cheapest one")
+    # then that card's product, which "add it" then adds
+    assert text(shown).startswith(f"{cheapest['name']} — {cheapest['price']} EUR"), text(shown)
+    assert text(chat.say("add it to my cart")).startswith(f"Added 1 × {cheapest['name']}")
+
+
 def test_a_lookup_with_the_wrong_email_is_retried_with_the_right_one(stack: Stack) -> None:
     # given an order placed from another device with right@example.com
     chat = Chat(stack)
