@@ -55,8 +55,8 @@ def described(reading: Interpretation | None, *, many: bool, low: Decimal | None
     """"blue ceramic mugs up to 60.00 EUR", "posters, the vintage ones first" — or ""
     when nothing was read. ``low``/``high`` are the price bounds applied (given or read),
     ``given`` the attribute filters given explicitly (a refinement's "in green"),
-    ``subject`` the words the ranking put first ("pieces, those closest to "birds"
-    first")."""
+    ``subject`` the words the ranking put first when no kind of piece was read
+    ("pieces, those closest to "birds" first")."""
     reading = reading or Interpretation()
     modifiers: dict[str, list[str]] = {}
     nouns: list[str] = []
@@ -72,6 +72,8 @@ def described(reading: Interpretation | None, *, many: bool, low: Decimal | None
         else:
             modifiers.setdefault(said.name, []).append(said.value)
     category = modifiers.pop("category", None)
+    if nouns or category:  # "earrings", not "earrings, those closest to "ears" first"
+        subject = ()
     if not nouns and category:
         nouns, category = category, None
     if not (modifiers or nouns or soft or category or subject) and low is None \

@@ -113,6 +113,8 @@ def test_the_intro_says_what_was_searched_for(shop: Shop) -> None:
     assert messages[0]["text"] == ('Here are pieces up to 30.00 EUR, those closest to '
                                    '"birds" first:')
     assert messages[0]["custom"]["cards"][0]["name"] == "Carved Wooden Bird Ornament"
+    messages, _ = ask(shop, "earrings that are light, my ears are sensitive")
+    assert messages[0]["text"] == "Here are earrings:"  # the kind of piece says enough
 
 
 def test_search_shows_cards_of_blue_ceramic_mugs_within_budget(shop: Shop) -> None:
