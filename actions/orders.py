@@ -19,6 +19,10 @@ from actions.shopper import UnverifiedShopper, shopper_of
 log = logging.getLogger(__name__)
 
 NUMBER_RE = re.compile(r"\bAT-[A-Z0-9]{6}\b", re.IGNORECASE)
+NUMBER_LIKE_RE = re.compile(r"(?<![\w-])(?:AT-?(?=[A-Z]*\d)[A-Z0-9]{2,14}|#?\d{6,})(?![\w-])",
+                            re.IGNORECASE)
+"""What a shopper types for an order number that is not one of ours: "AT-99999", "at12345",
+another shop's "#448120993817"."""
 EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 STATUS_TEXT = {
     "pending_payment": "is waiting for payment",
@@ -40,6 +44,15 @@ def mentioned_number(tracker: Tracker) -> str | None:
             return value.strip().upper()
     found = NUMBER_RE.search(str(tracker.latest_message.get("text") or ""))
     return found.group(0).upper() if found else None
+
+
+def wrong_number(tracker: Tracker) -> str | None:
+    """What the latest message gives as an order number when it is not one of ours."""
+    text = str(tracker.latest_message.get("text") or "")
+    if text.startswith("/") or NUMBER_RE.search(text):
+        return None
+    found = NUMBER_LIKE_RE.search(text)
+    return found.group(0) if found else None
 
 
 def mentioned_email(tracker: Tracker) -> str | None:
@@ -129,6 +142,9 @@ class ActionOrderStatus(Action):
         number = mentioned_number(tracker)
         try:
             shopper = shopper_of(tracker)
+            if number is None and (given := wrong_number(tracker)) is not None:
+                dispatcher.utter_message(response="utter_not_an_order_number", given=given)
+                return []
             if number is None:
                 orders = await self.client.orders(shopper)
                 if not orders:
@@ -178,6 +194,9 @@ class ActionOrderLookup(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         number = mentioned_number(tracker) or tracker.get_slot("lookup_number")
         email = mentioned_email(tracker)
+        if number is None and (given := wrong_number(tracker)) is not None:
+            dispatcher.utter_message(response="utter_not_an_order_number", given=given)
+            return []
         if number is None:
             dispatcher.utter_message(response="utter_ask_order_number_and_email")
             return []

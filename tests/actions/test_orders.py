@@ -142,6 +142,24 @@ def test_somebody_elses_order_reads_as_not_found_then_number_and_email_find_it(s
     assert events == [SlotSet("lookup_number", None)]
 
 
+@pytest.mark.parametrize(("text", "given"), [
+    ("AT-99999", "AT-99999"),
+    ("whats the ETA of order 448120993817?", "448120993817"),
+    ("it's #448120993817 from ebay", "#448120993817"),
+])
+def test_a_number_that_is_not_ours_is_said_to_be_so(shop: Shop, text: str,
+                                                    given: str) -> None:
+    shop.order()  # the shopper has an order here; the number is not its number
+    for action, intent in ((ActionOrderStatus, "order_status"), (ActionOrderLookup, "inform")):
+        messages, events = run(action(shop.aftersale()), tracker(user(text, intent)))
+        assert [(m["response"], m["given"]) for m in messages] == [
+            ("utter_not_an_order_number", given)]
+        assert events == []
+    # a message with no number at all is asked for one, as before
+    messages, _ = run(ActionOrderLookup(shop.aftersale()), tracker(user("my order", "inform")))
+    assert [m["response"] for m in messages] == ["utter_ask_order_number_and_email"]
+
+
 def test_number_and_email_in_one_message_go_straight_to_the_lookup(shop: Shop) -> None:
     order = shop.order(shopper="laptop-session")
     t = status(text=f"where is {order['number']}, I used laptop-session@example.com")

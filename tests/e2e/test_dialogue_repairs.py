@@ -238,6 +238,15 @@ def test_the_cheapest_of_the_cards_is_shown_then_added(stack: Stack) -> None:
     assert text(chat.say("add it to my cart")).startswith(f"Added 1 × {cheapest['name']}")
 
 
+def test_an_order_number_that_is_not_ours_is_said_to_be_so(stack: Stack) -> None:
+    chat = Chat(stack)
+    assert "tell me the order number" in text(chat.say("where is my order"))
+    reply = text(chat.say("AT-99999"))
+    assert reply.startswith('"AT-99999" isn\'t one of our order numbers'), reply
+    reply = text(chat.say("what's the ETA of order 448120993817?"))
+    assert reply.startswith('"448120993817" isn\'t one of our order numbers'), reply
+
+
 def test_a_lookup_with_the_wrong_email_is_retried_with_the_right_one(stack: Stack) -> None:
     # given an order placed from another device with right@example.com
     chat = Chat(stack)
