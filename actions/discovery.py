@@ -204,7 +204,8 @@ async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any
     """The last search changed as the latest message asks: (query, intro, slot events).
 
     The message is read against the live catalog: "in green", "in walnut", "under 30"
-    change the filters of the last search whatever words the NLU model knows.
+    change the filters of the last search whatever words the NLU model knows; words only
+    product names carry ("hoops") are put first in what the search ranks by.
     """
     text = tracker.latest_message.get("text") or ""
     entities = latest_entities(tracker)
@@ -226,6 +227,10 @@ async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any
         if slot:
             events.append(SlotSet(slot, said.value))
     update.update(attributes=attributes, boosts=boosts)
+    likes = bool(_SIMILAR.search(text) or entities.get("ordinal"))  # "more like the 2nd one"
+    subject = " ".join(reading.subject) if reading and not likes else ""
+    if subject:  # "silver hoops": hoops are no value to filter on, the ranking puts them first
+        update["text"] = f"{subject} {query.text}".strip()
     prices = sorted(Decimal(p) for p in last.get("prices", []))
     currency = last.get("currency", "EUR")
     said: Said | None = None
@@ -245,10 +250,15 @@ async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any
         update.update(max_price=max(ceiling, Decimal("0")), min_price=None)
         said = "utter_found_cheaper", {"price": money(update["max_price"], currency)}
         events.append(SlotSet("budget", f"up to {update['max_price']} {currency}"))
+    elif changes and subject:
+        said = "utter_found_in_closest_to", {"changes": " and ".join(changes),
+                                             "subject": subject}
     elif changes:
         said = "utter_found_in", {"changes": " and ".join(changes)}
+    elif subject:
+        said = "utter_found_closest_to", {"subject": subject}
     named = reading.product if reading and not entities.get("ordinal") else None
-    if not changes and (_SIMILAR.search(text) or entities.get("ordinal")):
+    if not changes and likes:
         liked = str(named.id) if named else mentioned_product(tracker)
         if liked is not None:  # like a product named here: of its kind, not the last one's
             kind = None if named else attributes.get("type")

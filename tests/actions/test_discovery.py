@@ -371,3 +371,18 @@ def test_the_cheapest_is_not_guessed_from_another_searchs_prices(shop: Shop) -> 
     messages, after = refine(shop, "the cheapest one", other)
     assert "product_id" not in after or after["product_id"] is None
     assert messages[0]["response"] == "utter_how_to_refine"
+
+
+def test_a_refinement_puts_first_what_only_product_names_carry(shop: Shop) -> None:
+    # given: earrings on screen, the hoops not first
+    _, slots = ask(shop, "earrings")
+    # when: "hoops" is no catalog value, only a word of the hoops' name
+    messages, after = refine(shop, "what about hoops", slots)
+    # then: the same search, the hoops first
+    assert messages[0]["text"] == 'Here they are, those closest to "hoops" first:'
+    assert messages[0]["custom"]["cards"][0]["name"] == "Hammered Brass Hoop Earrings"
+    assert after["last_search"]["applied"]["attributes"] == {"type": "earrings"}
+    # and with a value read too, both are applied
+    messages, _ = refine(shop, "in gold hoops", slots)
+    assert messages[0]["text"] == 'Here they are in gold, those closest to "hoops" first:'
+    assert messages[0]["custom"]["cards"][0]["name"] == "Hammered Brass Hoop Earrings"
