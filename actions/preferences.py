@@ -61,7 +61,8 @@ def questions_for(*, text: str, slots: dict[str, Any], taste: bool = False,
     """The questions a new request needs, in the order they are asked. ``taste``: the
     request names some other catalog value (a scent, a pattern) that says what they like;
     ``subject``: it names what some pieces show or are, in their names' words ("anything
-    with birds on it"), so it says what to look for without a kind of piece."""
+    with birds on it"), so it says what to look for without a kind of piece (and, like a
+    taste, what they like)."""
     what_missing = not (slots.get("product_type") or slots.get("category") or subject)
     gift = bool(slots.get("recipient") or slots.get("occasion") or _GIFT_WORDS.search(text))
     if not what_missing and not gift:
@@ -73,7 +74,8 @@ def questions_for(*, text: str, slots: dict[str, Any], taste: bool = False,
         wanted.append("budget")
     if not slots.get("recipient") and not slots.get("occasion"):
         wanted.append("recipient")
-    if not taste and not any(slots.get(k) for k in ("colour", "style", "material")):
+    if not (taste or subject) and not any(slots.get(k) for k in ("colour", "style",
+                                                                  "material")):
         wanted.append("colour")
     return wanted
 
@@ -179,7 +181,7 @@ class ActionResetPreferences(Action):
             u.name not in SLOT_OF and u.name != "price" for u in reading.understood)
         subject = reading is not None and bool(reading.subject)
         questions = [] if named else questions_for(text=search_text, slots=slots,
-                                                   taste=taste or subject, subject=subject)
+                                                   taste=taste, subject=subject)
         if page is not None and page.results and ahead is not None and not questions and \
                 query_of({**slots, "search_text": search_text}.get) == ahead:
             read_ahead.PAGES.keep(tracker.sender_id, ahead, page)  # the search shows it
