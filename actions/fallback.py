@@ -16,7 +16,7 @@ from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
 from actions.faq_routing import PERSON_BUTTON, covered_by_faq, looks_like_question
 from actions.handoff import hand_off, is_frustrated
-from actions.orders import mentioned_email
+from actions.orders import help_without_number, mentioned_email, without_number
 
 INTENT_LABELS = {
     "search_product": "Find a product",
@@ -73,6 +73,8 @@ class ActionFallback(Action):
             return await hand_off(dispatcher, tracker, reason="frustrated", client=self.orders)
         if tracker.get_slot("lookup_number") and mentioned_email(tracker):
             return [FollowupAction("action_order_lookup")]
+        if without_number(tracker):
+            return help_without_number(dispatcher)
         if not text.startswith("/"):
             # a question is asked (kept for the merchant if unanswered); anything else
             # only checked ("my candle is tunneling", "my card got rejected")

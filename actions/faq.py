@@ -18,6 +18,7 @@ from actions.config import get_settings
 from actions.discovery import show_search
 from actions.faq_routing import say_answer
 from actions.handoff import shopper_texts
+from actions.orders import help_without_number, without_number
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class ActionAnswerFaq(Action):
     @in_turn
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if without_number(tracker, asked_only=True):  # "i lost the confirmation email"
+            return help_without_number(dispatcher)
         question = question_of(tracker)
         if question is None:
             dispatcher.utter_message(response="utter_ask_faq_question")

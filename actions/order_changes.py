@@ -26,9 +26,11 @@ from actions.orders import (
     NOT_SHIPPED,
     SHIPPED,
     choose_order,
+    help_without_number,
     items_of,
     late_payment,
     mentioned_number,
+    without_number,
 )
 from actions.shopper import UnverifiedShopper, shopper_of
 
@@ -63,6 +65,9 @@ class OrderAction(Action, ABC):
         number = mentioned_number(tracker) or tracker.get_slot("order_number")
         if number is None:
             orders = await self.client.orders(shopper)
+            if not orders and without_number(tracker):
+                help_without_number(dispatcher)
+                return None
             if not orders:
                 dispatcher.utter_message(response="utter_no_orders")
                 return None
@@ -220,6 +225,8 @@ class ActionConfirmOrderChange(Action):
                 dispatcher.utter_message(response="utter_order_left_as_is", number=number)
                 return [SlotSet("pending_change", None)]
             return await self.change(dispatcher, tracker, change, number)
+        if not yes and without_number(tracker, asked_only=True):  # "no" to "which order?"
+            return help_without_number(dispatcher)
         reason = offered_reason(tracker)
         if reason is not None and yes:
             return await hand_off(dispatcher, tracker, reason=reason, client=self.client)

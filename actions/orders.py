@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clients.aftersale import AfterSaleClient, NotShipped, Order, OrderNotFound, Shipment
 from actions.clients.commerce import CommerceError, CommerceUnavailable
 from actions.common import in_turn
+from actions.faq_routing import PERSON_BUTTON
 from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,16 @@ NUMBER_LIKE_RE = re.compile(r"(?<![\w-])(?:AT-?(?=[A-Z]*\d)[A-Z0-9]{2,14}|#?\d{6
                             re.IGNORECASE)
 """What a shopper types for an order number that is not one of ours: "AT-99999", "at12345",
 another shop's "#448120993817"."""
+ASKS_FOR_NUMBER = frozenset({"utter_no_orders", "utter_ask_order_number_and_email",
+                             "utter_not_an_order_number", "utter_order_number_not_found"})
+"""The bot's responses that ask the shopper for an order number."""
+NOT_HAVING_RE = re.compile(
+    r"\b(?:(?:do|does|did|have|has|can|could)(?:n'?t|\s+not)|dont|didnt|havent|cant|cannot|"
+    r"no|never|lost|forgot|forgotten|misplaced|deleted|where\s+(?:do|can|would)\s+i\s+find)\b",
+    re.IGNORECASE)
+"""How a shopper says they do not have something: "i dont have it", "lost the email"."""
+ORDER_NUMBER_WORDS_RE = re.compile(r"\border\s*(?:number|no\b|#|id\b|reference|ref\b|code)",
+                                   re.IGNORECASE)
 EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 STATUS_TEXT = {
     "pending_payment": "is waiting for payment",
@@ -53,6 +64,38 @@ def wrong_number(tracker: Tracker) -> str | None:
         return None
     found = NUMBER_LIKE_RE.search(text)
     return found.group(0) if found else None
+
+
+def last_response(tracker: Tracker) -> str | None:
+    """The response the bot ended its turn with before the shopper's latest message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and kind == "bot":
+            return (event.get("metadata") or {}).get("utter_action")
+    return None
+
+
+def without_number(tracker: Tracker, *, asked_only: bool = False) -> bool:
+    """Whether the latest message says the shopper has no order number: "i dont have it"
+    or "no" just after the bot asked for it; "I don't know my order number" anywhere,
+    unless ``asked_only``."""
+    text = str(tracker.latest_message.get("text") or "")
+    if text.startswith("/") or NUMBER_LIKE_RE.search(text) or not NOT_HAVING_RE.search(text):
+        return False
+    if last_response(tracker) in ASKS_FOR_NUMBER:
+        return True
+    return not asked_only and ORDER_NUMBER_WORDS_RE.search(text) is not None
+
+
+def help_without_number(dispatcher: CollectingDispatcher) -> list[EventType]:
+    """Where a shopper who has no order number finds it, and who can look it up."""
+    dispatcher.utter_message(response="utter_without_order_number", buttons=[PERSON_BUTTON])
+    return []
 
 
 def mentioned_email(tracker: Tracker) -> str | None:
@@ -147,6 +190,8 @@ class ActionOrderStatus(Action):
                 return []
             if number is None:
                 orders = await self.client.orders(shopper)
+                if not orders and without_number(tracker):
+                    return help_without_number(dispatcher)
                 if not orders:
                     dispatcher.utter_message(response="utter_no_orders")
                     return []
@@ -197,6 +242,8 @@ class ActionOrderLookup(Action):
         if number is None and (given := wrong_number(tracker)) is not None:
             dispatcher.utter_message(response="utter_not_an_order_number", given=given)
             return []
+        if number is None and without_number(tracker):
+            return help_without_number(dispatcher)
         if number is None:
             dispatcher.utter_message(response="utter_ask_order_number_and_email")
             return []

@@ -96,8 +96,11 @@ def user(text: str, intent: str, entities: list[dict[str, Any]] | None = None,
     return {"event": "user", "text": text, "parse_data": parse}
 
 
-def bot_turn(action: str, text: str = "…") -> list[dict[str, Any]]:
-    return [{"event": "action", "name": action}, {"event": "bot", "text": text},
+def bot_turn(action: str, text: str = "…", *, response: str | None = None
+             ) -> list[dict[str, Any]]:
+    """A turn of the bot; ``response`` is the domain response its message came from."""
+    said_by = {"metadata": {"utter_action": response}} if response else {}
+    return [{"event": "action", "name": action}, {"event": "bot", "text": text, **said_by},
             {"event": "action", "name": "action_listen"}]
 
 

@@ -13,6 +13,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.clients.aftersale import AfterSaleClient, Order
+from actions.fallback import ActionFallback
+from actions.faq import ActionAnswerFaq
 from actions.order_changes import (
     ActionCancelOrder,
     ActionChangeShippingAddress,
@@ -20,7 +22,7 @@ from actions.order_changes import (
     ActionRequestRefund,
     cancelled,
 )
-from actions.orders import ActionOrderLookup, ActionOrderStatus
+from actions.orders import ActionOrderLookup, ActionOrderStatus, without_number
 from actions.shopper import Shopper
 from commerce_core import clock
 from commerce_core.config import get_settings
@@ -160,6 +162,59 @@ def test_a_number_that_is_not_ours_is_said_to_be_so(shop: Shop, text: str,
     assert [m["response"] for m in messages] == ["utter_ask_order_number_and_email"]
 
 
+WITHOUT_NUMBER = (
+    "No problem. When your payment went through, I confirmed the order with its number (like "
+    "AT-7K2M9Q) in the chat you ordered from, on the website or on Telegram. Ask me \"where is "
+    "my order?\" in that chat and I'll find it without the number. Otherwise a person from the "
+    "team can look it up with your name and the email address you gave at checkout.")
+
+
+@pytest.mark.parametrize(("action", "said", "asked_with"), [
+    (ActionOrderStatus, user("I don't know my order number", "order_status"), None),
+    (ActionOrderStatus, user("where do i find my order number", "order_status"), None),
+    (ActionOrderLookup, user("I dont have the number", "inform"),
+     "utter_ask_order_number_and_email"),
+    (lambda client: ActionFallback(orders=client), user("i dont have it", "nlu_fallback"),
+     "utter_no_orders"),
+    (ActionConfirmOrderChange, user("no idea", "deny"), "utter_no_orders"),
+    (lambda _: ActionAnswerFaq(), user("i lost the confirmation email", "faq"),
+     "utter_not_an_order_number"),
+    (ActionCancelOrder, user("cancel my order, i lost the order number", "cancel_order"), None),
+])
+def test_a_shopper_without_the_order_number_is_told_where_it_is_and_offered_a_person(
+        shop: Shop, action: Any, said: dict[str, Any], asked_with: str | None) -> None:
+    asked = bot_turn("action_order_status", response=asked_with) if asked_with else []
+    messages, events = run(action(shop.aftersale()), tracker(*asked, said))
+    assert [m["text"] for m in messages] == [WITHOUT_NUMBER]
+    assert messages[0]["buttons"] == [{"title": "Talk to a person",
+                                       "payload": "/request_human"}]
+    assert events == []
+
+
+def test_not_having_the_number_is_read_only_when_it_is_asked_for_or_named() -> None:
+    def lacks(text: str, asked_with: str | None = None, *, asked_only: bool = False) -> bool:
+        asked = bot_turn("action_order_status", response=asked_with) if asked_with else []
+        return without_number(tracker(*asked, user(text, "nlu_fallback")),
+                              asked_only=asked_only)
+
+    assert lacks("i dont have it", "utter_no_orders")
+    assert lacks("nope, no idea", "utter_ask_order_number_and_email")
+    assert not lacks("i dont have it")  # asked for nothing: a cart, a size…
+    assert not lacks("i dont have it", "utter_which_order")  # the orders are on buttons
+    assert not lacks("no, it's AT-99999", "utter_no_orders")  # a number, if not ours
+    assert lacks("I've lost my order number")
+    assert not lacks("I've lost my order number", asked_only=True)
+    assert not lacks("I didn't get an order confirmation", asked_only=True)  # for the FAQ
+    assert not lacks("/deny", "utter_no_orders")  # a button says what it means
+
+
+def test_with_an_order_here_not_knowing_its_number_shows_it(shop: Shop) -> None:
+    order = shop.order()
+    messages, _ = run(ActionOrderStatus(shop.aftersale()),
+                      tracker(user("I don't know my order number", "order_status")))
+    assert messages[0]["text"].startswith(f"Order {order['number']} is waiting for payment.")
+
+
 def test_number_and_email_in_one_message_go_straight_to_the_lookup(shop: Shop) -> None:
     order = shop.order(shopper="laptop-session")
     t = status(text=f"where is {order['number']}, I used laptop-session@example.com")
@@ -286,8 +341,8 @@ def test_cancelling_somebody_elses_order_reads_as_not_found(shop: Shop) -> None:
     order = shop.order(shopper="someone-else")
     messages, events = run(ActionCancelOrder(shop.aftersale()), tracker(cancel(order["number"])))
     assert [m["text"] for m in messages] == [
-        f"I can't find an order {order['number']} for you. Please check the number — it is "
-        "in your order confirmation email."]
+        f"I can't find an order {order['number']} for you. Please check the number — I sent "
+        "it with the order's confirmation, in the chat where you ordered."]
     assert events == []
 
 

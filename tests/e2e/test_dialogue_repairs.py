@@ -247,6 +247,17 @@ def test_an_order_number_that_is_not_ours_is_said_to_be_so(stack: Stack) -> None
     assert reply.startswith('"448120993817" isn\'t one of our order numbers'), reply
 
 
+@pytest.mark.parametrize("answer", ["i dont have it", "no idea", "i lost the confirmation email"])
+def test_asked_for_the_order_number_a_shopper_without_it_is_told_where_it_is(
+        stack: Stack, answer: str) -> None:
+    chat = Chat(stack)
+    assert "tell me the order number" in text(chat.say("where is my order"))
+    said = chat.say(answer)
+    assert text(said).startswith("No problem. When your payment went through, I confirmed the "
+                                 "order with its number"), text(said)
+    assert button(said, "Talk to a person")["payload"] == "/request_human"
+
+
 def test_a_lookup_with_the_wrong_email_is_retried_with_the_right_one(stack: Stack) -> None:
     # given an order placed from another device with right@example.com
     chat = Chat(stack)
