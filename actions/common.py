@@ -118,6 +118,12 @@ def by_price(tracker: Tracker) -> str | None:
     return pick_one(priced, key=lambda item: item[0])[1]
 
 
+def chosen_card(tracker: Tracker) -> str | None:
+    """The card on screen "the second one" or "the cheapest one" picks, if it names one."""
+    shown = [str(p) for p in tracker.get_slot("shown_products") or []]
+    return pick(shown, latest_entities(tracker).get("ordinal")) or by_price(tracker)
+
+
 def mentioned_product(tracker: Tracker) -> str | None:
     """The product id the shopper means: a button's id, "the second one" or "the
     cheapest one" among the shown products, else the product the conversation is about,
@@ -126,10 +132,10 @@ def mentioned_product(tracker: Tracker) -> str | None:
     product_id = entities.get("product_id")
     if product_id and product_id.isdigit():
         return product_id
-    shown = [str(p) for p in tracker.get_slot("shown_products") or []]
-    chosen = pick(shown, entities.get("ordinal")) or by_price(tracker)
+    chosen = chosen_card(tracker)
     if chosen is not None:
         return chosen
+    shown = [str(p) for p in tracker.get_slot("shown_products") or []]
     current = tracker.get_slot("product_id")
     if current and str(current).isdigit():
         return str(current)

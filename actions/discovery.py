@@ -20,7 +20,7 @@ from actions.clients.models import Recommended
 from actions.common import (
     SKIP,
     CommerceAction,
-    by_price,
+    chosen_card,
     latest_entities,
     mentioned_product,
     money,
@@ -227,7 +227,7 @@ async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any
         if slot:
             events.append(SlotSet(slot, said.value))
     update.update(attributes=attributes, boosts=boosts)
-    likes = bool(_SIMILAR.search(text) or entities.get("ordinal"))  # "more like the 2nd one"
+    likes = bool(_SIMILAR.search(text))  # "more like the 2nd one"; "the 2nd one" picks it
     subject = " ".join(reading.subject) if reading and not likes else ""
     if subject:  # "silver hoops": hoops are no value to filter on, the ranking puts them first
         update["text"] = f"{subject} {query.text}".strip()
@@ -275,7 +275,8 @@ def _wants_more(text: str) -> bool:
 
 class ActionRefineSearch(CommerceAction):
     """"cheaper", "more like the second one", "in green", "show me more": change the last
-    search, or show its next page; "the cheapest one" shows that card's product."""
+    search, or show its next page; "the second one" or "the cheapest one" shows that
+    card's product."""
 
     def name(self) -> str:
         return "action_refine_search"
@@ -289,8 +290,8 @@ class ActionRefineSearch(CommerceAction):
         query, said, events = await _refined(self.client, tracker, last)
         if said is None and _wants_more(tracker.latest_message.get("text") or ""):
             return await self._next_page(dispatcher, last)
-        picked = by_price(tracker) if said is None else None
-        if picked is not None:  # "the cheapest one": that card, not a new search
+        picked = chosen_card(tracker) if said is None else None
+        if picked is not None:  # "the second one", "the cheapest one": that card
             return await show_product(self.client, dispatcher, int(picked))
         if said is None:
             dispatcher.utter_message(response="utter_how_to_refine")

@@ -223,6 +223,16 @@ def test_more_like_the_second_one_searches_near_that_product(shop: Shop) -> None
     assert second not in [str(c["id"]) for c in messages[0]["custom"]["cards"]]
 
 
+def test_the_second_one_alone_shows_that_card_not_more_like_it(shop: Shop) -> None:
+    _, first = search(shop, search_text="mugs", product_type="mug")
+    second = first["shown_products"][1]
+    messages, events = run(ActionRefineSearch(shop.client()), tracker(
+        "the second one", "inform", [entity("ordinal", "second")], slots=first))
+    assert slots_of(events)["product_id"] == second
+    assert messages[0]["response"] in ("utter_product_in_stock", "utter_product_sold_out")
+    assert "last_search" not in slots_of(events)  # no new search
+
+
 def test_more_like_a_product_named_in_the_message(shop: Shop) -> None:
     _, first = search(shop, search_text="silver rings", product_type="ring")
     messages, slots = refine(shop, "anything similar to the blue willow mug?", first)

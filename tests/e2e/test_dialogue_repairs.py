@@ -238,6 +238,14 @@ def test_the_cheapest_of_the_cards_is_shown_then_added(stack: Stack) -> None:
     assert text(chat.say("add it to my cart")).startswith(f"Added 1 × {cheapest['name']}")
 
 
+def test_the_second_one_after_a_search_shows_that_piece(stack: Stack) -> None:
+    chat = Chat(stack)
+    shown = cards(chat.say("show me ceramic mugs under 35"))
+    assert len(shown) >= 2
+    reply = text(chat.say("the second one"))
+    assert reply.startswith(f"{shown[1]['name']} — {shown[1]['price']} EUR."), reply
+
+
 def test_an_order_number_that_is_not_ours_is_said_to_be_so(stack: Stack) -> None:
     chat = Chat(stack)
     assert "tell me the order number" in text(chat.say("where is my order"))
