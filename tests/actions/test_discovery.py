@@ -1,6 +1,7 @@
 """Discovery actions against the real commerce API app (in process, demo shop on SQLite)."""
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 from statistics import median_low
 
@@ -169,10 +170,24 @@ def test_cheaper_lowers_the_ceiling_below_the_middle_shown_price(shop: Shop) -> 
     messages, events = run(ActionRefineSearch(shop.client()), tracker(
         "cheaper please", "refine_search", slots=first))
     ceiling = median_low(sorted(prices)) - Decimal("0.01")
-    assert messages[0]["text"] == f"Here are cheaper pieces, up to {ceiling:.2f} EUR:"
+    assert messages[0]["text"] == f"Here are cheaper ones, up to {ceiling:.2f} EUR:"
     cards = messages[0]["custom"]["cards"]
     assert cards and all(Decimal(c["price"]) <= ceiling for c in cards)
     assert slots_of(events)["budget"] == f"up to {ceiling} EUR"
+
+
+@pytest.mark.parametrize(("said", "intro", "within"), [
+    ("under 30", "Here they are up to 30.00 EUR:", lambda price: price <= 30),
+    ("any above 35?", "Here they are from 35.00 EUR:", lambda price: price >= 35),
+    ("more expensive ones", "Here are pricier ones, above ", lambda price: True),
+])
+def test_a_price_given_after_a_search_keeps_what_was_searched(
+        shop: Shop, said: str, intro: str, within: Callable[[Decimal], bool]) -> None:
+    _, first = search(shop, search_text="ceramic mugs", product_type="mug")
+    messages, slots = refine(shop, said, first)
+    assert messages[0]["text"].startswith(intro), messages[0]["text"]
+    cards = messages[0]["custom"]["cards"]
+    assert cards and all("Mug" in c["name"] and within(Decimal(c["price"])) for c in cards)
 
 
 def test_cheaper_after_a_budget_stays_within_it(shop: Shop) -> None:
@@ -180,7 +195,7 @@ def test_cheaper_after_a_budget_stays_within_it(shop: Shop) -> None:
     prices = sorted(Decimal(p) for p in first["last_search"]["prices"])
     messages, slots = refine(shop, "show me cheaper ones", first)
     ceiling = min(median_low(prices) - Decimal("0.01"), Decimal("60"))
-    assert messages[0]["text"] == f"Here are cheaper pieces, up to {ceiling:.2f} EUR:"
+    assert messages[0]["text"] == f"Here are cheaper ones, up to {ceiling:.2f} EUR:"
     cards = messages[0]["custom"]["cards"]
     assert cards and all(Decimal(c["price"]) <= ceiling for c in cards)
     assert slots["last_search"]["applied"]["category"] == "jewellery"

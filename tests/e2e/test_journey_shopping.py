@@ -113,7 +113,7 @@ def test_a_gift_found_through_the_preferences_form_is_bought_and_paid(stack: Sta
         assert chat.api(f"/products/{card['id']}")["category"] == "jewellery"
     # refinements reuse the search
     cheaper = chat.say("show me cheaper ones")
-    assert text(cheaper).startswith(("Here are cheaper pieces, up to ", "I found nothing"))
+    assert text(cheaper).startswith(("Here are cheaper ones, up to ", "I found nothing"))
     similar = chat.say("more like the second one")
     assert text(similar) == "Here are more like that one:"
     chosen = cards(similar)[0]
