@@ -40,6 +40,26 @@ _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|sure|ok|okay|please|yes please|go on|w
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{1,200})[\"”’']")
 
 
+COMMANDS = frozenset({"add_to_cart", "checkout", "view_cart", "remove_from_cart"})
+COMMAND_CONFIDENCE = 0.9
+"""A text option's answer the NLU is this sure is one of the ``COMMANDS`` ("add to basket",
+"checkout") is asked about, not taken as the words to print: "Best dad ever" or "Forever
+yours" are never near it, and the shopper can still quote the words to have them."""
+
+
+def command_not_words(tracker: Tracker) -> str | None:
+    """The latest message when it reads as a command, not as the words a text option asks
+    for (see ``COMMANDS``); None when it may be the words."""
+    message = tracker.latest_message
+    text = str(message.get("text") or "").strip()
+    intent = message.get("intent") or {}
+    if text.startswith("/") or _QUOTED.search(text) or any(
+            e.get("entity") == "engraving_text" for e in message.get("entities", [])):
+        return None
+    sure = float(intent.get("confidence") or 0.0) >= COMMAND_CONFIDENCE
+    return text if intent.get("name") in COMMANDS and sure else None
+
+
 def current_option(state: dict[str, Any] | None) -> dict[str, Any] | None:
     """The option being asked, or None when every applicable one is answered."""
     return (state or {}).get("next")
@@ -266,6 +286,10 @@ class ValidateCustomizationForm(FormValidationAction):
             return {"option_answer": None}
         if spec["kind"] == SIZE:
             return await choose_size(self.client, dispatcher, tracker, state, spec)
+        command = command_not_words(tracker) if spec["kind"] == "text" else None
+        if command is not None:  # "add to basket" asked what an engraving should say
+            dispatcher.utter_message(response="utter_words_or_command", words=command)
+            return {"option_answer": None}
         name = spec["name"]
         chosen = answer_value(spec, tracker, value)
         choices = {k: v for k, v in state.get("choices", {}).items() if k != name}

@@ -121,8 +121,8 @@ def entity(name: str, value: str) -> dict[str, str]:
 
 def tracker(text: str, intent: str, entities: list[dict[str, Any]] | None = None, *,
             slots: dict[str, Any] | None = None, active_loop: str | None = None,
-            events: list[dict[str, Any]] | None = None) -> Tracker:
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9},
+            events: list[dict[str, Any]] | None = None, confidence: float = 0.9) -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": confidence},
               "entities": entities or [], "metadata": signed_metadata(SHOPPER)}
     return Tracker(sender_id=SHOPPER, slots=slots or {}, latest_message=latest,
                    events=events or [{"event": "user", "text": text, "parse_data": latest}],

@@ -36,9 +36,10 @@ def start(shop: Shop, sku: str) -> dict[str, Any]:
 
 
 def answer(shop: Shop, state: dict[str, Any], text: str, intent: str = "inform",
-           entities: list[dict] | None = None) -> tuple[list[dict], dict[str, Any]]:
+           entities: list[dict] | None = None, *, confidence: float = 0.9
+           ) -> tuple[list[dict], dict[str, Any]]:
     t = tracker(text, intent, entities, slots={"customization": state},
-                active_loop="customization_form")
+                active_loop="customization_form", confidence=confidence)
     return validate(ValidateCustomizationForm(shop.client()), t, "option_answer", text)
 
 
@@ -94,6 +95,26 @@ def test_answers_are_checked_by_the_rule_engine_and_refused_in_its_words(shop: S
         ["option_answer"], CollectingDispatcher(),
         tracker("x", "inform", slots={"customization": state}), {}))
     assert required == []
+
+
+def test_a_command_where_words_are_asked_for_is_asked_about_not_printed(shop: Shop) -> None:
+    # given: the mug's inscription is asked
+    state = start(shop, "CER-MUG-001")["customization"]
+    state = answer(shop, state, "no thanks", intent="deny")[1]["customization"]
+    assert current_option(state)["name"] == "inscription"
+    # when: the shopper says what the NLU is sure is a command
+    messages, slots = answer(shop, state, "add to basket", intent="add_to_cart",
+                             confidence=0.98)
+    # then: nothing is recorded, and the shopper is asked
+    assert [m["text"] for m in messages] == [
+        'Should it really say "add to basket"? If so, send those words in quotes. Or say '
+        '"skip" to leave it out, and I\'ll go on to the price and your cart.']
+    assert slots == {"option_answer": None}
+    # in quotes, the words are printed; words the NLU is less sure of are taken as written
+    for said, confidence, printed in (('"add to basket"', 0.98, "add to basket"),
+                                      ("Buy me", 0.81, "Buy me")):
+        _, slots = answer(shop, state, said, intent="checkout", confidence=confidence)
+        assert slots["customization"]["choices"] == {"inscription": printed}
 
 
 def test_a_wrong_choice_lists_the_allowed_values(shop: Shop) -> None:

@@ -138,6 +138,23 @@ def test_an_inscription_takes_the_letters_of_any_european_language(stack: Stack,
     assert f"hand-painted inscription: {inscription} (+6.00 EUR)" in text(chat.say("no"))
 
 
+@pytest.mark.parametrize("command", ["add to basket", "put it in my basket"])
+def test_add_to_basket_when_an_inscription_is_asked_is_not_painted(stack: Stack,
+                                                                   command: str) -> None:
+    chat = Chat(stack)
+    found = chat.say("show me cobalt rim dinner plates")
+    personalise(chat, found, "Cobalt Rim Dinner Plate")
+    assert text(chat.say("skip")).startswith("Hand-painted inscription")
+    # the command is asked about, and the inscription asked again
+    reply = chat.say(command)
+    assert text(reply).startswith(f'Should it really say "{command}"?'), text(reply)
+    assert "Hand-painted inscription" in text(reply)
+    # "skip" leaves it out: no inscription in the quote
+    assert text(chat.say("skip")).startswith("Would you like gift box")
+    quote = text(chat.say("no"))
+    assert "inscription" not in quote and "Shall I add it to your cart?" in quote, quote
+
+
 def test_a_returns_question_without_an_order_goes_to_the_faq(stack: Stack) -> None:
     # given a shopper whose order here was cancelled
     chat = Chat(stack)
