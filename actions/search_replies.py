@@ -22,11 +22,12 @@ _VOWEL_SOUND = ("a", "e", "i", "o", "u")
 
 
 def plural(noun: str) -> str:
-    """"mug" → "mugs", "box" → "boxes", "scarf" → "scarves"; last word only."""
+    """"mug" → "mugs", "box" → "boxes", "glass" → "glasses", "scarf" → "scarves"; last
+    word only."""
     head, _, word = noun.rpartition(" ")
-    if word.endswith("s") or not word.isalpha():
-        plural_word = word
-    elif word.endswith(("x", "z", "ch", "sh")):
+    if (word.endswith("s") and not word.endswith(("ss", "us"))) or not word.isalpha():
+        plural_word = word  # "earrings", "ceramics": said as they are
+    elif word.endswith(("s", "x", "z", "ch", "sh")):
         plural_word = word + "es"
     elif word.endswith("y") and word[-2:-1] not in _VOWEL_SOUND:
         plural_word = word[:-1] + "ies"
@@ -115,13 +116,13 @@ def intro(hits: list[SearchHit], reading: Interpretation | None, *, low: Decimal
     full = [h for h in hits if not h.matched.unmet]
     if not full:
         return closest(first.matched.unmet)
-    phrase = described(reading, many=len(full) > 1, low=low, high=high,
-                       subject=reading.subject if reading else ())
+    subject = reading.subject if reading else ()
+    phrase = described(reading, many=True, low=low, high=high, subject=subject)
+    one = described(reading, many=False, low=low, high=high, subject=subject)
     if not phrase:
         return ("utter_search_results" if len(hits) > 1 else "utter_search_result"), {}
     close = len(full) < len(hits)
-    if len(full) > 1:
+    if len(full) > 1 or one == phrase:  # "Here are silver earrings", even for one pair
         return ("utter_found_many_and_close" if close else "utter_found_many",
                 {"phrase": phrase})
-    return ("utter_found_one_and_close" if close else "utter_found_one",
-            {"phrase": _a(phrase)})
+    return ("utter_found_one_and_close" if close else "utter_found_one", {"phrase": _a(one)})

@@ -13,6 +13,7 @@ from actions.common import SKIP
 from actions.discovery import ActionRefineSearch, ActionSearchProducts, ActionShowProduct
 from actions.faq import ActionAnswerFaq
 from actions.preferences import ActionResetPreferences
+from actions.search_replies import plural
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
@@ -236,6 +237,14 @@ def test_more_like_the_second_one_searches_near_that_product(shop: Shop) -> None
     assert messages[0]["text"] == "Here are more like that one:"
     assert slots_of(events)["last_search"]["like"] == int(second)
     assert second not in [str(c["id"]) for c in messages[0]["custom"]["cards"]]
+
+
+def test_one_pair_of_earrings_is_not_said_as_a_earrings(shop: Shop) -> None:
+    # the demo shop has one pair of silver earrings
+    messages, _ = ask(shop, "silver earrings")
+    assert messages[0]["text"] == "Here are silver earrings, and some close matches:"
+    assert [plural(n) for n in ("mug", "glass", "earrings", "ceramics", "box", "scarf")] == [
+        "mugs", "glasses", "earrings", "ceramics", "boxes", "scarves"]
 
 
 def test_the_second_one_alone_shows_that_card_not_more_like_it(shop: Shop) -> None:
