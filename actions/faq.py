@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.commerce import CommerceClient, CommerceError, CommerceUnavailable
 from actions.clients.knowledge import KnowledgeClient
-from actions.clients.models import SearchQuery
+from actions.clients.models import Interpretation, SearchQuery
 from actions.common import in_turn
 from actions.config import get_settings
 from actions.discovery import show_search
@@ -23,8 +23,9 @@ from actions.orders import help_without_number, without_number
 log = logging.getLogger(__name__)
 
 _AVAILABILITY = re.compile(
-    r"^\s*(?:(?:do|does|did) (?:you|the shop|they)(?: still)? (?:have|sell|stock|carry|make)|"
-    r"have you got|got any|any chance you have)\b|\b(?:available|in stock|for sale)\b", re.I)
+    r"^\s*(?:(?:do|does|did) (?:you|the shop|they)(?: still)? (?:have|sell|stock|carry|make|do|"
+    r"offer)|(?:can|could) you make|have you got|got any|any chance you have)\b|"
+    r"\b(?:available|in stock|for sale)\b", re.I)
 
 
 def faq_intent_of(tracker: Tracker) -> float | None:
@@ -50,20 +51,22 @@ def question_of(tracker: Tracker) -> str | None:
     return texts[0] if texts else None
 
 
-async def named_product(commerce: CommerceClient, question: str) -> bool:
-    """Whether ``question`` asks if the shop has a product it names ("do you have the Blue
-    Willow mug?"), read against the live catalog."""
+async def products_asked(commerce: CommerceClient, question: str) -> Interpretation | None:
+    """The shop's reading of ``question`` when it asks whether the shop has products ("do
+    you have the Blue Willow mug?", "do you do custom name necklaces?"), read against the
+    live catalog; None for any other question."""
     if not _AVAILABILITY.search(question):
-        return False
+        return None
     try:
-        return (await commerce.interpret(question)).product is not None
+        return await commerce.interpret(question)
     except CommerceError:
-        return False  # the FAQ may still answer
+        return None  # the FAQ may still answer
 
 
 class ActionAnswerFaq(Action):
     """The merchant's answer; a question whether the shop has a product it names shows
-    that product instead."""
+    that product instead, and one whether it has a kind of piece that the FAQ does not
+    answer shows those pieces."""
 
     def __init__(self, client: KnowledgeClient | None = None,
                  commerce: CommerceClient | None = None) -> None:
@@ -82,14 +85,12 @@ class ActionAnswerFaq(Action):
         if question is None:
             dispatcher.utter_message(response="utter_ask_faq_question")
             return []
-        if not str(tracker.latest_message.get("text") or "").startswith("/") and \
-                await named_product(self.commerce, question):
-            query = SearchQuery(text=question[:300], limit=get_settings().search_page_size,
-                                interpret=True)
-            try:
-                return await show_search(self.commerce, dispatcher, query)
-            except CommerceError:
-                pass  # the FAQ may still answer
+        typed = not str(tracker.latest_message.get("text") or "").startswith("/")
+        asked = await products_asked(self.commerce, question) if typed else None
+        if asked is not None and asked.product is not None:  # the product, not the FAQ
+            shown = await self._show(dispatcher, question)
+            if shown is not None:
+                return shown
         try:
             result = await self.client.answer(question, faq_intent=faq_intent_of(tracker))
         except CommerceUnavailable:
@@ -100,4 +101,19 @@ class ActionAnswerFaq(Action):
         except CommerceError as exc:
             dispatcher.utter_message(response="utter_faq_lookup_failed", message=exc.message)
             return []
+        if result.answer is None and asked is not None and (
+                asked.category or asked.attributes.get("type")):
+            shown = await self._show(dispatcher, question)  # the pieces of the kind asked
+            if shown is not None:
+                return shown
         return say_answer(dispatcher, result)
+
+    async def _show(self, dispatcher: CollectingDispatcher, question: str
+                    ) -> list[EventType] | None:
+        """The search of ``question``; None when it could not be made."""
+        query = SearchQuery(text=question[:300], limit=get_settings().search_page_size,
+                            interpret=True)
+        try:
+            return await show_search(self.commerce, dispatcher, query)
+        except CommerceError:
+            return None

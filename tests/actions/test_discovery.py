@@ -23,6 +23,7 @@ from tests.actions.shopping_helpers import (
     unreachable_client,
 )
 from tests.actions.wording import UNAVAILABLE
+from tests.conftest import demo_faq_answer
 
 BOARD = {
     "name": "Ridgeway Grazing Board", "category": "woodwork",
@@ -379,6 +380,23 @@ def test_asking_whether_the_shop_has_a_product_it_names_shows_it(shop: Shop,
     # then the product is shown, not an answer about something else
     assert messages[0]["custom"]["cards"][0]["name"] == "Blue Willow Ceramic Mug"
     assert slots_of(events)["shown_products"][0] == str(shop.sku_id("CER-MUG-004"))
+
+
+@pytest.mark.parametrize(("question", "sku_part"), [
+    ("do you do custom name necklaces?", "-NCK-"), ("do you sell candles", "CND-")])
+def test_asking_for_a_kind_of_piece_the_faq_does_not_answer_shows_those_pieces(
+        shop: Shop, question: str, sku_part: str) -> None:
+    messages, _ = run(ActionAnswerFaq(shop.knowledge(), shop.client()),
+                      tracker(question, "faq"))
+    cards = messages[0]["custom"]["cards"]
+    assert cards and all(sku_part in c["sku"] for c in cards), [c["sku"] for c in cards]
+
+
+def test_a_do_you_question_the_faq_answers_is_answered(shop: Shop) -> None:
+    messages, _ = run(ActionAnswerFaq(shop.knowledge(), shop.client()),
+                      tracker("do you offer gift wrapping?", "faq"))
+    assert messages[0]["text"] == demo_faq_answer("gifts.md", "Do you offer gift wrapping?")
+    assert "custom" not in messages[0] or not messages[0]["custom"]
 
 
 def test_the_cheapest_or_dearest_of_the_cards_on_screen_is_shown(shop: Shop) -> None:

@@ -201,6 +201,14 @@ def test_a_product_asked_by_name_is_shown(stack: Stack, ask: str) -> None:
     assert cards(found)[0]["name"] == "Blue Willow Ceramic Mug", text(found)
 
 
+@pytest.mark.parametrize("ask", ["do you do custom name necklaces", "do you sell candles?"])
+def test_asking_whether_the_shop_has_a_kind_of_piece_shows_those_pieces(stack: Stack,
+                                                                        ask: str) -> None:
+    found = Chat(stack).say(ask)
+    kind = "-NCK-" if "necklace" in ask else "CND-"
+    assert cards(found) and all(kind in c["sku"] for c in cards(found)), text(found)
+
+
 def test_a_product_type_imported_a_minute_ago_is_found_without_retraining(
         stack: Stack) -> None:
     # given a board the merchant imported through the API while the bot was running
