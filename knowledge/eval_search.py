@@ -56,7 +56,7 @@ from knowledge.embedding import get_embedder
 from knowledge.product_index import APPROXIMATE_ABOVE, ProductDoc, ProductIndex, VariantDoc
 from knowledge.search import SearchFilters, SearchHit, SearchMode, fuse, search, top
 from knowledge.understanding import QueryInterpreter
-from knowledge.understood_search import search_understood
+from knowledge.understood_search import ranked_text, search_understood
 
 log = logging.getLogger("knowledge.eval_search")
 
@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     built = time.perf_counter()
     reader = QueryInterpreter(index)
     texts = list(dict.fromkeys([*queries.values(),
-                                *(reader.interpret(q).text for q in queries.values())]))
+                                *(ranked_text(reader.interpret(q)) for q in queries.values())]))
     encoder = PrecomputedQueries(texts, embedder.encode(texts, progress=len(texts) > 500))
     runs = run_queries(index, encoder, queries)
     args.out.parent.mkdir(parents=True, exist_ok=True)

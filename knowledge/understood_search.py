@@ -20,10 +20,12 @@ filters (see ``knowledge/search_eval/README.md``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from knowledge.lexical import STOPWORDS
 from knowledge.product_index import ProductIndex
 from knowledge.search import (
     Preferences,
@@ -35,7 +37,7 @@ from knowledge.search import (
     search,
     value_matches,
 )
-from knowledge.understanding import CATEGORY, Interpretation, Understood
+from knowledge.understanding import ASKING_WORDS, CATEGORY, Interpretation, Understood, normal
 
 RELAX_ORDER = ("material", "style", "occasion", "colour", "type")
 """Read filters dropped first to last; any other attribute goes before these, and the
@@ -137,6 +139,27 @@ def unmet(hit: SearchHit, filters: SearchFilters, reading: Interpretation) -> li
     return list(dict.fromkeys(lacking))
 
 
+_ASKING = frozenset(normal(w) for w in ASKING_WORDS)
+_LETTERS_RE = re.compile(r"[^a-z]")
+
+
+def _asking(word: str) -> bool:
+    """"loves", "looking", "wanted", "gifts": a word of asking (``ASKING_WORDS``)."""
+    norm = normal(_LETTERS_RE.sub("", word.lower()))
+    return any(form in _ASKING for form in (norm, norm.removesuffix("ing"),
+                                            norm.removesuffix("ed")))
+
+
+def ranked_text(reading: Interpretation) -> str:
+    """What the results are ranked by: the request without its words of asking ("she
+    loves gardening" would otherwise put a Love Heart print among the planters), unless
+    they are all it says ("show me what you have")."""
+    kept = [w for w in reading.text.split() if not _asking(w)]
+    if all(_LETTERS_RE.sub("", w.lower()) in STOPWORDS for w in kept):
+        return reading.text
+    return " ".join(kept)
+
+
 def search_understood(*, index: ProductIndex, embedder: QueryEncoder, reading: Interpretation,
                       explicit: SearchFilters, limit: int, offset: int = 0,
                       boosts: Preferences | None = None, like: int | None = None,
@@ -148,7 +171,7 @@ def search_understood(*, index: ProductIndex, embedder: QueryEncoder, reading: I
     encoder = _OnceEncoder(embedder)
     named = reading.product.id if reading.product is not None and like is None else None
     boosts = {**reading.preferences, **(boosts or {})}
-    common = {"index": index, "embedder": encoder, "query": reading.text, "boosts": boosts,
+    common = {"index": index, "embedder": encoder, "query": ranked_text(reading), "boosts": boosts,
               "like": like, "include_liked": include_liked, "mode": mode}
     if count(index=index, filters=full) + (named is not None) >= limit:
         hits = search(**common, limit=limit, offset=offset, filters=full, named=named)

@@ -9,7 +9,7 @@ from knowledge.prices import find_prices
 from knowledge.product_index import ProductIndex
 from knowledge.search import SearchFilters
 from knowledge.understanding import QueryInterpreter
-from knowledge.understood_search import search_understood
+from knowledge.understood_search import ranked_text, search_understood
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +152,19 @@ def test_the_named_product_comes_first_whatever_the_other_words_say(
     first = found.hits[0]
     assert first.doc.id == _id(demo_index, "CER-MUG-004") and first.named
     assert all(h.variant.price <= 10 for h in found.hits[1:])
+
+
+def test_words_of_asking_do_not_rank_the_products_whose_names_have_them(
+        reader: QueryInterpreter, demo_index: ProductIndex, embedder: Embedder) -> None:
+    reading = reader.interpret("looking for something, she loves gardening")
+    assert ranked_text(reading) == "for something, she gardening"
+    found = search_understood(index=demo_index, embedder=embedder, reading=reading,
+                              explicit=SearchFilters(), limit=5)
+    names = [h.doc.name for h in found.hits]
+    assert not any("Love" in n for n in names), names  # the Love Heart print, the Love Knot
+    assert sum(("Plant" in n or "Botanical" in n) for n in names) >= 2, names
+    # nothing left but asking: ranked as said
+    assert ranked_text(reader.interpret("i want to buy a gift")) == "i want to buy a gift"
 
 
 def test_close_matches_fill_the_page_and_say_what_they_lack(
