@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clients import Cart, CartLine, CommerceError, Product
 from actions.common import (
     CommerceAction,
+    chosen_card,
     latest_entities,
     mentioned_product,
     money,
@@ -65,15 +66,15 @@ def choose_variant(product: Product, size: str | None) -> tuple[int, str]:
 
 
 def find_line(tracker: Tracker, cart: Cart) -> CartLine | None:
-    """The cart line the shopper means: a button's product, "the second one", a product
-    word of the message, or the only line."""
+    """The cart line the shopper means: a button's product, "the second one" (None when
+    the cart has no second line), a product word of the message, or the only line."""
     entities = latest_entities(tracker)
     if entities.get("product_id"):
         return next((x for x in cart.lines if str(x.product_id) == entities["product_id"]),
                     None)
     index = ordinal_index(entities.get("ordinal"))
-    if index is not None and -len(cart.lines) <= index < len(cart.lines):
-        return cart.lines[index]
+    if index is not None:  # past the cart's lines it means a card on screen, not the cart
+        return cart.lines[index] if -len(cart.lines) <= index < len(cart.lines) else None
     text = (tracker.latest_message.get("text") or "").lower()
     words = {w.rstrip("s") for w in _WORD.findall(text)}
     named = [x for x in cart.lines
@@ -112,6 +113,11 @@ class ActionAddToCart(CommerceAction):
                                      else "utter_which_product_to_add")
             return []
         quantity = parse_quantity(latest_entities(tracker).get("quantity")) or 1
+        return await self.add(dispatcher, tracker, product_id, quantity)
+
+    async def add(self, dispatcher: CollectingDispatcher, tracker: Tracker, product_id: str,
+                  quantity: int) -> list[EventType]:
+        """``quantity`` of the product, with the options chosen for it, in the cart."""
         if not 1 <= quantity <= MAX_QUANTITY:
             dispatcher.utter_message(response="utter_quantity_out_of_range", most=MAX_QUANTITY)
             return []
@@ -213,7 +219,7 @@ class ActionChangeQuantity(CommerceAction):
                   domain: dict[str, Any]) -> list[EventType]:
         shopper = shopper_of(tracker).path
         cart = await self.client.cart(shopper)
-        if not cart.lines:
+        if not cart.lines and chosen_card(tracker) is None:
             dispatcher.utter_message(response="utter_cart_empty_nothing_to_change")
             return []
         if how_many_fewer(tracker) is not None:  # "one less", "take two off"
@@ -226,6 +232,12 @@ class ActionChangeQuantity(CommerceAction):
             dispatcher.utter_message(response="utter_ask_quantity")
             return []
         line = find_line(tracker, cart)
+        card = chosen_card(tracker) if line is None else None
+        if card is not None:  # "and two of the second": a card on screen
+            line = next((x for x in cart.lines if str(x.product_id) == card), None)
+            if line is None:
+                return await ActionAddToCart(self.client).add(dispatcher, tracker, card,
+                                                              quantity)
         if line is None:
             dispatcher.utter_message(response="utter_which_item_to_change",
                                      buttons=which_line_buttons(cart, "change_quantity",

@@ -115,6 +115,35 @@ def test_change_the_quantity_of_the_line_named_and_remove_by_ordinal(shop: Shop)
     assert [x["sku"] for x in shop.cart()["lines"]] == ["CER-MUG-001"]
 
 
+def test_two_of_the_second_card_after_adding_the_first_adds_them(shop: Shop) -> None:
+    # given: two mugs on screen, the first one in the cart
+    shown = [str(shop.sku_id("CER-MUG-001")), str(shop.sku_id("CER-MUG-002"))]
+    shop.add("CER-MUG-001")
+    # when: "and two of the second", read as a change of quantity
+    messages, _ = run(ActionChangeQuantity(shop.client()), tracker(
+        "and two of the second", "change_quantity",
+        [entity("ordinal", "second"), entity("quantity", "2")],
+        slots={"shown_products": shown}))
+    # then: two of the second card join the cart; the first line is left as it was
+    assert messages[0]["text"].startswith("Added 2 × ")
+    assert [(x["sku"], x["quantity"]) for x in shop.cart()["lines"]] == [
+        ("CER-MUG-001", 1), ("CER-MUG-002", 2)]
+    # "three of the first": that card's line changes
+    run(ActionChangeQuantity(shop.client()), tracker(
+        "three of the first", "change_quantity",
+        [entity("ordinal", "first"), entity("quantity", "3")],
+        slots={"shown_products": shown}))
+    assert [x["quantity"] for x in shop.cart()["lines"]] == [3, 2]
+
+
+def test_the_second_one_with_one_line_in_the_cart_is_not_that_line(shop: Shop) -> None:
+    shop.add("CER-MUG-001")
+    messages, _ = run(ActionRemoveFromCart(shop.client()), tracker(
+        "remove the second one", "remove_from_cart", [entity("ordinal", "second")]))
+    assert [x["sku"] for x in shop.cart()["lines"]] == ["CER-MUG-001"]
+    assert messages[0]["response"] == "utter_which_item_to_remove"
+
+
 def test_which_line_is_asked_when_unclear_and_zero_removes(shop: Shop) -> None:
     shop.add("CER-MUG-001")
     shop.add("JWL-RNG-001")

@@ -88,6 +88,17 @@ def test_remove_one_after_make_it_3_leaves_2(stack: Stack) -> None:
     assert [x["quantity"] for x in chat.cart()["lines"]] == [2]
 
 
+def test_two_of_the_second_after_adding_the_first_adds_two_more_pieces(stack: Stack) -> None:
+    chat = Chat(stack)
+    first = cards(chat.say("show me candles"))[0]
+    assert text(chat.say("add the first one")).startswith(f"Added 1 × {first['name']}")
+    reply = text(chat.say("and two of the second"))
+    assert reply.startswith("Added 2 × "), reply
+    lines = shop_api(stack, "GET", f"/shoppers/web/{chat.id}/cart")["lines"]
+    assert [x["quantity"] for x in lines] == [1, 2], lines
+    assert lines[0]["name"] == first["name"]
+
+
 def test_a_rings_size_is_asked_from_its_variants_and_costs_no_resize(stack: Stack) -> None:
     # given the silver stacking ring, made in sizes J, L and N (P is sold out)
     chat = Chat(stack)
