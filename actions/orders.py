@@ -15,6 +15,7 @@ from actions.clients.aftersale import AfterSaleClient, NotShipped, Order, OrderN
 from actions.clients.commerce import CommerceError, CommerceUnavailable
 from actions.common import in_turn
 from actions.faq_routing import PERSON_BUTTON
+from actions.handoff import hand_off, is_frustrated
 from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,10 @@ class ActionOrderStatus(Action):
                 return []
             if number is None:
                 orders = await self.client.orders(shopper)
+                if not orders and is_frustrated(str(tracker.latest_message.get("text") or "")):
+                    return await hand_off(dispatcher, tracker, reason="frustrated",
+                                          client=self.client,
+                                          response="utter_handoff_order_complaint")
                 if not orders and without_number(tracker):
                     return help_without_number(dispatcher)
                 if not orders:

@@ -208,6 +208,20 @@ def test_not_having_the_number_is_read_only_when_it_is_asked_for_or_named() -> N
     assert not lacks("/deny", "utter_no_orders")  # a button says what it means
 
 
+def test_an_angry_complaint_about_an_order_this_chat_never_placed_goes_to_a_person(
+        shop: Shop) -> None:
+    text = "this is ridiculous, my order is 2 weeks late and nobody answers"
+    messages, _ = run(ActionOrderStatus(shop.aftersale()), tracker(user(text, "order_status")))
+    assert [m["response"] for m in messages] == ["utter_handoff_order_complaint"]
+    assert messages[0]["custom"]["handoff"]["reason"] == "frustrated"
+    assert messages[0]["text"].startswith("I'm sorry — that's not how it should be. I'm "
+                                          "connecting you with a member of the team")
+    # with an order here, the angry shopper is shown it
+    order = shop.order()
+    messages, _ = run(ActionOrderStatus(shop.aftersale()), tracker(user(text, "order_status")))
+    assert messages[0]["text"].startswith(f"Order {order['number']} ")
+
+
 def test_with_an_order_here_not_knowing_its_number_shows_it(shop: Shop) -> None:
     order = shop.order()
     messages, _ = run(ActionOrderStatus(shop.aftersale()),

@@ -188,6 +188,18 @@ def test_faq_answered_then_not_sure_then_a_person(stack: Stack) -> None:
     assert handoff_payload(stack, conversation)["reason"] == "faq_unanswered"
 
 
+def test_an_angry_complaint_about_an_order_not_placed_here_goes_to_a_person(
+        stack: Stack) -> None:
+    conversation = new_conversation()
+    messages = say(stack, conversation,
+                   "this is ridiculous, my order is 2 weeks late and nobody answers")
+    [said] = bot_texts(messages)
+    assert said.startswith("I'm sorry — that's not how it should be. I'm connecting you with "
+                           "a member of the team"), said
+    assert [m["role"] for m in messages] == ["bot", "system"]  # the gateway queued it
+    assert handoff_payload(stack, conversation)["reason"] == "frustrated"
+
+
 def test_asking_for_a_human_hands_off_with_a_summary(stack: Stack) -> None:
     conversation = new_conversation()
     order = place_order(stack, conversation)
