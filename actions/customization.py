@@ -38,8 +38,6 @@ SIZE = "size"
 """Name and kind of the size question (not an option of the rules: it picks the variant)."""
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|sure|ok|okay|please|yes please|go on|why not)\b", re.I)
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{1,200})[\"”’']")
-
-
 COMMANDS = frozenset({"add_to_cart", "checkout", "view_cart", "remove_from_cart"})
 COMMAND_CONFIDENCE = 0.9
 """A text option's answer the NLU is this sure is one of the ``COMMANDS`` ("add to basket",

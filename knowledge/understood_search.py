@@ -144,16 +144,16 @@ _LETTERS_RE = re.compile(r"[^a-z]")
 
 
 def _asking(word: str) -> bool:
-    """"loves", "looking", "wanted", "gifts": a word of asking (``ASKING_WORDS``)."""
+    """"loves", "looking", "loved", "giving", "gifts": a word of asking (``ASKING_WORDS``)."""
     norm = normal(_LETTERS_RE.sub("", word.lower()))
-    return any(form in _ASKING for form in (norm, norm.removesuffix("ing"),
-                                            norm.removesuffix("ed")))
+    bases = [norm.removesuffix(end) for end in ("ing", "ed") if norm.endswith(end)]
+    return any(form in _ASKING for form in (norm, *bases, *(b + "e" for b in bases)))
 
 
 def ranked_text(reading: Interpretation) -> str:
     """What the results are ranked by: the request without its words of asking ("she
     loves gardening" would otherwise put a Love Heart print among the planters), unless
-    they are all it says ("show me what you have")."""
+    they are all it says ("i want to buy a gift")."""
     kept = [w for w in reading.text.split() if not _asking(w)]
     if all(_LETTERS_RE.sub("", w.lower()) in STOPWORDS for w in kept):
         return reading.text

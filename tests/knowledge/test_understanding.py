@@ -158,6 +158,7 @@ def test_words_of_asking_do_not_rank_the_products_whose_names_have_them(
         reader: QueryInterpreter, demo_index: ProductIndex, embedder: Embedder) -> None:
     reading = reader.interpret("looking for something, she loves gardening")
     assert ranked_text(reading) == "for something, she gardening"
+    assert ranked_text(reader.interpret("she loved giving gifts")) == "she"
     found = search_understood(index=demo_index, embedder=embedder, reading=reading,
                               explicit=SearchFilters(), limit=5)
     names = [h.doc.name for h in found.hits]
