@@ -41,6 +41,22 @@ MAX_SEARCH_CHARS = 500
 _GIFT_WORDS = re.compile(r"\b(?:gift|present|for (?:my|a|her|him|them)|birthday)\b", re.I)
 _BARE_AMOUNT = re.compile(r"^\D{0,12}?(\d{1,6}(?:[.,]\d{1,2})?)\s*(?:€|eur|euros?)?\s*$", re.I)
 _RECIPIENT_TEXT = re.compile(r"^(?:it'?s |it is )?(?:for )?(.+?)[.!]?$", re.I)
+_SHOW_NOW = re.compile(r"""
+    ^\s* (?:(?:ok|okay|just|please|can\ you|could\ you|now)\s+)*
+    (?: show\ me (?:\s+(?: more | some(?:thing)? | anything | everything | (?:the\ )?results
+                        | (?:some\ )?options | them
+                        | what\ (?:you(?:'ve|\ have)?\ got | you\ have | there\ is)))?
+      | let'?s\ see (?:\s+(?: them | some | what\ you\ have))?
+      | (?:just\ )?search | go\ ahead
+      | skip\ (?:the|these|all(?:\ the)?)\ questions )
+    (?:\s*,?\s*(?:please|now))? \s*[.!?]*\s*$""", re.IGNORECASE | re.VERBOSE)
+"""An answer that asks for the results instead ("just show me", "show me what you've got")."""
+
+
+def shows_now(tracker: Tracker) -> bool:
+    """Whether the latest message asks for the results rather than answering ("just show
+    me", "show me more", "let's see what you have")."""
+    return bool(_SHOW_NOW.match(str(tracker.latest_message.get("text") or "")))
 
 
 def budget_slot(text: str) -> str | None:
@@ -205,6 +221,8 @@ class ValidatePreferencesForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: dict[str, Any]) -> list[str]:
+        if tracker.get_slot("requested_slot") and shows_now(tracker):
+            return []  # "just show me": no more questions, the search runs
         asked = tracker.get_slot("preference_questions") or []
         return [slot for slot in QUESTIONS if slot in asked]
 
@@ -214,6 +232,8 @@ class ValidatePreferencesForm(FormValidationAction):
         return (text if not text.startswith("/") else str(value or "")).strip()
 
     def _add_words(self, tracker: Tracker, words: str) -> dict[str, Any]:
+        if shows_now(tracker):
+            return {}  # "show me more" says nothing of what to show
         current = tracker.get_slot("search_text") or ""
         return {"search_text": f"{current} {words[:MAX_ANSWER_CHARS]}".strip()}
 

@@ -13,6 +13,7 @@ from actions.customization import (
     ValidateCustomizationForm,
     current_option,
 )
+from actions.preferences import ValidatePreferencesForm
 from actions.skipping import ActionSkipQuestion, asks_to_skip
 from tests.actions.responses import said
 from tests.actions.shopping_helpers import (
@@ -48,6 +49,33 @@ def test_skip_answers_the_preference_asked_and_the_form_goes_on() -> None:
     assert events == [SlotSet("recipient", SKIP), SlotSet("question_skipped", True)]
     assert skip(None, "stop", {"requested_slot": "recipient"}, "preferences_form") == [
         SlotSet("question_skipped", False)]
+
+
+@pytest.mark.parametrize("text", ["just show me", "skip the questions", "show me what you've got",
+                                  "ok show me some options"])
+def test_just_show_me_skips_every_question_left_of_the_preferences(text: str) -> None:
+    slots = {"requested_slot": "budget", "product_type": "mug",
+             "preference_questions": ["product_type", "budget", "recipient", "colour"]}
+    assert skip(None, text, slots, "preferences_form") == [
+        SlotSet("budget", SKIP), SlotSet("recipient", SKIP), SlotSet("colour", SKIP),
+        SlotSet("question_skipped", True)]
+    # a request of its own is no such answer; nor is the same words outside the form
+    assert skip(None, "show me candles", slots, "preferences_form") == [
+        SlotSet("question_skipped", False)]
+    assert skip(None, text, slots, "customization_form") == [
+        SlotSet("question_skipped", False)]
+
+
+def test_show_me_more_read_as_an_answer_ends_the_questions() -> None:
+    form = ValidatePreferencesForm()
+    asked = {"preference_questions": ["product_type", "budget", "colour"],
+             "requested_slot": "product_type", "search_text": "a present for my mum"}
+    for text, left in (("show me more", []), ("mugs", ["product_type", "budget", "colour"])):
+        t = tracker(text, "refine_search", slots=asked, active_loop="preferences_form")
+        assert asyncio.run(form.required_slots([], CollectingDispatcher(), t, {})) == left
+    # the words say nothing of what to show: the search text is left as it was
+    t = tracker("show me more", "refine_search", slots=asked, active_loop="preferences_form")
+    assert form._add_words(t, "show me more") == {}
 
 
 def test_skip_passes_an_optional_personalisation_but_not_a_required_one(shop: Shop) -> None:

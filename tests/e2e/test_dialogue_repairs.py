@@ -72,6 +72,16 @@ def test_skip_on_who_is_it_for_skips_only_that_question(stack: Stack) -> None:
     assert text(chat.say("skip")) == "What budget do you have in mind?"
 
 
+@pytest.mark.parametrize("now", ["just show me", "show me more", "skip the questions"])
+def test_just_show_me_during_the_questions_shows_the_results(stack: Stack, now: str) -> None:
+    chat = Chat(stack)
+    assert text(chat.say("I'm looking for a present")) == \
+        "What kind of piece are you thinking of?"
+    assert text(chat.say("ceramics")) == "What budget do you have in mind?"
+    found = chat.say(now)
+    assert cards(found) and text(found).startswith("Here are"), text(found)
+
+
 def test_remove_one_after_make_it_3_leaves_2(stack: Stack) -> None:
     chat = Chat(stack)
     found = chat.say("show me cobalt rim dinner plates")
