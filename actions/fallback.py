@@ -16,6 +16,7 @@ from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
 from actions.faq_routing import PERSON_BUTTON, covered_by_faq, looks_like_question
 from actions.handoff import hand_off, is_frustrated
+from actions.language import other_language, say_english_only
 from actions.orders import help_without_number, mentioned_email, without_number
 
 INTENT_LABELS = {
@@ -69,6 +70,8 @@ class ActionFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "")
+        if (language := other_language(text)) is not None:
+            return say_english_only(dispatcher, language)
         if is_frustrated(text):
             return await hand_off(dispatcher, tracker, reason="frustrated", client=self.orders)
         if tracker.get_slot("lookup_number") and mentioned_email(tracker):
@@ -107,6 +110,8 @@ class ActionOutOfScope(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "").strip()
+        if (language := other_language(text)) is not None:
+            return say_english_only(dispatcher, language)
         if text and not text.startswith("/"):
             answered = await covered_by_faq(self.knowledge, dispatcher, text)
             if answered is not None:

@@ -23,6 +23,7 @@ from actions.clients import Cart, CommerceClient, CommerceError, ProductNotFound
 from actions.clients.models import Recommended
 from actions.common import CommerceAction, latest_entities, mentioned_product, pick
 from actions.discovery import product_card
+from actions.language import other_language, say_english_only
 from actions.search_replies import plural
 from actions.shopper import Shopper, shopper_of
 
@@ -195,6 +196,9 @@ class ActionGreet(CommerceAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        language = other_language(str(tracker.latest_message.get("text") or ""))
+        if language is not None:  # "bonjour, vous avez des bougies ?"
+            return say_english_only(dispatcher, language)
         try:
             shopper = shopper_of(tracker)
             cart = await self.client.cart(shopper.path)

@@ -312,6 +312,15 @@ def test_asked_for_the_order_number_a_shopper_without_it_is_told_where_it_is(
     assert button(said, "Talk to a person")["payload"] == "/request_human"
 
 
+@pytest.mark.parametrize("message", ["bonjour, vous avez des bougies ?",
+                                     "hallo, habt ihr Kerzen?", "hola, tienen velas?"])
+def test_a_message_in_another_language_is_told_the_bot_chats_in_english(stack: Stack,
+                                                                        message: str) -> None:
+    said = Chat(stack).say(message)
+    assert text(said).startswith("Sorry, I can only chat in English for now"), text(said)
+    assert button(said, "Talk to a person")["payload"] == "/request_human"
+
+
 def test_a_lookup_with_the_wrong_email_is_retried_with_the_right_one(stack: Stack) -> None:
     # given an order placed from another device with right@example.com
     chat = Chat(stack)
