@@ -38,6 +38,7 @@ SIZE = "size"
 """Name and kind of the size question (not an option of the rules: it picks the variant)."""
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|sure|ok|okay|please|yes please|go on|why not)\b", re.I)
 _QUOTED = re.compile(r"[\"“‘']([^\"”’']{1,200})[\"”’']")
+_YES_OR_NO = re.compile(rf"{_YES.pattern}|^\s*(?:no|nope|nah)\b", re.I)
 COMMANDS = frozenset({"add_to_cart", "checkout", "view_cart", "remove_from_cart"})
 COMMAND_CONFIDENCE = 0.9
 """A text option's answer the NLU is this sure is one of the ``COMMANDS`` ("add to basket",
@@ -284,9 +285,12 @@ class ValidateCustomizationForm(FormValidationAction):
             return {"option_answer": None}
         if spec["kind"] == SIZE:
             return await choose_size(self.client, dispatcher, tracker, state, spec)
-        command = command_not_words(tracker) if spec["kind"] == "text" else None
-        if command is not None:  # "add to basket" asked what an engraving should say
+        command = command_not_words(tracker) if spec["kind"] in {"text", "boolean"} else None
+        if command is not None and spec["kind"] == "text":  # "add to basket" for an engraving
             dispatcher.utter_message(response="utter_words_or_command", words=command)
+            return {"option_answer": None}
+        if command is not None and not _YES_OR_NO.match(command):  # "checkout" for a box
+            dispatcher.utter_message(response="utter_yes_or_no_first")
             return {"option_answer": None}
         name = spec["name"]
         chosen = answer_value(spec, tracker, value)

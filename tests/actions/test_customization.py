@@ -111,10 +111,29 @@ def test_a_command_where_words_are_asked_for_is_asked_about_not_printed(shop: Sh
         '"skip" to leave it out, and I\'ll go on to the price and your cart.']
     assert slots == {"option_answer": None}
     # in quotes, the words are printed; words the NLU is less sure of are taken as written
+    messages, _ = answer(shop, state, "please add it to my basket", intent="add_to_cart",
+                         confidence=0.98)
+    assert messages[0]["text"].startswith('Should it really say "please add it to my basket"?')
     for said, confidence, printed in (('"add to basket"', 0.98, "add to basket"),
                                       ("Buy me", 0.81, "Buy me")):
         _, slots = answer(shop, state, said, intent="checkout", confidence=confidence)
         assert slots["customization"]["choices"] == {"inscription": printed}
+
+
+def test_a_command_where_a_yes_or_no_is_asked_asks_for_it_first(shop: Shop) -> None:
+    state = start(shop, "CER-MUG-001")["customization"]
+    for _ in range(3):  # glaze, inscription, gold rim: the gift box is a yes or no
+        state = answer(shop, state, "no thanks", intent="deny")[1]["customization"]
+    assert current_option(state)["kind"] == "boolean"
+    messages, slots = answer(shop, state, "checkout", intent="checkout", confidence=1.0)
+    assert [m["text"] for m in messages] == [
+        "Just yes or no to this one first — then I'll quote the price and you can add it to "
+        "your cart."]
+    assert slots == {"option_answer": None}
+    # "yes, add it" answers it
+    _, slots = answer(shop, state, "yes, add it to my cart", intent="add_to_cart",
+                      confidence=1.0)
+    assert slots["customization"]["choices"] == {"gift_box": True}
 
 
 def test_a_wrong_choice_lists_the_allowed_values(shop: Shop) -> None:

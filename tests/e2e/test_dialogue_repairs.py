@@ -172,6 +172,8 @@ def test_add_to_basket_when_an_inscription_is_asked_is_not_painted(stack: Stack,
     assert "Hand-painted inscription" in text(reply)
     # "skip" leaves it out: no inscription in the quote
     assert text(chat.say("skip")).startswith("Would you like gift box")
+    # "checkout" where a yes or no is asked: that first
+    assert text(chat.say("checkout")).startswith("Just yes or no to this one first")
     quote = text(chat.say("no"))
     assert "inscription" not in quote and "Shall I add it to your cart?" in quote, quote
 
