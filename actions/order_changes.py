@@ -121,6 +121,8 @@ def said_closed(dispatcher: CollectingDispatcher, order: Order) -> bool:
         dispatcher.utter_message(response="utter_order_cancelled_late_payment",
                                  number=order.number, total=str(order.total),
                                  currency=order.currency)
+    elif order.status == "cancelled" and order.payment_status == "unpaid":
+        dispatcher.utter_message(response="utter_order_cancelled_unpaid", number=order.number)
     elif order.status in {"cancelled", "refunded"}:
         dispatcher.utter_message(response="utter_order_already_closed", number=order.number,
                                  status=order.status)

@@ -282,6 +282,15 @@ def test_cancel_an_unpaid_order_after_a_yes(shop: Shop) -> None:
     again = shop.client.get(f"/api/shoppers/web/shopper-1/orders/{number}",
                             headers={"Authorization": "Bearer change-me"}).json()
     assert again["status"] == "cancelled"
+    # when: then a refund is asked for, or the cancel again
+    for action, said in ((ActionRequestRefund, user("can i still get a refund",
+                                                    "request_refund")),
+                         (ActionCancelOrder, cancel(number))):
+        messages, _ = run(action(shop.aftersale()), tracker(said, slots={"order_number": number}))
+        # then: it says why there is nothing to do
+        assert [m["text"] for m in messages] == [
+            f"Order {number} was cancelled before it was paid, so nothing was charged and "
+            "there is nothing to refund or change."]
 
 
 def test_cancel_a_paid_order_refunds_it(shop: Shop) -> None:
