@@ -41,9 +41,10 @@ _QUOTED = re.compile(r"[\"“‘']([^\"”’']{1,200})[\"”’']")
 _YES_OR_NO = re.compile(rf"{_YES.pattern}|^\s*(?:no|nope|nah)\b", re.I)
 COMMANDS = frozenset({"add_to_cart", "checkout", "view_cart", "remove_from_cart"})
 COMMAND_CONFIDENCE = 0.9
-"""A text option's answer the NLU is this sure is one of the ``COMMANDS`` ("add to basket",
-"checkout") is asked about, not taken as the words to print: "Best dad ever" or "Forever
-yours" are never near it, and the shopper can still quote the words to have them."""
+"""An answer the NLU is this sure is one of the ``COMMANDS`` ("add to basket", "checkout")
+is asked about, not taken as the words to print ("Best dad ever" or "Forever yours" are
+never near it, and the shopper can still quote the words to have them), nor as the answer
+to a yes-or-no option."""
 
 
 def command_not_words(tracker: Tracker) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq_routing import PERSON_BUTTON
@@ -23,20 +24,21 @@ COMMON_WORDS = {
         "quand comment pourquoi où cadeau prix bougie bougies tasse bijoux collier bague "
         "est-ce qu'est-ce quoi il elle nous ils sont"),
     "German": _words(
-        "hallo guten tag danke ich habe habt ihr sie wir bin ist sind ein eine einen der die "
+        "hallo guten danke ich habe habt ihr sie wir bin ist sind ein eine einen der die "
         "das und mit für nicht ja nein bitte meine meinen bestellung lieferung wie wann "
-        "warum wo geschenk preis kerze kerzen tasse schmuck kette ring haben gibt es"),
+        "warum wo geschenk preis kerze kerzen tasse schmuck kette haben gibt es"),
     "Spanish": _words(
         "hola buenos buenas gracias tienen tiene quiero busco para una unos unas los las del "
         "con por pero sí mi mis su pedido envío cuánto cuándo cómo dónde regalo precio vela "
-        "velas taza joyas collar anillo es está son hay"),
+        "velas taza joyas anillo es está son hay"),
     "Italian": _words(
         "ciao buongiorno buonasera grazie avete vorrei cerco per una uno gli della dello con "
         "non sì mio mia ordine spedizione quanto quando come dove regalo prezzo candela "
         "candele tazza gioielli collana anello è sono c'è"),
 }
 """Words frequent in each language that English does not use (or hardly: "pour", "die"
-and "son" count only next to other words of the same language)."""
+and "son" count only next to other words of the same language; "ring", "collar" and
+"tag" are left out)."""
 WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)?")
 MIN_WORDS = 2
 MIN_SHARE = 0.5
@@ -55,7 +57,7 @@ def other_language(text: str) -> str | None:
     return language if hits >= MIN_WORDS and hits >= MIN_SHARE * len(words) else None
 
 
-def say_english_only(dispatcher: CollectingDispatcher, language: str) -> list:
+def say_english_only(dispatcher: CollectingDispatcher, language: str) -> list[EventType]:
     """That the bot chats in English only, with a person to turn to."""
     dispatcher.utter_message(response="utter_english_only", language=language,
                              buttons=[PERSON_BUTTON])
