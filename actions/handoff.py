@@ -42,19 +42,24 @@ def is_frustrated(text: str) -> bool:
     return bool(_ANGRY.search(text)) or "!!" in text or shouting
 
 
-def previous_action(tracker: Tracker) -> str | None:
-    """The last action the bot ran before the shopper's latest message."""
+def previous_turn(tracker: Tracker) -> list[dict[str, Any]]:
+    """The events of the bot's turn before the shopper's latest message, latest first."""
+    turn: list[dict[str, Any]] = []
     seen_user = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             if seen_user:
-                return None
+                break
             seen_user = True
-        elif seen_user and event.get("event") == "action":
-            name = event.get("name")
-            if name not in SKIPPED_ACTIONS:
-                return name
-    return None
+        elif seen_user:
+            turn.append(event)
+    return turn
+
+
+def previous_action(tracker: Tracker) -> str | None:
+    """The last action the bot ran before the shopper's latest message."""
+    return next((e.get("name") for e in previous_turn(tracker)
+                 if e.get("event") == "action" and e.get("name") not in SKIPPED_ACTIONS), None)
 
 
 def shopper_texts(tracker: Tracker) -> list[str]:

@@ -15,7 +15,7 @@ from actions.clients.aftersale import AfterSaleClient, NotShipped, Order, OrderN
 from actions.clients.commerce import CommerceError, CommerceUnavailable
 from actions.common import in_turn
 from actions.faq_routing import PERSON_BUTTON
-from actions.handoff import hand_off, is_frustrated
+from actions.handoff import hand_off, is_frustrated, previous_turn
 from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)
@@ -69,16 +69,8 @@ def wrong_number(tracker: Tracker) -> str | None:
 
 def last_response(tracker: Tracker) -> str | None:
     """The response the bot ended its turn with before the shopper's latest message."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and kind == "bot":
-            return (event.get("metadata") or {}).get("utter_action")
-    return None
+    said = next((e for e in previous_turn(tracker) if e.get("event") == "bot"), None)
+    return (said.get("metadata") or {}).get("utter_action") if said else None
 
 
 def without_number(tracker: Tracker, *, asked_only: bool = False) -> bool:
