@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import read_ahead
 from actions.budget import Budget, parse_budget
 from actions.clients import CommerceClient, Interpretation, SearchHit, SearchPage, SearchQuery
+from actions.clients.knowledge import KnowledgeClient
 from actions.clients.models import Recommended
 from actions.common import (
     SKIP,
@@ -26,7 +27,8 @@ from actions.common import (
     money,
 )
 from actions.config import get_settings
-from actions.faq_routing import FaqCheckingAction
+from actions.fallback import outside_the_shop
+from actions.faq_routing import FaqCheckingAction, looks_like_question
 from actions.search_replies import Said, closest, described, intro, price_words
 
 __all__ = ["ActionRefineSearch", "ActionSearchProducts", "ActionShowProduct",
@@ -276,7 +278,13 @@ def _wants_more(text: str) -> bool:
 class ActionRefineSearch(CommerceAction):
     """"cheaper", "more like the second one", "in green", "show me more": change the last
     search, or show its next page; "the second one" or "the cheapest one" shows that
-    card's product."""
+    card's product. With no search to change, a question that names nothing of the
+    catalog ("whats your instagram") is answered as one outside the shop's scope."""
+
+    def __init__(self, client: CommerceClient | None = None,
+                 knowledge: KnowledgeClient | None = None) -> None:
+        super().__init__(client)
+        self.knowledge = knowledge or KnowledgeClient()
 
     def name(self) -> str:
         return "action_refine_search"
@@ -285,6 +293,9 @@ class ActionRefineSearch(CommerceAction):
                   domain: dict[str, Any]) -> list[EventType]:
         last = tracker.get_slot("last_search")
         if not isinstance(last, dict):
+            text = str(tracker.latest_message.get("text") or "").strip()
+            if await self._names_nothing(tracker, text):
+                return await outside_the_shop(self.knowledge, dispatcher, text)
             dispatcher.utter_message(response="utter_nothing_to_refine")
             return []
         query, said, events = await _refined(self.client, tracker, last)
@@ -303,6 +314,15 @@ class ActionRefineSearch(CommerceAction):
         if dropped and page.results:
             said = closest(dropped)
         return events + show_results(dispatcher, page, used, said)
+
+    async def _names_nothing(self, tracker: Tracker, text: str) -> bool:
+        """Whether ``text`` is a question in which neither the NLU nor the live catalog
+        finds a product, a kind of piece, an attribute or a price."""
+        if text.startswith("/") or not looks_like_question(text) or latest_entities(tracker):
+            return False
+        reading = await self.client.interpret(text)
+        return not (reading.understood or reading.subject or reading.product
+                    or reading.min_price is not None or reading.max_price is not None)
 
     async def _next_page(self, dispatcher: CollectingDispatcher,
                          last: dict[str, Any]) -> list[EventType]:

@@ -110,11 +110,19 @@ class ActionOutOfScope(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "").strip()
-        if (language := other_language(text)) is not None:
-            return say_english_only(dispatcher, language)
-        if text and not text.startswith("/"):
-            answered = await covered_by_faq(self.knowledge, dispatcher, text)
-            if answered is not None:
-                return answered
-        dispatcher.utter_message(response="utter_out_of_scope")
-        return []
+        return await outside_the_shop(self.knowledge, dispatcher, text)
+
+
+async def outside_the_shop(knowledge: KnowledgeClient, dispatcher: CollectingDispatcher,
+                           text: str) -> list[EventType]:
+    """The reply to a message outside the shop's scope: the FAQ's answer when it
+    confidently covers it, else what the bot can do (in English, said so when the message
+    is in another language)."""
+    if (language := other_language(text)) is not None:
+        return say_english_only(dispatcher, language)
+    if text and not text.startswith("/"):
+        answered = await covered_by_faq(knowledge, dispatcher, text)
+        if answered is not None:
+            return answered
+    dispatcher.utter_message(response="utter_out_of_scope")
+    return []

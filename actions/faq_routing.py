@@ -25,8 +25,8 @@ from actions.common import CommerceAction
 
 PERSON_BUTTON = {"title": "Talk to a person", "payload": "/request_human"}
 QUESTION_START = re.compile(
-    r"^\s*(how|what|when|where|why|who|which|can|could|do|does|did|is|are|will|would|should|"
-    r"may|have|has)\b", re.IGNORECASE)
+    r"^\s*(how|hows|what|whats|when|where|wheres|why|who|whos|which|can|could|do|does|did|"
+    r"is|are|will|would|should|may|have|has)\b", re.IGNORECASE)
 _ORDER_WORD = re.compile(r"\b(?:orders?|my (?:parcel|package|purchase|delivery))\b", re.I)
 _HYPOTHETICAL = re.compile(
     r"^\s*(?:and |but |so )?(?:if|what if|in case|suppose|say|when)\b|\b(?:can|could|may|will|"

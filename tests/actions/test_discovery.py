@@ -269,9 +269,22 @@ def test_more_like_a_product_named_in_the_message(shop: Shop) -> None:
     assert sum("Mug" in c["name"] for c in cards) >= 3  # near the mug, not the rings
 
 
-def test_refining_without_a_search_asks_what_to_look_for(shop: Shop) -> None:
-    messages, events = run(ActionRefineSearch(shop.client()), tracker("cheaper", "refine_search"))
+@pytest.mark.parametrize("text", ["cheaper", "what about something in green?",
+                                  "do you have it in walnut?"])
+def test_refining_without_a_search_asks_what_to_look_for(shop: Shop, text: str) -> None:
+    messages, events = run(ActionRefineSearch(shop.client()), tracker(text, "refine_search"))
     assert [m["response"] for m in messages] == ["utter_nothing_to_refine"] and events == []
+
+
+@pytest.mark.parametrize("text", ["whats your instagram", "where can i follow you?"])
+def test_a_question_naming_nothing_of_the_catalog_is_outside_the_shop(
+        shop: Shop, text: str) -> None:
+    """Read as a preference with no search to narrow, a question that names no piece is
+    answered as one outside the shop's scope, not with "tell me what you are looking
+    for first"."""
+    messages, events = run(ActionRefineSearch(shop.client(), shop.knowledge()),
+                           tracker(text, "inform"))
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"] and events == []
 
 
 def test_show_product_describes_it_with_options_and_remembers_it(shop: Shop) -> None:
