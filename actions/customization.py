@@ -42,9 +42,20 @@ _YES_OR_NO = re.compile(rf"{_YES.pattern}|^\s*(?:no|nope|nah)\b", re.I)
 COMMANDS = frozenset({"add_to_cart", "checkout", "view_cart", "remove_from_cart"})
 COMMAND_CONFIDENCE = 0.9
 """An answer the NLU is this sure is one of the ``COMMANDS`` ("add to basket", "checkout")
-is asked about, not taken as the words to print ("Best dad ever" or "Forever yours" are
-never near it, and the shopper can still quote the words to have them), nor as the answer
-to a yes-or-no option."""
+is not taken as the words to print ("Best dad ever" or "Forever yours" are never near it,
+and the shopper can still quote the words to have them), nor as the answer to a yes-or-no
+option."""
+FINISHING = frozenset({"add_to_cart", "checkout"})
+"""The ``COMMANDS`` that ask for the piece as chosen so far: the options left are left out."""
+_AS_IT_IS = re.compile(
+    r"\b(?:just|only)\s+(?:add|put|buy|order|get|check\s*out)\b|"
+    r"\b(?:that'?s|thats)\s+(?:all|it|everything|enough)\b|\bnothing (?:else|more)\b|"
+    r"\bno more (?:options|questions|extras|changes)\b|\bas it is\b", re.I)
+AS_CHOSEN = "as_chosen"
+"""Key of the customisation state set once the shopper asked for the piece as chosen: an
+optional option that follows a required one still asked is left out too."""
+MAX_OPTIONS = 50
+"""A bound on the options one product's rules may ask (a guard against a loop)."""
 
 
 def command_not_words(tracker: Tracker) -> str | None:
@@ -58,6 +69,36 @@ def command_not_words(tracker: Tracker) -> str | None:
         return None
     sure = float(intent.get("confidence") or 0.0) >= COMMAND_CONFIDENCE
     return text if intent.get("name") in COMMANDS and sure else None
+
+
+def wants_it_now(tracker: Tracker) -> bool:
+    """Whether the latest message asks for the piece as chosen so far: "just add it",
+    "that's all", or what the NLU is sure is adding it or checking out (``FINISHING``)."""
+    message = tracker.latest_message
+    text = str(message.get("text") or "").strip()
+    if text.startswith("/"):
+        return False
+    intent = message.get("intent") or {}
+    sure = float(intent.get("confidence") or 0.0) >= COMMAND_CONFIDENCE
+    unquoted = _QUOTED.sub(" ", text)
+    return bool(_AS_IT_IS.search(unquoted)) or (
+        intent.get("name") in FINISHING and sure and not _QUOTED.search(text))
+
+
+def answered_too(spec: dict[str, Any], tracker: Tracker) -> Any:
+    """What a message that asks for the piece now also answers for the option being asked
+    ("yes, and add it", "sage green, that's all", '"Best mum", just add it'): None when
+    it leaves it out."""
+    text = str(tracker.latest_message.get("text") or "")
+    if spec["kind"] == "boolean":
+        return True if _YES.match(text) else None
+    if spec["kind"] == "choice":
+        value = _choice_value(spec, text)
+        return value if value in {str(v) for v in spec.get("values", [])} else None
+    engraving = next((e.get("value") for e in tracker.latest_message.get("entities", [])
+                      if e.get("entity") == "engraving_text"), None)
+    quoted = _QUOTED.search(text)
+    return str(engraving).strip() if engraving else quoted.group(1).strip() if quoted else None
 
 
 def current_option(state: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -243,6 +284,21 @@ async def skip_option(client: CommerceClient, dispatcher: CollectingDispatcher,
     return state
 
 
+async def leave_out_the_rest(client: CommerceClient, dispatcher: CollectingDispatcher,
+                             state: dict[str, Any]) -> dict[str, Any] | None:
+    """``state`` once every optional option still to ask is left unchosen: none is left,
+    or a required one is next. None when the commerce core could not say (told)."""
+    for _ in range(MAX_OPTIONS):
+        spec = current_option(state)
+        if spec is None or spec.get("required"):
+            return state
+        skipped = await skip_option(client, dispatcher, state)
+        if skipped is None:
+            return None
+        state = skipped
+    return state
+
+
 def _sizes_text(spec: dict[str, Any]) -> str:
     return ", ".join(label(s) for s in spec.get("values", [])) or "none at the moment"
 
@@ -286,6 +342,9 @@ class ValidateCustomizationForm(FormValidationAction):
             return {"option_answer": None}
         if spec["kind"] == SIZE:
             return await choose_size(self.client, dispatcher, tracker, state, spec)
+        if not spec.get("required") and wants_it_now(tracker):
+            return await self._as_chosen(dispatcher, state, spec,
+                                         answered_too(spec, tracker))
         command = command_not_words(tracker) if spec["kind"] in {"text", "boolean"} else None
         if command is not None and spec["kind"] == "text":  # "add to basket" for an engraving
             dispatcher.utter_message(response="utter_words_or_command", words=command)
@@ -293,8 +352,19 @@ class ValidateCustomizationForm(FormValidationAction):
         if command is not None and not _YES_OR_NO.match(command):  # "checkout" for a box
             dispatcher.utter_message(response="utter_yes_or_no_first")
             return {"option_answer": None}
+        advanced = await self._recorded(dispatcher, state, spec,
+                                        answer_value(spec, tracker, value))
+        if advanced is not None and state.get(AS_CHOSEN):  # the required one it waited for
+            advanced = await leave_out_the_rest(self.client, dispatcher, advanced)
+        if advanced is None:
+            return {"option_answer": None}
+        return {"option_answer": None, "customization": advanced}
+
+    async def _recorded(self, dispatcher: CollectingDispatcher, state: dict[str, Any],
+                        spec: dict[str, Any], chosen: Any) -> dict[str, Any] | None:
+        """``state`` with ``chosen`` (None: left out) as the answer to the option asked,
+        or None when the rules refuse it or the commerce core cannot say (told)."""
         name = spec["name"]
-        chosen = answer_value(spec, tracker, value)
         choices = {k: v for k, v in state.get("choices", {}).items() if k != name}
         trial = {**choices, **({name: chosen} if chosen is not None else {})}
         try:
@@ -302,11 +372,25 @@ class ValidateCustomizationForm(FormValidationAction):
                                               answered=[*state.get("answered", []), name])
         except CommerceError as exc:
             explain(dispatcher, exc)
-            return {"option_answer": None}
+            return None
         if refused:
             dispatcher.utter_message(response="utter_option_refused", reasons=" ".join(refused))
+            return None
+        return advanced
+
+    async def _as_chosen(self, dispatcher: CollectingDispatcher, state: dict[str, Any],
+                         spec: dict[str, Any], chosen: Any) -> dict[str, Any]:
+        """The form's slots when the shopper wants the piece now: the option asked takes
+        what the message also answered, and every optional one left is left out; a
+        required one left is still asked."""
+        advanced = await self._recorded(dispatcher, state, spec, chosen)
+        finished = None if advanced is None else await leave_out_the_rest(
+            self.client, dispatcher, advanced)
+        if finished is None:
             return {"option_answer": None}
-        return {"option_answer": None, "customization": advanced}
+        if current_option(finished) is not None:
+            dispatcher.utter_message(response="utter_option_still_needed")
+        return {"option_answer": None, "customization": {**finished, AS_CHOSEN: True}}
 
 
 class ActionQuoteCustomization(CommerceAction):

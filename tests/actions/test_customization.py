@@ -97,43 +97,85 @@ def test_answers_are_checked_by_the_rule_engine_and_refused_in_its_words(shop: S
     assert required == []
 
 
-def test_a_command_where_words_are_asked_for_is_asked_about_not_printed(shop: Shop) -> None:
-    # given: the mug's inscription is asked
-    state = start(shop, "CER-MUG-001")["customization"]
-    state = answer(shop, state, "no thanks", intent="deny")[1]["customization"]
+def declined(shop: Shop, state: dict[str, Any], times: int) -> dict[str, Any]:
+    for _ in range(times):
+        state = answer(shop, state, "no thanks", intent="deny")[1]["customization"]
+    return state
+
+
+@pytest.mark.parametrize(("said", "intent", "confidence", "choices"), [
+    ("add to basket", "add_to_cart", 0.98, {}),
+    ("checkout", "checkout", 1.0, {}),
+    ("no, just add it", "deny", 0.55, {}),
+    ("that's all thanks", "inform", 0.4, {}),
+    ('"Best Mum" and just add it', "add_to_cart", 0.7, {"inscription": "Best Mum"}),
+])
+def test_asking_for_the_piece_while_an_option_is_asked_leaves_out_the_rest(
+        shop: Shop, said: str, intent: str, confidence: float,
+        choices: dict[str, Any]) -> None:
+    # given: the mug's inscription is asked (the glaze declined)
+    state = declined(shop, start(shop, "CER-MUG-001")["customization"], 1)
     assert current_option(state)["name"] == "inscription"
-    # when: the shopper says what the NLU is sure is a command
-    messages, slots = answer(shop, state, "add to basket", intent="add_to_cart",
+    # when: the shopper asks for the piece as it is
+    messages, slots = answer(shop, state, said, intent=intent, confidence=confidence)
+    # then: no words are painted but quoted ones, and the extras left are not asked
+    assert messages == []
+    finished = slots["customization"]
+    assert finished["choices"] == choices and current_option(finished) is None
+    assert finished["answered"] == ["glaze", "inscription", "gold_rim", "gift_box"]
+
+
+def test_other_commands_where_words_are_asked_for_are_asked_about_not_printed(
+        shop: Shop) -> None:
+    state = declined(shop, start(shop, "CER-MUG-001")["customization"], 1)
+    messages, slots = answer(shop, state, "show me my basket", intent="view_cart",
                              confidence=0.98)
-    # then: nothing is recorded, and the shopper is asked
     assert [m["text"] for m in messages] == [
-        'Should it really say "add to basket"? If so, send those words in quotes. Or say '
+        'Should it really say "show me my basket"? If so, send those words in quotes. Or say '
         '"skip" to leave it out, and I\'ll go on to the price and your cart.']
     assert slots == {"option_answer": None}
     # in quotes, the words are printed; words the NLU is less sure of are taken as written
-    messages, _ = answer(shop, state, "please add it to my basket", intent="add_to_cart",
-                         confidence=0.98)
-    assert messages[0]["text"].startswith('Should it really say "please add it to my basket"?')
     for said, confidence, printed in (('"add to basket"', 0.98, "add to basket"),
                                       ("Buy me", 0.81, "Buy me")):
         _, slots = answer(shop, state, said, intent="checkout", confidence=confidence)
         assert slots["customization"]["choices"] == {"inscription": printed}
 
 
-def test_a_command_where_a_yes_or_no_is_asked_asks_for_it_first(shop: Shop) -> None:
-    state = start(shop, "CER-MUG-001")["customization"]
-    for _ in range(3):  # glaze, inscription, gold rim: the gift box is a yes or no
-        state = answer(shop, state, "no thanks", intent="deny")[1]["customization"]
-    assert current_option(state)["kind"] == "boolean"
-    messages, slots = answer(shop, state, "checkout", intent="checkout", confidence=1.0)
+def test_a_yes_or_no_answered_with_adding_it(shop: Shop) -> None:
+    state = declined(shop, start(shop, "CER-MUG-001")["customization"], 3)
+    assert current_option(state)["name"] == "gift_box"
+    # "checkout" leaves the gift box out; "yes, add it" answers it
+    for said, intent, choices in (("checkout", "checkout", {}),
+                                  ("yes, add it to my cart", "add_to_cart", {"gift_box": True})):
+        messages, slots = answer(shop, state, said, intent=intent, confidence=1.0)
+        assert messages == [] and slots["customization"]["choices"] == choices
+        assert current_option(slots["customization"]) is None
+    # where the yes or no is required, a command asks for it first
+    required = {**state, "next": {**state["next"], "required": True}}
+    messages, slots = answer(shop, required, "checkout", intent="checkout", confidence=1.0)
     assert [m["text"] for m in messages] == [
         "Just yes or no to this one first — then I'll quote the price and you can add it to "
         "your cart."]
     assert slots == {"option_answer": None}
-    # "yes, add it" answers it
-    _, slots = answer(shop, state, "yes, add it to my cart", intent="add_to_cart",
-                      confidence=1.0)
-    assert slots["customization"]["choices"] == {"gift_box": True}
+
+
+def test_a_required_option_is_still_asked_and_the_extras_after_it_left_out(
+        shop: Shop) -> None:
+    # given: a tea towel; embroidery is asked first
+    state = start(shop, "TXT-TTW-001")["customization"]
+    assert current_option(state)["name"] == "embroidery"
+    # when: "yes, just add it": the name to embroider is required
+    messages, slots = answer(shop, state, "yes, just add it", intent="add_to_cart",
+                             confidence=0.6)
+    # then: it is asked, with why
+    assert [m["text"] for m in messages] == [
+        "I've left out the other extras, but this one is needed before I can quote the price."]
+    state = slots["customization"]
+    assert current_option(state)["name"] == "embroidery_text"
+    # and once it is given, the optional thread colour is not asked
+    _, slots = answer(shop, state, "Chloé")
+    assert slots["customization"]["choices"] == {"embroidery": True, "embroidery_text": "Chloé"}
+    assert current_option(slots["customization"]) is None
 
 
 def test_a_wrong_choice_lists_the_allowed_values(shop: Shop) -> None:

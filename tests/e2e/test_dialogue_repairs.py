@@ -159,23 +159,35 @@ def test_an_inscription_takes_the_letters_of_any_european_language(stack: Stack,
     assert f"hand-painted inscription: {inscription} (+6.00 EUR)" in text(chat.say("no"))
 
 
-@pytest.mark.parametrize("command", ["add to basket", "put it in my basket"])
-def test_add_to_basket_when_an_inscription_is_asked_is_not_painted(stack: Stack,
-                                                                   command: str) -> None:
+@pytest.mark.parametrize("command", ["add to basket", "no, just add it"])
+def test_adding_it_while_an_inscription_is_asked_quotes_it_without_more_questions(
+        stack: Stack, command: str) -> None:
     chat = Chat(stack)
     found = chat.say("show me cobalt rim dinner plates")
     personalise(chat, found, "Cobalt Rim Dinner Plate")
     assert text(chat.say("skip")).startswith("Hand-painted inscription")
-    # the command is asked about, and the inscription asked again
-    reply = chat.say(command)
-    assert text(reply).startswith(f'Should it really say "{command}"?'), text(reply)
-    assert "Hand-painted inscription" in text(reply)
-    # "skip" leaves it out: no inscription in the quote
-    assert text(chat.say("skip")).startswith("Would you like gift box")
-    # "checkout" where a yes or no is asked: that first
-    assert text(chat.say("checkout")).startswith("Just yes or no to this one first")
-    quote = text(chat.say("no"))
-    assert "inscription" not in quote and "Shall I add it to your cart?" in quote, quote
+    # no inscription is painted, the gift box is not asked: the price is quoted
+    quote = text(chat.say(command))
+    assert quote.startswith("Cobalt Rim Dinner Plate: ") and "inscription" not in quote, quote
+    assert "Shall I add it to your cart?" in quote, quote
+    assert text(chat.say("yes")).startswith("Added 1 × Cobalt Rim Dinner Plate")
+
+
+def test_checkout_while_a_yes_or_no_is_asked_leaves_it_out(stack: Stack) -> None:
+    chat = Chat(stack)
+    found = chat.say("show me cobalt rim dinner plates")
+    personalise(chat, found, "Cobalt Rim Dinner Plate")
+    chat.say("skip")
+    assert text(chat.say('"For Ana"')).startswith("Would you like gift box")
+    quote = text(chat.say("checkout"))
+    assert "hand-painted inscription: For Ana" in quote and "gift box" not in quote, quote
+
+
+def test_a_question_naming_nothing_of_the_shop_is_not_taken_for_a_preference(
+        stack: Stack) -> None:
+    chat = Chat(stack)
+    reply = text(chat.say("whats your instagram"))
+    assert reply.startswith("I'm afraid I can't help with that"), reply
 
 
 def test_a_returns_question_without_an_order_goes_to_the_faq(stack: Stack) -> None:
