@@ -83,6 +83,22 @@ def find_line(tracker: Tracker, cart: Cart) -> CartLine | None:
         return named[0]
     return cart.lines[0] if len(cart.lines) == 1 else None
 
+# "make that one", "change it to three", "just two": the quantity in words, when the NLU
+# found no number (it reads "make it 2" itself)
+_SET_TO = re.compile(
+    r"\b(?:make|change|set|want|need|just|only)(?:\s+(?:it|that|this|them|those))?"
+    r"(?:\s+(?:to|at))?\s+(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"a dozen|dozen|a couple|a pair|zero|none)\b", re.I)
+
+
+def quantity_in_words(text: str) -> int | None:
+    """The quantity "make that one" or "change it to three" sets, or None."""
+    found = _SET_TO.search(text)
+    if found is None:
+        return None
+    word = found.group(1).lower()
+    return 0 if word in {"zero", "none"} else parse_quantity(word)
+
 
 def how_many_fewer(tracker: Tracker) -> int | None:
     """How many pieces "remove one" / "take two off" takes off a line; None when the
@@ -225,9 +241,10 @@ class ActionChangeQuantity(CommerceAction):
         if how_many_fewer(tracker) is not None:  # "one less", "take two off"
             return await ActionRemoveFromCart(self.client).act(dispatcher, tracker, domain)
         quantity = parse_quantity(latest_entities(tracker).get("quantity"))
+        text = tracker.latest_message.get("text") or ""
         if quantity is None:
-            digits = re.findall(r"\b\d{1,3}\b", tracker.latest_message.get("text") or "")
-            quantity = int(digits[-1]) if digits else None
+            digits = re.findall(r"\b\d{1,3}\b", text)
+            quantity = int(digits[-1]) if digits else quantity_in_words(text)
         if quantity is None:
             dispatcher.utter_message(response="utter_ask_quantity")
             return []

@@ -160,6 +160,17 @@ def test_which_line_is_asked_when_unclear_and_zero_removes(shop: Shop) -> None:
     assert [x["sku"] for x in shop.cart()["lines"]] == ["JWL-RNG-001"]
 
 
+@pytest.mark.parametrize(("text", "quantity"), [
+    ("actually make that one", 1), ("make it three", 3), ("change it to two please", 2),
+    ("just one", 1), ("can you make them a dozen", 12)])
+def test_a_quantity_in_words_the_nlu_left_out_is_read(shop: Shop, text: str,
+                                                     quantity: int) -> None:
+    shop.add("CER-MUG-001", 2)
+    messages, _ = run(ActionChangeQuantity(shop.client()), tracker(text, "change_quantity"))
+    assert messages[0]["response"] == "utter_quantity_changed", messages
+    assert shop.cart()["lines"][0]["quantity"] == quantity
+
+
 def test_more_than_in_stock_is_refused_in_a_sentence(shop: Shop) -> None:
     shop.add("CER-MUG-001")
     messages, _ = run(ActionChangeQuantity(shop.client()), tracker(
