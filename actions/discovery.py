@@ -15,7 +15,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import read_ahead
 from actions.budget import Budget, parse_budget
-from actions.clients import CommerceClient, Interpretation, SearchHit, SearchPage, SearchQuery
+from actions.clients import (
+    CommerceClient,
+    Interpretation,
+    Product,
+    SearchHit,
+    SearchPage,
+    SearchQuery,
+)
 from actions.clients.knowledge import KnowledgeClient
 from actions.clients.models import Recommended
 from actions.common import (
@@ -28,7 +35,8 @@ from actions.common import (
 )
 from actions.config import get_settings
 from actions.fallback import outside_the_shop
-from actions.faq_routing import FaqCheckingAction, looks_like_question
+from actions.faq_routing import PERSON_BUTTON, FaqCheckingAction, looks_like_question
+from actions.product_questions import asked_words, from_listing
 from actions.search_replies import Said, closest, described, intro, price_words
 
 __all__ = ["ActionRefineSearch", "ActionSearchProducts", "ActionShowProduct",
@@ -380,7 +388,33 @@ class ActionShowProduct(FaqCheckingAction):
             if answered is None:
                 dispatcher.utter_message(response="utter_which_product_to_show")
             return answered or []
-        return await show_product(self.client, dispatcher, int(product_id))
+        product = await self.client.product(int(product_id))
+        text = str(tracker.latest_message.get("text") or "")
+        words = [] if text.startswith("/") or not looks_like_question(text) else \
+            asked_words(text, product)
+        if words:  # "is it dishwasher safe?": what its listing says
+            return await self._answer(dispatcher, tracker, product, words)
+        return describe_product(dispatcher, product)
+
+    async def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      product: Product, words: list[str]) -> list[EventType]:
+        """A question about the product: what its listing says; what it does not say is
+        answered from the FAQ when it covers it ("can i return it?"), else a person is
+        offered."""
+        events: list[EventType] = [SlotSet("product_id", str(product.id))]
+        found, unsaid = from_listing(product, words)
+        if unsaid or not found:
+            answered = await self.answered_by_faq(dispatcher, tracker)
+            if answered is not None:
+                return [*answered, *events]
+        if found:
+            dispatcher.utter_message(response="utter_product_listing_says", name=product.name,
+                                     said="\n".join(found), buttons=product_buttons(product))
+        else:
+            dispatcher.utter_message(response="utter_product_listing_silent",
+                                     name=product.name,
+                                     buttons=[PERSON_BUTTON, *product_buttons(product)])
+        return events
 
     async def _named(self, tracker: Tracker) -> str | None:
         """The product the message names ("tell me about the Blue Willow mug"), read
@@ -397,7 +431,21 @@ async def show_product(client: CommerceClient, dispatcher: CollectingDispatcher,
                        product_id: int) -> list[EventType]:
     """A product's price, stock, description, rating, sizes and options, with its
     buttons; it becomes the product the conversation is about."""
-    product = await client.product(product_id)
+    return describe_product(dispatcher, await client.product(product_id))
+
+
+def product_buttons(product: Product) -> list[dict[str, str]]:
+    """"Personalise" (when it can be) and "Add to cart"."""
+    buttons = [{"title": "Add to cart",
+                "payload": f'/add_to_cart{{"product_id": "{product.id}"}}'}]
+    if product.customization:
+        buttons.insert(0, {"title": "Personalise", "payload":
+                           f'/customize_product{{"product_id": "{product.id}"}}'})
+    return buttons
+
+
+def describe_product(dispatcher: CollectingDispatcher, product: Product) -> list[EventType]:
+    """``show_product`` for a product already fetched."""
     lines = [product.description]
     if product.rating is not None:
         reviews = "review" if product.rating.count == 1 else "reviews"
@@ -407,14 +455,10 @@ async def show_product(client: CommerceClient, dispatcher: CollectingDispatcher,
                     if "size" in v.attributes})
     if sizes:
         lines.append(f"Sizes: {', '.join(sizes)}.")
-    buttons = [{"title": "Add to cart",
-                "payload": f'/add_to_cart{{"product_id": "{product.id}"}}'}]
     if product.customization:
         lines.append(f"It can be personalised: {_format_options(product.customization)}.")
-        buttons.insert(0, {"title": "Personalise", "payload":
-                           f'/customize_product{{"product_id": "{product.id}"}}'})
     dispatcher.utter_message(
         response="utter_product_in_stock" if product.in_stock else "utter_product_sold_out",
         name=product.name, price=str(product.price), currency=product.currency,
-        details="\n".join(lines), buttons=buttons)
+        details="\n".join(lines), buttons=product_buttons(product))
     return [SlotSet("product_id", str(product.id))]

@@ -322,6 +322,44 @@ def test_a_question_about_no_product_in_particular_is_answered_from_the_faq(
     assert events == [SlotSet("faq_candidates", None), SlotSet("handoff_offer", None)]
 
 
+@pytest.mark.parametrize(("text", "said"), [
+    ("is it dishwasher safe?", ["Dishwasher safe, though the glaze keeps its shine longer if "
+                                "you wash it by hand."]),
+    ("what is it made of?", ["Material: ceramic."]),
+    ("how big is the mug?", ["Size: 350 ml."]),
+    ("whats the price of the first one", ["Price: 32.00 EUR."]),
+    ("can it be engraved?", ["It can be personalised: Glaze colour; Hand-painted inscription; "
+                             "Real gold lustre rim; Gift box with tissue and card."]),
+])
+def test_a_question_about_the_product_is_answered_from_its_listing(
+        shop: Shop, text: str, said: list[str]) -> None:
+    mug = str(shop.sku_id("CER-MUG-001"))
+    messages, events = run(ActionShowProduct(shop.client(), shop.knowledge()), tracker(
+        text, "product_details", slots={"product_id": mug}))
+    [message] = messages
+    assert message["text"].split("\n") == [
+        "Hand-Thrown Ceramic Mug — Cobalt Blue — from its listing:", *said]
+    assert [b["title"] for b in message["buttons"]] == ["Personalise", "Add to cart"]
+    assert events == [SlotSet("product_id", mug)]
+
+
+def test_what_the_listing_does_not_say_goes_to_the_faq_or_a_person(shop: Shop) -> None:
+    mug = str(shop.sku_id("CER-MUG-001"))
+    # "made by hand" is not in the listing; the FAQ says it
+    messages, events = run(ActionShowProduct(shop.client(), shop.knowledge()), tracker(
+        "is it all made by hand?", "product_details", slots={"product_id": mug}))
+    assert [m["text"][:51] for m in messages] == [
+        "Yes! Everything is made by a small team of makers i"]
+    assert SlotSet("product_id", mug) in events
+    # neither the listing nor the FAQ says: no guess, a person is offered
+    messages, _ = run(ActionShowProduct(shop.client(), shop.knowledge()), tracker(
+        "does it come with a matching saucer?", "product_details", slots={"product_id": mug}))
+    assert [m["text"] for m in messages] == [
+        "The listing for Hand-Thrown Ceramic Mug — Cobalt Blue doesn't say, and I'd rather "
+        "not guess. A person from the shop can tell you."]
+    assert messages[0]["buttons"][0]["payload"] == "/request_human"
+
+
 @pytest.mark.parametrize("text", ["tell me more about it",
                                   "what are your opening hours on sunday?"])
 def test_without_a_product_or_an_faq_answer_it_asks_which_product(shop: Shop,

@@ -236,6 +236,20 @@ def test_a_product_asked_by_name_is_shown(stack: Stack, ask: str) -> None:
     assert cards(found)[0]["name"] == "Blue Willow Ceramic Mug", text(found)
 
 
+def test_a_question_about_the_piece_on_screen_is_answered_from_its_listing(
+        stack: Stack) -> None:
+    chat = Chat(stack)
+    name = "Hand-Dipped Dinner Candles — Bundle of Six"
+    assert cards(chat.say("show me the hand-dipped dinner candles"))[0]["name"] == name
+    assert text(chat.say("the first one")).startswith(name)
+    # the listing says how many; it does not say the burn time: no guess
+    assert text(chat.say("how many are in the set?")) == \
+        f"{name} — from its listing:\nPieces: 6."
+    reply = chat.say("whats the burn time?")
+    assert text(reply).startswith(f"The listing for {name} doesn't say"), text(reply)
+    assert "/request_human" in [b["payload"] for m in reply for b in m.get("buttons") or []]
+
+
 @pytest.mark.parametrize("ask", ["do you do custom name necklaces", "do you sell candles?"])
 def test_asking_whether_the_shop_has_a_kind_of_piece_shows_those_pieces(stack: Stack,
                                                                         ask: str) -> None:
