@@ -20,6 +20,7 @@ from actions.common import (
     parse_quantity,
     refusals,
 )
+from actions.handoff import previous_turn
 from actions.recommend import suggest_with
 from actions.shopper import shopper_of
 from actions.sizes import has_sizes, label, size_buttons, sizes_of, variant_of, wanted_size
@@ -116,6 +117,32 @@ def which_line_buttons(cart: Cart, intent: str, quantity: int | None = None) -> 
             for line in cart.lines]
 
 
+ADDED = frozenset({"utter_added_to_cart_one_item", "utter_added_to_cart"})
+"""The responses that say a piece was just added."""
+_AGAIN = re.compile(r"\b(?:another|one more|again|more|too|as well|also|extra|second)\b", re.I)
+
+
+def just_added(tracker: Tracker) -> str | None:
+    """The product the bot added to the cart in its turn before the latest message."""
+    turn = previous_turn(tracker)
+    if not any((e.get("metadata") or {}).get("utter_action") in ADDED
+               for e in turn if e.get("event") == "bot"):
+        return None
+    return next((str(e.get("value")) for e in turn
+                 if e.get("event") == "slot" and e.get("name") == "product_id"), None)
+
+
+def adds_again(tracker: Tracker, product_id: str) -> bool:
+    """Whether the latest message repeats the adding of the piece just added ("ok the
+    second one please", then "add it"): typed, with no quantity, no other piece and no
+    "another" or "one more"."""
+    text = str(tracker.latest_message.get("text") or "")
+    entities = latest_entities(tracker)
+    return (not text.startswith("/") and not _AGAIN.search(text)
+            and not {"quantity", "product_id", "ordinal"} & entities.keys()
+            and just_added(tracker) == product_id)
+
+
 class ActionAddToCart(CommerceAction):
     def name(self) -> str:
         return "action_add_to_cart"
@@ -127,6 +154,14 @@ class ActionAddToCart(CommerceAction):
             dispatcher.utter_message(response="utter_which_shown_product_to_add"
                                      if tracker.get_slot("shown_products")
                                      else "utter_which_product_to_add")
+            return []
+        if adds_again(tracker, product_id):  # said twice: added once
+            product = await self.client.product(int(product_id))
+            dispatcher.utter_message(
+                response="utter_already_added", name=product.name,
+                buttons=[{"title": "Add another",
+                          "payload": f'/add_to_cart{{"product_id": "{product_id}"}}'},
+                         *CART_BUTTONS])
             return []
         quantity = parse_quantity(latest_entities(tracker).get("quantity")) or 1
         return await self.add(dispatcher, tracker, product_id, quantity)

@@ -1,6 +1,7 @@
 """Cart actions against the real commerce API app (in process, demo shop on SQLite)."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from rasa_sdk.events import SlotSet
@@ -158,6 +159,39 @@ def test_which_line_is_asked_when_unclear_and_zero_removes(shop: Shop) -> None:
         "none of the mug", "change_quantity", [entity("product_id", mug),
                                                entity("quantity", "0")]))
     assert [x["sku"] for x in shop.cart()["lines"]] == ["JWL-RNG-001"]
+
+
+def added_just_now(pid: str, text: str) -> list[dict[str, Any]]:
+    """A conversation whose bot turn before ``text`` added the product ``pid``."""
+    said = {"text": "ok the second one please", "intent": {"name": "add_to_cart"},
+            "entities": [entity("ordinal", "second")]}
+    latest = {"text": text, "intent": {"name": "add_to_cart"}, "entities": []}
+    return [{"event": "user", "text": said["text"], "parse_data": said},
+            {"event": "action", "name": "action_add_to_cart"},
+            {"event": "bot", "text": "Added 1 × …",
+             "metadata": {"utter_action": "utter_added_to_cart_one_item"}},
+            {"event": "bot", "text": "Goes well with it:"},
+            {"event": "slot", "name": "product_id", "value": pid},
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": text, "parse_data": latest}]
+
+
+def test_add_it_just_after_adding_it_does_not_add_it_twice(shop: Shop) -> None:
+    pid = str(shop.sku_id("CER-MUG-001"))
+    shop.add("CER-MUG-001")
+    messages, events = run(ActionAddToCart(shop.client()), tracker(
+        "add it", "add_to_cart", slots={"product_id": pid},
+        events=added_just_now(pid, "add it")))
+    assert [m["text"] for m in messages] == [
+        "Hand-Thrown Ceramic Mug — Cobalt Blue is already in your cart: I added it just now. "
+        'For one more, press "Add another" or say "make it 2".']
+    assert messages[0]["buttons"][0]["payload"] == f'/add_to_cart{{"product_id": "{pid}"}}'
+    assert events == [] and shop.cart()["lines"][0]["quantity"] == 1
+    # "add another one" (or the button) adds it
+    run(ActionAddToCart(shop.client()), tracker(
+        "add another one", "add_to_cart", slots={"product_id": pid},
+        events=added_just_now(pid, "add another one")))
+    assert shop.cart()["lines"][0]["quantity"] == 2
 
 
 @pytest.mark.parametrize(("text", "quantity"), [

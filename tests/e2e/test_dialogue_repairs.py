@@ -250,6 +250,14 @@ def test_a_question_about_the_piece_on_screen_is_answered_from_its_listing(
     assert "/request_human" in [b["payload"] for m in reply for b in m.get("buttons") or []]
 
 
+def test_add_it_right_after_adding_it_adds_it_once(stack: Stack) -> None:
+    chat = Chat(stack)
+    first = cards(chat.say("show me ceramic mugs"))[0]
+    assert text(chat.say("add the first one to my cart")).startswith(f"Added 1 × {first['name']}")
+    assert text(chat.say("add it")).startswith(f"{first['name']} is already in your cart")
+    assert text(chat.say("make it 2")).startswith(f"Done: 2 × {first['name']}.")
+
+
 @pytest.mark.parametrize("ask", ["do you do custom name necklaces", "do you sell candles?"])
 def test_asking_whether_the_shop_has_a_kind_of_piece_shows_those_pieces(stack: Stack,
                                                                         ask: str) -> None:
