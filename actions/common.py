@@ -96,7 +96,9 @@ def pick(items: list[Any], ordinal: str | None) -> Any | None:
 
 def by_price(tracker: Tracker) -> str | None:
     """The shown product "the cheapest one" or "the most expensive one" means, or None
-    when the message says neither or the prices of the cards on screen are not known."""
+    when the message says neither or the prices of the cards on screen are not known.
+    Close matches count only when every card is one: "the cheapest one" of silver rings
+    is a ring, not the ring dish shown after them."""
     text = tracker.latest_message.get("text") or ""
     cheapest, dearest = bool(_CHEAPEST.search(text)), bool(_DEAREST.search(text))
     if cheapest == dearest:
@@ -114,8 +116,10 @@ def by_price(tracker: Tracker) -> str | None:
                   for price, product in zip(prices, shown, strict=True)]
     except ArithmeticError:  # decimal.InvalidOperation: a slot that is not a price
         return None
+    close = {str(p) for p in last.get("close") or []}  # lacking something asked for
     pick_one = min if cheapest else max
-    return pick_one(priced, key=lambda item: item[0])[1]
+    return pick_one([item for item in priced if item[1] not in close] or priced,
+                    key=lambda item: item[0])[1]
 
 
 def chosen_card(tracker: Tracker) -> str | None:

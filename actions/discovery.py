@@ -177,7 +177,8 @@ def show_results(dispatcher: CollectingDispatcher, page: SearchPage, query: Sear
                   "described": described(page.interpretation, many=True, low=low, high=high,
                                          given=query.attributes),
                   "shown": [*(shown_before or []), *(str(h.id) for h in hits)],
-                  "prices": [str(h.price) for h in hits], "currency": hits[0].currency}
+                  "prices": [str(h.price) for h in hits], "currency": hits[0].currency,
+                  "close": [str(h.id) for h in hits if h.matched.unmet]}
     return [SlotSet("shown_products", [str(h.id) for h in hits]),
             SlotSet("last_search", remembered)]
 

@@ -467,6 +467,21 @@ def test_the_cheapest_or_dearest_of_the_cards_on_screen_is_shown(shop: Shop) -> 
         assert after["shown_products"] == slots["shown_products"]
 
 
+def test_the_cheapest_is_one_of_what_was_asked_for_not_a_close_match(shop: Shop) -> None:
+    # given: silver rings under 50, with close matches (not rings, or not silver) after them
+    _, slots = ask(shop, "silver rings under 50")
+    last = slots["last_search"]
+    close = set(last["close"])
+    assert close and set(slots["shown_products"]) - close, last
+    prices = {pid: Decimal(price) for pid, price in zip(
+        slots["shown_products"], last["prices"], strict=True)}
+    # when
+    _, after = refine(shop, "the cheapest one", slots)
+    # then: the cheapest of the silver rings
+    asked = {pid: price for pid, price in prices.items() if pid not in close}
+    assert after["product_id"] == min(asked, key=lambda pid: asked[pid])
+
+
 def test_the_cheapest_is_not_guessed_from_another_searchs_prices(shop: Shop) -> None:
     _, slots = ask(shop, "candles")
     # the cards on screen now came from elsewhere (recommendations), the prices did not
