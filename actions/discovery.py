@@ -38,6 +38,7 @@ from actions.fallback import outside_the_shop
 from actions.faq_routing import PERSON_BUTTON, FaqCheckingAction, looks_like_question
 from actions.product_questions import asked_words, from_listing
 from actions.search_replies import Said, closest, described, intro, price_words
+from actions.sizes import has_sizes, label, say_sizes, sizes_of, wanted_size
 
 __all__ = ["ActionRefineSearch", "ActionSearchProducts", "ActionShowProduct",
            "CommerceAction", "product_card"]
@@ -280,6 +281,9 @@ async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any
     return query.model_copy(update=update), said, events
 
 
+_SIZES = re.compile(r"\bsizes?\b", re.I)
+
+
 def _wants_more(text: str) -> bool:
     return bool(_MORE.search(text)) and not _SIMILAR.search(text)
 
@@ -313,6 +317,8 @@ class ActionRefineSearch(CommerceAction):
         picked = chosen_card(tracker) if said is None else None
         if picked is not None:  # "the second one", "the cheapest one": that card
             return await show_product(self.client, dispatcher, int(picked))
+        if said is None and (sized := await self._sizes(dispatcher, tracker, last)) is not None:
+            return sized
         if said is None:
             dispatcher.utter_message(response="utter_how_to_refine")
             return []
@@ -323,6 +329,32 @@ class ActionRefineSearch(CommerceAction):
         if dropped and page.results:
             said = closest(dropped)
         return events + show_results(dispatcher, page, used, said)
+
+    async def _sizes(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     last: dict[str, Any]) -> list[EventType] | None:
+        """"size N" or "what sizes do they come in?": the sizes in stock of the piece
+        being looked at (one of the search's cards), else of the cards on screen; None
+        when the message asks no size or none of them comes in sizes."""
+        named = wanted_size(tracker)
+        if named is None and not _SIZES.search(tracker.latest_message.get("text") or ""):
+            return None
+        focus = str(tracker.get_slot("product_id") or "")
+        if focus.isdigit() and focus in {str(p) for p in last.get("shown") or []}:
+            product = await self.client.product(int(focus))
+            if has_sizes(product):
+                say_sizes(dispatcher, product, named)
+                return []
+        if named is not None:
+            return None
+        on_screen = [await self.client.product(int(p))
+                     for p in tracker.get_slot("shown_products") or [] if str(p).isdigit()]
+        sized = [p for p in on_screen if has_sizes(p)]
+        if not sized:
+            return None
+        dispatcher.utter_message(response="utter_sizes_on_screen", sizes="\n".join(
+            f"{p.name}: {', '.join(label(s) for s in sizes_of(p, in_stock=True)) or 'none'}"
+            for p in sized))
+        return []
 
     async def _names_nothing(self, tracker: Tracker, text: str) -> bool:
         """Whether ``text`` is a question in which neither the NLU nor the live catalog
@@ -452,10 +484,11 @@ def describe_product(dispatcher: CollectingDispatcher, product: Product) -> list
         reviews = "review" if product.rating.count == 1 else "reviews"
         lines.append(f"Rated {product.rating.average} out of 5 "
                      f"({product.rating.count} {reviews}).")
-    sizes = sorted({v.attributes["size"] for v in product.variants
-                    if "size" in v.attributes})
+    sizes, in_stock = sizes_of(product), sizes_of(product, in_stock=True)
     if sizes:
-        lines.append(f"Sizes: {', '.join(sizes)}.")
+        sold_out = [label(s) for s in sizes if s not in in_stock]
+        lines.append(f"Sizes: {', '.join(label(s) for s in sizes)}"
+                     + (f" ({', '.join(sold_out)} sold out)." if sold_out else "."))
     if product.customization:
         lines.append(f"It can be personalised: {_format_options(product.customization)}.")
     dispatcher.utter_message(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from actions.clients import Product
+from actions.sizes import label, sizes_of
 
 _WORD = re.compile(r"[a-zà-ÿ]+(?:'[a-z]+)?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -90,7 +91,7 @@ def from_listing(product: Product, words: list[str]) -> tuple[list[str], list[st
         if said:
             found.append(f"{name.replace('_', ' ').capitalize()}: {value}.")
             explained |= said
-    sizes = sorted({v.attributes["size"] for v in product.variants if "size" in v.attributes})
+    sizes = [label(s) for s in sizes_of(product)]
     for words_of, line in ((_ABOUT["size"], f"Sizes: {', '.join(sizes)}." if sizes else ""),
                            (_STOCK, "In stock." if product.in_stock
                             else "Sold out at the moment."),

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients import Product
 from actions.clients.models import Variant
@@ -70,3 +71,23 @@ def size_buttons(sizes: list[str], intent: str, **entities: str) -> list[dict[st
         fields = ", ".join(f'"{k}": "{v}"' for k, v in {**entities, "size": size}.items())
         return f"/{intent}{{{fields}}}"
     return [{"title": f"Size {label(s)}", "payload": payload(s)} for s in sizes]
+
+
+def say_sizes(dispatcher: CollectingDispatcher, product: Product, named: str | None) -> None:
+    """Whether the size named is in stock, or which sizes are, with a button that adds
+    each to the cart."""
+    sizes = sizes_of(product, in_stock=True)
+    shown = ", ".join(label(s) for s in sizes) or "none at the moment"
+    buttons = size_buttons(sizes, "add_to_cart", product_id=str(product.id))
+    if named is None:
+        dispatcher.utter_message(response="utter_sizes_in_stock", name=product.name,
+                                 sizes=shown, buttons=buttons)
+    elif variant_of(product, named) is None:
+        dispatcher.utter_message(response="utter_size_not_in_stock", size=label(named),
+                                 name=product.name, sizes=shown, buttons=buttons)
+    else:
+        size = next(s for s in sizes if s.casefold() == named.casefold())
+        [button] = size_buttons([size], "add_to_cart", product_id=str(product.id))
+        dispatcher.utter_message(
+            response="utter_size_in_stock", size=label(size), name=product.name,
+            buttons=[{**button, "title": f"Add size {label(size)} to cart"}])

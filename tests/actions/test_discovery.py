@@ -482,6 +482,34 @@ def test_the_cheapest_is_one_of_what_was_asked_for_not_a_close_match(shop: Shop)
     assert after["product_id"] == min(asked, key=lambda pid: asked[pid])
 
 
+def test_sizes_of_the_ring_looked_at_or_of_the_rings_on_screen(shop: Shop) -> None:
+    # given: silver rings on screen
+    _, slots = ask(shop, "silver rings under 50")
+    # "what sizes do they come in?": the sizes in stock of each card made in sizes
+    messages, _ = refine(shop, "wat sizes do they come in", slots)
+    [said] = [m["text"] for m in messages]
+    lines = said.split("\n")
+    assert lines[0] == "Sizes in stock:" and len(lines) > 1, said
+    assert "Silver Stacking Ring: J, L, N" in lines, said  # its size P is sold out
+    # given: the stacking ring looked at
+    messages, slots = refine(shop, "the cheapest one", slots)
+    assert "\nSizes: J, L, N, P (P sold out).\n" in messages[0]["text"]
+    ring = slots["product_id"]
+    # "size N": it is in stock, and a button adds that size
+    messages, _ = refine(shop, "size N", slots)
+    assert messages[0]["text"] == "Silver Stacking Ring is in stock in size N."
+    assert messages[0]["buttons"] == [{"title": "Add size N to cart", "payload":
+                                       f'/add_to_cart{{"product_id": "{ring}", "size": "n"}}'}]
+    # a size it is not made in, and "what sizes?": the sizes in stock, a button each
+    messages, _ = refine(shop, "do you have it in size Z", slots)
+    assert messages[0]["text"] == ("Size Z isn't in stock for Silver Stacking Ring. "
+                                   "In stock: J, L, N.")
+    messages, _ = refine(shop, "what sizes has it got?", slots)
+    assert messages[0]["text"] == ("Silver Stacking Ring in stock: sizes J, L, N. Pick one "
+                                   "to add it to your cart.")
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Size J", "Size L", "Size N"]
+
+
 def test_the_cheapest_is_not_guessed_from_another_searchs_prices(shop: Shop) -> None:
     _, slots = ask(shop, "candles")
     # the cards on screen now came from elsewhere (recommendations), the prices did not

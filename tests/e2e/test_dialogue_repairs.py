@@ -250,6 +250,20 @@ def test_a_question_about_the_piece_on_screen_is_answered_from_its_listing(
     assert "/request_human" in [b["payload"] for m in reply for b in m.get("buttons") or []]
 
 
+def test_the_sizes_of_a_ring_are_asked_and_one_added(stack: Stack) -> None:
+    chat = Chat(stack)
+    found = chat.say("yo do u have any silver rings under 50 quid")
+    assert any(c["name"] == "Silver Stacking Ring" for c in cards(found)), text(found)
+    assert "Silver Stacking Ring: J, L, N" in text(chat.say("wat sizes do they come in"))
+    # the cheapest of the rings, not of the close matches shown after them
+    assert text(chat.say("the cheapest one")).startswith("Silver Stacking Ring — 38.00 EUR")
+    reply = chat.say("size N")
+    assert text(reply) == "Silver Stacking Ring is in stock in size N.", text(reply)
+    assert text(chat.press(button(reply, "Add size N to cart"))).startswith(
+        "Added 1 × Silver Stacking Ring (size N)")
+    assert [x["sku"] for x in chat.cart()["lines"]] == ["JWL-RNG-003"]
+
+
 def test_add_it_right_after_adding_it_adds_it_once(stack: Stack) -> None:
     chat = Chat(stack)
     first = cards(chat.say("show me ceramic mugs"))[0]
