@@ -207,6 +207,10 @@ class ActionResetPreferences(Action):
                 SlotSet("needs_preferences", bool(questions))]
 
 
+TASTE = ("colour", "style", "material")
+"""The preferences the colour-or-style question asks for."""
+
+
 class ValidatePreferencesForm(FormValidationAction):
     """Answers are read against the live catalog first ("a walnut board" names a type the
     model was never trained on); the NLU's entities are used when the shop cannot read."""
@@ -256,15 +260,23 @@ class ValidatePreferencesForm(FormValidationAction):
             return {"product_type": SKIP, "category": found["category"], **words}
         return {"product_type": SKIP, **words}
 
-    def validate_budget(self, value: Any, dispatcher: CollectingDispatcher,
-                        tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+    async def validate_budget(self, value: Any, dispatcher: CollectingDispatcher,
+                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         if value == SKIP:
             return {"budget": SKIP}
-        for candidate in (latest_entities(tracker).get("budget"), self._answer(tracker, value),
-                          str(value or "")):
+        answer = self._answer(tracker, value)
+        for candidate in (latest_entities(tracker).get("budget"), answer, str(value or "")):
             described = budget_slot(candidate) if candidate else None
             if described:
                 return {"budget": described}
+        reading = await read(self.client, answer, tracker) \
+            if len(answer) <= MAX_ANSWER_CHARS else None
+        taste = {k: v for k, v in (catalog_slots(reading) if reading else {}).items()
+                 if k in TASTE}
+        if taste:  # "brown" where the budget is asked: kept, and the budget asked again
+            dispatcher.utter_message(response="utter_noted_preference",
+                                     noted=", ".join(taste.values()))
+            return {"budget": None, **taste}
         dispatcher.utter_message(response="utter_budget_not_understood")
         return {"budget": None}
 
@@ -295,9 +307,8 @@ class ValidatePreferencesForm(FormValidationAction):
             dispatcher.utter_message(response="utter_ask_colour")
             return {"colour": None}
         reading = await read(self.client, answer, tracker)
-        taste = ("colour", "style", "material")
         found = {k: v for k, v in (catalog_slots(reading) if reading
-                                   else latest_entities(tracker)).items() if k in taste}
+                                   else latest_entities(tracker)).items() if k in TASTE}
         other = reading is not None and any(u.name not in SLOT_OF and u.name != "price"
                                             for u in reading.understood)
         if found and not other:

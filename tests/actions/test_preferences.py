@@ -127,6 +127,12 @@ def test_an_answer_without_an_amount_is_asked_again_with_examples(shop: Shop) ->
     assert [m["response"] for m in messages] == ["utter_budget_not_understood"]
 
 
+def test_a_colour_given_where_the_budget_is_asked_is_kept(shop: Shop) -> None:
+    messages, slots = validate(form(shop), tracker("brown", "inform"), "budget", "brown")
+    assert slots == {"budget": None, "colour": "brown"}  # the budget is asked again
+    assert [m["text"] for m in messages] == ["Noted: brown."]
+
+
 def test_a_category_answers_what_kind_of_piece(shop: Shop) -> None:
     t = tracker("jewellery", "inform", slots={"search_text": "a gift"})
     _, slots = validate(form(shop), t, "product_type", "jewellery")

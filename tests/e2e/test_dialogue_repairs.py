@@ -264,6 +264,15 @@ def test_the_sizes_of_a_ring_are_asked_and_one_added(stack: Stack) -> None:
     assert [x["sku"] for x in chat.cart()["lines"]] == ["JWL-RNG-003"]
 
 
+def test_a_colour_given_where_the_budget_is_asked_is_kept(stack: Stack) -> None:
+    chat = Chat(stack)
+    assert text(chat.say("hello! looking for a leather wallet for my dad")) == \
+        "What budget do you have in mind?"
+    assert text(chat.say("brown")) == "Noted: brown.\nWhat budget do you have in mind?"
+    found = chat.say("under 60")  # the colour is not asked again
+    assert cards(found) and "brown" in text(found), text(found)
+
+
 def test_add_it_right_after_adding_it_adds_it_once(stack: Stack) -> None:
     chat = Chat(stack)
     first = cards(chat.say("show me ceramic mugs"))[0]
