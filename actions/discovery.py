@@ -432,8 +432,8 @@ class ActionShowProduct(FaqCheckingAction):
     async def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                       product: Product, words: list[str]) -> list[EventType]:
         """A question about the product: what its listing says; what it does not say is
-        answered from the FAQ when it covers it ("can i return it?"), else a person is
-        offered."""
+        answered from the FAQ when it covers it ("is it all made by hand?"), else a person
+        is offered."""
         events: list[EventType] = [SlotSet("product_id", str(product.id))]
         found, unsaid = from_listing(product, words)
         if unsaid or not found:

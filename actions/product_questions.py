@@ -46,7 +46,7 @@ _MADE_OF = re.compile(r"\bmade (?:out )?(?:of|from)\b")
 _STOCK = {"stock", "available", "availability", "sold", "left"}
 _PRICE = {"price", "cost", "costs", "much", "expensive", "cheap"}
 _PERSONALISE = ("personalis", "personaliz", "engrav", "custom", "inscri", "monogram",
-                "initial", "emboss", "embroider", "paint", "glaze", "gift box")
+                "initial", "emboss", "embroider", "paint", "glaze")
 _SUFFIXES = ("ing", "able", "ed", "es", "s", "ly")
 _ENDINGS = r"(?:e|s|es|ed|er|ers|ing|able|ly|ness)?"
 """What may follow a stem in the listing's word ("engrav" → "engraved"; "time" is not
