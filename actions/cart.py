@@ -16,6 +16,7 @@ from actions.common import (
     latest_entities,
     mentioned_product,
     money,
+    named_product,
     ordinal_index,
     parse_quantity,
     refusals,
@@ -149,7 +150,7 @@ class ActionAddToCart(CommerceAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        product_id = mentioned_product(tracker)
+        product_id = await named_product(self.client, tracker) or mentioned_product(tracker)
         if product_id is None:
             dispatcher.utter_message(response="utter_which_shown_product_to_add"
                                      if tracker.get_slot("shown_products")

@@ -128,6 +128,19 @@ def chosen_card(tracker: Tracker) -> str | None:
     return pick(shown, latest_entities(tracker).get("ordinal")) or by_price(tracker)
 
 
+async def named_product(client: CommerceClient, tracker: Tracker) -> str | None:
+    """The product the typed message names ("add the hand-bound linen notebook"), read
+    against the live catalog; a button, "the second one" or "the cheapest one" needs no
+    reading (``mentioned_product``)."""
+    entities = latest_entities(tracker)
+    text = tracker.latest_message.get("text") or ""
+    if entities.get("product_id") or entities.get("ordinal") or text.startswith("/") \
+            or chosen_card(tracker) is not None:
+        return None
+    reading = await client.interpret(text)
+    return str(reading.product.id) if reading.product else None
+
+
 def mentioned_product(tracker: Tracker) -> str | None:
     """The product id the shopper means: a button's id, "the second one" or "the
     cheapest one" among the shown products, else the product the conversation is about,

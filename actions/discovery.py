@@ -32,6 +32,7 @@ from actions.common import (
     latest_entities,
     mentioned_product,
     money,
+    named_product,
 )
 from actions.config import get_settings
 from actions.fallback import outside_the_shop
@@ -412,7 +413,7 @@ class ActionShowProduct(FaqCheckingAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        product_id = await self._named(tracker) or mentioned_product(tracker)
+        product_id = await named_product(self.client, tracker) or mentioned_product(tracker)
         if product_id is None:
             shown = tracker.get_slot("shown_products") or []
             product_id = str(shown[0]) if shown else None
@@ -448,16 +449,6 @@ class ActionShowProduct(FaqCheckingAction):
                                      name=product.name,
                                      buttons=[PERSON_BUTTON, *product_buttons(product)])
         return events
-
-    async def _named(self, tracker: Tracker) -> str | None:
-        """The product the message names ("tell me about the Blue Willow mug"), read
-        against the live catalog; a button or "the second one" needs no reading."""
-        entities = latest_entities(tracker)
-        text = tracker.latest_message.get("text") or ""
-        if entities.get("product_id") or entities.get("ordinal") or text.startswith("/"):
-            return None
-        reading = await self.client.interpret(text)
-        return str(reading.product.id) if reading.product else None
 
 
 async def show_product(client: CommerceClient, dispatcher: CollectingDispatcher,

@@ -236,6 +236,12 @@ def test_a_product_asked_by_name_is_shown(stack: Stack, ask: str) -> None:
     assert cards(found)[0]["name"] == "Blue Willow Ceramic Mug", text(found)
 
 
+def test_a_product_named_in_add_to_cart_is_added(stack: Stack) -> None:
+    chat = Chat(stack)
+    reply = text(chat.say("add the hand-bound linen notebook to my cart"))
+    assert reply.startswith("Added 1 × Hand-Bound Linen Notebook"), reply
+
+
 def test_a_question_about_the_piece_on_screen_is_answered_from_its_listing(
         stack: Stack) -> None:
     chat = Chat(stack)
