@@ -414,21 +414,44 @@ class ActionShowProduct(FaqCheckingAction):
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         product_id = await named_product(self.client, tracker) or mentioned_product(tracker)
+        text = str(tracker.latest_message.get("text") or "")
+        shown = [str(p) for p in tracker.get_slot("shown_products") or [] if str(p).isdigit()]
+        if product_id is None and len(shown) > 1 and looks_like_question(text):
+            compared = await self._compare(dispatcher, tracker, shown, text)
+            if compared is not None:  # "which is the tallest?": each card's listing
+                return compared
         if product_id is None:
-            shown = tracker.get_slot("shown_products") or []
-            product_id = str(shown[0]) if shown else None
+            product_id = shown[0] if shown else None
         if product_id is None or not product_id.isdigit():
             answered = await self.answered_by_faq(dispatcher, tracker)
             if answered is None:
                 dispatcher.utter_message(response="utter_which_product_to_show")
             return answered or []
         product = await self.client.product(int(product_id))
-        text = str(tracker.latest_message.get("text") or "")
         words = [] if text.startswith("/") or not looks_like_question(text) else \
             asked_words(text, product)
         if words:  # "is it dishwasher safe?": what its listing says
             return await self._answer(dispatcher, tracker, product, words)
         return describe_product(dispatcher, product)
+
+    async def _compare(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       shown: list[str], text: str) -> list[EventType] | None:
+        """A question about the cards on screen with none of them meant ("which one is
+        the tallest?"): what each card's listing says about it, side by side; None when
+        the question asks nothing in particular."""
+        products = [await self.client.product(int(p)) for p in shown]
+        said = [(p, from_listing(p, words)[0]) for p in products
+                if (words := asked_words(text, p))]
+        if not said:
+            return None
+        lines = [f"{p.name}: {' '.join(found)}" for p, found in said if found]
+        if lines:
+            dispatcher.utter_message(response="utter_listings_say", said="\n".join(lines))
+            return []
+        answered = await self.answered_by_faq(dispatcher, tracker)
+        if answered is None:
+            dispatcher.utter_message(response="utter_listings_silent", buttons=[PERSON_BUTTON])
+        return answered or []
 
     async def _answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                       product: Product, words: list[str]) -> list[EventType]:

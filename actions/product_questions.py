@@ -36,7 +36,9 @@ _ABOUT = {
     "material": {"material", "materials", "fabric", "metal", "wood"},
     "colour": {"colour", "color", "colours", "colors", "shade"},
     "size": {"size", "sizes", "big", "large", "small", "tall", "wide", "high",
-             "dimensions", "measure", "measurements", "height", "width", "length", "cm"},
+             "dimensions", "measure", "measurements", "height", "width", "length", "cm",
+             "taller", "tallest", "bigger", "biggest", "larger", "largest", "smaller",
+             "smallest", "wider", "widest"},
     "pieces": {"many", "pieces", "set"},
     "style": {"style"},
 }

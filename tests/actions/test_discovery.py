@@ -343,6 +343,21 @@ def test_a_question_about_the_product_is_answered_from_its_listing(
     assert events == [SlotSet("product_id", mug)]
 
 
+def test_a_question_about_the_cards_on_screen_compares_their_listings(shop: Shop) -> None:
+    # given: vases on screen, none looked at
+    _, slots = ask(shop, "vases")
+    # when
+    messages, events = run(ActionShowProduct(shop.client(), shop.knowledge()), tracker(
+        "whats the tallest one", "product_details", slots=slots))
+    # then: the size of each card whose listing gives one (one vase has none)
+    [said] = [m["text"] for m in messages]
+    lines = said.split("\n")
+    assert lines[0] == "From their listings:" and len(lines) > 3, said
+    assert "Pink Bubble Vase: Size: 15 cm." in lines, said
+    assert all(": Size: " in line or ": Sizes: " in line for line in lines[1:]), said
+    assert events == []
+
+
 def test_what_the_listing_does_not_say_goes_to_the_faq_or_a_person(shop: Shop) -> None:
     mug = str(shop.sku_id("CER-MUG-001"))
     # "made by hand" is not in the listing; the FAQ says it

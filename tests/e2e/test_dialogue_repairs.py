@@ -254,6 +254,11 @@ def test_a_question_about_the_piece_on_screen_is_answered_from_its_listing(
     reply = chat.say("whats the burn time?")
     assert text(reply).startswith(f"The listing for {name} doesn't say"), text(reply)
     assert "/request_human" in [b["payload"] for m in reply for b in m.get("buttons") or []]
+    # with no piece looked at, a question about the cards compares their listings
+    chat = Chat(stack)
+    chat.say("do you have any vases")
+    reply = text(chat.say("whats the tallest one"))
+    assert reply.startswith("From their listings:\n") and ": Size: " in reply, reply
 
 
 def test_the_sizes_of_a_ring_are_asked_and_one_added(stack: Stack) -> None:
