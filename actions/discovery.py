@@ -405,8 +405,10 @@ def _format_options(options: list[dict[str, Any]]) -> str:
 
 
 class ActionShowProduct(FaqCheckingAction):
-    """A product's details: the one named, meant or shown; a question about no product
-    in particular ("is it all made by hand?") is answered from the FAQ when it covers it."""
+    """A product's details: the one named, meant or shown. A question about it is answered
+    from its listing (``actions.product_questions``); one about the cards on screen, none
+    of them meant, from their listings side by side; one about no product in particular
+    ("is it all made by hand?") from the FAQ when it covers it."""
 
     def name(self) -> str:
         return "action_show_product"
