@@ -24,7 +24,7 @@ from actions.common import (
 from actions.handoff import previous_turn
 from actions.recommend import suggest_with
 from actions.shopper import shopper_of
-from actions.sizes import has_sizes, label, size_buttons, sizes_of, variant_of, wanted_size
+from actions.sizes import has_sizes, label, sizes_on_offer, variant_of, wanted_size
 
 MAX_QUANTITY = 99
 CART_BUTTONS = [{"title": "View cart", "payload": "/view_cart"},
@@ -210,10 +210,8 @@ class ActionAddToCart(CommerceAction):
     def _ask_size(dispatcher: CollectingDispatcher, product: Product, named: str | None,
                   quantity: int) -> list[EventType]:
         """Which of the sizes in stock: one button each, which adds that variant."""
-        sizes = sizes_of(product, in_stock=True)
         extra = {"quantity": str(quantity)} if quantity != 1 else {}
-        shown = ", ".join(label(s) for s in sizes) or "none at the moment"
-        buttons = size_buttons(sizes, "add_to_cart", product_id=str(product.id), **extra)
+        _, shown, buttons = sizes_on_offer(product, **extra)
         if named is None:
             dispatcher.utter_message(response="utter_ask_size", sizes=shown, buttons=buttons)
         else:

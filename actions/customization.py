@@ -95,10 +95,18 @@ def answered_too(spec: dict[str, Any], tracker: Tracker) -> Any:
     if spec["kind"] == "choice":
         value = _choice_value(spec, text)
         return value if value in {str(v) for v in spec.get("values", [])} else None
+    return printed_words(tracker, text)
+
+
+def printed_words(tracker: Tracker, text: str) -> str | None:
+    """The words to print the message gives as such: the NLU's ``engraving_text``, else
+    words in quotes in ``text``; None when it gives neither."""
     engraving = next((e.get("value") for e in tracker.latest_message.get("entities", [])
                       if e.get("entity") == "engraving_text"), None)
+    if engraving:
+        return str(engraving).strip()
     quoted = _QUOTED.search(text)
-    return str(engraving).strip() if engraving else quoted.group(1).strip() if quoted else None
+    return quoted.group(1).strip() if quoted else None
 
 
 def current_option(state: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -173,10 +181,8 @@ def answer_value(spec: dict[str, Any], tracker: Tracker, value: Any) -> Any:
         return None
     if spec["kind"] == "choice":
         return _choice_value(spec, text)
-    engraving = next((e.get("value") for e in tracker.latest_message.get("entities", [])
-                      if e.get("entity") == "engraving_text"), None)
-    quoted = _QUOTED.search(text)
-    return str(engraving or (quoted.group(1) if quoted else text)).strip()
+    words = printed_words(tracker, text)
+    return text.strip() if words is None else words
 
 
 def quoted_choices(quote: Quote) -> str:

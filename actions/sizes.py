@@ -73,12 +73,20 @@ def size_buttons(sizes: list[str], intent: str, **entities: str) -> list[dict[st
     return [{"title": f"Size {label(s)}", "payload": payload(s)} for s in sizes]
 
 
+def sizes_on_offer(product: Product, **entities: str
+                   ) -> tuple[list[str], str, list[dict[str, Any]]]:
+    """The sizes in stock, as said ("J, L, N"), and a button each that adds that size to
+    the cart (with ``entities``)."""
+    sizes = sizes_of(product, in_stock=True)
+    shown = ", ".join(label(s) for s in sizes) or "none at the moment"
+    return sizes, shown, size_buttons(sizes, "add_to_cart", product_id=str(product.id),
+                                      **entities)
+
+
 def say_sizes(dispatcher: CollectingDispatcher, product: Product, named: str | None) -> None:
     """Whether the size named is in stock, or which sizes are, with a button that adds
     each to the cart."""
-    sizes = sizes_of(product, in_stock=True)
-    shown = ", ".join(label(s) for s in sizes) or "none at the moment"
-    buttons = size_buttons(sizes, "add_to_cart", product_id=str(product.id))
+    sizes, shown, buttons = sizes_on_offer(product)
     if named is None:
         dispatcher.utter_message(response="utter_sizes_in_stock", name=product.name,
                                  sizes=shown, buttons=buttons)
