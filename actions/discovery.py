@@ -17,6 +17,7 @@ from actions import read_ahead
 from actions.budget import Budget, parse_budget
 from actions.clients import (
     CommerceClient,
+    CommerceError,
     Interpretation,
     Product,
     SearchHit,
@@ -35,8 +36,9 @@ from actions.common import (
     named_product,
 )
 from actions.config import get_settings
-from actions.fallback import outside_the_shop
 from actions.faq_routing import PERSON_BUTTON, FaqCheckingAction, looks_like_question
+from actions.orders import email_given, mentioned_email
+from actions.out_of_scope import outside_the_shop
 from actions.product_questions import asked_words, from_listing
 from actions.search_replies import Said, closest, described, intro, price_words
 from actions.sizes import has_sizes, label, say_sizes, sizes_of, wanted_size
@@ -212,6 +214,18 @@ async def show_search(client: CommerceClient, dispatcher: CollectingDispatcher,
                         intro(page.results, page.interpretation, low=low, high=high))
 
 
+async def search_words(client: CommerceClient, dispatcher: CollectingDispatcher,
+                       text: str) -> list[EventType] | None:
+    """Show the search of the shopper's words, read against the live catalog; None
+    (nothing said) when it could not be made."""
+    query = SearchQuery(text=text[:300], limit=get_settings().search_page_size,
+                        interpret=True)
+    try:
+        return await show_search(client, dispatcher, query)
+    except CommerceError:
+        return None
+
+
 async def _refined(client: CommerceClient, tracker: Tracker, last: dict[str, Any]
                    ) -> tuple[SearchQuery, Said | None, list[EventType]]:
     """The last search changed as the latest message asks: (query, intro, slot events).
@@ -293,7 +307,8 @@ class ActionRefineSearch(CommerceAction):
     """"cheaper", "more like the second one", "in green", "show me more": change the last
     search, or show its next page; "the second one" or "the cheapest one" shows that
     card's product. With no search to change, a question that names nothing of the
-    catalog ("whats your instagram") is answered as one outside the shop's scope."""
+    catalog ("whats your instagram") is answered as one outside the shop's scope. An email
+    address is not a preference: it is kept for an order lookup (``orders.email_given``)."""
 
     def __init__(self, client: CommerceClient | None = None,
                  knowledge: KnowledgeClient | None = None) -> None:
@@ -305,6 +320,8 @@ class ActionRefineSearch(CommerceAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if (email := mentioned_email(tracker)) is not None:
+            return email_given(dispatcher, tracker, email)
         last = tracker.get_slot("last_search")
         if not isinstance(last, dict):
             text = str(tracker.latest_message.get("text") or "").strip()

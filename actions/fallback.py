@@ -1,10 +1,12 @@
-"""Messages the model is not sure about: a question for the FAQ, one clarifying question,
-then the offer of a person. ``fallback_count`` counts failures in a row; the domain resets
-it to 0 on every understood message."""
+"""Messages the model is not sure about: a question for the FAQ, a request to see pieces
+for the catalog's search, else one clarifying question, then the offer of a person.
+``fallback_count`` counts failures in a row; the domain resets it to 0 on every
+understood message."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,12 +14,15 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.aftersale import AfterSaleClient
+from actions.clients.commerce import CommerceClient
 from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
+from actions.discovery import search_words
 from actions.faq_routing import PERSON_BUTTON, covered_by_faq, looks_like_question
 from actions.handoff import hand_off, is_frustrated
 from actions.language import other_language, say_english_only
 from actions.orders import help_without_number, mentioned_email, without_number
+from actions.out_of_scope import outside_the_shop
 
 INTENT_LABELS = {
     "search_product": "Find a product",
@@ -37,6 +42,25 @@ INTENT_LABELS = {
 }
 DEFAULT_OPTIONS = ("search_product", "order_status", "faq")
 MAX_OPTIONS = 3
+_ASKS_TO_SEE = re.compile(
+    r"^\s*(?:(?:hi|hey|hello)\W+)?(?:(?:can|could) you\s+)?(?:please\s+)?"
+    r"(?:show me|find me|do you (?:have|sell|make|stock|do)|have you got|got any|any|"
+    r"(?:i'?m|i am) (?:looking|searching|after)(?: for)?|looking for|"
+    r"i (?:want|need|would like)|i'?d like)\s+(?P<what>\S.*)", re.I)
+_NOT_A_PIECE = re.compile(
+    r"^(?:to|how|what|when|where|why|if|idea|news|update|chance|way)\b|\b(?:orders?|refunds?|"
+    r"money|help|person|human|someone|somebody|agent|deliver(?:y|ed)|parcel|package|"
+    r"account|payments?|pay|talk|speak|return|cancel\w*|email|address|discount|code)\b",
+    re.I)
+
+
+def asks_to_see(text: str) -> str | None:
+    """What a message asks to see when it is phrased as a request for pieces ("show me
+    homeware", "do you sell terrariums"), else None: not about an order, a person or
+    help, nor a request to do something ("i want to…")."""
+    match = _ASKS_TO_SEE.match(text)
+    what = match.group("what").strip(" ?!.") if match else ""
+    return what if what and not _NOT_A_PIECE.search(what) else None
 
 
 def options(tracker: Tracker) -> list[dict[str, str]]:
@@ -59,9 +83,11 @@ def options(tracker: Tracker) -> list[dict[str, str]]:
 
 class ActionFallback(Action):
     def __init__(self, knowledge: KnowledgeClient | None = None,
-                 orders: AfterSaleClient | None = None) -> None:
+                 orders: AfterSaleClient | None = None,
+                 commerce: CommerceClient | None = None) -> None:
         self.knowledge = knowledge or KnowledgeClient()
         self.orders = orders or AfterSaleClient()
+        self.commerce = commerce or CommerceClient()
 
     def name(self) -> str:
         return "action_fallback"
@@ -85,6 +111,10 @@ class ActionFallback(Action):
                                             record_gap=looks_like_question(text))
             if answered is not None:
                 return [*answered, SlotSet("fallback_count", 0.0)]
+            # "show me homeware": what the search makes of it, not "did you want to…"
+            if asks_to_see(text) is not None and (shown := await search_words(
+                    self.commerce, dispatcher, text)) is not None:
+                return [*shown, SlotSet("fallback_count", 0.0)]
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         if count >= 2:
             dispatcher.utter_message(response="utter_offer_person", buttons=[
@@ -111,18 +141,3 @@ class ActionOutOfScope(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         text = str(tracker.latest_message.get("text") or "").strip()
         return await outside_the_shop(self.knowledge, dispatcher, text)
-
-
-async def outside_the_shop(knowledge: KnowledgeClient, dispatcher: CollectingDispatcher,
-                           text: str) -> list[EventType]:
-    """The reply to a message outside the shop's scope: the FAQ's answer when it
-    confidently covers it, else what the bot can do (in English, said so when the message
-    is in another language)."""
-    if (language := other_language(text)) is not None:
-        return say_english_only(dispatcher, language)
-    if text and not text.startswith("/"):
-        answered = await covered_by_faq(knowledge, dispatcher, text)
-        if answered is not None:
-            return answered
-    dispatcher.utter_message(response="utter_out_of_scope")
-    return []

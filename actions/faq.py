@@ -12,10 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.commerce import CommerceClient, CommerceError, CommerceUnavailable
 from actions.clients.knowledge import KnowledgeClient
-from actions.clients.models import Interpretation, SearchQuery
+from actions.clients.models import Interpretation
 from actions.common import in_turn
-from actions.config import get_settings
-from actions.discovery import show_search
+from actions.discovery import search_words
 from actions.faq_routing import say_answer
 from actions.handoff import shopper_texts
 from actions.orders import help_without_number, without_number
@@ -88,7 +87,7 @@ class ActionAnswerFaq(Action):
         typed = not str(tracker.latest_message.get("text") or "").startswith("/")
         asked = await products_asked(self.commerce, question) if typed else None
         if asked is not None and asked.product is not None:  # the product, not the FAQ
-            shown = await self._show(dispatcher, question)
+            shown = await search_words(self.commerce, dispatcher, question)
             if shown is not None:
                 return shown
         try:
@@ -103,17 +102,8 @@ class ActionAnswerFaq(Action):
             return []
         if result.answer is None and asked is not None and (
                 asked.category or asked.attributes.get("type")):
-            shown = await self._show(dispatcher, question)  # the pieces of the kind asked
+            # the pieces of the kind asked
+            shown = await search_words(self.commerce, dispatcher, question)
             if shown is not None:
                 return shown
         return say_answer(dispatcher, result)
-
-    async def _show(self, dispatcher: CollectingDispatcher, question: str
-                    ) -> list[EventType] | None:
-        """The search of ``question``; None when it could not be made."""
-        query = SearchQuery(text=question[:300], limit=get_settings().search_page_size,
-                            interpret=True)
-        try:
-            return await show_search(self.commerce, dispatcher, query)
-        except CommerceError:
-            return None

@@ -99,6 +99,23 @@ def mentioned_email(tracker: Tracker) -> str | None:
     return found.group(0) if found else None
 
 
+def email_for_lookup(tracker: Tracker) -> str | None:
+    """The email to look an order up with: in the latest message, else one the shopper gave
+    before its number (``email_given``)."""
+    return mentioned_email(tracker) or tracker.get_slot("lookup_email")
+
+
+def email_given(dispatcher: CollectingDispatcher, tracker: Tracker, email: str
+                ) -> list[EventType]:
+    """An email address typed with no checkout or order lookup going ("jane@example.com"):
+    the lookup waiting for it goes on; else it is kept for the order lookup the shopper is
+    likely after, whose number is asked."""
+    if tracker.get_slot("lookup_number"):
+        return [FollowupAction("action_order_lookup")]
+    dispatcher.utter_message(response="utter_email_without_order", email=email)
+    return [SlotSet("lookup_email", email)]
+
+
 def long_date(value: date | datetime) -> str:
     return f"{value.day} {value:%B %Y}"
 
@@ -200,7 +217,7 @@ class ActionOrderStatus(Action):
             parcel = (await self.client.shipment(shopper, number)
                       if order.status in SHIPPED else None)
         except OrderNotFound as exc:
-            email = mentioned_email(tracker)
+            email = email_for_lookup(tracker)
             if email is not None:
                 return [SlotSet("lookup_number", number),
                         FollowupAction("action_order_lookup")]
@@ -235,7 +252,7 @@ class ActionOrderLookup(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         number = mentioned_number(tracker) or tracker.get_slot("lookup_number")
-        email = mentioned_email(tracker)
+        email = email_for_lookup(tracker)
         if number is None and (given := wrong_number(tracker)) is not None:
             dispatcher.utter_message(response="utter_not_an_order_number", given=given)
             return []
@@ -262,4 +279,4 @@ class ActionOrderLookup(Action):
             dispatcher.utter_message(response="utter_order_lookup_failed", message=exc.message)
             return []
         show_order(dispatcher, order, parcel, buttons=False)
-        return [SlotSet("lookup_number", None)]
+        return [SlotSet("lookup_number", None), SlotSet("lookup_email", None)]

@@ -11,6 +11,7 @@ from rasa_sdk.events import SlotSet
 from actions.clients import SearchQuery
 from actions.common import SKIP
 from actions.discovery import ActionRefineSearch, ActionSearchProducts, ActionShowProduct
+from actions.fallback import ActionFallback
 from actions.faq import ActionAnswerFaq
 from actions.preferences import ActionResetPreferences
 from actions.search_replies import plural
@@ -285,6 +286,22 @@ def test_a_question_naming_nothing_of_the_catalog_is_outside_the_shop(
     messages, events = run(ActionRefineSearch(shop.client(), shop.knowledge()),
                            tracker(text, "inform"))
     assert [m["response"] for m in messages] == ["utter_out_of_scope"] and events == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [("do you sell terrariums?", "Terrarium"),
+                                              ("show me homeware", None)])
+def test_a_request_to_see_pieces_the_model_was_unsure_of_is_searched(
+        shop: Shop, text: str, expected: str | None) -> None:
+    """"show me homeware", which the model could not place, shows what the catalog's
+    search makes of it instead of "did you want to…?"."""
+    messages, events = run(ActionFallback(shop.knowledge(), commerce=shop.client()),
+                           tracker(text, "nlu_fallback", confidence=0.3))
+    cards = messages[0]["custom"]["cards"]
+    assert len(cards) == 6, messages
+    if expected:
+        assert expected in cards[0]["name"], cards
+    slots = slots_of(events)
+    assert slots["last_search"]["text"] == text and slots["fallback_count"] == 0.0
 
 
 def test_show_product_describes_it_with_options_and_remembers_it(shop: Shop) -> None:

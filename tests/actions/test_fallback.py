@@ -8,7 +8,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from sqlalchemy import func, select
 
 from actions.clients.knowledge import KnowledgeClient
-from actions.fallback import ActionFallback, ActionOutOfScope
+from actions.fallback import ActionFallback, ActionOutOfScope, asks_to_see
 from commerce_core.models import UnansweredQuestion
 from tests.actions.service_helpers import Shop, down_settings, entity, run, tracker, user
 from tests.actions.wording import CLARIFY, OFFER, OUT_OF_SCOPE
@@ -135,3 +135,14 @@ def test_out_of_scope_with_the_faq_unreachable_still_answers() -> None:
     messages, _ = run(ActionOutOfScope(KnowledgeClient(down_settings())),
                       tracker(user("the bank refused my card payment", "out_of_scope")))
     assert [m["text"][:len(OUT_OF_SCOPE)] for m in messages] == [OUT_OF_SCOPE]
+
+
+@pytest.mark.parametrize(("text", "what"), [
+    ("show me homeware", "homeware"), ("hey, do you sell terrariums?", "terrariums"),
+    ("im looking for something for my kitchen", "something for my kitchen"),
+    ("i want to talk to someone", None), ("any news on my order", None),
+    ("show me how to pay", None), ("i need help", None), ("i want my money back", None),
+    ("blue thing for the mantle", None)])
+def test_a_request_to_see_pieces_is_told_from_other_requests(text: str, what: str | None
+                                                              ) -> None:
+    assert asks_to_see(text) == what

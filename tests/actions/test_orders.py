@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions.clients.aftersale import AfterSaleClient, Order
+from actions.discovery import ActionRefineSearch
 from actions.fallback import ActionFallback
 from actions.faq import ActionAnswerFaq
 from actions.order_changes import (
@@ -141,7 +142,40 @@ def test_somebody_elses_order_reads_as_not_found_then_number_and_email_find_it(s
                     slots={"lookup_number": order["number"]})
     messages, events = run(ActionOrderLookup(shop.aftersale()), right)
     assert messages[0]["text"].startswith(f"Order {order['number']} is waiting for payment.")
-    assert events == [SlotSet("lookup_number", None)]
+    assert events == [SlotSet("lookup_number", None), SlotSet("lookup_email", None)]
+
+
+def test_an_email_given_before_the_number_is_kept_for_the_lookup(shop: Shop) -> None:
+    """"jane@example.com" typed with nothing going is not a search preference: the bot
+    asks for the order's number, then looks the order up with that email."""
+    # given: an order placed from another chat
+    order = shop.order(shopper="laptop-session")
+    email = "laptop-session@example.com"
+    # when: the email comes first, read as a preference
+    messages, events = run(ActionRefineSearch(), tracker(
+        user(email, "inform", [entity("email", email)])))
+    assert [(m["response"], m["email"]) for m in messages] == [
+        ("utter_email_without_order", email)]
+    assert events == [SlotSet("lookup_email", email)]
+    # then: the number alone finds the order
+    number = order["number"]
+    messages, events = run(ActionOrderStatus(shop.aftersale()),
+                           tracker(user(number, "order_status", [entity("order_number", number)]),
+                                   slots={"lookup_email": email}))
+    assert (messages, events) == ([], [SlotSet("lookup_number", number),
+                                       FollowupAction("action_order_lookup")])
+    messages, events = run(ActionOrderLookup(shop.aftersale()), tracker(
+        user(number, "order_status", [entity("order_number", number)]),
+        slots={"lookup_email": email, "lookup_number": number}))
+    assert messages[0]["text"].startswith(f"Order {number} is waiting for payment."), messages
+    assert events == [SlotSet("lookup_number", None), SlotSet("lookup_email", None)]
+
+
+def test_an_email_while_a_lookup_waits_for_one_goes_to_the_lookup() -> None:
+    messages, events = run(ActionRefineSearch(), tracker(
+        user("ada@example.com", "inform", [entity("email", "ada@example.com")]),
+        slots={"lookup_number": "AT-7K2M9Q"}))
+    assert (messages, events) == ([], [FollowupAction("action_order_lookup")])
 
 
 @pytest.mark.parametrize(("text", "given"), [

@@ -438,3 +438,27 @@ def test_a_statement_the_nlu_is_not_sure_of_is_answered_when_the_faq_covers_it(
     reply = text(chat.say(message))
     assert actions_after(chat, message) == ["action_fallback"]
     assert "First burn" in reply and "Trim the wick" in reply, reply
+
+
+def test_a_request_to_see_pieces_the_model_is_unsure_of_shows_the_search(
+        stack: Stack) -> None:
+    chat = Chat(stack)
+    message = "show me homeware"
+    found = chat.say(message)
+    assert actions_after(chat, message) == ["action_fallback"]
+    assert len(cards(found)) == 6, found  # not "Sorry, I'm not sure what you mean"
+    # and the search it showed can be narrowed like any other
+    cheaper = chat.say("under 30 euros")
+    assert cards(cheaper) and all(Decimal(c["price"]) <= 30 for c in cards(cheaper)), cheaper
+
+
+def test_an_email_typed_before_the_order_number_is_used_for_the_lookup(stack: Stack) -> None:
+    # given an order placed from another device with right@example.com
+    chat = Chat(stack)
+    number = place_order(stack, f"{chat.id}-laptop", "right@example.com")["number"]
+    # when the shopper starts with the email, then gives the number
+    asked = text(chat.say("right@example.com"))
+    assert "Tell me the order's number" in asked, asked  # not "what are you looking for"
+    found = text(chat.say(number))
+    # then the order is looked up with that email
+    assert found.startswith(f"Order {number} is waiting for payment."), found
