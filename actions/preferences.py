@@ -40,6 +40,9 @@ MAX_SEARCH_CHARS = 500
 """As the interpret call: the shop reads at most this much of a message."""
 _GIFT_WORDS = re.compile(r"\b(?:gift|present|for (?:my|a|her|him|them)|birthday)\b", re.I)
 _BARE_AMOUNT = re.compile(r"^\D{0,12}?(\d{1,6}(?:[.,]\d{1,2})?)\s*(?:€|eur|euros?)?\s*$", re.I)
+_PERSONALISED = re.compile(
+    r"\b(?:personali[sz]\w*|engrav\w*|initials?|monogram\w*|embroider\w*|"
+    r"(?:his|her|their|a|my|our) names?\b.{0,20}\bon\b)", re.I)
 _RECIPIENT_TEXT = re.compile(r"^(?:it'?s |it is )?(?:for )?(.+?)[.!]?$", re.I)
 _SHOW_NOW = re.compile(r"""
     ^\s* (?:(?:ok|okay|just|please|can\ you|could\ you|now)\s+)*
@@ -207,6 +210,12 @@ class ActionResetPreferences(Action):
                 SlotSet("needs_preferences", bool(questions))]
 
 
+def _for(recipient: str) -> str:
+    """"for your dad" (the NLU's "dad"), "for my dad" (the shopper's words)."""
+    mine = re.match(r"(?:my|our|a|an|the|his|her|their|me)\b", recipient, re.I)
+    return f"for {recipient}" if mine else f"for your {recipient}"
+
+
 TASTE = ("colour", "style", "material")
 """The preferences the colour-or-style question asks for."""
 
@@ -271,14 +280,43 @@ class ValidatePreferencesForm(FormValidationAction):
                 return {"budget": described}
         reading = await read(self.client, answer, tracker) \
             if len(answer) <= MAX_ANSWER_CHARS else None
-        taste = {k: v for k, v in (catalog_slots(reading) if reading else {}).items()
+        noted = {k: v for k, v in (catalog_slots(reading) if reading else {}).items()
                  if k in TASTE}
-        if taste:  # "brown" where the budget is asked: kept, and the budget asked again
-            dispatcher.utter_message(response="utter_noted_preference",
-                                     noted=", ".join(taste.values()))
-            return {"budget": None, **taste}
+        entities = latest_entities(tracker)
+        if entities.get("recipient"):
+            noted["recipient"] = entities["recipient"]
+        if occasion := (reading.said("occasion") if reading else None) or entities.get(
+                "occasion"):
+            noted["occasion"] = occasion
+        if noted:  # "brown", "for my dad" where the budget is asked: kept, budget asked again
+            said = [v for k, v in noted.items() if k in TASTE]
+            if "recipient" in noted:
+                said.append(_for(noted["recipient"]) + (
+                    f"'s {noted['occasion']}" if "occasion" in noted else ""))
+            elif "occasion" in noted:
+                said.append(noted["occasion"])
+            dispatcher.utter_message(response="utter_noted_preference", noted=", ".join(said))
+            return {"budget": None, **noted}
+        if (wish := self._personalised(dispatcher, tracker, answer)) is not None:
+            return {"budget": None, **wish}  # and the budget is asked again
         dispatcher.utter_message(response="utter_budget_not_understood")
         return {"budget": None}
+
+    def _personalised(self, dispatcher: CollectingDispatcher, tracker: Tracker, answer: str
+                      ) -> dict[str, Any] | None:
+        """A wish to have the piece personalised, said where another question is asked
+        ("can you put his initials on it?"): noted, and put in the search's words so that
+        pieces made to be personalised come first; None for any other answer."""
+        intent = tracker.latest_message.get("intent") or {}
+        if not _PERSONALISED.search(answer) and not (
+                intent.get("name") == "customize_product"
+                and float(intent.get("confidence") or 0) >= 0.5):
+            return None
+        dispatcher.utter_message(response="utter_noted_personalised")
+        current = tracker.get_slot("search_text") or ""
+        if "personalised" in current:
+            return {}
+        return {"search_text": f"{current} personalised".strip()}
 
     async def validate_recipient(self, value: Any, dispatcher: CollectingDispatcher,
                                  tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
@@ -292,6 +330,8 @@ class ValidatePreferencesForm(FormValidationAction):
             return {"recipient": SKIP, "occasion": occasion}
         if is_skip(answer):
             return {"recipient": SKIP}
+        if (wish := self._personalised(dispatcher, tracker, answer)) is not None:
+            return {"recipient": None, **wish}  # and who it is for is asked again
         match = _RECIPIENT_TEXT.match(answer)
         if not match or len(answer) > MAX_ANSWER_CHARS:
             dispatcher.utter_message(response="utter_ask_recipient")

@@ -133,6 +133,29 @@ def test_a_colour_given_where_the_budget_is_asked_is_kept(shop: Shop) -> None:
     assert [m["text"] for m in messages] == ["Noted: brown."]
 
 
+@pytest.mark.parametrize(("slot", "text", "intent", "words"), [
+    ("budget", "can you put his initials on it", "customize_product", "personalised"),
+    ("budget", "ooh could it be engraved", "inform", "personalised"),
+    ("recipient", "i'd love her name on it", "inform", "personalised"),
+])
+def test_a_wish_to_personalise_where_another_question_is_asked_is_noted(
+        shop: Shop, slot: str, text: str, intent: str, words: str) -> None:
+    """Not "I didn't catch an amount": the wish is noted, pieces made to be personalised
+    come first in the search, and the question is asked again."""
+    t = tracker(text, intent, slots={"search_text": "a gift for my dad"})
+    messages, slots = validate(form(shop), t, slot, text)
+    assert slots == {slot: None, "search_text": f"a gift for my dad {words}"}
+    assert [m["response"] for m in messages] == ["utter_noted_personalised"]
+
+
+def test_who_it_is_for_given_where_the_budget_is_asked_is_kept(shop: Shop) -> None:
+    t = tracker("it's for my sister's birthday", "inform",
+                [entity("recipient", "sister"), entity("occasion", "birthday")])
+    messages, slots = validate(form(shop), t, "budget", "it's for my sister's birthday")
+    assert slots == {"budget": None, "recipient": "sister", "occasion": "birthday"}
+    assert [m["text"] for m in messages] == ["Noted: for your sister's birthday."]
+
+
 def test_a_category_answers_what_kind_of_piece(shop: Shop) -> None:
     t = tracker("jewellery", "inform", slots={"search_text": "a gift"})
     _, slots = validate(form(shop), t, "product_type", "jewellery")

@@ -462,3 +462,23 @@ def test_an_email_typed_before_the_order_number_is_used_for_the_lookup(stack: St
     found = text(chat.say(number))
     # then the order is looked up with that email
     assert found.startswith(f"Order {number} is waiting for payment."), found
+
+
+def test_who_it_is_for_and_a_wish_to_personalise_at_the_budget_question_are_kept(
+        stack: Stack) -> None:
+    # given a vague request whose form reached "what budget?"
+    chat = Chat(stack)
+    assert text(chat.say("I'm looking for a present")) == \
+        "What kind of piece are you thinking of?"
+    assert text(chat.say("not sure")) == "What budget do you have in mind?"
+    # when the shopper answers something else, twice
+    who = text(chat.say("for my dad"))
+    wish = text(chat.say("can you put his initials on it"))
+    # then each is noted and the budget asked again, not "I didn't catch an amount"
+    assert who == "Noted: for your dad.\nWhat budget do you have in mind?", who
+    assert wish.startswith("Noted: something that can be personalised.") and \
+        wish.endswith("What budget do you have in mind?"), wish
+    assert text(chat.say("under 60 euros")) == "Any colour or style you'd like?"
+    found = chat.say("no preference")
+    names = [c["name"] for c in cards(found)]
+    assert names[0].startswith("Personalised"), names  # pieces made to be personalised first
