@@ -35,6 +35,21 @@ def model_path(name: str) -> Path:
     return Path(module.get_model_path())
 
 
+@lru_cache(maxsize=4)
+def vocabulary_words(name: str) -> frozenset[str]:
+    """The whole words of the named model's tokenizer vocabulary (``vocab.txt``: about
+    20,000 English words of four letters or more for MiniLM), which the lexical search
+    takes for words of the language rather than typos; empty for a model without one."""
+    try:
+        vocab = model_path(name) / "vocab.txt"
+    except ValueError:
+        return frozenset()
+    if not vocab.is_file():
+        return frozenset()
+    lines = vocab.read_text(encoding="utf-8").split()
+    return frozenset(w for w in lines if len(w) >= 4 and w.isalpha() and w.isascii())
+
+
 QUERY_CACHE_SIZE = 4096
 """Query vectors kept: a refinement ("in green", "cheaper") repeats the last query's text
 and popular queries recur, so their vectors are reused instead of recomputed."""

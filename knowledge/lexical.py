@@ -5,8 +5,11 @@ the closest catalog word within one edit (two for words of eight letters or more
 swap of two neighbouring letters counts as one edit). Candidates come from a
 symmetric-delete table (each vocabulary word with at most one letter removed), so a
 lookup costs a few dictionary probes, not a scan of the vocabulary. A corrected word
-scores ``FUZZY_WEIGHT`` of an exact match. American spellings are folded to the
-British ones the shops write, and common function words are ignored.
+scores ``FUZZY_WEIGHT`` of an exact match. A word of the language that the catalog does not
+use is not a typo and is left to the embedding: given the language's words
+(``known_words``), "home" is not read as "come", "golf" as "gold" nor "decor" as "deco".
+American spellings are folded to the British ones the shops write ("stationary", a common
+slip, to "stationery"), and common function words are ignored.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ SPELLING = {
     "jewelry": "jewellery", "mom": "mum", "moms": "mums", "favorite": "favourite",
     "personalized": "personalised", "personalize": "personalise", "organizer": "organiser",
     "center": "centre", "theater": "theatre", "aluminum": "aluminium", "pajamas": "pyjamas",
-    "mold": "mould", "molded": "moulded", "catalog": "catalogue",
+    "mold": "mould", "molded": "moulded", "catalog": "catalogue", "stationary": "stationery",
 }
 STOPWORDS = frozenset({
     "a", "an", "and", "any", "are", "as", "at", "be", "by", "can", "do", "for", "from", "have",
@@ -78,8 +81,11 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 
 
 class BM25:
-    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, k1: float = 1.2, b: float = 0.75, *,
+                 known_words: Collection[str] = frozenset()) -> None:
         self.k1, self.b = k1, b
+        self.known_words = known_words
+        """Words of the language, never corrected to a catalog word they are near."""
         self.postings: dict[str, dict[int, int]] = {}
         """term → {document: term frequency}"""
         self.lengths: dict[int, int] = {}
@@ -129,7 +135,7 @@ class BM25:
 
     def correct(self, token: str) -> str | None:
         """The vocabulary term a query token not in the vocabulary most likely meant."""
-        if len(token) < FUZZY_MIN_LENGTH or token.isdigit():
+        if len(token) < FUZZY_MIN_LENGTH or token.isdigit() or token in self.known_words:
             return None
         limit = 2 if len(token) >= 8 else 1
         candidates = {t for v in _deletes(token) for t in self._near.get(v, ())}

@@ -37,7 +37,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from commerce_core.catalog.repository import CatalogRepository
-from knowledge.embedding import Embedder
+from knowledge.embedding import Embedder, vocabulary_words
 from knowledge.filtering import FilterColumns
 from knowledge.lexical import BM25
 
@@ -284,7 +284,7 @@ class ProductIndex:
         self.model_name = model_name
         self.hashes = text_hashes(docs) if hashes is None else hashes
         self.digest = inputs_hash(model_name, self.hashes)
-        self.lexical = BM25()
+        self.lexical = BM25(known_words=vocabulary_words(model_name))
         for doc in docs:
             self.lexical.add(doc.id, doc.text)
 

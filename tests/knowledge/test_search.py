@@ -128,3 +128,23 @@ def test_mistyped_words_still_match_the_catalog_words(demo_index: ProductIndex,
                   filters=SearchFilters(), mode="lexical")
     assert len(hits) == 5 and all("ceramic" in h.matched_terms for h in hits)
     assert all(h.variant.attributes["type"] == "mug" for h in hits)
+
+
+@pytest.mark.parametrize(("query", "meant"), [("ceramc mug", "ceramic"),
+                                              ("neckalce", "necklace"),
+                                              ("stationary", "stationery")])
+def test_a_typo_is_read_as_the_catalog_word_it_is_near(demo_index: ProductIndex, query: str,
+                                                       meant: str) -> None:
+    assert meant in demo_index.lexical.score_arrays(query)[2]
+
+
+@pytest.mark.parametrize(("query", "near"), [("something for the home", "come"),
+                                             ("home decor", "deco"), ("golf lover", "gold"),
+                                             ("fish", "dish"), ("for a nurse", "purse")])
+def test_a_word_of_the_language_the_catalog_lacks_is_not_taken_for_a_typo(
+        demo_index: ProductIndex, embedder: Embedder, query: str, near: str) -> None:
+    """"home decor" is not art deco: the word is left to the embedding."""
+    assert near not in demo_index.lexical.score_arrays(query)[2]
+    hits = search(index=demo_index, embedder=embedder, query=query, limit=6,
+                  filters=SearchFilters())
+    assert not any(near in hit.matched_terms for hit in hits)
