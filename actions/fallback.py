@@ -19,7 +19,7 @@ from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
 from actions.discovery import search_words
 from actions.faq_routing import PERSON_BUTTON, covered_by_faq, looks_like_question
-from actions.handoff import hand_off, is_frustrated
+from actions.handoff import hand_off, is_frustrated, reports_damage
 from actions.language import other_language, say_english_only
 from actions.orders import help_without_number, mentioned_email, without_number
 from actions.out_of_scope import outside_the_shop
@@ -111,6 +111,9 @@ class ActionFallback(Action):
                                             record_gap=looks_like_question(text))
             if answered is not None:
                 return [*answered, SlotSet("fallback_count", 0.0)]
+            if reports_damage(text) and not looks_like_question(text):
+                return await hand_off(dispatcher, tracker, reason="damaged",
+                                      client=self.orders, response="utter_handoff_damaged")
             # "show me homeware": what the search makes of it, not "did you want to…"
             if asks_to_see(text) is not None and (shown := await search_words(
                     self.commerce, dispatcher, text)) is not None:

@@ -17,7 +17,7 @@ from actions.shopper import shopper_of
 
 log = logging.getLogger(__name__)
 
-REASONS = ("shopper_request", "repeated_failure", "frustrated", "faq_unanswered")
+REASONS = ("shopper_request", "repeated_failure", "frustrated", "faq_unanswered", "damaged")
 TOPICS = {
     "search_product": "looking for a product", "refine_search": "refining a search",
     "product_details": "looking at a product", "customize_product": "personalising a piece",
@@ -33,6 +33,17 @@ _ANGRY = re.compile(
     r"\b(useless|stupid|ridiculous|rubbish|terrible|awful|pathetic|idiot\w*|furious|angry|"
     r"annoy\w*|fed up|sick of|waste of time|wtf|scam|worst|unacceptable|disgrace\w*|"
     r"frustrat\w*|hopeless)\b", re.IGNORECASE)
+
+
+_DAMAGED = re.compile(
+    r"\b(?:broken|broke|damaged|cracked|chipped|smashed|shattered|dented|scratched|torn|"
+    r"ripped|snapped|leak(?:s|ed|ing)|faulty|defective|in pieces)\b", re.IGNORECASE)
+
+
+def reports_damage(text: str) -> bool:
+    """Whether the shopper says a piece came damaged or is faulty ("it arrived broken",
+    "my necklace snapped after two days")."""
+    return bool(_DAMAGED.search(text))
 
 
 def is_frustrated(text: str) -> bool:
@@ -98,6 +109,7 @@ async def summary_of(tracker: Tracker, reason: str, client: AfterSaleClient) -> 
     why = {"shopper_request": "Asked for a person",
            "repeated_failure": "The bot did not understand twice",
            "frustrated": "Shopper seems frustrated",
+           "damaged": "A piece arrived damaged or faulty",
            "faq_unanswered": "The FAQ had no confident answer"}[reason]
     parts = [why]
     said = last_said(tracker)

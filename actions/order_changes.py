@@ -21,7 +21,7 @@ from actions.clients.knowledge import KnowledgeClient
 from actions.common import in_turn
 from actions.faq import ActionAnswerFaq
 from actions.faq_routing import is_policy_question
-from actions.handoff import hand_off, offered_reason, previous_action
+from actions.handoff import hand_off, offered_reason, previous_action, reports_damage
 from actions.orders import (
     NOT_SHIPPED,
     SHIPPED,
@@ -87,6 +87,11 @@ class OrderAction(Action, ABC):
                   domain: dict[str, Any]) -> list[EventType]:
         if policy_question(tracker):
             return await self.faq.run(dispatcher, tracker, domain)
+        if self.intent == "request_refund" and reports_damage(
+                str(tracker.latest_message.get("text") or "")):
+            # "it arrived broken": the team sorts a damaged piece out, whatever the order
+            return await hand_off(dispatcher, tracker, reason="damaged", client=self.client,
+                                  response="utter_handoff_damaged")
         try:
             order = await self.find(dispatcher, tracker)
             if order is None:

@@ -14,7 +14,8 @@ from channels.identity import channel_of
 from commerce_core.models import Conversation
 from commerce_core.models import ConversationState as State
 
-REASONS = {"shopper_request", "repeated_failure", "frustrated", "faq_unanswered", "agent"}
+REASONS = {"shopper_request", "repeated_failure", "frustrated", "faq_unanswered", "damaged",
+           "agent"}
 MAX_SUMMARY = 500
 
 ALLOWED: dict[tuple[State, State], str] = {

@@ -50,7 +50,7 @@ def no_result_replies(directory: Path = DOMAIN_DIR) -> frozenset[str]:
 REASONS = {"shopper_request": "asked for a person",
            "repeated_failure": "the bot did not understand",
            "frustrated": "frustrated", "faq_unanswered": "question the bot could not answer",
-           "agent": "taken by an agent"}
+           "damaged": "a piece arrived damaged", "agent": "taken by an agent"}
 
 
 def _days(session: SessionDep, days: int) -> list[FunnelDay]:

@@ -9,7 +9,8 @@
   const ROLE_LABEL = { shopper: "Shopper", bot: "Bot", agent: "Agent", system: "Notice" };
   const REASON_LABEL = {
     shopper_request: "asked for a person", repeated_failure: "the bot did not understand",
-    frustrated: "frustrated", faq_unanswered: "question the bot could not answer", agent: "taken by an agent",
+    frustrated: "frustrated", faq_unanswered: "question the bot could not answer",
+    damaged: "a piece arrived damaged", agent: "taken by an agent",
   };
   const BACKOFF_MAX_MS = 10000;
 

@@ -146,3 +146,12 @@ def test_out_of_scope_with_the_faq_unreachable_still_answers() -> None:
 def test_a_request_to_see_pieces_is_told_from_other_requests(text: str, what: str | None
                                                               ) -> None:
     assert asks_to_see(text) == what
+
+
+def test_a_piece_reported_damaged_that_the_faq_does_not_cover_goes_to_a_person(
+        faq_shop: Shop) -> None:
+    messages, _ = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()),
+                      tracker(user("my necklace snapped after two days", "nlu_fallback",
+                                   ranking=RANKING)))
+    assert [m["response"] for m in messages] == ["utter_handoff_damaged"]
+    assert messages[0]["custom"]["handoff"]["reason"] == "damaged"

@@ -256,6 +256,27 @@ def test_an_angry_complaint_about_an_order_this_chat_never_placed_goes_to_a_pers
     assert messages[0]["text"].startswith(f"Order {order['number']} ")
 
 
+@pytest.mark.parametrize("text", ["hi i ordered a mug last week and it arrived broken",
+                                  "the parcel came damaged",
+                                  "my necklace snapped after two days"])
+def test_a_piece_that_arrived_damaged_goes_to_a_person(shop: Shop, text: str) -> None:
+    """Not "I can't see any order" nor the offer of a return: the team sorts a damaged
+    piece out, with or without an order in this chat."""
+    for _ in range(2):
+        messages, events = run(ActionRequestRefund(shop.aftersale()),
+                               tracker(user(text, "request_refund")))
+        assert [m["response"] for m in messages] == ["utter_handoff_damaged"]
+        handoff = messages[0]["custom"]["handoff"]
+        assert handoff["reason"] == "damaged"
+        assert handoff["summary"].startswith("A piece arrived damaged or faulty; last message")
+        assert SlotSet("handoff_offer", None) in events
+        shop.order()  # and the same with an order here
+    # a question about the policy still goes to the FAQ
+    messages, _ = run(ActionRequestRefund(shop.aftersale(), shop.knowledge()), tracker(
+        user("what if it arrives broken, can she send it back?", "request_refund")))
+    assert not any("handoff" in (m.get("custom") or {}) for m in messages), messages
+
+
 def test_with_an_order_here_not_knowing_its_number_shows_it(shop: Shop) -> None:
     order = shop.order()
     messages, _ = run(ActionOrderStatus(shop.aftersale()),

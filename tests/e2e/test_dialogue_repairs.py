@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from tests.e2e.stack import RASA_TOKEN, REPO, Stack
+from tests.e2e.test_journey_service import bot_texts, handoff_payload, say
 from tests.e2e.test_journey_shopping import SERVICE, Chat, button, cards, text
 
 pytestmark = pytest.mark.e2e
@@ -482,3 +484,16 @@ def test_who_it_is_for_and_a_wish_to_personalise_at_the_budget_question_are_kept
     found = chat.say("no preference")
     names = [c["name"] for c in cards(found)]
     assert names[0].startswith("Personalised"), names  # pieces made to be personalised first
+
+
+def test_a_piece_that_arrived_broken_goes_to_a_person(stack: Stack) -> None:
+    conversation = f"repairs-{uuid.uuid4().hex[:10]}"
+    message = "hi i ordered a mug last week and it arrived broken"
+    said = say(stack, conversation, message)
+    # not "I can't see any order placed from this chat"
+    assert bot_texts(said)[0].startswith("I'm so sorry it arrived like that. I'm connecting "
+                                         "you with a member of the team"), said
+    assert handoff_payload(stack, conversation)["reason"] == "damaged"
+    # and the conversation waits for the team
+    assert [m["role"] for m in said] == ["bot", "system"], said
+    assert "bot" not in [m["role"] for m in say(stack, conversation, "hello?")]
