@@ -37,7 +37,14 @@ from knowledge.search import (
     search,
     value_matches,
 )
-from knowledge.understanding import ASKING_WORDS, CATEGORY, Interpretation, Understood, normal
+from knowledge.understanding import (
+    ASKING_WORDS,
+    CATEGORY,
+    WORD_RE,
+    Interpretation,
+    Understood,
+    normal,
+)
 
 RELAX_ORDER = ("material", "style", "occasion", "colour", "type")
 """Read filters dropped first to last; any other attribute goes before these, and the
@@ -150,14 +157,51 @@ def _asking(word: str) -> bool:
     return any(form in _ASKING for form in (norm, *bases, *(b + "e" for b in bases)))
 
 
+RECIPIENTS = frozenset({
+    "me", "myself", "her", "him", "them", "us", "sister", "brother", "mum", "mom", "mother",
+    "dad", "father", "parents", "wife", "husband", "partner", "girlfriend", "boyfriend", "fiance",
+    "fiancee", "friend", "friends", "bestie", "son", "daughter", "kids", "kid", "child",
+    "children", "baby", "grandma", "grandmother", "gran", "nan", "granny", "grandpa",
+    "grandfather", "grandad", "grandparents", "aunt", "uncle", "niece", "nephew", "cousin",
+    "colleague", "colleagues", "boss", "teacher", "neighbour", "host", "hostess", "couple",
+    "family", "someone", "somebody"
+})
+"""Who a gift is for: words of the request that are not what it is about."""
+
+
+def _said_only(words: list[str]) -> bool:
+    return all(_LETTERS_RE.sub("", w.lower()) in STOPWORDS for w in words)
+
+
+def _interest(reading: Interpretation, words: list[str]) -> bool:
+    """Whether ``words`` say what the piece should be about beyond what the catalog read
+    (the "gardening" of "a birthday present, she loves gardening"): a word that is no
+    stop word, no recipient and none of the words read."""
+    read = {w for u in reading.understood for w in WORD_RE.findall(u.words.lower())}
+    for word in words:
+        if any(ch.isdigit() for ch in word):
+            continue  # "3rd", "30cm"
+        bare = _LETTERS_RE.sub("", word.lower())
+        if bare and bare not in STOPWORDS and bare not in RECIPIENTS and bare not in read \
+                and normal(bare).removesuffix("s") not in RECIPIENTS:
+            return True
+    return False
+
+
 def ranked_text(reading: Interpretation) -> str:
     """What the results are ranked by: the request without its words of asking ("she
     loves gardening" would otherwise put a Love Heart print among the planters), unless
-    they are all it says ("i want to buy a gift")."""
+    they are all it says ("i want to buy a gift"); and, when it says what the piece should
+    be about, without the occasion's words, which rank by their boost: "a birthday
+    present, she loves gardening" puts the planters first (the birthday ones among them
+    higher), not every birthday card."""
     kept = [w for w in reading.text.split() if not _asking(w)]
-    if all(_LETTERS_RE.sub("", w.lower()) in STOPWORDS for w in kept):
+    if _said_only(kept):
         return reading.text
-    return " ".join(kept)
+    occasion = {w for u in reading.understood if u.soft and u.name == "occasion"
+                for w in WORD_RE.findall(u.words.lower())}
+    rest = [w for w in kept if _LETTERS_RE.sub("", w.lower()) not in occasion]
+    return " ".join(rest if occasion and _interest(reading, rest) else kept)
 
 
 def search_understood(*, index: ProductIndex, embedder: QueryEncoder, reading: Interpretation,

@@ -168,6 +168,28 @@ def test_words_of_asking_do_not_rank_the_products_whose_names_have_them(
     assert ranked_text(reader.interpret("i want to buy a gift")) == "i want to buy a gift"
 
 
+@pytest.mark.parametrize(("request_", "about", "occasion"), [
+    ("birthday present for my sister, she loves gardening", ("Plant", "Botanical", "Garden"),
+     "Birth"),
+    ("christmas gift for a coffee lover", ("Coffee", "Mug", "Tumbler"), "Christmas")])
+def test_what_a_gift_is_about_ranks_before_its_occasion(
+        reader: QueryInterpreter, demo_index: ProductIndex, embedder: Embedder,
+        request_: str, about: tuple[str, ...], occasion: str) -> None:
+    """The occasion ranks by its boost only: "gardening" puts the planters first, not
+    every birthday card and cake candle."""
+    reading = reader.interpret(request_)
+    assert [u.name for u in reading.understood if u.soft] == ["occasion"]
+    found = search_understood(index=demo_index, embedder=embedder, reading=reading,
+                              explicit=SearchFilters(), limit=6)
+    names = [h.doc.name for h in found.hits]
+    assert sum(any(w in n for w in about) for n in names[:3]) >= 2, names
+    assert sum(occasion in n for n in names[:3]) <= 1, names
+    # with nothing said beyond the occasion and who it is for, the occasion ranks
+    for plain in ("birthday present for my sister", "christmas gift for my dad"):
+        assert ranked_text(reader.interpret(plain)) == reader.interpret(plain).text.replace(
+            "present ", "").replace("gift ", "")
+
+
 def test_close_matches_fill_the_page_and_say_what_they_lack(
         reader: QueryInterpreter, demo_index: ProductIndex, embedder: Embedder) -> None:
     # no product is a walnut cheese board: the oak one and the walnut boards come next
