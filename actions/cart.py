@@ -21,6 +21,7 @@ from actions.common import (
     parse_quantity,
     refusals,
 )
+from actions.countries import country_named
 from actions.handoff import previous_turn
 from actions.recommend import suggest_with
 from actions.shopper import shopper_of
@@ -226,7 +227,9 @@ class ActionViewCart(CommerceAction):
 
     async def act(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        cart = await self.client.cart(shopper_of(tracker).path)
+        text = str(tracker.latest_message.get("text") or "")
+        country = None if text.startswith("/") else country_named(text)  # "…shipping to spain"
+        cart = await self.client.cart(shopper_of(tracker).path, country=country)
         buttons = [{"title": "Check out", "payload": "/checkout"}] if cart.lines else []
         dispatcher.utter_message(response="utter_cart", cart=cart_text(cart), buttons=buttons)
         return []

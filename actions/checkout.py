@@ -14,22 +14,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cart import cart_text
 from actions.clients import Address, CommerceError, CommerceUnavailable
 from actions.common import CommerceAction, in_turn, latest_entities, money, refused_field
+from actions.countries import COUNTRIES
 from actions.shopper import shopper_of
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 POSTCODE_CITY = re.compile(r"^(?P<code>[A-Za-z0-9]{2,5}(?:[ -][A-Za-z0-9]{2,4})?)\s+"
                            r"(?P<city>\D.+)$|^(?P<city2>\D.+?)\s+"
                            r"(?P<code2>[A-Za-z0-9]{2,4}[ -]?[A-Za-z0-9]{2,4})$")
-COUNTRIES = {
-    "france": "FR", "germany": "DE", "deutschland": "DE", "spain": "ES", "italy": "IT",
-    "belgium": "BE", "netherlands": "NL", "the netherlands": "NL", "holland": "NL",
-    "portugal": "PT", "austria": "AT", "ireland": "IE", "luxembourg": "LU",
-    "switzerland": "CH", "denmark": "DK", "sweden": "SE", "finland": "FI", "norway": "NO",
-    "poland": "PL", "czechia": "CZ", "czech republic": "CZ", "greece": "GR",
-    "united kingdom": "GB", "uk": "GB", "great britain": "GB", "england": "GB",
-    "scotland": "GB", "wales": "GB", "united states": "US", "usa": "US", "us": "US",
-    "canada": "CA", "australia": "AU", "japan": "JP",
-}
 _ADDRESS_LEAD = re.compile(r"^\s*(?:my address is|address:|ship (?:it )?to|send (?:it )?to|"
                            r"deliver (?:it )?to)\s*", re.I)
 _NAME_LEAD = re.compile(r"^\s*(?:my name is|my name's|name:|i am|i'm|it's|it is|this is)\s+",

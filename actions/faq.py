@@ -10,14 +10,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.cart import cart_text
 from actions.clients.commerce import CommerceClient, CommerceError, CommerceUnavailable
 from actions.clients.knowledge import KnowledgeClient
 from actions.clients.models import Interpretation
 from actions.common import in_turn
+from actions.countries import country_named
 from actions.discovery import search_words
 from actions.faq_routing import say_answer
 from actions.handoff import shopper_texts
 from actions.orders import help_without_number, without_number
+from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,19 @@ async def products_asked(commerce: CommerceClient, question: str) -> Interpretat
         return None  # the FAQ may still answer
 
 
+_COST = re.compile(r"\b(?:cost|costs|price|how much|total|fee|charge|pay)\b", re.I)
+_SHIPPING = re.compile(r"\b(?:ship|shipping|shipped|postage|post|delivery|deliver|send|"
+                       r"sending|total)\b", re.I)
+
+
+def asks_shipping_cost(question: str) -> str | None:
+    """The country whose shipping cost or total the question asks ("what's the total with
+    shipping to germany?", "how much is postage to the US"), if it asks one."""
+    if _COST.search(question) and _SHIPPING.search(question):
+        return country_named(question)
+    return None
+
+
 class ActionAnswerFaq(Action):
     """The merchant's answer; a question whether the shop has a product it names shows
     that product instead, and one whether it has a kind of piece that the FAQ does not
@@ -85,6 +101,10 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(response="utter_ask_faq_question")
             return []
         typed = not str(tracker.latest_message.get("text") or "").startswith("/")
+        country = asks_shipping_cost(question) if typed else None
+        if country is not None and (priced := await self._cart_to(
+                dispatcher, tracker, country)) is not None:
+            return priced  # the shopper's own cart, priced to that country
         asked = await products_asked(self.commerce, question) if typed else None
         if asked is not None and asked.product is not None:  # the product, not the FAQ
             shown = await search_words(self.commerce, dispatcher, question)
@@ -107,3 +127,17 @@ class ActionAnswerFaq(Action):
             if shown is not None:
                 return shown
         return say_answer(dispatcher, result)
+
+    async def _cart_to(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       country: str) -> list[EventType] | None:
+        """The shopper's cart with its shipping to ``country``; None (nothing said) when
+        the cart is empty or cannot be read, for the FAQ's general answer."""
+        try:
+            cart = await self.commerce.cart(shopper_of(tracker).path, country=country)
+        except (CommerceError, UnverifiedShopper):
+            return None
+        if not cart.lines:
+            return None
+        dispatcher.utter_message(response="utter_cart", cart=cart_text(cart),
+                                 buttons=[{"title": "Check out", "payload": "/checkout"}])
+        return []

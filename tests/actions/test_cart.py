@@ -1,5 +1,6 @@
 """Cart actions against the real commerce API app (in process, demo shop on SQLite)."""
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,9 @@ from actions.cart import (
     ActionRemoveFromCart,
     ActionViewCart,
 )
+from actions.faq import ActionAnswerFaq, asks_shipping_cost
 from tests.actions.shopping_helpers import (
+    SHOPPER,
     Shop,
     entity,
     run,
@@ -277,3 +280,43 @@ def test_a_quantity_change_that_takes_some_off_lowers_the_line(shop: Shop, text:
     # then one goes, not all but one
     assert [x["quantity"] for x in shop.cart()["lines"]] == [2]
     assert messages[0]["response"] == "utter_cart_fewer"
+
+
+def test_the_total_with_shipping_to_a_country_prices_the_cart(shop: Shop) -> None:
+    """"what's the total with shipping to germany?" with pieces in the cart: the cart's
+    own total, not the FAQ's table of rates."""
+    shop.add("CER-MUG-002", 2)
+    question = "what's the total with shipping to germany?"
+    messages, events = run(ActionAnswerFaq(shop.knowledge(), shop.client()),
+                           tracker(question, "faq"))
+    [message] = messages
+    cart = asyncio.run(shop.client().cart(f"/shoppers/web/{SHOPPER}", country="DE"))
+    assert cart.shipping > 0 and cart.shipping_country == "DE"
+    assert message["text"].startswith("Your cart:\n1. ")
+    assert f"shipping to DE {cart.shipping:.2f} EUR: total {cart.total:.2f} EUR" in \
+        message["text"], message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["/checkout"]
+    assert events == []
+
+
+def test_the_cart_shown_with_shipping_to_a_country(shop: Shop) -> None:
+    shop.add("CER-MUG-002")
+    messages, _ = run(ActionViewCart(shop.client()),
+                      tracker("show me my basket with shipping to spain", "view_cart"))
+    assert "shipping to ES " in messages[0]["text"], messages
+
+
+def test_shipping_to_a_country_with_an_empty_cart_is_the_faqs_answer(shop: Shop) -> None:
+    messages, _ = run(ActionAnswerFaq(shop.knowledge(), shop.client()),
+                      tracker("how much is shipping to germany?", "faq"))
+    assert not messages[0]["text"].startswith("Your cart"), messages
+
+
+@pytest.mark.parametrize(("question", "country"), [
+    ("what's the total with shipping to germany?", "DE"),
+    ("how much is postage to the US", "US"), ("shipping cost to the czech republic?", "CZ"),
+    ("how much would it cost to send it to us", None), ("do you ship to germany?", None),
+    ("how long does delivery to spain take", None)])
+def test_a_shipping_cost_question_names_its_country(question: str, country: str | None
+                                                    ) -> None:
+    assert asks_shipping_cost(question) == country

@@ -497,3 +497,14 @@ def test_a_piece_that_arrived_broken_goes_to_a_person(stack: Stack) -> None:
     # and the conversation waits for the team
     assert [m["role"] for m in said] == ["bot", "system"], said
     assert "bot" not in [m["role"] for m in say(stack, conversation, "hello?")]
+
+
+def test_the_total_with_shipping_to_a_country_is_the_carts_own(stack: Stack) -> None:
+    chat = Chat(stack)
+    found = chat.say("do you have any linen napkins")
+    chat.press(button([{"text": "", "buttons": cards(found)[0]["buttons"], "cards": []}],
+                      "Add to cart"))
+    reply = text(chat.say("what's the total with shipping to germany?"))
+    # the cart priced to Germany, not the FAQ's table of rates
+    assert reply.startswith("Your cart:\n1. Linen Napkins"), reply
+    assert "shipping to DE " in reply and ": total " in reply, reply
