@@ -10,6 +10,7 @@ because too few have everything) are announced as such.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -50,10 +51,14 @@ def price_words(low: Decimal | None, high: Decimal | None, currency: str) -> str
     return ""
 
 
+_WORDS = re.compile(r"[a-z0-9]+")
+
+
 def described(reading: Interpretation | None, *, many: bool, low: Decimal | None = None,
               high: Decimal | None = None, given: dict[str, str] | None = None,
               subject: Sequence[str] = ()) -> str:
-    """"blue ceramic mugs up to 60.00 EUR", "posters, the vintage ones first" — or ""
+    """"blue ceramic mugs up to 60.00 EUR", "posters, the vintage ones first", "pieces,
+    the birthday ones ranked higher" (ranked after what the request says it is about) — or ""
     when nothing was read. ``low``/``high`` are the price bounds applied (given or read),
     ``given`` the attribute filters given explicitly (a refinement's "in green"),
     ``subject`` the words the ranking put first when no kind of piece was read
@@ -62,11 +67,16 @@ def described(reading: Interpretation | None, *, many: bool, low: Decimal | None
     modifiers: dict[str, list[str]] = {}
     nouns: list[str] = []
     soft: list[str] = []
+    higher: list[str] = []
+    ranked_by = set(_WORDS.findall(reading.ranked_by.lower()))
     said_given = [Understood(name=k, value=v.split(",")[0]) for k, v in (given or {}).items()]
     for said in [*reading.understood, *said_given]:
         if said.name == "price":
             continue
-        if said.soft:
+        if said.soft and ranked_by and said.words and not set(
+                _WORDS.findall(said.words.lower())) <= ranked_by:
+            higher.append(said.value)  # ranked by its boost only, after what it is about
+        elif said.soft:
             soft.append(said.value)
         elif said.name in NOUNS:
             nouns.append(said.value)
@@ -77,7 +87,7 @@ def described(reading: Interpretation | None, *, many: bool, low: Decimal | None
         subject = ()
     if not nouns and category:
         nouns, category = category, None
-    if not (modifiers or nouns or soft or category or subject) and low is None \
+    if not (modifiers or nouns or soft or higher or category or subject) and low is None \
             and high is None:
         return ""
     words = [*(category or []), *(" or ".join(v) for v in modifiers.values())]
@@ -91,6 +101,8 @@ def described(reading: Interpretation | None, *, many: bool, low: Decimal | None
         first.append(f'those closest to "{" ".join(subject)}"')
     if first:
         phrase += f", {' and '.join(first)} first"
+    if higher:
+        phrase += f", the {' and '.join(higher)} ones ranked higher"
     return phrase
 
 

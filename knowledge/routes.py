@@ -35,7 +35,7 @@ from knowledge.search import (
     search,
 )
 from knowledge.service import KnowledgeService
-from knowledge.understood_search import search_understood
+from knowledge.understood_search import ranked_text, search_understood
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_service)],
                    responses=error_responses(401, 422))
@@ -192,12 +192,13 @@ def _understood_page(*, knowledge: KnowledgeService, q: str, filters: SearchFilt
         boosts=describe_boosts({**found.reading.preferences, **boosts}), like=like,
         offset=offset,
         interpretation=_interpretation(found.reading,
-                                       relaxed=[u.value for u in found.relaxed]),
+                                       relaxed=[u.value for u in found.relaxed],
+                                       ranked_by=ranked_text(found.reading)),
         results=[_item(h) for h in found.hits])
 
 
 def _interpretation(reading: understanding.Interpretation, *,
-                    relaxed: list[str] | None = None) -> Interpretation:
+                    relaxed: list[str] | None = None, ranked_by: str = "") -> Interpretation:
     return Interpretation(
         text=reading.text, residual=reading.residual, subject=list(reading.subject),
         category=reading.category,
@@ -208,7 +209,7 @@ def _interpretation(reading: understanding.Interpretation, *,
                              words=reading.product.words) if reading.product else None,
         understood=[Understood(name=u.name, value=u.value, values=list(u.values),
                                words=u.words, soft=u.soft) for u in reading.understood],
-        summary=reading.summary, relaxed=relaxed or [])
+        summary=reading.summary, relaxed=relaxed or [], ranked_by=ranked_by)
 
 
 def _item(h: SearchHit) -> SearchResultItem:

@@ -85,6 +85,10 @@ class Interpretation(BaseModel):
     """What was applied, to repeat to the shopper: "blue · ceramic · mug · up to 60.00 EUR"."""
     relaxed: list[str] = []
     """Read filters dropped to fill the page with close matches (search only)."""
+    ranked_by: str = ""
+    """The words the results were ranked by (search only): the request without its words
+    of asking, and without its occasion when it says what the piece is about
+    (``knowledge.understood_search.ranked_text``)."""
 
 
 class SearchResponse(BaseModel):

@@ -102,6 +102,8 @@ class Interpretation(BaseModel):
     product: NamedProduct | None = None
     understood: list[Understood] = Field(default_factory=list)
     summary: str = ""
+    ranked_by: str = ""
+    """The words the results were ranked by (a search's reading only)."""
 
     def said(self, name: str) -> str | None:
         """The first value read for ``name`` (an attribute, ``category``), as said."""

@@ -14,7 +14,7 @@ from actions.discovery import ActionRefineSearch, ActionSearchProducts, ActionSh
 from actions.fallback import ActionFallback
 from actions.faq import ActionAnswerFaq
 from actions.preferences import ActionResetPreferences
-from actions.search_replies import plural
+from actions.search_replies import described, plural
 from tests.actions.shopping_helpers import (
     Shop,
     entity,
@@ -104,6 +104,16 @@ def test_a_product_asked_about_by_name_is_described(shop: Shop) -> None:
     assert messages[0]["text"].startswith("Blue Willow Ceramic Mug — 24.00 EUR. Sold out")
 
 
+@pytest.mark.parametrize(("text", "said"), [
+    ("a birthday present for my sister, she loves gardening",
+     "pieces, the birthday ones ranked higher"),
+    ("a birthday present for my sister", "pieces, the birthday ones first")])
+def test_an_occasion_ranked_after_what_the_piece_is_about_is_said_so(
+        shop: Shop, text: str, said: str) -> None:
+    page = asyncio.run(shop.client().search_page(SearchQuery(text=text, interpret=True)))
+    assert described(page.interpretation, many=True) == said
+
+
 def test_the_intro_says_what_was_searched_for(shop: Shop) -> None:
     messages, slots = ask(shop, "show me blue ceramic mugs under 40 euros")
     assert messages[0]["text"] == "Here are blue ceramic mugs up to 40.00 EUR:"
@@ -113,6 +123,7 @@ def test_the_intro_says_what_was_searched_for(shop: Shop) -> None:
     assert messages[0]["text"] == "Here are posters, the vintage ones first:"
     messages, _ = ask(shop, "candles")
     assert messages[0]["text"] == "Here are candles:"
+
     messages, _ = ask(shop, "anything with birds on it under 30")
     assert messages[0]["text"] == ('Here are pieces up to 30.00 EUR, those closest to '
                                    '"birds" first:')
