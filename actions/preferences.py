@@ -75,6 +75,21 @@ def budget_slot(text: str) -> str | None:
     return budget.describe()
 
 
+def _budget_said(answer: str) -> str | None:
+    """A budget given in the answer to another question ("blue, under 30", "dunno, 40?"),
+    as the slot says it; None when it names no amount."""
+    if answer.startswith("/"):
+        return None
+    budget = parse_budget(answer)
+    if budget == Budget():
+        bare = re.search(r"(?:^|[\s,;])(\d{1,6}(?:[.,]\d{1,2})?)\s*(?:€|eur|euros?)?[\s?!.]*$",
+                         answer, re.I)
+        if not bare:
+            return None
+        budget = parse_budget(f"under {bare.group(1)}")
+    return budget.describe() if budget != Budget() else None
+
+
 def questions_for(*, text: str, slots: dict[str, Any], taste: bool = False,
                   subject: bool = False) -> list[str]:
     """The questions a new request needs, in the order they are asked. ``taste``: the
@@ -254,15 +269,16 @@ class ValidatePreferencesForm(FormValidationAction):
                                     tracker: Tracker, domain: dict[str, Any]
                                     ) -> dict[str, Any]:
         answer = self._answer(tracker, value)
+        budget = {"budget": said} if (said := _budget_said(answer)) else {}
         if is_skip(answer):
-            return {"product_type": SKIP}
+            return {"product_type": SKIP, **budget}
         if not answer or len(answer) > MAX_ANSWER_CHARS:
             dispatcher.utter_message(response="utter_ask_product_type")
             return {"product_type": None}
         reading = await read(self.client, answer, tracker)
         found = catalog_slots(reading) if reading else {
             k: v for k, v in latest_entities(tracker).items() if k in SLOT_OF.values()}
-        words = self._add_words(tracker, answer)
+        words = {**self._add_words(tracker, answer), **budget}
         if found.get("product_type"):
             return {"product_type": found["product_type"], **words}
         if found.get("category"):
@@ -341,7 +357,8 @@ class ValidatePreferencesForm(FormValidationAction):
     async def validate_colour(self, value: Any, dispatcher: CollectingDispatcher,
                               tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         answer = self._answer(tracker, value)
-        if is_skip(answer) or not answer:
+        budget = _budget_said(answer)  # "dunno, 40?": the amount is not lost
+        if (is_skip(answer) and not budget) or not answer:
             return {"colour": SKIP}
         if len(answer) > MAX_ANSWER_CHARS:
             dispatcher.utter_message(response="utter_ask_colour")
@@ -349,6 +366,8 @@ class ValidatePreferencesForm(FormValidationAction):
         reading = await read(self.client, answer, tracker)
         found = {k: v for k, v in (catalog_slots(reading) if reading
                                    else latest_entities(tracker)).items() if k in TASTE}
+        if budget:
+            found["budget"] = budget
         other = reading is not None and any(u.name not in SLOT_OF and u.name != "price"
                                             for u in reading.understood)
         if found and not other:

@@ -156,6 +156,18 @@ def test_who_it_is_for_given_where_the_budget_is_asked_is_kept(shop: Shop) -> No
     assert [m["text"] for m in messages] == ["Noted: for your sister's birthday."]
 
 
+@pytest.mark.parametrize(("slot", "text", "expected"), [
+    ("colour", "dunno, 40?", {"colour": SKIP, "budget": "up to 40 EUR"}),
+    ("colour", "blue, under 30", {"colour": "blue", "budget": "up to 30 EUR"}),
+    ("product_type", "not sure, around 50 euros", {"product_type": SKIP,
+                                                   "budget": "up to 50 EUR"}),
+])
+def test_a_budget_said_with_another_answer_is_kept(shop: Shop, slot: str, text: str,
+                                                  expected: dict[str, str]) -> None:
+    _, slots = validate(form(shop), tracker(text, "inform"), slot, text)
+    assert {k: v for k, v in slots.items() if k != "search_text"} == expected
+
+
 def test_a_category_answers_what_kind_of_piece(shop: Shop) -> None:
     t = tracker("jewellery", "inform", slots={"search_text": "a gift"})
     _, slots = validate(form(shop), t, "product_type", "jewellery")

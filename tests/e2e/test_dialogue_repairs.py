@@ -508,3 +508,14 @@ def test_the_total_with_shipping_to_a_country_is_the_carts_own(stack: Stack) -> 
     # the cart priced to Germany, not the FAQ's table of rates
     assert reply.startswith("Your cart:\n1. Linen Napkins"), reply
     assert "shipping to DE " in reply and ": total " in reply, reply
+
+
+def test_a_budget_given_where_the_colour_is_asked_is_applied(stack: Stack) -> None:
+    chat = Chat(stack)
+    assert text(chat.say("i need a gift for my boss, something classy but not too "
+                         "expensive")) == "What kind of piece are you thinking of?"
+    assert text(chat.say("maybe something for his desk")) == "Any colour or style you'd like?"
+    found = chat.say("dunno, 40?")
+    # the amount is the budget now, not lost (nor the shop's reading of "not too expensive")
+    assert text(found).startswith("Here are pieces up to 40.00 EUR"), text(found)
+    assert all(Decimal(c["price"]) <= 40 for c in cards(found))
