@@ -38,6 +38,15 @@ STOPWORDS = frozenset({
     "we", "who", "will", "with", "would", "you", "your", "looking", "need", "something",
 })
 
+QUERY_NOISE = frozenset({
+    "but", "not", "maybe", "very", "just", "really", "also", "his", "her", "he", "she", "they",
+    "him", "dunno", "anything", "thing", "things", "perhaps", "probably", "bit", "kind",
+    "sort", "quite", "lot", "lots", "around", "about", "got", "get", "ok", "okay",
+})
+"""Words of a shopper's request that never name a piece ("something classy but not too
+expensive, maybe for his desk"): left out of a product query, where a weak match on
+them in one description would put it first. The FAQ's words keep them."""
+
 
 def stem(token: str) -> str:
     """A light plural folding ("mugs" → "mug", "boxes" → "box") shared by index and query."""
@@ -148,6 +157,8 @@ class BM25:
         """The query's distinct terms as (vocabulary term, weight); unknown words corrected."""
         out: dict[str, float] = {}
         for token in tokenize(query):
+            if token in QUERY_NOISE:
+                continue
             if token in self.postings:
                 out[token] = max(out.get(token, 0.0), 1.0)
                 continue

@@ -222,3 +222,15 @@ def test_pages_follow_each_other_without_repeating_and_end_with_the_last_match(
                               explicit=SearchFilters(), limit=mugs).hits
     assert ids == [h.doc.id for h in whole]
     assert all(h.variant.attributes["type"] == "mug" and not h.unmet for h in whole)
+
+
+def test_words_that_never_name_a_piece_do_not_rank_one(
+        reader: QueryInterpreter, demo_index: ProductIndex, embedder: Embedder) -> None:
+    """"but" in one tea towel's description put it first for a desk gift."""
+    reading = reader.interpret("a gift for my boss, something classy but not too expensive, "
+                               "maybe for his desk")
+    assert "but" not in demo_index.lexical.score_arrays(ranked_text(reading))[2]
+    found = search_understood(index=demo_index, embedder=embedder, reading=reading,
+                              explicit=SearchFilters(max_price=Decimal("40")), limit=3)
+    names = [h.doc.name for h in found.hits]
+    assert "Desk" in names[0] and "Tea Towel" not in " ".join(names), names
