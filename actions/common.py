@@ -44,7 +44,8 @@ _FIELD_WORDS = {"postal_code": "postcode", "line1": "street address", "name": "n
                 "quantity": "quantity"}
 _SKIP_RE = re.compile(
     r"^\s*(?:no|nope|none|nothing|skip(?: it| this)?|pass|any(?:thing)?|whatever|"
-    r"not really|no preference|no idea|not sure|i don'?t mind|i don'?t care|doesn'?t matter|"
+    r"not really|no preference|no idea|not sure|dunno|idk|(?:i )?don'?t know|no clue|"
+    r"i don'?t mind|i don'?t care|doesn'?t matter|"
     r"it doesn'?t matter|don'?t mind|no budget|any budget|any price|no limit|"
     r"anything is fine|surprise me|any colou?r|all|either|n/?a)\s*[.!]*\s*$", re.I)
 

@@ -75,6 +75,10 @@ def budget_slot(text: str) -> str | None:
     return budget.describe()
 
 
+_AMOUNT_WORDS = re.compile(r"\b(?:around|about|roughly|approx\w*|max\w*|up to|maybe|"
+                           r"say|like)\b", re.I)
+
+
 def _budget_said(answer: str) -> str | None:
     """A budget given in the answer to another question ("blue, under 30", "dunno, 40?"),
     as the slot says it; None when it names no amount."""
@@ -84,7 +88,8 @@ def _budget_said(answer: str) -> str | None:
     if budget == Budget():
         bare = re.search(r"(?:^|[\s,;])(\d{1,6}(?:[.,]\d{1,2})?)\s*(?:€|eur|euros?)?[\s?!.]*$",
                          answer, re.I)
-        if not bare:
+        rest = _AMOUNT_WORDS.sub(" ", answer[:bare.start()]).strip(" ,;.?!") if bare else ""
+        if not bare or (rest and not is_skip(rest)):  # "ring size 7" names no budget
             return None
         budget = parse_budget(f"under {bare.group(1)}")
     return budget.describe() if budget != Budget() else None

@@ -161,6 +161,7 @@ def test_who_it_is_for_given_where_the_budget_is_asked_is_kept(shop: Shop) -> No
     ("colour", "blue, under 30", {"colour": "blue", "budget": "up to 30 EUR"}),
     ("product_type", "not sure, around 50 euros", {"product_type": SKIP,
                                                    "budget": "up to 50 EUR"}),
+    ("product_type", "a ring, size 7", {"product_type": "ring"}),  # a size, not a budget
 ])
 def test_a_budget_said_with_another_answer_is_kept(shop: Shop, slot: str, text: str,
                                                   expected: dict[str, str]) -> None:
