@@ -341,7 +341,7 @@ def test_a_shop_site_embeds_the_widget_with_a_signed_customer_token(
         page.reload()
         page.click("#atelier-launcher")  # opening the chat connects
         expect(page.locator("#atelier-notice")).to_contain_text(
-            "signature does not match. You can go on chatting as a guest.")
+            "signature does not match. You can go on chatting as a guest.", timeout=15_000)
         send(page, "hello")
         expect(page.locator('.atelier-msg[data-role="bot"]').last).to_contain_text(
             "You said: hello", timeout=15_000)
