@@ -35,7 +35,7 @@ from knowledge.search import (
     search,
 )
 from knowledge.service import KnowledgeService
-from knowledge.understood_search import ranked_text, search_understood
+from knowledge.understood_search import search_understood
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_service)],
                    responses=error_responses(401, 422))
@@ -193,7 +193,7 @@ def _understood_page(*, knowledge: KnowledgeService, q: str, filters: SearchFilt
         offset=offset,
         interpretation=_interpretation(found.reading,
                                        relaxed=[u.value for u in found.relaxed],
-                                       ranked_by=ranked_text(found.reading)),
+                                       ranked_by=found.ranked_by),
         results=[_item(h) for h in found.hits])
 
 

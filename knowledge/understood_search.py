@@ -61,6 +61,8 @@ class UnderstoodResults:
     """Every filter applied to the full matches: the explicit ones and those read."""
     relaxed: list[Understood]
     """The read filters dropped to fill the page, in the order they were dropped."""
+    ranked_by: str = ""
+    """The words the results were ranked by (``ranked_text``)."""
 
 
 class _OnceEncoder:
@@ -215,12 +217,14 @@ def search_understood(*, index: ProductIndex, embedder: QueryEncoder, reading: I
     encoder = _OnceEncoder(embedder)
     named = reading.product.id if reading.product is not None and like is None else None
     boosts = {**reading.preferences, **(boosts or {})}
-    common = {"index": index, "embedder": encoder, "query": ranked_text(reading), "boosts": boosts,
+    ranked_by = ranked_text(reading)
+    common = {"index": index, "embedder": encoder, "query": ranked_by, "boosts": boosts,
               "like": like, "include_liked": include_liked, "mode": mode}
     if count(index=index, filters=full) + (named is not None) >= limit:
         hits = search(**common, limit=limit, offset=offset, filters=full, named=named)
         return UnderstoodResults(hits=[replace(h, unmet=unmet(h, full, reading)) for h in hits],
-                                 reading=reading, filters=full, relaxed=[])
+                                 reading=reading, filters=full, relaxed=[],
+                                 ranked_by=ranked_by)
     collected: list[SearchHit] = []
     relaxed: list[Understood] = []
     stage = full
@@ -236,4 +240,4 @@ def search_understood(*, index: ProductIndex, embedder: QueryEncoder, reading: I
         stage = _without(stage, dropped)
         relaxed += [u for u in reading.understood if u.name == dropped]
     return UnderstoodResults(hits=collected[offset:offset + limit], reading=reading,
-                             filters=full, relaxed=relaxed)
+                             filters=full, relaxed=relaxed, ranked_by=ranked_by)
