@@ -19,10 +19,10 @@ from actions.common import (
     named_product,
     ordinal_index,
     parse_quantity,
+    previous_turn,
     refusals,
 )
 from actions.countries import country_named
-from actions.handoff import previous_turn
 from actions.recommend import suggest_with
 from actions.shopper import shopper_of
 from actions.sizes import has_sizes, label, sizes_on_offer, variant_of, wanted_size

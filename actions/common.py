@@ -79,6 +79,43 @@ def ordinal_index(value: str | None) -> int | None:
     return _ORDINALS.get(word)
 
 
+def previous_turn(tracker: Tracker) -> list[dict[str, Any]]:
+    """The events of the bot's turn before the shopper's latest message, latest first."""
+    turn: list[dict[str, Any]] = []
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                break
+            seen_user = True
+        elif seen_user:
+            turn.append(event)
+    return turn
+
+
+_BUTTON_BY_PLACE = re.compile(
+    r"^\s*(?:(?:i'?ll (?:take|go with)|i'?d like|(?:let'?s )?go with|take|pick)\s+)?"
+    r"(?:the\s+)?(?:(?P<word>first|second|third|fourth|fifth|sixth|last|1st|2nd|3rd|4th|"
+    r"5th|6th)(?:\s+(?:one|option|button|choice))?|(?:option|number|no\.?|#)\s*"
+    r"(?P<digit>[1-9]))\s*,?\s*(?:please|pls|thanks)?\s*[.!]*\s*$", re.I)
+"""An answer that picks one of the buttons under a question by its place ("the third
+one", "option 2", "the last one"); a bare number is left alone (an amount, a size)."""
+
+
+def chosen_button(tracker: Tracker) -> str | None:
+    """The payload of the button the latest message picks by its place, under the
+    question the bot asked just before it; None if it picks none."""
+    text = str(tracker.latest_message.get("text") or "")
+    found = _BUTTON_BY_PLACE.match(text)
+    if not found:
+        return None
+    asked = next((e for e in previous_turn(tracker) if e.get("event") == "bot"), None)
+    buttons = ((asked or {}).get("data") or {}).get("buttons") or []
+    button = pick(buttons, found.group("word") or found.group("digit"))
+    payload = button.get("payload") if isinstance(button, dict) else None
+    return str(payload) if payload else None
+
+
 def parse_quantity(value: str | None) -> int | None:
     if not value:
         return None

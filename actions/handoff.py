@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.aftersale import AfterSaleClient
 from actions.clients.commerce import CommerceError
-from actions.common import in_turn
+from actions.common import in_turn, previous_turn
 from actions.shopper import shopper_of
 
 log = logging.getLogger(__name__)
@@ -51,20 +51,6 @@ def is_frustrated(text: str) -> bool:
     letters = [ch for ch in text if ch.isalpha()]
     shouting = len(letters) >= 12 and all(ch.isupper() for ch in letters)
     return bool(_ANGRY.search(text)) or "!!" in text or shouting
-
-
-def previous_turn(tracker: Tracker) -> list[dict[str, Any]]:
-    """The events of the bot's turn before the shopper's latest message, latest first."""
-    turn: list[dict[str, Any]] = []
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                break
-            seen_user = True
-        elif seen_user:
-            turn.append(event)
-    return turn
 
 
 def previous_action(tracker: Tracker) -> str | None:

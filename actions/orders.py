@@ -13,9 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clients.aftersale import AfterSaleClient, NotShipped, Order, OrderNotFound, Shipment
 from actions.clients.commerce import CommerceError, CommerceUnavailable
-from actions.common import in_turn
+from actions.common import in_turn, previous_turn
 from actions.faq_routing import PERSON_BUTTON
-from actions.handoff import hand_off, is_frustrated, previous_turn
+from actions.handoff import hand_off, is_frustrated
 from actions.shopper import UnverifiedShopper, shopper_of
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from actions.clients import (
     SearchPage,
     SearchQuery,
 )
-from actions.common import SKIP, in_turn, is_skip, latest_entities
+from actions.common import SKIP, chosen_button, in_turn, is_skip, latest_entities
 from actions.config import get_settings
 from actions.discovery import PREFERENCE_WORDS, SLOT_OF, query_of
 
@@ -261,7 +261,11 @@ class ValidatePreferencesForm(FormValidationAction):
 
     @staticmethod
     def _answer(tracker: Tracker, value: Any) -> str:
+        """What the shopper answered: the typed text, the payload of the button pressed,
+        or of the one the text picks by its place ("the third one")."""
         text = tracker.latest_message.get("text") or ""
+        if (button := chosen_button(tracker)) is not None:
+            return button.strip()
         return (text if not text.startswith("/") else str(value or "")).strip()
 
     def _add_words(self, tracker: Tracker, words: str) -> dict[str, Any]:

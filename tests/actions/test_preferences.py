@@ -210,6 +210,34 @@ def test_a_style_answers_the_colour_question(shop: Shop) -> None:
         "colour": SKIP, "search_text": "a gift something that smells of lavender"}
 
 
+def asked_with_buttons(text: str, *payloads: str, **slots: object):
+    """The shopper's ``text`` just after a question that carried these buttons."""
+    buttons = [{"title": p.title(), "payload": p} for p in payloads]
+    events = [{"event": "user", "text": "a gift"},
+              {"event": "bot", "text": "A question?", "data": {"buttons": buttons}},
+              {"event": "user", "text": text}]
+    return tracker(text, "inform", slots=dict(slots), events=events)
+
+
+@pytest.mark.parametrize(("slot", "text", "payloads", "expected"), [
+    ("colour", "the third one", ("blue", "green", "minimalist", "no preference"),
+     {"colour": SKIP, "style": "minimalist"}),
+    ("colour", "the last one please", ("blue", "green", "minimalist", "no preference"),
+     {"colour": SKIP}),
+    ("budget", "option 2", ("under 30 euros", "under 60 euros", "no budget"),
+     {"budget": "up to 60 EUR"}),
+    ("recipient", "the 2nd one", ("for me", "a birthday", "skip"),
+     {"recipient": SKIP, "occasion": "birthday"}),
+])
+def test_a_button_picked_by_its_place_answers_the_question(
+        shop: Shop, slot: str, text: str, payloads: tuple[str, ...],
+        expected: dict[str, str]) -> None:
+    """"the third one" under "Any colour or style?" is the third button, not words to
+    search for (nor no preference)."""
+    _, slots = validate(form(shop), asked_with_buttons(text, *payloads), slot, text)
+    assert slots == expected
+
+
 def test_reset_sets_slot_events_only(shop: Shop) -> None:
     _, events = run(ActionResetPreferences(shop.client()),
                     tracker("/search_product", "search_product"))

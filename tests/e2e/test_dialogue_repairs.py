@@ -519,3 +519,16 @@ def test_a_budget_given_where_the_colour_is_asked_is_applied(stack: Stack) -> No
     # the amount is the budget now, not lost (nor the shop's reading of "not too expensive")
     assert text(found).startswith("Here are pieces up to 40.00 EUR"), text(found)
     assert all(Decimal(c["price"]) <= 40 for c in cards(found))
+
+
+def test_a_button_picked_by_its_place_answers_the_question(stack: Stack) -> None:
+    chat = Chat(stack)
+    chat.say("i'm looking for a gift")
+    assert text(chat.say("not sure")) == "What budget do you have in mind?"
+    assert text(chat.say("the second one")) == "Who is it for, or what is the occasion?"
+    assert text(chat.say("my mum")) == "Any colour or style you'd like?"
+    found = chat.say("the third one")
+    # the second budget button ("Under 60 euros") and the third style one ("Minimalist")
+    assert text(found) == "Here are pieces up to 60.00 EUR, the minimalist ones first:", \
+        text(found)
+    assert all(Decimal(c["price"]) <= 60 for c in cards(found))
