@@ -37,6 +37,8 @@ FUNCTION_WORDS = frozenset({
     "please", "so", "some", "that", "the", "their", "them", "these", "this", "those", "to",
     "too", "want", "was", "we", "who", "will", "with", "would", "you", "your", "u", "im",
     "what", "how", "when", "where", "which", "why", "there", "get", "got",
+    "hi", "hello", "hey", "thanks", "thank", "kindly", "just", "could", "should", "might",
+    "may", "also", "if",
 })
 """Words a question's weakest match ignores: any FAQ has them, so they show nothing."""
 BATCH = 64

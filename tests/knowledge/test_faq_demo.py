@@ -100,3 +100,17 @@ def test_a_policy_question_too_far_from_one_entry_offers_the_right_one(
     offered = faq.answer("if my sister doesn't like it can she send it back?")
     assert offered.best is None
     assert "What is your returns policy?" in [c.entry.question for c in offered.candidates]
+
+
+@pytest.mark.parametrize(("question", "entry"), [
+    ("can u ship 2 the US?", "Which countries do you ship to?"),
+    ("hw long does delivery take to germany pls", "How long does delivery take?"),
+    ("cn i pay w/ paypal", "Which payment methods do you accept?"),
+])
+def test_a_question_in_chat_shorthand_is_answered_as_if_spelled_out(
+        faq: FaqService, question: str, entry: str) -> None:
+    """Each of these is only offered as "did you mean…?" when "u", "hw" or "cn" are read as
+    they are typed."""
+    answered = faq.answer(question)
+    assert answered.best is not None, [(c.entry.question, c.score) for c in answered.candidates]
+    assert answered.best.entry.question == entry
