@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from knowledge.chat_words import spelled_out
 from knowledge.lexical import SPELLING, STOPWORDS, edit_distance, stem
 from knowledge.prices import CENT, PricePhrase, describe_price, find_prices
 from knowledge.product_names import ProductNames
@@ -277,6 +278,7 @@ class QueryInterpreter:
 
     def interpret(self, text: str) -> Interpretation:
         """What ``text`` asks for in this catalog (see the module's docstring)."""
+        text = spelled_out(text)  # "a bday pressie": a birthday present, not pressed flowers
         clean = _clean(text)[:2000]
         prices = find_prices(clean)
         words = [_Word(m.group(), self._correct(m.group()), m.start(), m.end())

@@ -144,6 +144,13 @@ def test_style_and_occasion_are_preferences_not_filters(reader: QueryInterpreter
     assert reading.summary == "vintage · christmas · poster"
 
 
+def test_chat_shorthand_is_read_as_the_words_it_stands_for(reader: QueryInterpreter) -> None:
+    reading = reader.interpret("a bday pressie for my mum")
+    assert reading.preferences == {"occasion": ("birthday",)}
+    assert reading.text == "a birthday present for my mum"  # not "pressed" flowers
+    assert reader.interpret("xmas candles").preferences == {"occasion": ("christmas",)}
+
+
 def test_the_named_product_comes_first_whatever_the_other_words_say(
         reader: QueryInterpreter, demo_index: ProductIndex, embedder: Embedder) -> None:
     reading = reader.interpret("the blue willow mug under 10 euros")
