@@ -25,7 +25,14 @@ from actions.common import (
 from actions.countries import country_named
 from actions.recommend import suggest_with
 from actions.shopper import shopper_of
-from actions.sizes import has_sizes, label, sizes_on_offer, variant_of, wanted_size
+from actions.sizes import (
+    has_sizes,
+    label,
+    sizes_of,
+    sizes_on_offer,
+    variant_of,
+    wanted_size,
+)
 
 MAX_QUANTITY = 99
 CART_BUTTONS = [{"title": "View cart", "payload": "/view_cart"},
@@ -181,7 +188,9 @@ class ActionAddToCart(CommerceAction):
             variant_id, size = int(state["variant_id"]), f" (size {state['size']})"
         else:
             named = wanted_size(tracker)
-            if has_sizes(product) and (named is None or variant_of(product, named) is None):
+            if (has_sizes(product) and named is None) or (
+                    named is not None and sizes_of(product) and variant_of(product, named) is None):
+                # a size it does not come in, even of a piece made in one size, is told
                 return self._ask_size(dispatcher, product, named, quantity)
             variant_id, size = choose_variant(product, named)
         shopper = shopper_of(tracker)

@@ -86,15 +86,16 @@ def from_listing(product: Product, words: list[str]) -> tuple[list[str], list[st
         return {w for w in words if len(_stem(w)) >= 3
                 and re.search(rf"\b{re.escape(_stem(w))}{_ENDINGS}\b", text.lower())}
 
+    sizes = [label(s) for s in sizes_of(product)]
     for name, value in product.attributes.items():
-        if name == "type":
+        if name == "type" or (name == "size" and sizes):  # the sizes' own line says it
             continue
         said = (asked & _ABOUT.get(name, set())) | mentions(value)
         if said:
             found.append(f"{name.replace('_', ' ').capitalize()}: {value}.")
             explained |= said
-    sizes = [label(s) for s in sizes_of(product)]
-    for words_of, line in ((_ABOUT["size"], f"Sizes: {', '.join(sizes)}." if sizes else ""),
+    said_sizes = f"Size{'s' if len(sizes) > 1 else ''}: {', '.join(sizes)}." if sizes else ""
+    for words_of, line in ((_ABOUT["size"], said_sizes),
                            (_STOCK, "In stock." if product.in_stock
                             else "Sold out at the moment."),
                            (_PRICE, f"Price: {product.price} {product.currency}.")):

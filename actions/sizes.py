@@ -24,11 +24,19 @@ def label(size: str) -> str:
     return size.upper() if len(size) <= 2 else size
 
 
+def _size(product: Product, variant: Variant) -> str | None:
+    """The variant's size; a piece made in one variant may give its size as the product's."""
+    size = variant.attributes.get("size")
+    if not size and len(product.variants) == 1:
+        size = product.attributes.get("size")
+    return size or None
+
+
 def sizes_of(product: Product, *, in_stock: bool = False) -> list[str]:
     """The distinct sizes of the product's variants, in the catalog's order."""
     sizes: list[str] = []
     for variant in product.variants:
-        size = variant.attributes.get("size")
+        size = _size(product, variant)
         if size and size not in sizes and (variant.stock > 0 or not in_stock):
             sizes.append(size)
     return sizes
@@ -42,7 +50,7 @@ def has_sizes(product: Product) -> bool:
 def variant_of(product: Product, size: str) -> Variant | None:
     """The variant of ``size`` in stock, or None."""
     return next((v for v in product.variants if v.stock > 0
-                 and v.attributes.get("size", "").casefold() == size.strip().casefold()),
+                 and (_size(product, v) or "").casefold() == size.strip().casefold()),
                 None)
 
 

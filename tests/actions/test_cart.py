@@ -251,6 +251,21 @@ def test_a_named_size_is_added_else_the_size_is_asked_from_the_variants(shop: Sh
     assert [x["sku"] for x in shop.cart()["lines"]] == ["JWL-RNG-003", "JWL-RNG-002"]
 
 
+def test_a_size_a_one_size_piece_does_not_come_in_is_told_not_replaced(shop: Shop) -> None:
+    ring = str(shop.sku_id("JWL-RNG-013"))  # the Silver Wave Ring is made in size N only
+    messages, events = run(ActionAddToCart(shop.client()), tracker(
+        "ok add the first one in size M", "add_to_cart", slots={"product_id": ring}))
+    assert [m["text"] for m in messages] == [
+        "Size M isn't in stock for Silver Wave Ring. In stock: N."]
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Size N"]
+    assert events == [SlotSet("product_id", ring)] and shop.cart()["lines"] == []
+    # its own size, or no size, adds it
+    messages, _ = run(ActionAddToCart(shop.client()), tracker(
+        "add it in size N", "add_to_cart", slots={"product_id": ring}))
+    assert messages[0]["text"].startswith("Added 1 × Silver Wave Ring to your cart."), messages
+    assert [x["sku"] for x in shop.cart()["lines"]] == ["JWL-RNG-013"]
+
+
 @pytest.mark.parametrize(("text", "left"), [("remove one", 2), ("take two off", 1),
                                             ("one less please", 2), ("remove 3", 0),
                                             ("remove the mug", 0)])

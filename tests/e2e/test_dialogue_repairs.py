@@ -532,3 +532,16 @@ def test_a_button_picked_by_its_place_answers_the_question(stack: Stack) -> None
     assert text(found) == "Here are pieces up to 60.00 EUR, the minimalist ones first:", \
         text(found)
     assert all(Decimal(c["price"]) <= 60 for c in cards(found))
+
+
+def test_a_size_a_one_size_ring_is_not_made_in_is_told_before_adding(stack: Stack) -> None:
+    chat = Chat(stack)
+    found = chat.say("do you have any silver rings?")
+    assert cards(found)[0]["name"] == "Silver Wave Ring"
+    listing = text(chat.say("what sizes does the first one come in"))
+    assert listing == "Silver Wave Ring — from its listing:\nSize: N.", listing
+    reply = chat.say("ok add the first one in size M")
+    # not the size N ring added in silence
+    assert text(reply) == "Size M isn't in stock for Silver Wave Ring. In stock: N.", text(reply)
+    assert chat.cart()["lines"] == []
+    assert text(chat.press(button(reply, "Size N"))).startswith("Added 1 × Silver Wave Ring")
