@@ -21,7 +21,14 @@ from actions.discovery import search_words
 from actions.faq_routing import PERSON_BUTTON, covered_by_faq, looks_like_question
 from actions.handoff import hand_off, is_frustrated, reports_damage
 from actions.language import other_language, say_english_only
-from actions.orders import help_without_number, mentioned_email, without_number
+from actions.orders import (
+    ASKS_FOR_NUMBER,
+    NUMBER_LIKE_RE,
+    help_without_number,
+    last_response,
+    mentioned_email,
+    without_number,
+)
 from actions.out_of_scope import outside_the_shop
 
 INTENT_LABELS = {
@@ -104,6 +111,8 @@ class ActionFallback(Action):
             return [FollowupAction("action_order_lookup")]
         if without_number(tracker):
             return help_without_number(dispatcher)
+        if last_response(tracker) in ASKS_FOR_NUMBER and NUMBER_LIKE_RE.search(text):
+            return [FollowupAction("action_order_status")]  # the number asked for, or not ours
         if not text.startswith("/"):
             # a question is asked (kept for the merchant if unanswered); anything else
             # only checked ("my candle is tunneling", "my card got rejected")

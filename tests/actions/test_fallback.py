@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 from actions.clients.knowledge import KnowledgeClient
 from actions.fallback import ActionFallback, ActionOutOfScope, asks_to_see
 from commerce_core.models import UnansweredQuestion
-from tests.actions.service_helpers import Shop, down_settings, entity, run, tracker, user
+from tests.actions.service_helpers import (
+    Shop,
+    bot_turn,
+    down_settings,
+    entity,
+    run,
+    tracker,
+    user,
+)
 from tests.actions.wording import CLARIFY, OFFER, OUT_OF_SCOPE
 
 PERSON = {"title": "Talk to a person", "payload": "/request_human"}
@@ -105,6 +113,22 @@ def test_an_email_while_a_lookup_waits_goes_to_the_lookup(faq_shop: Shop) -> Non
     messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
     assert messages == []
     assert events == [FollowupAction("action_order_lookup")]
+
+
+@pytest.mark.parametrize("answer", ["AT-99999", "it's #448120993817", "AT-7K2M9Q"])
+def test_a_number_given_where_the_order_number_is_asked_goes_to_the_order(
+        faq_shop: Shop, answer: str) -> None:
+    """Whatever the model made of it, the answer to "tell me the order number" is looked up
+    (or told not to be one of ours), not "not sure what you mean"."""
+    t = tracker(user("where is my order", "order_status"),
+                *bot_turn("action_order_status", response="utter_no_orders"),
+                user(answer, "nlu_fallback"))
+    messages, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
+    assert (messages, events) == ([], [FollowupAction("action_order_status")])
+    # a number typed out of the blue is not taken for one
+    t = tracker(user(answer, "nlu_fallback"))
+    _, events = run(ActionFallback(faq_shop.knowledge(), faq_shop.aftersale()), t)
+    assert FollowupAction("action_order_status") not in events
 
 
 def test_a_message_out_of_scope_that_the_faq_covers_gets_its_answer(faq_shop: Shop) -> None:
