@@ -545,3 +545,11 @@ def test_a_size_a_one_size_ring_is_not_made_in_is_told_before_adding(stack: Stac
     assert text(reply) == "Size M isn't in stock for Silver Wave Ring. In stock: N.", text(reply)
     assert chat.cart()["lines"] == []
     assert text(chat.press(button(reply, "Size N"))).startswith("Added 1 × Silver Wave Ring")
+
+
+def test_a_delivery_time_to_a_city_is_a_question_for_the_shop(stack: Stack) -> None:
+    reply = Chat(stack).say("how long would it take to arrive in london")
+    # not "I can't help with that": the shop's delivery times are offered
+    assert "I'm the shop's assistant" not in text(reply), text(reply)
+    offered = [b["title"] for m in reply for b in m.get("buttons") or []]
+    assert "How long does delivery take?" in offered, (text(reply), offered)
