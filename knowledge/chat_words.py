@@ -1,4 +1,5 @@
-"""Chat shorthand spelled out before a question is matched to the FAQ.
+"""Chat shorthand spelled out before a question is matched to the FAQ or a request is read
+against the catalog (``knowledge.understanding``).
 
 Shoppers type "pls show the payment options u accept"; the FAQ's entries are written out
 ("Which payment methods do you accept?"). MiniLM reads "u" and "pls" as rare word pieces,
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 
 SHORTHAND = {
-    "u": "you", "ya": "you", "yu": "you", "ur": "your", "urs": "yours", "r": "are",
+    "u": "you", "yu": "you", "ur": "your", "urs": "yours", "r": "are",
     "pls": "please", "plz": "please", "plse": "please", "pleas": "please",
     "thx": "thanks", "thnx": "thanks", "tks": "thanks", "ty": "thank you",
     "abt": "about", "wat": "what", "wot": "what", "wht": "what", "hw": "how", "cn": "can",
@@ -30,8 +31,9 @@ SHORTHAND = {
     "pkg": "package", "pkge": "package", "acct": "account", "xmas": "christmas",
     "bday": "birthday", "b-day": "birthday", "pressie": "present", "prezzie": "present",
 }
-"""Shorthand → the words it stands for (lower case; matched as whole words)."""
-_WORD_RE = re.compile(r"(?<![\w'/&.-])(" + "|".join(
+"""Shorthand → the words it stands for (lower case; matched as whole words, never right
+after "size": a ring in size R or U is a size)."""
+_WORD_RE = re.compile(r"(?<![\w'/&.-])(?<!size )(" + "|".join(
     re.escape(word) for word in sorted(SHORTHAND, key=len, reverse=True))
     + r")(?![\w'/&-]|\.\w)", re.IGNORECASE)
 

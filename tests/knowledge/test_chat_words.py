@@ -18,7 +18,7 @@ def test_shorthand_is_spelled_out(typed: str, spelled: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "my ID card", "a u-boat print", "I'm ok with that", "the US store", "size UR-2",
-    "order AT-7K2M9Q", "an r&b playlist",
+    "order AT-7K2M9Q", "an r&b playlist", "the ring in size U", "Size R please",
 ])
 def test_words_that_only_contain_shorthand_are_left_alone(text: str) -> None:
     assert spelled_out(text) == text
