@@ -43,6 +43,8 @@ _BARE_AMOUNT = re.compile(r"^\D{0,12}?(\d{1,6}(?:[.,]\d{1,2})?)\s*(?:€|eur|eur
 _PERSONALISED = re.compile(
     r"\b(?:personali[sz]\w*|engrav\w*|initials?|monogram\w*|embroider\w*|"
     r"(?:his|her|their|a|my|our) names?\b.{0,20}\bon\b)", re.I)
+_CHEAPER = re.compile(r"\bcheap(?:er|est)\b", re.I)
+"""Where the budget is asked, "anything cheaper?" means cheap: nothing is shown yet."""
 _RECIPIENT_TEXT = re.compile(r"^(?:it'?s |it is )?(?:for )?(.+?)[.!]?$", re.I)
 _SHOW_NOW = re.compile(r"""
     ^\s* (?:(?:ok|okay|just|please|can\ you|could\ you|now)\s+)*
@@ -303,10 +305,14 @@ class ValidatePreferencesForm(FormValidationAction):
             described = budget_slot(candidate) if candidate else None
             if described:
                 return {"budget": described}
-        reading = await read(self.client, answer, tracker) \
+        reading = await read(self.client, _CHEAPER.sub("cheap", answer), tracker) \
             if len(answer) <= MAX_ANSWER_CHARS else None
         noted = {k: v for k, v in (catalog_slots(reading) if reading else {}).items()
                  if k in TASTE}
+        if reading is not None and (reading.min_price, reading.max_price) != (None, None):
+            # "something cheap": the shop's own reading of it for its prices
+            budget = Budget(reading.min_price, reading.max_price).describe(reading.currency)
+            return {"budget": budget, **noted}
         entities = latest_entities(tracker)
         if entities.get("recipient"):
             noted["recipient"] = entities["recipient"]

@@ -127,6 +127,17 @@ def test_an_answer_without_an_amount_is_asked_again_with_examples(shop: Shop) ->
     assert [m["response"] for m in messages] == ["utter_budget_not_understood"]
 
 
+@pytest.mark.parametrize("text", ["something cheap", "anything cheaper?",
+                                  "not too expensive please"])
+def test_cheap_where_the_budget_is_asked_is_the_shops_reading_of_cheap(shop: Shop,
+                                                                      text: str) -> None:
+    """Not "I didn't catch an amount": the shop reads "cheap" against its own prices."""
+    cheap = asyncio.run(shop.client().interpret("cheap"))
+    assert cheap.max_price is not None and cheap.min_price is None
+    messages, slots = validate(form(shop), tracker(text, "inform"), "budget", text)
+    assert (messages, slots) == ([], {"budget": f"up to {cheap.max_price} EUR"})
+
+
 def test_a_colour_given_where_the_budget_is_asked_is_kept(shop: Shop) -> None:
     messages, slots = validate(form(shop), tracker("brown", "inform"), "budget", "brown")
     assert slots == {"budget": None, "colour": "brown"}  # the budget is asked again

@@ -553,3 +553,16 @@ def test_a_delivery_time_to_a_city_is_a_question_for_the_shop(stack: Stack) -> N
     assert "I'm the shop's assistant" not in text(reply), text(reply)
     offered = [b["title"] for m in reply for b in m.get("buttons") or []]
     assert "How long does delivery take?" in offered, (text(reply), offered)
+
+
+def test_cheap_where_the_budget_is_asked_becomes_the_budget(stack: Stack) -> None:
+    chat = Chat(stack)
+    chat.say("I'm looking for a present")
+    assert text(chat.say("ceramics")) == "What budget do you have in mind?"
+    # not "I didn't catch an amount"
+    assert text(chat.say("anything cheaper?")) == "Who is it for, or what is the occasion?"
+    chat.say("skip")
+    found = chat.say("no preference")
+    ceiling = Decimal(text(found).removeprefix("Here are ").split(" up to ")[1].split(" ")[0])
+    assert cards(found) and all(Decimal(c["price"]) <= ceiling for c in cards(found)), \
+        text(found)
