@@ -37,7 +37,8 @@ _ANGRY = re.compile(
 
 _DAMAGED = re.compile(
     r"\b(?:broken|broke|damaged|cracked|chipped|smashed|shattered|dented|scratched|torn|"
-    r"ripped|snapped|leak(?:s|ed|ing)|faulty|defective|in pieces)\b", re.IGNORECASE)
+    r"ripped|snapped|bent|leak(?:s|ed|ing)|faulty|defective|in pieces|stopped working|"
+    r"(?:came|comes|coming|fell|falls|falling) (?:off|apart))\b", re.IGNORECASE)
 
 
 def reports_damage(text: str) -> bool:

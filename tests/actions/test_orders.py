@@ -258,7 +258,9 @@ def test_an_angry_complaint_about_an_order_this_chat_never_placed_goes_to_a_pers
 
 @pytest.mark.parametrize("text", ["hi i ordered a mug last week and it arrived broken",
                                   "the parcel came damaged",
-                                  "my necklace snapped after two days"])
+                                  "my necklace snapped after two days",
+                                  "the clasp came off the second day i wore it",
+                                  "my earring's hook bent straight away"])
 def test_a_piece_that_arrived_damaged_goes_to_a_person(shop: Shop, text: str) -> None:
     """Not "I can't see any order" nor the offer of a return: the team sorts a damaged
     piece out, with or without an order in this chat."""
