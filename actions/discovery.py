@@ -307,7 +307,8 @@ class ActionRefineSearch(CommerceAction):
     """"cheaper", "more like the second one", "in green", "show me more": change the last
     search, or show its next page; "the second one" or "the cheapest one" shows that
     card's product. With no search to change, a question that names nothing of the
-    catalog ("whats your instagram") is answered as one outside the shop's scope. An email
+    catalog ("whats your instagram") is answered as one outside the shop's scope, and a
+    message that says whom a piece is for or the occasion starts a search. An email
     address is not a preference: it is kept for an order lookup (``orders.email_given``)."""
 
     def __init__(self, client: CommerceClient | None = None,
@@ -327,6 +328,11 @@ class ActionRefineSearch(CommerceAction):
             text = str(tracker.latest_message.get("text") or "").strip()
             if await self._names_nothing(tracker, text):
                 return await outside_the_shop(self.knowledge, dispatcher, text)
+            # "my best friend just had a baby girl": whom it is for starts the search
+            if not text.startswith("/") and {"recipient", "occasion"} & latest_entities(
+                    tracker).keys() and (shown := await search_words(
+                        self.client, dispatcher, text)) is not None:
+                return shown
             dispatcher.utter_message(response="utter_nothing_to_refine")
             return []
         query, said, events = await _refined(self.client, tracker, last)

@@ -288,6 +288,16 @@ def test_refining_without_a_search_asks_what_to_look_for(shop: Shop, text: str) 
     assert [m["response"] for m in messages] == ["utter_nothing_to_refine"] and events == []
 
 
+def test_whom_a_piece_is_for_with_no_search_yet_starts_one(shop: Shop) -> None:
+    """Not "tell me what you are looking for first": the search of what was said."""
+    t = tracker("my best friend just had a baby girl", "inform",
+                [entity("recipient", "best friend")])
+    messages, events = run(ActionRefineSearch(shop.client(), shop.knowledge()), t)
+    cards = messages[0]["custom"]["cards"]
+    assert cards and any("Baby" in c["name"] for c in cards[:3]), [c["name"] for c in cards]
+    assert slots_of(events)["last_search"]["text"] == "my best friend just had a baby girl"
+
+
 @pytest.mark.parametrize("text", ["whats your instagram", "where can i follow you?"])
 def test_a_question_naming_nothing_of_the_catalog_is_outside_the_shop(
         shop: Shop, text: str) -> None:
