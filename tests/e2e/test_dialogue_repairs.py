@@ -566,3 +566,11 @@ def test_cheap_where_the_budget_is_asked_becomes_the_budget(stack: Stack) -> Non
     ceiling = Decimal(text(found).removeprefix("Here are ").split(" up to ")[1].split(" ")[0])
     assert cards(found) and all(Decimal(c["price"]) <= ceiling for c in cards(found)), \
         text(found)
+
+
+def test_an_occasion_and_what_she_loves_is_a_gift_request(stack: Stack) -> None:
+    chat = Chat(stack)
+    # no "gift" nor "present": not "I can't help with that"
+    assert text(chat.say("my mum's 60th is coming up, she loves the sea")) == \
+        "What kind of piece are you thinking of?"
+    assert text(chat.say("not sure")) == "What budget do you have in mind?"
