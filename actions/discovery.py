@@ -329,10 +329,11 @@ class ActionRefineSearch(CommerceAction):
             if await self._names_nothing(tracker, text):
                 return await outside_the_shop(self.knowledge, dispatcher, text)
             # "my best friend just had a baby girl": whom it is for starts the search
-            if not text.startswith("/") and {"recipient", "occasion"} & latest_entities(
-                    tracker).keys() and (shown := await search_words(
-                        self.client, dispatcher, text)) is not None:
-                return shown
+            says_whom = {"recipient", "occasion"} & latest_entities(tracker).keys()
+            if says_whom and not text.startswith("/"):
+                shown = await search_words(self.client, dispatcher, text)
+                if shown is not None:
+                    return shown
             dispatcher.utter_message(response="utter_nothing_to_refine")
             return []
         query, said, events = await _refined(self.client, tracker, last)
