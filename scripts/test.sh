@@ -11,9 +11,18 @@ export ATELIER_TEST_NODE_MODULES="$(node_modules_dir)"  # puppeteer-core for the
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 start_test_services
 
+# One worker per core, at most four (each end-to-end worker starts its own stack, Rasa
+# alone near 1 GB): a file's tests stay together on one worker, so module fixtures start
+# once. -n in the arguments (-n 0: no workers) chooses otherwise.
+cores="$(nproc 2>/dev/null || echo 1)"
+workers=(-n "$(( cores > 4 ? 4 : cores ))" --dist loadfile)
+for arg in "$@"; do
+  case "$arg" in -n*|--numprocesses*) workers=() ;; esac
+done
+
 cd "$ROOT"
 set +e
-"$APP_VENV/bin/python" -m pytest "$@"
+"$APP_VENV/bin/python" -m pytest "${workers[@]}" "$@"
 status=$?
 set -e
 exit "$status"
