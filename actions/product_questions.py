@@ -43,8 +43,9 @@ _ABOUT = {
     "style": {"style"},
 }
 """Attribute → words that ask about it ("how big", "what material")."""
-_MADE_OF = re.compile(r"\bmade (?:out )?(?:of|from)\b")
-"""Asks for the material ("what is it made of"); "is it made by hand" does not."""
+_MADE_OF = re.compile(r"\bmade (?:out )?(?:of|from)\b|\b(?:real|genuine|solid)\b")
+"""Asks for the material ("what is it made of", "is it real silver?"); "is it made by
+hand" does not."""
 _STOCK = {"stock", "available", "availability", "sold", "left"}
 _PRICE = {"price", "cost", "costs", "much", "expensive", "cheap"}
 _PERSONALISE = ("personalis", "personaliz", "engrav", "custom", "inscri", "monogram",
@@ -66,12 +67,19 @@ def _stem(word: str) -> str:
 def asked_words(text: str, product: Product) -> list[str]:
     """The words of a question that say what is asked about ``product``; empty when it
     asks nothing in particular ("tell me more about the second one")."""
-    known = set(_WORD.findall(f"{product.name} {product.category} "
-                              f"{product.attributes.get('type', '')}".lower()))
+    kind = set(_WORD.findall(f"{product.category} {product.attributes.get('type', '')}"
+                             .lower()))
+    named = set(_WORD.findall(product.name.lower())) - kind
+    valued = set(_WORD.findall(" ".join(
+        value for name, value in product.attributes.items() if name != "type").lower()))
+    words = _WORD.findall(_MADE_OF.sub(" material ", text.lower()))
+    used = named & set(words)
+    # a word of the name that is one of the piece's attribute values asks about it ("is it
+    # real silver?" of the Silver Wave Ring) unless the question names the piece ("is the
+    # blue willow mug dishwasher safe?")
+    known = kind | (named if len(used) > 1 or bool(used - valued) else named - valued)
     known |= {_stem(w) for w in known}
-    text = _MADE_OF.sub(" material ", text.lower())
-    return [w for w in _WORD.findall(text)
-            if w not in _ASKING and w not in known and _stem(w) not in known]
+    return [w for w in words if w not in _ASKING and w not in known and _stem(w) not in known]
 
 
 def from_listing(product: Product, words: list[str]) -> tuple[list[str], list[str]]:

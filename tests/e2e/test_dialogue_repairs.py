@@ -263,6 +263,17 @@ def test_a_question_about_the_piece_on_screen_is_answered_from_its_listing(
     assert reply.startswith("From their listings:\n") and ": Size: " in reply, reply
 
 
+def test_real_silver_of_a_ring_named_silver_is_answered_from_its_listing(
+        stack: Stack) -> None:
+    # "silver" is a word of its name and its material: asked, not the ring's name
+    chat = Chat(stack)
+    assert cards(chat.say("show me the silver wave ring"))[0]["name"] == "Silver Wave Ring"
+    assert text(chat.say("the first one")).startswith("Silver Wave Ring")
+    reply = text(chat.say("is it real silver?"))
+    assert reply.startswith("Silver Wave Ring — from its listing:\n"), reply
+    assert "Material: sterling silver." in reply, reply
+
+
 def test_the_sizes_of_a_ring_are_asked_and_one_added(stack: Stack) -> None:
     chat = Chat(stack)
     found = chat.say("yo do u have any silver rings under 50 quid")
