@@ -183,8 +183,11 @@ def show_results(dispatcher: CollectingDispatcher, page: SearchPage, query: Sear
                   "shown": [*(shown_before or []), *(str(h.id) for h in hits)],
                   "prices": [str(h.price) for h in hits], "currency": hits[0].currency,
                   "close": [str(h.id) for h in hits if h.matched.unmet]}
+    # new cards: "it" is the piece asked for by name, else one of them, not a piece
+    # looked at before ("add it to my cart" after a search for vases is not the ring)
+    named = str(hits[0].id) if hits[0].matched.named else None
     return [SlotSet("shown_products", [str(h.id) for h in hits]),
-            SlotSet("last_search", remembered)]
+            SlotSet("last_search", remembered), SlotSet("product_id", named)]
 
 
 class ActionSearchProducts(CommerceAction):

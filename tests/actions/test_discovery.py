@@ -8,6 +8,7 @@ from statistics import median_low
 import pytest
 from rasa_sdk.events import SlotSet
 
+from actions.cart import ActionAddToCart
 from actions.clients import SearchQuery
 from actions.common import SKIP
 from actions.discovery import ActionRefineSearch, ActionSearchProducts, ActionShowProduct
@@ -91,6 +92,24 @@ def test_asking_by_name_shows_that_product_first(shop: Shop, text: str) -> None:
     cards = messages[0]["custom"]["cards"]
     assert cards[0]["sku"] == "CER-MUG-004" and len(cards) == 6
     assert slots["shown_products"][0] == str(shop.sku_id("CER-MUG-004"))
+    # "add it to my cart" next means the piece asked for
+    assert slots["product_id"] == str(shop.sku_id("CER-MUG-004"))
+
+
+def test_a_new_search_forgets_the_piece_looked_at_before(shop: Shop) -> None:
+    # given: a ring was looked at, then vases were searched for
+    ring = str(shop.sku_id("JWL-RNG-013"))
+    messages, events = run(ActionSearchProducts(shop.client()), tracker(
+        "do you have any vases", "search_product",
+        slots={"search_text": "vases", "product_id": ring}))
+    slots = {"product_id": ring, **slots_of(events)}
+    assert slots["product_id"] is None and len(slots["shown_products"]) > 1
+    # when: "add it to my cart" with the vases on screen
+    messages, events = run(ActionAddToCart(shop.client()),
+                           tracker("add it to my cart", "add_to_cart", slots=slots))
+    # then: which vase, not the ring
+    assert messages[0]["text"].startswith("Which one should I add?"), messages
+    assert events == []
 
 
 def test_a_product_asked_about_by_name_is_described(shop: Shop) -> None:

@@ -274,6 +274,17 @@ def test_real_silver_of_a_ring_named_silver_is_answered_from_its_listing(
     assert "Material: sterling silver." in reply, reply
 
 
+def test_add_it_after_a_new_search_asks_which_card_not_the_piece_seen_before(
+        stack: Stack) -> None:
+    chat = Chat(stack)
+    chat.say("show me the silver wave ring")
+    assert text(chat.say("the first one")).startswith("Silver Wave Ring")
+    assert len(cards(chat.say("do you have any vases"))) > 1
+    reply = text(chat.say("add it to my cart"))
+    assert reply.startswith("Which one should I add?"), reply
+    assert chat.cart()["lines"] == []
+
+
 def test_the_sizes_of_a_ring_are_asked_and_one_added(stack: Stack) -> None:
     chat = Chat(stack)
     found = chat.say("yo do u have any silver rings under 50 quid")
