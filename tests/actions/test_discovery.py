@@ -142,6 +142,11 @@ def test_the_intro_says_what_was_searched_for(shop: Shop) -> None:
     assert messages[0]["text"] == "Here are posters, the vintage ones first:"
     messages, _ = ask(shop, "candles")
     assert messages[0]["text"] == "Here are candles:"
+    # a category that is no plural noun is said of pieces
+    messages, _ = ask(shop, "anything in leather under 40")
+    assert messages[0]["text"] == "Here are leather pieces up to 40.00 EUR:"
+    messages, _ = ask(shop, "jewellery")
+    assert messages[0]["text"] == "Here are jewellery pieces:"
 
     messages, _ = ask(shop, "anything with birds on it under 30")
     assert messages[0]["text"] == ('Here are pieces up to 30.00 EUR, those closest to '
