@@ -85,8 +85,8 @@ def described(reading: Interpretation | None, *, many: bool, low: Decimal | None
     category = modifiers.pop("category", None)
     if nouns or category:  # "earrings", not "earrings, those closest to "ears" first"
         subject = ()
-    if not nouns and category:  # "candles", "leather pieces" (not "leathers")
-        nouns = [c if c.endswith("s") else f"{c} piece" for c in category]
+    if not nouns and category:  # "candles", "leather pieces" (not "leathers", "glasses")
+        nouns = [c if plural(c) == c else f"{c} piece" for c in category]
         category = None
     if not (modifiers or nouns or soft or higher or category or subject) and low is None \
             and high is None:

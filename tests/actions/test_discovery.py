@@ -9,7 +9,8 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions.cart import ActionAddToCart
-from actions.clients import SearchQuery
+from actions.clients import Interpretation, SearchQuery
+from actions.clients.models import Understood
 from actions.common import SKIP
 from actions.discovery import ActionRefineSearch, ActionSearchProducts, ActionShowProduct
 from actions.fallback import ActionFallback
@@ -154,6 +155,13 @@ def test_the_intro_says_what_was_searched_for(shop: Shop) -> None:
     assert messages[0]["custom"]["cards"][0]["name"] == "Carved Wooden Bird Ornament"
     messages, _ = ask(shop, "earrings that are light, my ears are sensitive")
     assert messages[0]["text"] == "Here are earrings:"  # the kind of piece says enough
+
+
+@pytest.mark.parametrize(("category", "said"), [
+    ("candles", "candles"), ("leather", "leather pieces"), ("glass", "glass pieces")])
+def test_a_category_is_said_as_a_plural_noun_or_of_pieces(category: str, said: str) -> None:
+    reading = Interpretation(understood=[Understood(name="category", value=category)])
+    assert described(reading, many=True) == said
 
 
 def test_search_shows_cards_of_blue_ceramic_mugs_within_budget(shop: Shop) -> None:
