@@ -43,7 +43,7 @@ _ABOUT = {
     "style": {"style"},
 }
 """Attribute → words that ask about it ("how big", "what material")."""
-_MADE_OF = re.compile(r"\bmade (?:out )?(?:of|from)\b|\b(?:real|genuine|solid)\b")
+_ASKS_MATERIAL = re.compile(r"\bmade (?:out )?(?:of|from)\b|\b(?:real|genuine|solid)\b")
 """Asks for the material ("what is it made of", "is it real silver?"); "is it made by
 hand" does not."""
 _STOCK = {"stock", "available", "availability", "sold", "left"}
@@ -72,12 +72,13 @@ def asked_words(text: str, product: Product) -> list[str]:
     named = set(_WORD.findall(product.name.lower())) - kind
     valued = set(_WORD.findall(" ".join(
         value for name, value in product.attributes.items() if name != "type").lower()))
-    words = _WORD.findall(_MADE_OF.sub(" material ", text.lower()))
+    words = _WORD.findall(_ASKS_MATERIAL.sub(" material ", text.lower()))
     used = named & set(words)
     # a word of the name that is one of the piece's attribute values asks about it ("is it
     # real silver?" of the Silver Wave Ring) unless the question names the piece ("is the
     # blue willow mug dishwasher safe?")
-    known = kind | (named if len(used) > 1 or bool(used - valued) else named - valued)
+    names_the_piece = len(used) > 1 or bool(used - valued)
+    known = kind | (named if names_the_piece else named - valued)
     known |= {_stem(w) for w in known}
     return [w for w in words if w not in _ASKING and w not in known and _stem(w) not in known]
 
